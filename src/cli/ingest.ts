@@ -1,0 +1,4 @@
+import type { Command } from 'commander';
+
+// Placeholder until the ingest stage lands: registers nothing yet.
+export function register(_program: Command): void {}

@@ -1,0 +1,55 @@
+// The seed's constants, in one place. Citations: shared/spec/seed-cytoimagenet.md ("seed") and
+// shared/spec/original-system.md ("orig §N").
+
+/** Label categories, in the seed's order ("Weak Label Assignment"). */
+export const CATEGORIES = ['organism', 'cell_type', 'cell_visible', 'phenotype', 'compound', 'gene', 'sirna'] as const;
+export type Category = (typeof CATEGORIES)[number];
+
+export const LABELS = {
+  /** Minimum label count to be a candidate (seed; orig §4). */
+  threshold: 287,
+  /** Images per label (seed: "~1000 images per class"). */
+  cap: 1000,
+  /** Pre-sampling target for labels with more rows (seed step 4). */
+  presample: 10_000,
+  /** Run-level seed when none is given. */
+  seed: 0,
+} as const;
+
+export const IMAGING = {
+  /** Percentiles for normalisation (seed "0.1th and 99.9th percentile"). */
+  lowPercentile: 0.1,
+  highPercentile: 99.9,
+  /** Minimum crop side in pixels (orig §6: get_slicers(H, W, k, 70, 70)). */
+  minCropSide: 70,
+  /** Crop scales (orig §6). */
+  cropScales: [1 / 2, 1 / 4, 1 / 8, 1 / 16] as readonly number[],
+  /** Crop QC: keep if lowMean < mean < highMean on 0–255 and p75 != 0 (orig §6). */
+  cropMeanLow: 1,
+  cropMeanHigh: 254,
+  /** Refuse to decode images with more pixels than this (decompression bombs). */
+  maxPixels: 268_402_689,
+  /** PNG zlib level (libvips default). */
+  pngCompression: 6,
+} as const;
+
+export const BUILD = {
+  /** Labels released only with at least this many images (orig §4 post-pass 3). */
+  minRelease: 500,
+  /** Validation fraction (orig §2.1: test_size=0.1). */
+  valFraction: 0.1,
+} as const;
+
+export const TRAIN = {
+  /** orig §10 */
+  learningRate: 1e-3,
+  batchSize: 64,
+  size: 224,
+  epochs: 24,
+} as const;
+
+export const EVALUATE = {
+  coos7K: 11,
+  cyclopsK: 11,
+  bbbc021K: 1,
+} as const;
