@@ -1,0 +1,191 @@
+// Decode any supported file to raw pixels at full bit depth. sharp/libvips first (fast); utif2
+// for TIFFs libvips refuses (float oddities, unusual layouts); fast-bmp for BMP/DIB, which
+// libvips cannot read. Palette images come back expanded, gray stays one channel.
+import { readFile } from 'node:fs/promises';
+import sharp from 'sharp';
+import type { Metadata, OutputInfo } from 'sharp';
+import { IMAGING } from '../defaults.js';
+import { ImageError } from './image-error.js';
+import { sniffContainer, formatOf, type Container } from './sniff.js';
+import { decodeTiffWithUtif, tiffPageCount } from './decode-utif.js';
+import { decodeBmp } from './decode-bmp.js';
+import type { DecodedImage, SampleArray } from './types.js';
+
+export interface DecodeOptions {
+  /** 0-based page of a multi-page TIFF/FLEX (default 0). */
+  page?: number;
+  /** Refuse images with more pixels than this (decompression bombs). */
+  maxPixels?: number;
+  /** Name used in messages when decoding a buffer (defaults to the path). */
+  name?: string;
+}
+
+/** Read and decode one file. Throws ImageError naming the file and the reason. */
+export async function decodeImage(path: string, opts: DecodeOptions = {}): Promise<DecodedImage> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a folder, not a file' : (e as Error).message;
+    throw new ImageError(path, 'unreadable', why);
+  }
+  return decodeBuffer(bytes, { ...opts, name: opts.name ?? path });
+}
+
+/** Decode bytes already in memory (same rules as decodeImage). */
+export async function decodeBuffer(bytes: Buffer, opts: DecodeOptions = {}): Promise<DecodedImage> {
+  const name = opts.name ?? '(buffer)';
+  const page = opts.page ?? 0;
+  const maxPixels = opts.maxPixels ?? IMAGING.maxPixels;
+  if (!Number.isInteger(page) || page < 0) throw new ImageError(name, 'bad-page', `page must be a whole number ≥ 0, got ${page}`);
+  if (bytes.length === 0) throw new ImageError(name, 'empty', 'the file is empty (0 bytes)');
+  const container = sniffContainer(bytes);
+  const format = formatOf(container, name);
+  if (container === 'unknown') {
+    throw new ImageError(name, 'not-an-image', 'not a PNG, TIFF, FLEX, JPEG or BMP file (unrecognised first bytes)');
+  }
+  if (container === 'bmp' || container === 'dib') {
+    if (page !== 0) throw new ImageError(name, 'bad-page', `page ${page} requested but a BMP has only 1 page`);
+    return decodeBmp(bytes, container === 'dib', name, maxPixels);
+  }
+  try {
+    return await decodeWithSharp(bytes, container, format, name, page, maxPixels);
+  } catch (e) {
+    if (e instanceof ImageError && e.kind !== 'unreadable') throw e;
+    const sharpReason = e instanceof ImageError ? e.reason : (e as Error).message;
+    if (container === 'tiff') {
+      try {
+        return decodeTiffWithUtif(bytes, name, page, maxPixels, format);
+      } catch (e2) {
+        if (e2 instanceof ImageError && e2.kind !== 'unreadable') throw e2;
+        throw new ImageError(name, classify(sharpReason, bytes, container), `${firstLine(sharpReason)} (utif2: ${firstLine(e2 instanceof ImageError ? e2.reason : (e2 as Error).message)})`);
+      }
+    }
+    throw new ImageError(name, classify(sharpReason, bytes, container), firstLine(sharpReason));
+  }
+}
+
+function firstLine(s: string): string {
+  const lines = s.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
+  // libvips puts the useful line last for some loaders ("... premature end of file").
+  const useful = lines.find((l) => /truncat|premature|end of|short|corrupt|invalid|not a known|unsupported|read error|error/i.test(l));
+  return useful ?? lines[0] ?? 'unknown decoder error';
+}
+
+function classify(reason: string, bytes: Buffer, container: Container): 'truncated' | 'unreadable' {
+  if (/truncat|premature|end of (file|data|stream)|unexpected end|short read|not enough|read error|cannot read|Read error|out of data/i.test(reason)) return 'truncated';
+  if ((container === 'png' || container === 'jpeg') && bytes.length < 64) return 'truncated';
+  return 'unreadable';
+}
+
+const VIPS_DEPTH: Record<string, { bitDepth: 8 | 16 | 32; sampleFormat: 'uint' | 'float'; raw: 'uchar' | 'ushort' | 'float' }> = {
+  uchar: { bitDepth: 8, sampleFormat: 'uint', raw: 'uchar' },
+  ushort: { bitDepth: 16, sampleFormat: 'uint', raw: 'ushort' },
+  float: { bitDepth: 32, sampleFormat: 'float', raw: 'float' },
+  // Signed and wide integer or double samples: carried as float32 (exact up to 2^24).
+  char: { bitDepth: 32, sampleFormat: 'float', raw: 'float' },
+  short: { bitDepth: 32, sampleFormat: 'float', raw: 'float' },
+  int: { bitDepth: 32, sampleFormat: 'float', raw: 'float' },
+  uint: { bitDepth: 32, sampleFormat: 'float', raw: 'float' },
+  double: { bitDepth: 32, sampleFormat: 'float', raw: 'float' },
+};
+
+async function decodeWithSharp(
+  bytes: Buffer,
+  container: Container,
+  format: DecodedImage['format'],
+  name: string,
+  page: number,
+  maxPixels: number,
+): Promise<DecodedImage> {
+  // failOn 'error': libtiff warns about harmless tag quirks (e.g. unterminated PageName), which
+  // the default 'warning' would turn into failures.
+  const base = { failOn: 'error' as const, limitInputPixels: false as const };
+  let meta: Metadata;
+  try {
+    meta = await sharp(bytes, base).metadata();
+  } catch (e) {
+    throw new ImageError(name, 'unreadable', (e as Error).message);
+  }
+  const pages = meta.pages ?? 1;
+  if (page >= pages) {
+    throw new ImageError(name, 'bad-page', `page ${page} requested but the file has ${pages} page${pages === 1 ? '' : 's'} (pages count from 0)`);
+  }
+  const width = meta.width ?? 0;
+  const height = meta.height ?? 0;
+  if (width * height > maxPixels) {
+    throw new ImageError(name, 'too-large', `${width}×${height} = ${width * height} pixels exceeds the limit of ${maxPixels}`, 'raise --max-pixels if this image is genuine');
+  }
+  const depth = VIPS_DEPTH[meta.depth ?? ''];
+  if (!depth) throw new ImageError(name, 'unreadable', `unsupported sample type '${meta.depth}'`);
+  const space = meta.space ?? '';
+  const alphaIn = meta.hasAlpha === true;
+  let colour: 'gray' | 'rgb';
+  if (space === 'b-w' || space === 'grey16') colour = 'gray';
+  else if (space === 'srgb' || space === 'rgb16' || space === 'rgb' || space === 'scrgb' || space === 'cmyk') colour = 'rgb';
+  else if ((meta.channels ?? 1) - (alphaIn ? 1 : 0) === 1) colour = 'gray';
+  else if (container === 'tiff') throw new ImageError(name, 'unreadable', `colour space '${space}' is not handled by libvips here`);
+  else colour = 'rgb';
+
+  // The colour space must be named for the output, or libvips converts gray to 3-channel sRGB
+  // with changed values (2985 came back as 11).
+  let target: 'b-w' | 'grey16' | 'srgb' | 'rgb16' | undefined;
+  if (depth.raw === 'uchar') target = colour === 'gray' ? 'b-w' : 'srgb';
+  else if (depth.raw === 'ushort') target = colour === 'gray' ? 'grey16' : 'rgb16';
+  else target = colour === 'gray' ? 'b-w' : undefined;
+
+  let out: { data: Buffer; info: OutputInfo };
+  try {
+    let pipe = sharp(bytes, { ...base, page, pages: 1 });
+    if (target) pipe = pipe.toColourspace(target);
+    out = await pipe.raw({ depth: depth.raw }).toBuffer({ resolveWithObject: true });
+  } catch (e) {
+    throw new ImageError(name, 'unreadable', (e as Error).message);
+  }
+  const { data, info } = out;
+  if (info.width !== width || info.height !== height) {
+    throw new ImageError(name, 'unreadable', `decoded size ${info.width}×${info.height} differs from the header's ${width}×${height}`);
+  }
+  const expectedChannels = (colour === 'gray' ? 1 : 3) + (alphaIn ? 1 : 0);
+  if (info.channels !== expectedChannels && !(colour === 'rgb' && info.channels === 3 + (info.hasAlpha ? 1 : 0))) {
+    throw new ImageError(name, 'unreadable', `libvips returned ${info.channels} channels for a '${space}' image`);
+  }
+  return {
+    width,
+    height,
+    channels: info.channels,
+    hasAlpha: info.hasAlpha,
+    bitDepth: depth.bitDepth,
+    sampleFormat: depth.sampleFormat,
+    data: typedView(data, depth.raw),
+    pages,
+    page,
+    format,
+    decoder: 'sharp',
+  };
+}
+
+function typedView(buf: Buffer, raw: 'uchar' | 'ushort' | 'float'): SampleArray {
+  if (raw === 'uchar') return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+  const bytesPer = raw === 'ushort' ? 2 : 4;
+  // Typed views need aligned offsets; libvips buffers are, but copy if not.
+  const aligned = buf.byteOffset % bytesPer === 0 ? buf : Buffer.from(buf);
+  return raw === 'ushort'
+    ? new Uint16Array(aligned.buffer, aligned.byteOffset, aligned.length / 2)
+    : new Float32Array(aligned.buffer, aligned.byteOffset, aligned.length / 4);
+}
+
+/** Number of pages without decoding pixels (1 for single-image formats). */
+export async function pageCount(path: string): Promise<number> {
+  const bytes = await readFile(path);
+  const c = sniffContainer(bytes);
+  if (c === 'tiff') {
+    try {
+      return (await sharp(bytes, { failOn: 'error', limitInputPixels: false }).metadata()).pages ?? 1;
+    } catch {
+      return tiffPageCount(bytes);
+    }
+  }
+  return 1;
+}

@@ -1,0 +1,43 @@
+// Output: values in [0, 1] → 8-bit (×255, rounded half up) or 16-bit (×65535) gray PNG via libvips.
+import sharp from 'sharp';
+import { IMAGING } from '../defaults.js';
+
+export type OutputBitDepth = 8 | 16;
+
+export function quantize(values: Float64Array | Float32Array, bitDepth: 8): Uint8Array;
+export function quantize(values: Float64Array | Float32Array, bitDepth: 16): Uint16Array;
+export function quantize(values: Float64Array | Float32Array, bitDepth: OutputBitDepth): Uint8Array | Uint16Array;
+export function quantize(values: Float64Array | Float32Array, bitDepth: OutputBitDepth = 8): Uint8Array | Uint16Array {
+  const n = values.length;
+  if (bitDepth === 8) {
+    const out = new Uint8Array(n);
+    for (let i = 0; i < n; i++) out[i] = Math.round(values[i] * 255);
+    return out;
+  }
+  const out = new Uint16Array(n);
+  for (let i = 0; i < n; i++) out[i] = Math.round(values[i] * 65535);
+  return out;
+}
+
+export interface EncodeOptions {
+  /** zlib level 0–9 (default 6). */
+  compression?: number;
+  /** Only for float input: output depth (default 8). Integer input keeps its own depth. */
+  bitDepth?: OutputBitDepth;
+}
+
+/** Encode one gray image as PNG bytes. Uint8Array → 8-bit, Uint16Array → 16-bit, floats in [0, 1] → quantised. */
+export async function encodePng(
+  pixels: Uint8Array | Uint16Array | Float64Array | Float32Array,
+  width: number,
+  height: number,
+  opts: EncodeOptions = {},
+): Promise<Buffer> {
+  const px = pixels instanceof Float64Array || pixels instanceof Float32Array ? quantize(pixels, opts.bitDepth ?? 8) : pixels;
+  if (px.length !== width * height) throw new RangeError(`encodePng: ${px.length} pixels for ${width}×${height}`);
+  const sixteen = px instanceof Uint16Array;
+  return sharp(px, { raw: { width, height, channels: 1 } })
+    .toColourspace(sixteen ? 'grey16' : 'b-w')
+    .png({ compressionLevel: opts.compression ?? IMAGING.pngCompression, palette: false })
+    .toBuffer();
+}

@@ -1,0 +1,40 @@
+// The imaging library: everything the build and features stages use, from one import.
+//   decode → gray → percentile-normalise → merge → QC → crop → encode
+export type {
+  SampleArray,
+  SampleFormat,
+  ImageFormat,
+  DecodedImage,
+  GrayImage,
+  NormalizedImage,
+  CropWindow,
+  QcVerdict,
+  QcVerdictKind,
+} from './types.js';
+export { ImageError, type ImageErrorKind } from './image-error.js';
+export { decodeImage, decodeBuffer, pageCount, type DecodeOptions } from './decode.js';
+export { sniffContainer, formatOf, type Container } from './sniff.js';
+export { toGray, grayValues } from './gray.js';
+export { lerp, percentile, percentilesOfFloats, percentilesFromHistogram, histogram, imagePercentiles } from './percentile.js';
+export {
+  normalize,
+  normalizeValues,
+  normalizationBounds,
+  normalizationLut,
+  accumulateNormalized,
+  type NormalizeOptions,
+} from './normalize.js';
+export { mergeChannels } from './merge.js';
+export { wholeImageQc, cropQc, percentileIsZero, distinctValues, OK, type ChannelBounds, type CropVerdict } from './qc.js';
+export { cropCount, isCroppable, usableScales, planCrops, extractCrop } from './crops.js';
+export { quantize, encodePng, type EncodeOptions, type OutputBitDepth } from './encode.js';
+export {
+  standardizeImageSet,
+  cropsForImage,
+  type StandardizeOptions,
+  type StandardizedSet,
+  type ChannelInfo,
+  type CropOptions,
+  type CropResult,
+  type KeptCrop,
+} from './standardize.js';

@@ -1,0 +1,130 @@
+// Percentiles exactly as numpy.percentile(a, q) with its default 'linear' method: virtual index
+// (q/100)·(n−1) between order statistics, interpolated with numpy's _lerp. Integer data goes
+// through a histogram (one pass, no sort); floats through selection. NaNs are ignored.
+import type { GrayImage } from './types.js';
+
+/** numpy's _lerp: a + (b−a)·t, computed from b's side when t ≥ 0.5 (monotone, exact at t = 1). */
+export function lerp(a: number, b: number, t: number): number {
+  const d = b - a;
+  return t >= 0.5 ? b - d * (1 - t) : a + d * t;
+}
+
+/** Order-statistic positions for percentile q of n values. */
+function rankOf(q: number, n: number): { k: number; t: number } {
+  if (!(q >= 0 && q <= 100)) throw new RangeError(`percentile must be in [0, 100], got ${q}`);
+  const v = (q / 100) * (n - 1);
+  const k = Math.floor(v);
+  return { k, t: v - k };
+}
+
+/**
+ * Percentiles of integer data with values in [0, maxCode], from a histogram. The result is on the
+ * data's own scale (not divided by any divisor).
+ */
+export function percentilesFromHistogram(hist: Uint32Array | Float64Array, n: number, qs: readonly number[]): number[] {
+  if (n === 0) return qs.map(() => NaN);
+  const wanted = qs.map((q) => rankOf(q, n));
+  // The order statistics we need (k and k+1 of each q), sorted so one cumulative pass finds all.
+  const ranks = [...new Set(wanted.flatMap(({ k }) => [k, Math.min(k + 1, n - 1)]))].sort((a, b) => a - b);
+  const value = new Map<number, number>();
+  let cum = 0;
+  let r = 0;
+  for (let v = 0; v < hist.length && r < ranks.length; v++) {
+    cum += hist[v];
+    while (r < ranks.length && ranks[r] < cum) value.set(ranks[r++], v);
+  }
+  return wanted.map(({ k, t }) => {
+    const a = value.get(k)!;
+    const b = value.get(Math.min(k + 1, n - 1))!;
+    return lerp(a, b, t);
+  });
+}
+
+/** Histogram of integer data; four interleaved tables avoid stalls on runs of equal values. */
+export function histogram(data: Uint8Array | Uint16Array | Uint32Array, maxCode: number): Uint32Array {
+  const size = maxCode + 1;
+  const n = data.length;
+  if (size > 1 << 18 || n < 4096) {
+    const h = new Uint32Array(size);
+    for (let i = 0; i < n; i++) h[data[i]]++;
+    return h;
+  }
+  const h = new Uint32Array(size * 4);
+  const s1 = size, s2 = 2 * size, s3 = 3 * size;
+  const n4 = n - (n & 3);
+  let i = 0;
+  for (; i < n4; i += 4) {
+    h[data[i]]++;
+    h[s1 + data[i + 1]]++;
+    h[s2 + data[i + 2]]++;
+    h[s3 + data[i + 3]]++;
+  }
+  for (; i < n; i++) h[data[i]]++;
+  for (let v = 0; v < size; v++) h[v] += h[s1 + v] + h[s2 + v] + h[s3 + v];
+  return h.subarray(0, size);
+}
+
+/** k-th smallest (0-based) of a[lo..hi] in place (Floyd–Rivest-free quickselect, median of 3). */
+function select(a: Float64Array | Float32Array, k: number, lo: number, hi: number): number {
+  while (hi > lo) {
+    const mid = (lo + hi) >>> 1;
+    // median of three as pivot
+    let x = a[lo], y = a[mid], z = a[hi];
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
+    let i = lo, j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        x = a[i];
+        a[i] = a[j];
+        a[j] = x;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k];
+  }
+  return a[k];
+}
+
+/** Percentiles of float values by selection (copies; the input is not reordered). */
+export function percentilesOfFloats(values: ArrayLike<number>, qs: readonly number[]): number[] {
+  let n = 0;
+  const work = new Float64Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v === v) work[n++] = v; // skip NaN
+  }
+  if (n === 0) return qs.map(() => NaN);
+  const a = work.subarray(0, n);
+  const wanted = qs.map((q) => rankOf(q, n));
+  // Select ranks in increasing order so each selection narrows the next one's range.
+  const ranks = [...new Set(wanted.flatMap(({ k }) => [k, Math.min(k + 1, n - 1)]))].sort((x, y) => x - y);
+  const value = new Map<number, number>();
+  let lo = 0;
+  for (const r of ranks) {
+    value.set(r, select(a, r, lo, n - 1));
+    lo = r;
+  }
+  return wanted.map(({ k, t }) => lerp(value.get(k)!, value.get(Math.min(k + 1, n - 1))!, t));
+}
+
+/** Percentiles of an arbitrary array of numbers (integers use the histogram when compact). */
+export function percentile(values: ArrayLike<number>, q: number): number {
+  return percentilesOfFloats(values, [q])[0];
+}
+
+/** Percentiles of a gray image, on the gray scale (sums divided by the divisor). */
+export function imagePercentiles(gray: GrayImage, qs: readonly number[]): number[] {
+  let raw: number[];
+  if (gray.integer && Number.isFinite(gray.maxCode)) {
+    const h = histogram(gray.data as Uint8Array | Uint16Array | Uint32Array, gray.maxCode);
+    raw = percentilesFromHistogram(h, gray.data.length, qs);
+  } else {
+    raw = percentilesOfFloats(gray.data, qs);
+  }
+  return gray.divisor === 1 ? raw : raw.map((v) => v / gray.divisor);
+}
