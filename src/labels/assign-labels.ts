@@ -1,0 +1,182 @@
+// The labels stage end to end: catalog → postings → least-first selection → labels folder.
+// Called by `cytoimagenet labels`, the demo and the build stage.
+import { resolve } from 'node:path';
+import { catalogFingerprint } from '../catalog/fingerprint.js';
+import type { Category } from '../defaults.js';
+import { writeFileAtomic } from '../util/fs-atomic.js';
+import { resolveInside } from '../util/safe-path.js';
+import { csvLine, csvTable } from './csv.js';
+import { dirLabels } from './dir-label.js';
+import { loadLabelTable } from './load-catalog.js';
+import { parseLabelsOptions, type LabelsOptions, type LabelsOptionsInput } from './options.js';
+import { buildPostings } from './postings.js';
+import { selectLabels } from './select-labels.js';
+import {
+  categoriesCsv,
+  databasesCsv,
+  summariseCategories,
+  summariseDatabases,
+  summaryMarkdown,
+  type CategorySummary,
+  type DatabaseSummary,
+} from './summary.js';
+import { toolVersion } from './tool-version.js';
+
+/** File names inside the labels folder (contract 2). */
+export const LABELS_FILES = {
+  labels: 'labels.csv',
+  assignments: 'assignments.csv',
+  manifest: 'labels.json',
+  candidates: 'candidates.csv',
+  summaryCategories: 'summary-categories.csv',
+  summaryDatabases: 'summary-databases.csv',
+  summary: 'summary.md',
+} as const;
+
+/** Column order of labels.csv. */
+export const LABELS_CSV_COLUMNS = ['label', 'category', 'order', 'count', 'candidates', 'selected', 'dir_label'] as const;
+
+/** One kept label, as written to labels.csv. */
+export interface LabelRow {
+  label: string;
+  category: Category;
+  order: number;
+  count: number;
+  candidates: number;
+  selected: number;
+  dir_label: string;
+}
+
+/** labels.json: what the labels folder was made from. */
+export interface LabelsManifest {
+  threshold: number;
+  cap: number;
+  presample: number;
+  seed: number;
+  excludeSources: string[];
+  categories: Category[];
+  catalogFingerprint: string;
+  toolVersion: string;
+}
+
+export interface LabelsReport {
+  outDir: string;
+  /** Absolute paths of the files written. */
+  files: Record<keyof typeof LABELS_FILES, string>;
+  options: LabelsOptions;
+  manifest: LabelsManifest;
+  /** Catalog rows labelled from (after --exclude-source). */
+  rows: number;
+  excludedRows: number;
+  /** Candidates visited (count ≥ threshold). */
+  candidates: number;
+  /** Labels kept. */
+  labels: number;
+  /** Candidates skipped for lack of rows at their visit. */
+  skipped: number;
+  /** Images assigned. */
+  images: number;
+  labelRows: LabelRow[];
+  perCategory: CategorySummary[];
+  perDatabase: DatabaseSummary[];
+  /** Wall-clock seconds per phase. */
+  seconds: { fingerprint: number; load: number; select: number; write: number };
+}
+
+export async function assignLabels(catalogPath: string, outDir: string, input: LabelsOptionsInput = {}): Promise<LabelsReport> {
+  const options = parseLabelsOptions(input);
+  const catalog = resolve(catalogPath);
+  const out = resolve(outDir);
+  const clock = { t: performance.now() };
+  const lap = (): number => {
+    const now = performance.now();
+    const s = (now - clock.t) / 1000;
+    clock.t = now;
+    return s;
+  };
+
+  const loaded = await loadLabelTable(catalog, options.excludeSources);
+  const load = lap();
+  const fingerprint = await catalogFingerprint(catalog);
+  const fingerprintSeconds = lap();
+
+  const { table } = loaded;
+  const postings = buildPostings(table, options.categories);
+  const { outcomes } = selectLabels(table, postings, options);
+  const kept = outcomes.filter((o) => o.kept);
+  const folders = dirLabels(kept);
+  const select = lap();
+
+  const labelRows: LabelRow[] = kept.map((o, i) => ({
+    label: o.token,
+    category: o.category,
+    order: o.order,
+    count: o.count,
+    candidates: o.candidates,
+    selected: o.rows.length,
+    dir_label: folders[i],
+  }));
+  const perCategory = summariseCategories(outcomes, options.categories);
+  const perDatabase = summariseDatabases(table, outcomes);
+  const manifest: LabelsManifest = {
+    threshold: options.threshold,
+    cap: options.cap,
+    presample: options.presample,
+    seed: options.seed,
+    excludeSources: options.excludeSources,
+    categories: options.categories,
+    catalogFingerprint: fingerprint,
+    toolVersion: toolVersion(),
+  };
+
+  const files = Object.fromEntries(Object.entries(LABELS_FILES).map(([k, name]) => [k, resolveInside(out, name)])) as LabelsReport['files'];
+  await writeFileAtomic(
+    files.labels,
+    csvTable(
+      LABELS_CSV_COLUMNS,
+      labelRows.map((r) => LABELS_CSV_COLUMNS.map((c) => r[c])),
+    ),
+  );
+  await writeFileAtomic(
+    files.candidates,
+    csvTable(
+      ['label', 'category', 'order', 'count', 'candidates', 'selected', 'status', 'presampled'],
+      outcomes.map((o) => [o.token, o.category, o.order, o.count, o.candidates, o.rows.length, o.kept ? 'kept' : 'skipped', o.presampled]),
+    ),
+  );
+  // Grouped by label in visit order, idx ascending within a label.
+  const lines = ['idx,label,category'];
+  for (const o of kept) {
+    const tail = csvLine([o.token, o.category]);
+    for (const r of o.rows) lines.push(`${csvLine([table.idx[r]])},${tail}`);
+  }
+  lines.push('');
+  await writeFileAtomic(files.assignments, lines.join('\n'));
+  lines.length = 0;
+  await writeFileAtomic(files.summaryCategories, categoriesCsv(perCategory));
+  await writeFileAtomic(files.summaryDatabases, databasesCsv(perDatabase));
+  await writeFileAtomic(
+    files.summary,
+    summaryMarkdown({ catalog, rows: table.n, excludedRows: loaded.excludedRows, ...options }, perCategory, perDatabase),
+  );
+  // Written last: a folder with labels.json is complete.
+  await writeFileAtomic(files.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
+  const write = lap();
+
+  return {
+    outDir: out,
+    files,
+    options,
+    manifest,
+    rows: table.n,
+    excludedRows: loaded.excludedRows,
+    candidates: outcomes.length,
+    labels: kept.length,
+    skipped: outcomes.length - kept.length,
+    images: kept.reduce((s, o) => s + o.rows.length, 0),
+    labelRows,
+    perCategory,
+    perDatabase,
+    seconds: { fingerprint: fingerprintSeconds, load, select, write },
+  };
+}

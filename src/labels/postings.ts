@@ -1,0 +1,69 @@
+// Token → row postings, built in one pass over the table (the original ran one regex scan of the
+// whole table per label; orig §12.9). A label is a (category, token) pair.
+import type { Category } from '../defaults.js';
+import type { LabelTable } from './label-table.js';
+
+export interface LabelKey {
+  category: Category;
+  token: string;
+  /** Rows whose column holds the token exactly, over the whole (non-excluded) table. */
+  count: number;
+}
+
+export interface Postings {
+  labels: LabelKey[];
+  /** Rows of label i are rows[offsets[i] .. offsets[i+1]), ascending (= idx order). */
+  offsets: Int32Array;
+  rows: Int32Array;
+}
+
+export function buildPostings(table: LabelTable, categories: readonly Category[]): Postings {
+  const labels: LabelKey[] = [];
+  // Per category: the label ids each distinct value contributes to.
+  const valueLabels: Int32Array[][] = [];
+  for (const category of categories) {
+    const { values } = table.columns[category];
+    const idOfToken = new Map<string, number>();
+    valueLabels.push(
+      values.map((v) => {
+        const ids = v.split('|').map((token) => {
+          let id = idOfToken.get(token);
+          if (id === undefined) {
+            id = labels.length;
+            idOfToken.set(token, id);
+            labels.push({ category, token, count: 0 });
+          }
+          return id;
+        });
+        return Int32Array.from(ids);
+      }),
+    );
+  }
+
+  // Count per value first (one pass per column), then per label: no per-row token work.
+  const counts = new Int32Array(labels.length);
+  categories.forEach((category, ci) => {
+    const { codes, values } = table.columns[category];
+    const perValue = new Int32Array(values.length);
+    for (let r = 0; r < table.n; r++) if (codes[r] >= 0) perValue[codes[r]]++;
+    for (let v = 0; v < values.length; v++) for (const l of valueLabels[ci][v]) counts[l] += perValue[v];
+  });
+  const offsets = new Int32Array(labels.length + 1);
+  for (let l = 0; l < labels.length; l++) {
+    labels[l].count = counts[l];
+    offsets[l + 1] = offsets[l] + counts[l];
+  }
+
+  const rows = new Int32Array(offsets[labels.length]);
+  const cursor = offsets.slice(0, labels.length);
+  categories.forEach((category, ci) => {
+    const { codes } = table.columns[category];
+    const vl = valueLabels[ci];
+    for (let r = 0; r < table.n; r++) {
+      const v = codes[r];
+      if (v < 0) continue;
+      for (const l of vl[v]) rows[cursor[l]++] = r;
+    }
+  });
+  return { labels, offsets, rows };
+}

@@ -1,0 +1,83 @@
+// The heart of the stage: visit candidates least-first, give each the rows nobody took yet,
+// keep all, or draw exactly `cap` by stratified sampling. Pure: (table, options) → outcomes.
+import type { Category } from '../defaults.js';
+import { Rng } from '../util/rng.js';
+import type { LabelTable } from './label-table.js';
+import type { LabelsOptions } from './options.js';
+import type { Postings } from './postings.js';
+import { presampleKeys, sampleKeys } from './strata-keys.js';
+import { stratifiedSample } from './stratified-sample.js';
+import { visitOrder } from './visit-order.js';
+
+export interface LabelOutcome {
+  token: string;
+  category: Category;
+  /** Visit rank, 1-based, over all candidates. */
+  order: number;
+  /** Rows holding the token in the whole table. */
+  count: number;
+  /** Rows holding the token and not taken by an earlier label. */
+  candidates: number;
+  /** Whether the label was kept (candidates ≥ threshold). */
+  kept: boolean;
+  /** Whether the pre-sample step ran. */
+  presampled: boolean;
+  /** Rows kept, ascending; empty when skipped. */
+  rows: Int32Array;
+}
+
+export interface Selection {
+  /** Every candidate in visit order, kept or skipped. */
+  outcomes: LabelOutcome[];
+  /** Per row: index into outcomes of the label that took it, or -1. */
+  labelOf: Int32Array;
+}
+
+/** The draw stream of one label: a function of (seed, category, token) only. */
+export function labelRng(seed: number, category: Category, token: string): Rng {
+  return Rng.derive(seed, 'labels', category, token);
+}
+
+export function selectLabels(table: LabelTable, postings: Postings, options: LabelsOptions): Selection {
+  const { threshold, cap, presample, seed } = options;
+  const labelOf = new Int32Array(table.n).fill(-1);
+  const outcomes: LabelOutcome[] = [];
+  let longest = 0;
+  for (let l = 0; l < postings.labels.length; l++) longest = Math.max(longest, postings.offsets[l + 1] - postings.offsets[l]);
+  const scratch = new Int32Array(longest);
+
+  for (const l of visitOrder(postings.labels, threshold)) {
+    const { category, token, count } = postings.labels[l];
+    let m = 0;
+    for (let p = postings.offsets[l]; p < postings.offsets[l + 1]; p++) {
+      const r = postings.rows[p];
+      if (labelOf[r] < 0) scratch[m++] = r;
+    }
+    const outcome: LabelOutcome = {
+      token,
+      category,
+      order: outcomes.length + 1,
+      count,
+      candidates: m,
+      kept: m >= threshold,
+      presampled: false,
+      rows: new Int32Array(0),
+    };
+    outcomes.push(outcome);
+    if (!outcome.kept) continue;
+
+    let rows: Int32Array = scratch.slice(0, m);
+    if (m > cap) {
+      const rng = labelRng(seed, category, token);
+      if (m > presample) {
+        rows = stratifiedSample(rows, presampleKeys(category).map((k) => table.columns[k]), presample, rng);
+        outcome.presampled = true;
+      }
+      rows = stratifiedSample(rows, sampleKeys(category, outcome.presampled).map((k) => table.columns[k]), cap, rng);
+    }
+    outcome.rows = rows;
+    const id = outcomes.length - 1;
+    for (const r of rows) labelOf[r] = id;
+  }
+  return { outcomes, labelOf };
+}
