@@ -30,7 +30,18 @@ export function tiffPageCount(bytes: Buffer): number {
   }
 }
 
+/** The first IFD's offset lies past the end of the file: the classic sign of a cut-off TIFF. */
+export function tiffHeaderPointsPastEnd(bytes: Buffer): boolean {
+  if (bytes.length < 8) return true;
+  const le = bytes[0] === 0x49;
+  const first = le ? bytes.readUInt32LE(4) : bytes.readUInt32BE(4);
+  return first + 2 > bytes.length;
+}
+
 export function decodeTiffWithUtif(bytes: Buffer, name: string, page: number, maxPixels: number, format: ImageFormat): DecodedImage {
+  if (tiffHeaderPointsPastEnd(bytes)) {
+    throw new ImageError(name, 'truncated', `the file ends (${bytes.length} bytes) before its first image directory`);
+  }
   const ifds = parse(bytes, name);
   if (ifds.length === 0) throw new ImageError(name, 'unreadable', 'TIFF has no image');
   if (page >= ifds.length) {
@@ -49,6 +60,17 @@ export function decodeTiffWithUtif(bytes: Buffer, name: string, page: number, ma
   const planar = (tag(ifd, 284) ?? [1])[0];
   const extra = tag(ifd, 338) ?? [];
   if (planar === 2 && spp > 1) throw new ImageError(name, 'unreadable', 'planar (separate-plane) TIFF layout is not supported');
+  // utif2 reads past the end as zeros; check that every strip or tile lies inside the file.
+  const offsets = tag(ifd, 273) ?? tag(ifd, 324);
+  const counts = tag(ifd, 279) ?? tag(ifd, 325);
+  if (!offsets || offsets.length === 0) throw new ImageError(name, 'unreadable', 'TIFF image has no strip or tile offsets');
+  if (counts) {
+    for (let i = 0; i < offsets.length; i++) {
+      if (offsets[i] + (counts[i] ?? 0) > bytes.length) {
+        throw new ImageError(name, 'truncated', `pixel data runs past the end of the file (${bytes.length} bytes)`);
+      }
+    }
+  }
   try {
     UTIF.decodeImage(bytes, ifd);
   } catch (e) {

@@ -9,6 +9,7 @@ import { ImageError } from './image-error.js';
 import { sniffContainer, formatOf, type Container } from './sniff.js';
 import { decodeTiffWithUtif, tiffPageCount } from './decode-utif.js';
 import { decodeBmp } from './decode-bmp.js';
+import { inspectTiff } from './tiff-structure.js';
 import type { DecodedImage, SampleArray } from './types.js';
 
 export interface DecodeOptions {
@@ -48,6 +49,13 @@ export async function decodeBuffer(bytes: Buffer, opts: DecodeOptions = {}): Pro
   if (container === 'bmp' || container === 'dib') {
     if (page !== 0) throw new ImageError(name, 'bad-page', `page ${page} requested but a BMP has only 1 page`);
     return decodeBmp(bytes, container === 'dib', name, maxPixels);
+  }
+  if (container === 'tiff') {
+    const tiff = inspectTiff(bytes, page);
+    if (tiff.problem) throw new ImageError(name, 'truncated', tiff.problem);
+    if (page >= tiff.pages) {
+      throw new ImageError(name, 'bad-page', `page ${page} requested but the file has ${tiff.pages} page${tiff.pages === 1 ? '' : 's'} (pages count from 0)`);
+    }
   }
   try {
     return await decodeWithSharp(bytes, container, format, name, page, maxPixels);

@@ -46,7 +46,7 @@ export interface ChannelBounds {
 export function wholeImageQc(merged: Float64Array | Float32Array, channels: readonly ChannelBounds[], output: Uint8Array | Uint16Array): QcVerdict {
   const flat = channels.find((c) => c.uniform);
   if (flat) {
-    return { verdict: 'uniform', reason: `${flat.name}: uniform image (0.1th percentile ${fmt(flat.lo)} = 99.9th percentile ${fmt(flat.hi)})` };
+    return { verdict: 'uniform', reason: `uniform image (0.1th percentile ${fmt(flat.lo)} = 99.9th percentile ${fmt(flat.hi)})`, file: flat.name };
   }
   const distinct = distinctValues(output, 3);
   if (distinct <= 1) return { verdict: 'uniform', reason: 'the merged image has a single value' };

@@ -61,13 +61,13 @@ export async function standardizeImageSet(files: readonly string[], opts: Standa
   if (failed >= 0) {
     const err = (settled[failed] as PromiseRejectedResult).reason as unknown;
     if (!(err instanceof ImageError)) throw err;
-    return unreadable(`${files[failed]}: ${err.kind === 'unreadable' ? '' : `${err.kind}: `}${err.reason}`);
+    return unreadable(files[failed], `${err.kind}: ${err.reason}`);
   }
   const images = settled.map((s) => (s as PromiseFulfilledResult<DecodedImage>).value);
   const { width, height } = images[0];
   for (let i = 1; i < images.length; i++) {
     if (images[i].width !== width || images[i].height !== height) {
-      return unreadable(`${files[i]}: is ${images[i].width}×${images[i].height} but ${files[0]} is ${width}×${height}; channels of one image must match`);
+      return unreadable(files[i], `size mismatch: is ${images[i].width}×${images[i].height} but ${files[0]} is ${width}×${height}; channels of one image must match`);
     }
   }
   const n = width * height;
@@ -103,8 +103,8 @@ export async function standardizeImageSet(files: readonly string[], opts: Standa
   return { width, height, merged, output, channels, qc };
 }
 
-function unreadable(reason: string): StandardizedSet {
-  return { width: 0, height: 0, merged: null, output: null, channels: [], qc: { verdict: 'unreadable', reason } };
+function unreadable(file: string, reason: string): StandardizedSet {
+  return { width: 0, height: 0, merged: null, output: null, channels: [], qc: { verdict: 'unreadable', reason, file } };
 }
 
 export interface CropOptions {

@@ -77,4 +77,6 @@ export interface QcVerdict {
   verdict: QcVerdictKind;
   /** Why, in words a user can act on ('' when ok). */
   reason: string;
+  /** The input file the verdict is about, when one file is to blame. */
+  file?: string;
 }
