@@ -21,7 +21,7 @@ function sqlString(s: string): string {
 
 async function strings(conn: DuckDBConnection, sql: string): Promise<(string | null)[]> {
   const reader = await conn.runAndReadAll(sql);
-  return reader.getColumns()[0].map((v) => (v === null ? null : String(v)));
+  return reader.getRows().map(([v]) => (v === null || v === undefined ? null : String(v)));
 }
 
 export async function loadLabelTable(catalogPath: string, excludeSources: readonly string[]): Promise<LoadedCatalog> {

@@ -1,0 +1,43 @@
+// The real `cytoimagenet labels` command in a child process.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLI, withTempDir } from '../helpers/data.js';
+import { assignLabels } from '../../src/labels/assign-labels.js';
+import { makeCatalog } from './make-catalog.js';
+import { syntheticRows } from './synthetic-rows.js';
+
+function run(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, 'labels', ...args], { encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('cytoimagenet labels writes the same folder as assignLabels and prints the category summary', async () => {
+  await withTempDir(async (dir) => {
+    const catalog = join(dir, 'catalog.duckdb');
+    await makeCatalog(catalog, syntheticRows(3000));
+    const r = run(['--catalog', catalog, '--out', join(dir, 'cli'), '--seed', '3', '--threshold', '30', '--cap', '100', '--presample', '200', '--exclude-source', 'bbbc_c']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /\d+ labels, \d+ images from 2000 catalog rows \(1000 held out\)/);
+    assert.match(r.stdout, /compound\s+\d+\s+\d+/);
+    await assignLabels(catalog, join(dir, 'api'), { seed: 3, threshold: 30, cap: 100, presample: 200, excludeSources: ['bbbc_c'] });
+    for (const f of ['labels.csv', 'assignments.csv', 'labels.json', 'summary.md']) {
+      assert.equal(readFileSync(join(dir, 'cli', f), 'utf8'), readFileSync(join(dir, 'api', f), 'utf8'), f);
+    }
+
+    const bad: [string[], RegExp][] = [
+      [['--threshold', '2000'], /--threshold \(2000\) must not exceed --cap \(1000\)/],
+      [['--cap', '-3'], /--cap must be at least 1, got -3/],
+      [['--category', 'colour'], /unknown category 'colour'/],
+      [['--exclude-source', 'bbbc021'], /no source named 'bbbc021'[\s\S]*known sources \(dir_name\): bbbc_c, idr_a, rec_b/],
+    ];
+    for (const [args, message] of bad) {
+      const b = run(['--catalog', catalog, '--out', join(dir, 'bad'), ...args]);
+      assert.equal(b.status, 1, args.join(' '));
+      assert.match(b.stderr, message);
+      assert.doesNotMatch(b.stderr, /^\s+at /m, 'no stack trace');
+    }
+  });
+});
