@@ -104,7 +104,8 @@ export function decodeTiffWithUtif(bytes: Buffer, name: string, page: number, ma
   } else if (bps === 16 && sfmt !== 3) {
     const dv = new DataView(raw.buffer, raw.byteOffset, n * spp * 2);
     const out = new Uint16Array(n * spp);
-    for (let i = 0; i < out.length; i++) out[i] = sfmt === 2 ? (dv.getInt16(i * 2, le) + 32768) : dv.getUint16(i * 2, le);
+    // utif2 already swaps 16-bit big-endian samples to little-endian.
+    for (let i = 0; i < out.length; i++) out[i] = sfmt === 2 ? dv.getInt16(i * 2, true) + 32768 : dv.getUint16(i * 2, true);
     data = out;
     bitDepth = 16;
   } else if (bps === 32) {
