@@ -1,0 +1,352 @@
+// buildRelease: catalog + labels → a CytoImageNet release folder. The order of work:
+//   1. read and check every input (before anything is written);
+//   2. check OUT (fresh, resumable with the same fingerprint, or refused);
+//   3. run the jobs not yet in the journal on worker processes (resume is per sample);
+//   4. plan the release from all results (cap, min-release, names, split) — pure;
+//   5. move staged images to their names, write tables, shards and the card, drop the work folder.
+// Every step is idempotent, so a build killed at any moment and run again gives the same bytes.
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { rename, stat } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { BUILD, LABELS } from '../defaults.js';
+import { toolVersion } from './tool-version.js';
+import { UserError } from '../util/errors.js';
+import { isInside, resolveInside } from '../util/safe-path.js';
+import { writeFileAtomic } from '../util/fs-atomic.js';
+import { assignDirLabels, dirLabelKey, isSafeDirLabel } from './dir-label.js';
+import { Journal } from './journal.js';
+import { buildOptionsSchema, type BuildOptionsInput } from './options.js';
+import { BUILD_JSON, inspectOut, makeBuildRecord, removeTempFiles, takeLock, TRASH_DIR, WORK_DIR, writeBuildRecord } from './out-folder.js';
+import { makeProgress } from './progress.js';
+import { readInputs, sqlString, type BuildInputs } from './read-inputs.js';
+import { planRelease, type ReleasePlan } from './release-plan.js';
+import { ReleaseTables, writeRejects } from './release-tables.js';
+import { datasetCard } from './dataset-card.js';
+import { DEFAULT_SAMPLES_PER_SHARD, layoutShards, SHARDS_DIR, writeWebDataset, type ShardInfo } from './webdataset.js';
+import { runPool } from './worker-pool.js';
+import type { DroppedLabel, Job, JobResult } from './types.js';
+
+export interface BuildOptions extends BuildOptionsInput {
+  /** Show a progress bar / progress lines (default true). */
+  progress?: boolean;
+  /** Where lines of feedback go (default: stdout). */
+  log?: (line: string) => void;
+  /** WebDataset samples per shard (default 5000). */
+  samplesPerShard?: number;
+}
+
+export interface BuildSummary {
+  out: string;
+  /** The dataset card. */
+  card: string;
+  metadataCsv: string;
+  metadataParquet: string;
+  rejectsCsv: string;
+  /** Source image sets planned, run in this call, and found done in the journal. */
+  jobs: number;
+  jobsRun: number;
+  jobsResumed: number;
+  images: number;
+  crops: number;
+  labels: number;
+  labelsDropped: DroppedLabel[];
+  rejects: number;
+  rejectsByReason: Record<string, number>;
+  cropsFailedQc: number;
+  capped: number;
+  shards: ShardInfo[];
+  seconds: number;
+  /** True when OUT already held this exact release and nothing was done. */
+  alreadyComplete: boolean;
+}
+
+/** Test hook: CYTOIMAGENET_BUILD_CRASH_AT=<point>:<n> makes the process SIGKILL itself there. */
+function crashPoint(point: string, count: number): void {
+  const at = process.env.CYTOIMAGENET_BUILD_CRASH_AT;
+  if (!at) return;
+  const [p, n] = at.split(':');
+  if (p === point && count >= Number(n ?? 0)) process.kill(process.pid, 'SIGKILL');
+}
+
+function jobKey(label: string, category: string, idx: string): string {
+  return createHash('sha256').update(`${label}\u0000${category}\u0000${idx}`).digest('hex').slice(0, 24);
+}
+
+function chooseDirLabels(inputs: BuildInputs): Map<string, string> {
+  const keys = [...inputs.labelSizes.keys()].map((k) => {
+    const [label, category] = k.split('\u0000');
+    return { label, category };
+  });
+  // The labels stage may have named the folders already; use its names only if all are safe and unique.
+  const given = keys.map((k) => inputs.dirLabelsFromLabels.get(dirLabelKey(k.label, k.category)));
+  if (given.every((g) => g !== undefined && isSafeDirLabel(g)) && new Set(given.map((g) => (g as string).toLowerCase())).size === given.length) {
+    return new Map(keys.map((k, i) => [dirLabelKey(k.label, k.category), given[i] as string]));
+  }
+  return assignDirLabels(keys);
+}
+
+function parseSeed(s: number | string | undefined): number {
+  if (typeof s === 'number' && Number.isSafeInteger(s) && s >= 0) return s;
+  if (typeof s === 'string' && /^\d+$/.test(s)) return Number(s);
+  return LABELS.seed;
+}
+
+export async function buildRelease(options: BuildOptions): Promise<BuildSummary> {
+  const t0 = Date.now();
+  const { progress = true, log = (l: string) => process.stdout.write(`${l}\n`), samplesPerShard = DEFAULT_SAMPLES_PER_SHARD } = options;
+  const opts = buildOptionsSchema.parse({
+    catalog: options.catalog,
+    labels: options.labels,
+    out: options.out,
+    workers: options.workers,
+    seed: options.seed,
+    minRelease: options.minRelease,
+    format: options.format,
+  });
+  const out = resolve(opts.out);
+
+  // 1. Inputs, all checked before anything is written.
+  const inputs = await readInputs(opts.catalog, opts.labels);
+  if (isInside(out, inputs.labelsDir) || isInside(inputs.labelsDir, out) || isInside(out, inputs.catalogPath)) {
+    throw new UserError('--out must be a folder of its own, apart from the catalog and the labels folder', { file: out });
+  }
+  const lj = inputs.labelsJson;
+  const seed = opts.seed ?? parseSeed(lj.seed);
+  const record = makeBuildRecord({
+    catalogFingerprint: inputs.catalogFingerprint,
+    labelsFingerprint: inputs.labelsFingerprint,
+    toolVersion: toolVersion(),
+    options: { seed, minRelease: opts.minRelease, format: opts.format, valFraction: BUILD.valFraction, threshold: lj.threshold, cap: lj.cap, presample: lj.presample },
+  });
+  const dirLabels = chooseDirLabels(inputs);
+  const jobs: Job[] = [];
+  const problems = new Map<string, string>();
+  for (const r of inputs.rows) {
+    const key = jobKey(r.label, r.category, r.idx);
+    jobs.push({ key, idx: r.idx, label: r.label, category: r.category, files: r.files ?? [], labelSize: inputs.labelSizes.get(dirLabelKey(r.label, r.category)) ?? 0, cap: lj.cap, seed });
+    if (r.problem) problems.set(key, r.problem);
+  }
+  if (jobs.length === 0) {
+    throw new UserError('the labels folder selects no images', { file: inputs.labelsDir }, 'check labels.csv (selected) and assignments.csv');
+  }
+
+  // 2. The output folder.
+  const state = inspectOut(out, record);
+  const paths: ReleasePaths = {
+    out,
+    card: join(out, 'README.md'),
+    metadataCsv: join(out, 'metadata.csv'),
+    metadataParquet: join(out, 'metadata.parquet'),
+    rejectsCsv: join(out, 'rejects.csv'),
+  };
+  if (state === 'complete') {
+    const summary = await summaryOfComplete(out, paths, jobs.length, t0);
+    log(`build: ${out} already holds this release (build ${record.fingerprint}); nothing to do.`);
+    printWhere(log, paths);
+    return summary;
+  }
+  mkdirSync(out, { recursive: true });
+  const release = takeLock(out);
+  const workDir = join(out, WORK_DIR);
+  const stagingDir = join(workDir, 'staged');
+  mkdirSync(stagingDir, { recursive: true });
+  const journal = new Journal(join(workDir, 'journal.jsonl'));
+  try {
+    if (!existsSync(join(out, BUILD_JSON))) await writeBuildRecord(out, record);
+
+    // 3. Jobs not yet journalled.
+    const done = journal.load();
+    const resumed = done.size;
+    for (const [key, problem] of problems) {
+      if (!done.has(key)) {
+        const r: JobResult = { key, ok: false, stage: 'read', reason: problem.includes('images_root') ? 'no-image-root' : 'no-source-files', detail: problem };
+        journal.append(r);
+        done.set(key, r);
+      }
+    }
+    let ran = 0;
+    const runJobs = async (todo: Job[]): Promise<void> => {
+      if (todo.length === 0) return;
+      const bar = makeProgress(jobs.length, jobs.length - todo.length, progress, log);
+      try {
+        await runPool(todo, {
+          workers: opts.workers,
+          stagingDir,
+          onResult: (r) => {
+            journal.append(r);
+            done.set(r.key, r);
+            ran++;
+            bar.tick();
+            crashPoint('job', ran);
+          },
+        });
+      } finally {
+        bar.stop();
+      }
+    };
+    if (resumed > 0) log(`build: resuming ${out}: ${resumed} of ${jobs.length} image sets already done`);
+    await runJobs(jobs.filter((j) => !done.has(j.key)));
+
+    // 4. The release plan; staged images a crash (or a user) removed are made again.
+    let plan = planRelease(jobs, done, dirLabels, { cap: lj.cap, minRelease: opts.minRelease, seed, valFraction: BUILD.valFraction });
+    for (let attempt = 0; ; attempt++) {
+      const missing = await missingSamples(plan, out, stagingDir);
+      if (missing.size === 0) break;
+      if (attempt >= 2) throw new Error(`staged images keep disappearing (${missing.size} jobs); is another process cleaning ${workDir}?`);
+      for (const k of missing) done.delete(k);
+      await runJobs(jobs.filter((j) => missing.has(j.key)));
+      plan = planRelease(jobs, done, dirLabels, { cap: lj.cap, minRelease: opts.minRelease, seed, valFraction: BUILD.valFraction });
+    }
+
+    // 5. Files into place, then the tables, shards and card.
+    removeTempFiles(out);
+    let moved = 0;
+    for (const l of plan.labels) {
+      const dir = resolveInside(out, l.dirLabel);
+      mkdirSync(dir, { recursive: true });
+      for (const s of l.samples) {
+        const staged = join(stagingDir, s.sample.staged);
+        if (existsSync(staged)) {
+          await rename(staged, resolveInside(dir, s.filename));
+          crashPoint('move', ++moved);
+        }
+      }
+    }
+    const shardLayout = opts.format === 'webdataset' ? layoutShards(plan.labels, seed, samplesPerShard) : null;
+    const tables = await ReleaseTables.open(inputs.catalogPath, workDir, plan.labels, shardLayout?.shardOf ?? (() => ({ shard: -1, pos: -1 })));
+    let shards: ShardInfo[] = [];
+    try {
+      await tables.writeMetadata(out);
+      crashPoint('tables', 1);
+      await writeRejects(out, plan.rejects);
+      if (shardLayout) {
+        removeTempFiles(join(out, SHARDS_DIR));
+        shards = await writeWebDataset(out, shardLayout, tables, samplesPerShard);
+        crashPoint('shards', 1);
+      }
+      const counts = await tables.counts();
+      const card = datasetCard({
+        record,
+        counts,
+        stats: plan.stats,
+        labels: plan.labels.length,
+        dropped: plan.dropped,
+        sources: inputs.sources,
+        catalogName: basename(inputs.catalogPath),
+        labelsName: basename(inputs.labelsDir),
+        format: opts.format,
+        shards,
+        rejects: plan.rejects.length,
+      });
+      await writeFileAtomic(paths.card, card);
+      crashPoint('card', 1);
+    } finally {
+      tables.close();
+    }
+    journal.close();
+    release();
+    // The work folder goes last, renamed first so a kill during deletion leaves no half state.
+    rmSync(join(out, TRASH_DIR), { recursive: true, force: true });
+    renameSync(workDir, join(out, TRASH_DIR));
+    rmSync(join(out, TRASH_DIR), { recursive: true, force: true });
+
+    const summary: BuildSummary = {
+      ...paths,
+      jobs: jobs.length,
+      jobsRun: ran,
+      jobsResumed: resumed,
+      images: plan.stats.images,
+      crops: plan.stats.crops,
+      labels: plan.labels.length,
+      labelsDropped: plan.dropped,
+      rejects: plan.rejects.length,
+      rejectsByReason: plan.stats.rejectsByReason,
+      cropsFailedQc: plan.stats.cropsFailedQc,
+      capped: plan.stats.capped,
+      shards,
+      seconds: (Date.now() - t0) / 1000,
+      alreadyComplete: false,
+    };
+    printSummary(log, summary);
+    return summary;
+  } catch (e) {
+    journal.close();
+    release();
+    throw e;
+  }
+}
+
+/** Jobs with a kept sample that is neither staged nor at its final name. */
+async function missingSamples(plan: ReleasePlan, out: string, stagingDir: string): Promise<Set<string>> {
+  const missing = new Set<string>();
+  for (const l of plan.labels) {
+    for (const s of l.samples) {
+      if (missing.has(s.jobKey)) continue;
+      if (existsSync(join(stagingDir, s.sample.staged))) continue;
+      const final = join(out, l.dirLabel, s.filename);
+      if (existsSync(final) && (await stat(final)).size > 0) continue;
+      missing.add(s.jobKey);
+    }
+  }
+  return missing;
+}
+
+interface ReleasePaths {
+  out: string;
+  card: string;
+  metadataCsv: string;
+  metadataParquet: string;
+  rejectsCsv: string;
+}
+
+async function summaryOfComplete(out: string, paths: ReleasePaths, jobs: number, t0: number): Promise<BuildSummary> {
+  const instance = await DuckDBInstance.create(':memory:');
+  const conn = await instance.connect();
+  try {
+    const [m] = (await conn.runAndReadAll(`SELECT count(*)::INTEGER AS n, (count(*) FILTER (crop))::INTEGER AS crops, count(DISTINCT path)::INTEGER AS labels FROM read_csv(${sqlString(paths.metadataCsv)}, header = true)`)).getRowObjectsJson();
+    const rej = (await conn.runAndReadAll(`SELECT reason, count(*)::INTEGER AS n FROM read_csv(${sqlString(paths.rejectsCsv)}, header = true, all_varchar = true) GROUP BY reason ORDER BY reason`)).getRowObjectsJson();
+    const rejectsByReason = Object.fromEntries(rej.map((r) => [String(r.reason), Number(r.n)]));
+    return {
+      ...paths,
+      out,
+      jobs,
+      jobsRun: 0,
+      jobsResumed: jobs,
+      images: Number(m.n),
+      crops: Number(m.crops),
+      labels: Number(m.labels),
+      labelsDropped: [],
+      rejects: Object.values(rejectsByReason).reduce((a, b) => a + b, 0),
+      rejectsByReason,
+      cropsFailedQc: 0,
+      capped: 0,
+      shards: [],
+      seconds: (Date.now() - t0) / 1000,
+      alreadyComplete: true,
+    };
+  } finally {
+    conn.closeSync();
+    instance.closeSync();
+  }
+}
+
+function printWhere(log: (l: string) => void, paths: { out: string; card: string }): void {
+  log(`release:      ${paths.out}`);
+  log(`dataset card: ${paths.card}`);
+}
+
+function printSummary(log: (l: string) => void, s: BuildSummary): void {
+  const reasons = Object.entries(s.rejectsByReason)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([r, n]) => `${r} ${n}`)
+    .join(', ');
+  log(`build: done in ${s.seconds.toFixed(1)} s (${s.jobsRun} image sets processed now, ${s.jobsResumed} resumed from the journal)`);
+  log(`  images:  ${s.images} in ${s.labels} labels (${s.crops} crops, ${s.images - s.crops} whole images)`);
+  log(`  crops failing QC: ${s.cropsFailedQc}; removed by the cap: ${s.capped}`);
+  log(`  rejects: ${s.rejects}${reasons ? ` (${reasons})` : ''}`);
+  log(`  labels dropped (< min-release): ${s.labelsDropped.length}${s.labelsDropped.length ? ` (${s.labelsDropped.slice(0, 10).map((d) => `${d.label} ${d.images}`).join(', ')}${s.labelsDropped.length > 10 ? ', …' : ''})` : ''}`);
+  if (s.shards.length) log(`  webdataset: ${s.shards.length} shards in ${join(s.out, SHARDS_DIR)}`);
+  printWhere(log, s);
+}

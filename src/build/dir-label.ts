@@ -1,0 +1,97 @@
+// Folder names for labels. The original mapping (orig §8: ' -- '→'-', ' '→'_', '/'→'-', ','→'_')
+// is kept for readability, then anything a file system or shell could misread is replaced, and
+// collisions get a deterministic suffix. The label text itself is never changed (metadata keeps it).
+import { createHash } from 'node:crypto';
+
+/** Longest folder name, leaving room for "-<binary>.png" inside a 255-byte file name. */
+export const MAX_DIR_LABEL = 200;
+
+const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])$/i;
+
+/** The readable part: the original's replacements, then a conservative character set. */
+export function baseDirLabel(label: string): string {
+  let s = label
+    .normalize('NFC')
+    .replaceAll(' -- ', '-')
+    .replaceAll(' ', '_')
+    .replaceAll('/', '-')
+    .replaceAll('\\', '-')
+    .replaceAll(',', '_');
+  // Letters and digits of any script are fine in folder names; everything else but - _ . + ( )
+  // (control characters, quotes, wildcards, ':' …) becomes '_'.
+  s = s.replace(/[^\p{L}\p{N}\-_.+()]/gu, '_');
+  // No hidden folders and never '.' or '..'.
+  s = s.replace(/^\.+/, (dots) => '_'.repeat(dots.length));
+  s = s.replace(/[. ]+$/, ''); // Windows drops trailing dots
+  if (s.length > MAX_DIR_LABEL) s = s.slice(0, MAX_DIR_LABEL);
+  if (s === '' || label.trim() === '') s = 'label';
+  if (WINDOWS_RESERVED.test(s)) s = `${s}_`;
+  return s;
+}
+
+/** True for a name that is safe as one folder directly inside OUT. */
+export function isSafeDirLabel(s: string): boolean {
+  return (
+    s.length > 0 &&
+    s.length <= MAX_DIR_LABEL + 20 &&
+    s !== '.' &&
+    s !== '..' &&
+    !s.startsWith('.') &&
+    !/[/\\\u0000-\u001f\u007f]/.test(s) &&
+    /^[\p{L}\p{N}\-_.+()]+$/u.test(s) &&
+    !WINDOWS_RESERVED.test(s)
+  );
+}
+
+export interface LabelKey {
+  label: string;
+  category: string;
+}
+
+function shortHash(k: LabelKey): string {
+  return createHash('sha256').update(`${k.label}\u0000${k.category}`).digest('hex').slice(0, 8);
+}
+
+const keyOf = (k: LabelKey): string => `${k.label}\u0000${k.category}`;
+
+/**
+ * One folder per (label, category), unique even on case-insensitive file systems. A label that
+ * appears in several categories gets `<base>_<category>`; other collisions get `<base>_<hash8>`.
+ * Pure: the result for a label depends only on the set of labels.
+ */
+export function assignDirLabels(keys: readonly LabelKey[]): Map<string, string> {
+  const sorted = [...keys].sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
+  const groups = new Map<string, LabelKey[]>();
+  for (const k of sorted) {
+    const base = baseDirLabel(k.label).toLowerCase();
+    const g = groups.get(base);
+    if (g) g.push(k);
+    else groups.set(base, [k]);
+  }
+  const out = new Map<string, string>();
+  const taken = new Set<string>();
+  for (const members of groups.values()) {
+    if (members.length === 1) {
+      const name = baseDirLabel(members[0].label);
+      out.set(keyOf(members[0]), name);
+      taken.add(name.toLowerCase());
+    }
+  }
+  for (const members of groups.values()) {
+    if (members.length === 1) continue;
+    const sameText = members.every((m) => m.label === members[0].label);
+    for (const m of members) {
+      const base = baseDirLabel(m.label).slice(0, MAX_DIR_LABEL - 14);
+      let name = sameText ? `${base}_${baseDirLabel(m.category)}` : `${base}_${shortHash(m)}`;
+      if (taken.has(name.toLowerCase())) name = `${base}_${shortHash(m)}`;
+      if (taken.has(name.toLowerCase())) throw new Error(`cannot find a unique folder for label ${JSON.stringify(m.label)}`);
+      out.set(keyOf(m), name);
+      taken.add(name.toLowerCase());
+    }
+  }
+  return out;
+}
+
+export function dirLabelKey(label: string, category: string): string {
+  return keyOf({ label, category });
+}

@@ -1,0 +1,88 @@
+// The per-image path a worker runs for one job, top to bottom:
+//   check files → standardise (decode, normalise, merge) → whole-image QC → crops → encode → stage.
+// Randomness: Rng.derive(seed, idx, label), so a job's output depends on nothing but the job.
+// A bad input becomes a reject with its stage and reason; only a bug throws.
+import { constants } from 'node:fs';
+import { access, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Rng } from '../util/rng.js';
+import { tempNameFor } from '../util/fs-atomic.js';
+import { cropsForImage, encodePng, standardizeImageSet } from '../imaging/index.js';
+import type { Job, JobResult, RejectStage, StagedSample } from './types.js';
+
+export function stagedName(key: string, j: number): string {
+  return `${key.slice(0, 2)}/${key}-${j}.png`;
+}
+
+/** Writes without fsync: a kill -9 cannot lose page-cache data, and the journal line comes after. */
+async function stage(stagingDir: string, name: string, png: Buffer): Promise<void> {
+  const dest = join(stagingDir, name);
+  const tmp = tempNameFor(dest);
+  try {
+    await writeFile(tmp, png);
+    await rename(tmp, dest);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+function rejected(job: Job, stage: RejectStage, reason: string, detail: string): JobResult {
+  return { key: job.key, ok: false, stage, reason, detail };
+}
+
+/** The reject reason for a standardisation failure (the imaging library prefixes the error kind). */
+function decodeReason(detail: string): string {
+  if (/channels of one image must match/.test(detail)) return 'channel-size-mismatch';
+  if (/^too-large:/.test(detail)) return 'too-large';
+  return 'corrupt-image';
+}
+
+export async function processJob(job: Job, stagingDir: string): Promise<JobResult> {
+  for (const f of job.files) {
+    try {
+      const st = await stat(f);
+      if (!st.isFile()) return rejected(job, 'read', 'unreadable-file', `${f}: not a regular file`);
+      await access(f, constants.R_OK);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return rejected(job, 'read', 'missing-file', `${f}: file not found`);
+      return rejected(job, 'read', 'unreadable-file', `${f}: ${code ?? (e as Error).message}`);
+    }
+  }
+
+  const set = await standardizeImageSet(job.files);
+  if (set.qc.verdict === 'unreadable' || set.merged === null || set.output === null) {
+    return rejected(job, 'decode', decodeReason(set.qc.reason), set.qc.reason);
+  }
+  if (set.qc.verdict !== 'ok') {
+    const reason = set.qc.verdict === 'uniform' ? 'uniform-image' : set.qc.verdict === 'binary' ? 'binary-mask' : 'dim-image';
+    return rejected(job, 'qc', reason, set.qc.reason);
+  }
+
+  const crops = cropsForImage(set.merged, set.width, set.height, { labelSize: job.labelSize, cap: job.cap, rng: Rng.derive(job.seed, job.idx, job.label) });
+  await mkdir(join(stagingDir, job.key.slice(0, 2)), { recursive: true });
+  const samples: StagedSample[] = [];
+  if (crops.keptOriginal) {
+    const name = stagedName(job.key, 0);
+    await stage(stagingDir, name, await encodePng(set.output, set.width, set.height));
+    samples.push({ j: 0, crop: false, scaling: 1, x_min: null, x_max: null, y_min: null, y_max: null, staged: name });
+  } else {
+    for (let j = 0; j < crops.kept.length; j++) {
+      const c = crops.kept[j];
+      const name = stagedName(job.key, j);
+      await stage(stagingDir, name, await encodePng(c.output, c.width, c.height));
+      const w = c.window;
+      samples.push({ j, crop: true, scaling: w.scale, x_min: w.x_min, x_max: w.x_max, y_min: w.y_min, y_max: w.y_max, staged: name });
+    }
+  }
+  return {
+    key: job.key,
+    ok: true,
+    width: set.width,
+    height: set.height,
+    samples,
+    cropsPlanned: crops.planned.length,
+    cropsRejected: crops.rejected.length,
+  };
+}

@@ -1,0 +1,54 @@
+// Feedback while workers run: a cli-progress bar with rate and ETA on a terminal, a line every
+// 10 % otherwise (logs of unattended runs).
+import cliProgress from 'cli-progress';
+
+export interface Progress {
+  tick(): void;
+  stop(): void;
+}
+
+function eta(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '--';
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = Math.floor(seconds % 60);
+  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(s).padStart(2, '0')}s` : `${s}s`;
+}
+
+export function makeProgress(total: number, already: number, enabled: boolean, log: (line: string) => void): Progress {
+  const start = Date.now();
+  let done = already;
+  const rate = (): number => (done - already) / Math.max(1e-3, (Date.now() - start) / 1000);
+  if (!enabled || total === 0) return { tick: () => void done++, stop: () => undefined };
+  if (process.stderr.isTTY) {
+    const bar = new cliProgress.SingleBar(
+      {
+        format: 'build |{bar}| {percentage}% | {value}/{total} image sets | {rate}/s | ETA {etaText}',
+        hideCursor: true,
+        etaBuffer: 50,
+      },
+      cliProgress.Presets.shades_classic,
+    );
+    bar.start(total, already, { rate: '0.0', etaText: '--' });
+    return {
+      tick: () => {
+        done++;
+        const r = rate();
+        bar.update(done, { rate: r.toFixed(1), etaText: eta((total - done) / r) });
+      },
+      stop: () => bar.stop(),
+    };
+  }
+  let nextReport = Math.ceil(total / 10);
+  return {
+    tick: () => {
+      done++;
+      if (done >= nextReport || done === total) {
+        const r = rate();
+        log(`build: ${done}/${total} image sets (${Math.round((100 * done) / total)} %), ${r.toFixed(1)}/s, ETA ${eta((total - done) / r)}`);
+        nextReport = done + Math.ceil(total / 10);
+      }
+    },
+    stop: () => undefined,
+  };
+}

@@ -1,0 +1,52 @@
+// Entry point of one build worker process (child_process.fork). It takes jobs one at a time from
+// the main process, runs the per-image path and answers with the result. It exits when told to,
+// or when the main process goes away (after a kill -9 of the build, no orphan keeps writing).
+import sharp from 'sharp';
+import { processJob } from './process-job.js';
+import type { FromWorker, ToWorker, WorkerSetup } from './worker-protocol.js';
+import type { Job } from './types.js';
+
+// One image per process at a time: parallelism comes from processes (measured faster here than
+// libvips threads), and a cache only grows memory when every file is read once.
+sharp.concurrency(Number(process.env.CYTOIMAGENET_BUILD_VIPS_THREADS ?? 1));
+sharp.cache(false);
+
+let setup: WorkerSetup | null = null;
+const queue: Job[] = [];
+let busy = false;
+
+function send(msg: FromWorker): void {
+  process.send?.(msg);
+}
+
+async function drain(): Promise<void> {
+  if (busy || setup === null) return;
+  busy = true;
+  try {
+    while (queue.length > 0) {
+      const job = queue.shift() as Job;
+      const result = await processJob(job, setup.stagingDir);
+      send({ type: 'result', result });
+    }
+  } catch (e) {
+    send({ type: 'fatal', message: e instanceof Error ? e.message : String(e) });
+    process.exitCode = 2;
+    process.disconnect?.();
+  } finally {
+    busy = false;
+  }
+}
+
+process.on('message', (msg: ToWorker) => {
+  if (msg.type === 'setup') setup = msg.setup;
+  else if (msg.type === 'job') queue.push(msg.job);
+  else if (msg.type === 'stop') {
+    process.disconnect?.();
+    return;
+  }
+  void drain();
+});
+process.on('disconnect', () => {
+  // Parent gone or finished: stop now (a job in flight is simply redone on resume).
+  process.exit(process.exitCode ?? 0);
+});
