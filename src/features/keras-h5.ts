@@ -9,7 +9,7 @@
 // Attributes larger than HDF5's object-header limit are split as layer_names0, layer_names1, ...;
 // older Keras decodes these names with bytes.decode, so they are written as fixed-length byte strings.
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import h5wasm from 'h5wasm/node';
 import type { Group, Dataset, Attribute } from 'h5wasm/node';
@@ -79,9 +79,30 @@ function toFloat32(value: unknown, file: string, where: string): Float32Array {
   throw new UserError(`weight ${where} is not a numeric array`, { file });
 }
 
+const HDF5_SIGNATURE = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/** HDF5's superblock signature sits at 0 or after a user block of 512·2^k bytes. */
+async function hasHdf5Signature(path: string): Promise<boolean> {
+  const fh = await open(path, 'r');
+  try {
+    const size = (await fh.stat()).size;
+    for (let at = 0; at + 8 <= size; at = at === 0 ? 512 : at * 2) {
+      const buf = Buffer.alloc(8);
+      await fh.read(buf, 0, 8, at);
+      if (buf.equals(HDF5_SIGNATURE)) return true;
+    }
+    return false;
+  } finally {
+    await fh.close();
+  }
+}
+
 /** Read a Keras .h5 (weights-only or full model); the top of a full model is returned too (callers ignore it). */
 export async function readKerasH5(path: string): Promise<KerasH5File> {
   if (!existsSync(path)) throw new UserError(`model file not found: ${path}`, { file: path });
+  if (!(await hasHdf5Signature(path))) {
+    throw new UserError('not an HDF5 file (no HDF5 signature)', { file: path }, 'expected a Keras .h5 weights file (model.save or model.save_weights)');
+  }
   const lib = await h5();
   let f: InstanceType<typeof lib.File>;
   try {

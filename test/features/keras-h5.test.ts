@@ -1,0 +1,92 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { efficientNetB0Blocks, efficientNetB0Layers, countParams, correctPad } from '../../src/features/efficientnet-spec.js';
+import { readKerasH5, writeKerasWeights, type KerasWeights } from '../../src/features/keras-h5.js';
+import { checkEfficientNetWeights, randomEfficientNetWeights } from '../../src/features/efficientnet-weights.js';
+import { UserError } from '../../src/util/errors.js';
+import { withTempDir } from '../helpers/data.js';
+
+test('the spec is Keras EfficientNetB0: 16 blocks, Keras parameter counts and layer names', () => {
+  const blocks = efficientNetB0Blocks();
+  assert.equal(blocks.length, 16);
+  assert.deepEqual(
+    blocks.map((b) => b.name),
+    ['block1a', 'block2a', 'block2b', 'block3a', 'block3b', 'block4a', 'block4b', 'block4c', 'block5a', 'block5b', 'block5c', 'block6a', 'block6b', 'block6c', 'block6d', 'block7a'],
+  );
+  // model.summary() of tf.keras.applications.EfficientNetB0: 4,049,571 (include_top=False), 5,330,571 (1000 classes)
+  assert.equal(countParams(efficientNetB0Layers()), 4_049_571);
+  assert.equal(countParams(efficientNetB0Layers({ includeTop: true })), 5_330_571);
+  const names = efficientNetB0Layers().map((l) => l.name);
+  assert.deepEqual(names.slice(0, 17), [
+    'input_1', 'rescaling', 'normalization', 'stem_conv_pad', 'stem_conv', 'stem_bn', 'stem_activation',
+    'block1a_dwconv', 'block1a_bn', 'block1a_activation', 'block1a_se_squeeze', 'block1a_se_reshape',
+    'block1a_se_reduce', 'block1a_se_expand', 'block1a_se_excite', 'block1a_project_conv', 'block1a_project_bn',
+  ]);
+  assert.ok(names.includes('block2a_dwconv_pad') && names.includes('block2b_add') && names.includes('block2b_drop'));
+  assert.deepEqual(names.slice(-4), ['top_conv', 'top_bn', 'top_activation', 'avg_pool']);
+  const se = efficientNetB0Layers().find((l) => l.name === 'block6b_se_reduce')!;
+  assert.deepEqual(se.weights.map((w) => w.shape), [[1, 1, 1152, 48], [48]]);
+  const dw = efficientNetB0Layers().find((l) => l.name === 'block3a_dwconv')!;
+  assert.deepEqual(dw.weights[0].shape, [5, 5, 144, 1]);
+  assert.deepEqual(correctPad(5), [[1, 2], [1, 2]]);
+  assert.deepEqual(correctPad(3, [225, 225]), [[1, 1], [1, 1]]);
+});
+
+test('weights-only and full-model .h5 files round-trip in Keras layout', async () => {
+  await withTempDir(async (dir) => {
+    const w = randomEfficientNetWeights(3);
+    const a = join(dir, 'notop.h5');
+    await writeKerasWeights(a, w);
+    const ra = await readKerasH5(a);
+    assert.equal(ra.layout, 'weights');
+    assert.deepEqual(ra.layerNames, [...w.keys()]);
+    const k = ra.weights.get('block2a_expand_conv')!.get('kernel')!;
+    assert.deepEqual(k.shape, [1, 1, 16, 96]);
+    assert.deepEqual(k.data, w.get('block2a_expand_conv')!.get('kernel')!.data);
+    assert.deepEqual(ra.weights.get('normalization')!.get('count')!.shape, []);
+
+    const full = randomEfficientNetWeights(3, { includeTop: true, classes: 894 });
+    const b = join(dir, 'full.h5');
+    await writeKerasWeights(b, full, { layout: 'model' });
+    const rb = await readKerasH5(b);
+    assert.equal(rb.layout, 'model');
+    assert.deepEqual(rb.weights.get('predictions')!.get('kernel')!.shape, [1280, 894]);
+    // the top is ignored by the backbone check, and the backbones agree
+    const net = checkEfficientNetWeights(rb.weights, b);
+    assert.equal(net.layers.at(-1)!.name, 'top_activation');
+    assert.deepEqual(net.tensors.get('top_bn')!.get('gamma')!.data, full.get('top_bn')!.get('gamma')!.data);
+  });
+});
+
+function cloneWith(w: KerasWeights, edit: (m: KerasWeights) => void): KerasWeights {
+  const m: KerasWeights = new Map([...w].map(([k, v]) => [k, new Map(v)]));
+  edit(m);
+  return m;
+}
+
+test('layer-name and shape mismatches name the layer', async () => {
+  const w = randomEfficientNetWeights(1);
+  const wrongShape = cloneWith(w, (m) => m.get('block4b_se_expand')!.set('kernel', { shape: [1, 1, 20, 400], data: new Float32Array(8000) }));
+  assert.throws(() => checkEfficientNetWeights(wrongShape, 'x.h5'), (e: unknown) => e instanceof UserError && /block4b_se_expand/.test(e.message) && /\(1, 1, 20, 480\)/.test(e.message));
+  const missing = cloneWith(w, (m) => m.delete('block5c_project_bn'));
+  assert.throws(() => checkEfficientNetWeights(missing, 'x.h5'), (e: unknown) => e instanceof UserError && /block5c_project_bn/.test(e.message));
+  const foreign = cloneWith(w, (m) => m.set('conv_1x1_extra', new Map([['kernel', { shape: [1], data: new Float32Array(1) }]])));
+  assert.throws(() => checkEfficientNetWeights(foreign, 'x.h5'), (e: unknown) => e instanceof UserError && /conv_1x1_extra/.test(e.message));
+  // the same through a real file
+  await withTempDir(async (dir) => {
+    const p = join(dir, 'bad.h5');
+    await writeKerasWeights(p, wrongShape);
+    const r = await readKerasH5(p);
+    assert.throws(() => checkEfficientNetWeights(r.weights, p), (e: unknown) => e instanceof UserError && e.location.file === p && /block4b_se_expand/.test(e.message));
+  });
+});
+
+test('a file that is not Keras HDF5 gets a sentence, not a stack', async () => {
+  await withTempDir(async (dir) => {
+    const { writeFile } = await import('node:fs/promises');
+    const p = join(dir, 'not.h5');
+    await writeFile(p, 'hello');
+    await assert.rejects(readKerasH5(p), (e: unknown) => e instanceof UserError && /HDF5/.test(e.message));
+  });
+});
