@@ -1,0 +1,56 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { normalize, normalizeValues, mergeChannels, quantize, ImageError, type GrayImage } from '../../src/imaging/index.js';
+
+function gray8(values: number[]): GrayImage {
+  return { width: values.length, height: 1, data: Uint8Array.from(values), divisor: 1, integer: true, maxCode: 255 };
+}
+
+test('normalisation is clip((x − lo)/(hi − lo), 0, 1) with numpy-exact lo and hi', () => {
+  const n = normalize(gray8([0, 50, 100, 150, 200, 250]));
+  assert.equal(n.lo, 0.25);
+  assert.equal(n.hi, 249.75000000000006);
+  assert.equal(n.uniform, false);
+  // numpy: np.clip((a - lo)/(hi - lo), 0, 1)
+  assert.deepEqual([...n.data], [0, 0.19939879759519033, 0.3997995991983967, 0.6002004008016031, 0.8006012024048095, 1]);
+});
+
+test('a constant image is uniform: all zeros, never NaN', () => {
+  for (const img of [gray8([7, 7, 7, 7]), gray8([0, 0]), { ...gray8([0]), data: Float32Array.from([3.5]), integer: false, maxCode: NaN }]) {
+    const n = normalize(img);
+    assert.equal(n.uniform, true);
+    assert.equal(n.lo, n.hi);
+    assert.ok([...n.data].every((v) => v === 0));
+  }
+});
+
+test('a two-pixel image normalises to exactly 0 and 1', () => {
+  const n = normalize({ width: 2, height: 1, data: Uint16Array.from([1000, 3000]), divisor: 1, integer: true, maxCode: 65535 });
+  assert.deepEqual([...n.data], [0, 1]);
+});
+
+test('float images normalise the same way (selection path)', () => {
+  const n = normalizeValues(Float64Array.from([0.5, 0.25, 1.0, 0.75]), 2, 2);
+  assert.equal(n.lo, 0.25075);
+  assert.equal(n.hi, 0.9992500000000001);
+  const expect = [0.5, 0.25, 1.0, 0.75].map((x) => Math.min(1, Math.max(0, (x - 0.25075) / (0.9992500000000001 - 0.25075))));
+  assert.deepEqual([...n.data], expect);
+});
+
+test('16-bit data keeps its full depth: a 12-bit-in-16 ramp spreads over all 256 output levels', () => {
+  // The original read 16-bit files as 8-bit (value >> 8), leaving ~16 gray levels for 12-bit data.
+  const values = Array.from({ length: 4096 }, (_, i) => i);
+  const n = normalize({ width: 64, height: 64, data: Uint16Array.from(values), divisor: 1, integer: true, maxCode: 65535 });
+  assert.equal(new Set(quantize(n.data, 8)).size, 256);
+});
+
+test('merge averages the normalised channels; ×255 rounds half up', () => {
+  const a = normalizeValues(Float64Array.from([0, 1, 0, 1]), 2, 2);
+  const b = normalizeValues(Float64Array.from([0, 0, 1, 1]), 2, 2);
+  const m = mergeChannels([a, b]);
+  assert.deepEqual([...m], [0, 0.5, 0.5, 1]);
+  assert.deepEqual([...quantize(m, 8)], [0, 128, 128, 255]); // 127.5 → 128
+  assert.deepEqual([...quantize(m, 16)], [0, 32768, 32768, 65535]);
+  const c = normalizeValues(Float64Array.from([0, 1]), 2, 1);
+  assert.throws(() => mergeChannels([a, c], ['a.tif', 'c.tif']), (e: unknown) => e instanceof ImageError && e.location.file === 'c.tif');
+});
