@@ -1,0 +1,93 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { resolve } from 'node:path';
+import { assignDirLabels, baseDirLabel, isSafeDirLabel } from '../../src/build/dir-label.js';
+import { binaryWidth, imageFileName } from '../../src/build/binary-name.js';
+import { capRows, valRows } from '../../src/build/cap-and-split.js';
+import { compareNatural } from '../../src/build/stable-order.js';
+import { isInside } from '../../src/util/safe-path.js';
+import { Rng } from '../../src/util/rng.js';
+
+test('dir_label keeps the original mapping for ordinary labels (orig §8)', () => {
+  assert.equal(baseDirLabel('uv inactivated sars-cov-2'), 'uv_inactivated_sars-cov-2');
+  assert.equal(baseDirLabel('x -- y'), 'x-y');
+  assert.equal(baseDirLabel('white blood cell, neutrophil'), 'white_blood_cell__neutrophil');
+  assert.equal(baseDirLabel('hpsi0513i-golb_2'), 'hpsi0513i-golb_2');
+});
+
+test('path-like and hostile labels become one safe folder directly inside OUT', () => {
+  const out = '/data/release';
+  for (const label of ['../x', 'g1/s phase', '..', '.', '/', '', '   ', 'a\u0000b', 'tab\tnew\nline', '..\\..\\win', '.hidden', 'con', 'x'.repeat(400), '*?<>|:"', 'β-catenin']) {
+    const d = baseDirLabel(label);
+    assert.ok(isSafeDirLabel(d), `${JSON.stringify(label)} → ${JSON.stringify(d)} is not safe`);
+    assert.ok(isInside(out, resolve(out, d)) && resolve(out, d) !== resolve(out), `${JSON.stringify(label)} escapes OUT`);
+    assert.ok(!d.includes('/') && !d.includes('\\') && !d.startsWith('.') && d !== '', d);
+  }
+  assert.equal(baseDirLabel('g1/s phase'), 'g1-s_phase');
+  assert.equal(baseDirLabel('β-catenin'), 'β-catenin');
+});
+
+test('folder names are unique: same token in two categories, and labels that map alike', () => {
+  const keys = [
+    { label: 'actin', category: 'cell_visible' },
+    { label: 'actin', category: 'compound' },
+    { label: 'g1/s phase', category: 'phenotype' },
+    { label: 'g1-s phase', category: 'phenotype' },
+    { label: 'Nucleus', category: 'cell_visible' },
+    { label: 'nucleus', category: 'organism' },
+    { label: 'human', category: 'organism' },
+  ];
+  const m = assignDirLabels(keys);
+  const names = keys.map((k) => m.get(`${k.label}\u0000${k.category}`) as string);
+  assert.equal(new Set(names.map((n) => n.toLowerCase())).size, keys.length, `not unique (case-insensitive): ${names.join(', ')}`);
+  assert.equal(m.get('actin\u0000cell_visible'), 'actin_cell_visible');
+  assert.equal(m.get('actin\u0000compound'), 'actin_compound');
+  assert.equal(m.get('human\u0000organism'), 'human', 'labels without collision keep the plain name');
+  assert.ok(names.every(isSafeDirLabel));
+  // Independent of input order.
+  const again = assignDirLabels([...keys].reverse());
+  assert.deepEqual([...again.entries()].sort(), [...m.entries()].sort());
+});
+
+test('binary file names are padded to the width of N−1, not N (orig §12.8)', () => {
+  assert.equal(binaryWidth(1000), 10);
+  assert.equal(binaryWidth(512), 9, '511 = 111111111 needs 9 digits');
+  assert.equal(binaryWidth(513), 10);
+  assert.equal(binaryWidth(1), 1);
+  assert.equal(imageFileName('uv_inactivated_sars-cov-2', 5, 1000), 'uv_inactivated_sars-cov-2-0000000101.png');
+  assert.equal(imageFileName('human', 511, 512), 'human-111111111.png');
+  assert.throws(() => imageFileName('human', 512, 512), RangeError);
+});
+
+test('cap after cropping removes crops of images with several first, keeping every source image', () => {
+  // 300 images × 4 crops, cap 1000 → 200 crops go, and no image loses all of its crops.
+  const rows = Array.from({ length: 1200 }, (_, i) => ({ group: `img-${Math.floor(i / 4)}` }));
+  const removed = capRows(rows, 1000, Rng.derive(0, 'cap', 'x'));
+  assert.equal(removed.size, 200);
+  const left = new Map<string, number>();
+  rows.forEach((r, i) => {
+    if (!removed.has(i)) left.set(r.group, (left.get(r.group) ?? 0) + 1);
+  });
+  assert.equal(left.size, 300);
+  assert.ok([...left.values()].every((n) => n >= 3), 'one round removes at most one crop per image');
+  // Seeded: same seed same rows, other seed other rows.
+  assert.deepEqual([...capRows(rows, 1000, Rng.derive(0, 'cap', 'x'))], [...removed]);
+  assert.notDeepEqual([...capRows(rows, 1000, Rng.derive(1, 'cap', 'x'))].sort(), [...removed].sort());
+  // When every image is down to one row, whole images go.
+  const singles = Array.from({ length: 10 }, (_, i) => ({ group: `s${i}` }));
+  assert.equal(capRows(singles, 7, Rng.derive(0, 'c')).size, 3);
+  assert.equal(capRows(singles, 10, Rng.derive(0, 'c')).size, 0);
+});
+
+test('the 90/10 split is stratified per label and never splits the crops of one image', () => {
+  const rows = Array.from({ length: 1000 }, (_, i) => ({ group: `img-${Math.floor(i / 2)}` }));
+  const val = valRows(rows, 0.1, Rng.derive(0, 'split', 'x'));
+  assert.equal(val.size, 100);
+  for (let i = 0; i < rows.length; i += 2) assert.equal(val.has(i), val.has(i + 1), `crops of img-${i / 2} split across train/val`);
+  assert.equal(valRows(rows.slice(0, 4), 0.1, Rng.derive(0, 's')).size, 0, 'round(0.4) = 0 images to val');
+});
+
+test('images are ordered naturally by source idx', () => {
+  const ids = ['bbbc041-10', 'bbbc041-2', 'bbbc041-1', 'a-100', 'a-20'];
+  assert.deepEqual([...ids].sort(compareNatural), ['a-20', 'a-100', 'bbbc041-1', 'bbbc041-2', 'bbbc041-10']);
+});
