@@ -1,0 +1,288 @@
+// Ingest: each config is staged by its adapter, then validated, cleaned (synonyms, lower case,
+// gene suffix), checked against the image folder and stored, all in ONE transaction per config,
+// so a bad source leaves the catalog exactly as it was. Re-ingesting replaces rows by dir_name.
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { existsSync, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { UserError } from '../util/errors.js';
+import { CATALOG_COLUMNS, CATALOG_TABLE, COLUMN_TYPES, SOURCES_TABLE } from './schema.js';
+import { EXTRAS_TABLE, ensureCatalogTables, withCatalog } from './db.js';
+import { CLEANED_COLUMNS, cleanValue, type SynonymRule } from './clean.js';
+import { loadRuleFiles, loadSynonymRules } from './synonyms.js';
+import { ident, sqlString } from './sql.js';
+import { readConfigFile, validateConfig } from '../sources/config-file.js';
+import { STAGE_TABLE, type Adapter, type CommonConfig, type StageContext } from '../sources/adapter.js';
+import { adapterByName, ADAPTER_NAMES } from '../sources/registry.js';
+import { listFiles } from '../sources/walk.js';
+
+export interface SourceIngestReport {
+  config: string;
+  adapter: string;
+  dirNames: string[];
+  rows: number;
+  /** Rows of the same source(s) that this ingest replaced. */
+  replaced: number;
+  present: number;
+  missing: number;
+  unchecked: number;
+  seconds: number;
+}
+
+export interface IngestReport {
+  catalog: string;
+  sources: SourceIngestReport[];
+  /** Rows in the catalog afterwards. */
+  totalRows: number;
+}
+
+export interface IngestOptions {
+  /** Extra synonym tables applied to every config (after the shipped table). */
+  synonyms?: string[];
+}
+
+interface PreparedConfig {
+  file: string;
+  adapter: Adapter<CommonConfig>;
+  config: CommonConfig;
+}
+
+/** Reads and validates a config without touching any catalog. */
+export function prepareConfig(path: string): PreparedConfig {
+  const file = resolve(path);
+  const raw = readConfigFile(file);
+  const data = raw.data as { adapter?: unknown } | null;
+  if (!data || typeof data !== 'object' || Array.isArray(data)) {
+    throw new UserError('a config must be a mapping of keys to values', { file, line: 1 }, 'e.g. {"adapter": "standard", "table": "t.csv"}');
+  }
+  if (typeof data.adapter !== 'string') {
+    throw new UserError("missing key 'adapter'", { file, line: 1, column: 'adapter' }, `expected one of: ${ADAPTER_NAMES.join(', ')}`);
+  }
+  const adapter = adapterByName(data.adapter);
+  if (!adapter) {
+    throw new UserError(`unknown adapter '${data.adapter}'`, { file, line: raw.lineOf(['adapter']), column: 'adapter' }, `expected one of: ${ADAPTER_NAMES.join(', ')}`);
+  }
+  const config = validateConfig(raw, adapter.schema, `'${adapter.name}'`);
+  return { file, adapter, config };
+}
+
+async function scalar(conn: DuckDBConnection, sql: string): Promise<Record<string, unknown> | undefined> {
+  const r = await conn.runAndReadAll(sql);
+  return r.getRowObjectsJson()[0] as Record<string, unknown> | undefined;
+}
+
+/** Where a staged row came from, for messages. */
+function rowLocation(row: Record<string, unknown>, fallbackFile: string): { file: string; line?: number } {
+  const table = row.source_table ? resolve(dirname(fallbackFile), String(row.source_table)) : fallbackFile;
+  const n = row.source_row === null || row.source_row === undefined ? undefined : Number(row.source_row);
+  return { file: table, line: n === undefined ? undefined : n + 1 };
+}
+
+async function validateStage(conn: DuckDBConnection, file: string): Promise<void> {
+  for (const c of ['dir_name', 'database', 'name', 'idx'] as const) {
+    const bad = await scalar(conn, `SELECT source_table, coalesce(source_row, rowid + 1) AS source_row FROM ${STAGE_TABLE} WHERE ${ident(c)} IS NULL OR trim(${ident(c)}) = '' ORDER BY rowid LIMIT 1`);
+    if (bad) {
+      throw new UserError(`row has no '${c}'`, { ...rowLocation(bad, file), column: c }, c === 'idx' ? 'every row needs a stable identifier' : `give the column, or '${c}' in the config`);
+    }
+  }
+  const badDir = await scalar(conn, `SELECT dir_name, source_table, coalesce(source_row, rowid + 1) AS source_row FROM ${STAGE_TABLE} WHERE NOT regexp_full_match(dir_name, '[A-Za-z0-9_.-]+') ORDER BY rowid LIMIT 1`);
+  if (badDir) {
+    throw new UserError(`dir_name '${String(badDir.dir_name)}' has characters other than letters, digits, '_', '.', '-'`, { ...rowLocation(badDir, file), column: 'dir_name' });
+  }
+  for (const c of CATALOG_COLUMNS) {
+    const t = COLUMN_TYPES[c];
+    if (t === 'VARCHAR' || c === 'source_row') continue;
+    const bad = await scalar(
+      conn,
+      `SELECT ${ident(c)} AS v, source_table, coalesce(source_row, rowid + 1) AS source_row FROM ${STAGE_TABLE} WHERE ${ident(c)} IS NOT NULL AND trim(${ident(c)}) <> '' AND TRY_CAST(trim(${ident(c)}) AS ${t}) IS NULL ORDER BY rowid LIMIT 1`,
+    );
+    if (bad) {
+      const expected = t === 'BOOLEAN' ? 'true or false' : t === 'DOUBLE' ? 'a number' : 'an integer';
+      throw new UserError(`'${String(bad.v)}' is not ${expected}`, { ...rowLocation(bad, file), column: c });
+    }
+  }
+  const dup = await scalar(conn, `SELECT idx, count(*) AS n FROM ${STAGE_TABLE} GROUP BY idx HAVING count(*) > 1 LIMIT 1`);
+  if (dup) {
+    const where = await scalar(conn, `SELECT source_table, coalesce(source_row, rowid + 1) AS source_row FROM ${STAGE_TABLE} WHERE idx = ${sqlString(String(dup.idx))} ORDER BY 2 LIMIT 1 OFFSET 1`);
+    throw new UserError(`idx '${String(dup.idx)}' occurs ${String(dup.n)} times`, { ...(where ? rowLocation(where, file) : { file }), column: 'idx' }, 'idx must identify one image; build it from the source\'s own identifiers');
+  }
+}
+
+/** Cleans each distinct raw value once in JS; the result is joined back in SQL. */
+async function buildDictionaries(conn: DuckDBConnection, rules: readonly SynonymRule[]): Promise<void> {
+  for (const c of CLEANED_COLUMNS) {
+    const t = `dict_${c}`;
+    await conn.run(`DROP TABLE IF EXISTS ${t}`);
+    await conn.run(`CREATE TEMP TABLE ${t} (raw VARCHAR, clean VARCHAR)`);
+    const r = await conn.runAndReadAll(`SELECT DISTINCT ${ident(c)} AS v FROM ${STAGE_TABLE} WHERE ${ident(c)} IS NOT NULL`);
+    const values = r.getColumnsJson()[0] ?? [];
+    if (!values.length) continue;
+    const ap = await conn.createAppender(t, 'main', 'temp');
+    for (const v of values) {
+      const raw = String(v);
+      const clean = cleanValue(c, raw, rules);
+      ap.appendVarchar(raw);
+      if (clean === null) ap.appendNull();
+      else ap.appendVarchar(clean);
+      ap.endRow();
+    }
+    ap.flushSync();
+    ap.closeSync();
+  }
+}
+
+/** Temp table missing_idx: rows with at least one listed file absent under imagesRoot. */
+async function checkFiles(conn: DuckDBConnection, imagesRoot: string): Promise<void> {
+  await conn.run('DROP TABLE IF EXISTS present_files');
+  await conn.run('DROP TABLE IF EXISTS missing_idx');
+  await conn.run('CREATE TEMP TABLE present_files (f VARCHAR)');
+  const files = existsSync(imagesRoot) && statSync(imagesRoot).isDirectory() ? await listFiles(imagesRoot) : [];
+  if (files.length) {
+    const ap = await conn.createAppender('present_files', 'main', 'temp');
+    for (const f of files) {
+      ap.appendVarchar(f);
+      ap.endRow();
+    }
+    ap.flushSync();
+    ap.closeSync();
+  }
+  if (files.length === 0) {
+    // Nothing there: every listed file is missing (no need to explode the lists).
+    await conn.run(`CREATE TEMP TABLE missing_idx AS SELECT idx FROM ${STAGE_TABLE} WHERE source_files IS NOT NULL`);
+    return;
+  }
+  await conn.run(
+    `CREATE TEMP TABLE missing_idx AS SELECT DISTINCT e.idx FROM ` +
+      `(SELECT idx, unnest(string_split(source_files, '|')) AS f FROM ${STAGE_TABLE} WHERE source_files IS NOT NULL) e ` +
+      `ANTI JOIN present_files p ON e.f = p.f`,
+  );
+}
+
+function cleanedSelect(hasRoot: boolean): string {
+  const parts = CATALOG_COLUMNS.map((c) => {
+    let expr: string;
+    if ((CLEANED_COLUMNS as readonly string[]).includes(c)) expr = `d_${c}.clean`;
+    else if (c === 'files_status') {
+      expr = hasRoot ? `CASE WHEN s.source_files IS NULL THEN 'unchecked' WHEN m.idx IS NOT NULL THEN 'missing' ELSE 'present' END` : `'unchecked'`;
+    } else if (c === 'source_row') expr = 'coalesce(s.source_row, s.rowid + 1)';
+    else if (COLUMN_TYPES[c] === 'VARCHAR') expr = `nullif(trim(s.${ident(c)}), '')`;
+    else expr = `CAST(nullif(trim(s.${ident(c)}), '') AS ${COLUMN_TYPES[c]})`;
+    return `${expr} AS ${ident(c)}`;
+  });
+  const joins = CLEANED_COLUMNS.map((c) => `LEFT JOIN dict_${c} d_${c} ON s.${ident(c)} = d_${c}.raw`).join(' ');
+  const miss = hasRoot ? 'LEFT JOIN missing_idx m ON s.idx = m.idx' : '';
+  return `SELECT ${parts.join(', ')} FROM ${STAGE_TABLE} s ${joins} ${miss}`;
+}
+
+async function dropScratch(conn: DuckDBConnection): Promise<void> {
+  const r = await conn.runAndReadAll(`SELECT table_name FROM duckdb_tables() WHERE temporary`);
+  for (const row of r.getRowObjectsJson()) await conn.run(`DROP TABLE IF EXISTS temp.${ident(String(row.table_name))}`);
+}
+
+/** CYTOIMAGENET_TIMING=1 prints each ingest step's time to stderr. */
+function stepTimer(): (label: string) => void {
+  let last = performance.now();
+  return (label) => {
+    if (!process.env.CYTOIMAGENET_TIMING) return;
+    const now = performance.now();
+    process.stderr.write(`  ${label}: ${((now - last) / 1000).toFixed(2)} s\n`);
+    last = now;
+  };
+}
+
+async function ingestOne(conn: DuckDBConnection, prep: PreparedConfig, baseRules: readonly SynonymRule[]): Promise<SourceIngestReport> {
+  const t0 = performance.now();
+  const { adapter, config, file } = prep;
+  const configDir = dirname(file);
+  const userSyn = config.synonyms === undefined ? [] : Array.isArray(config.synonyms) ? config.synonyms : [config.synonyms];
+  const rules = userSyn.length ? [...baseRules, ...loadRuleFiles(userSyn.map((s) => resolve(configDir, s)))] : baseRules;
+  const tmp = await mkdtemp(join(tmpdir(), 'cytoimagenet-ingest-'));
+  const ctx: StageContext = { conn, configFile: file, configDir, tmpDir: tmp, common: config };
+  await conn.run('BEGIN TRANSACTION');
+  try {
+    const step = stepTimer();
+    const staged = await adapter.stage(config, ctx);
+    step('stage');
+    await validateStage(conn, file);
+    step('validate');
+    await buildDictionaries(conn, rules);
+    step('dictionaries');
+    const root = staged.imagesRoot;
+    if (root) await checkFiles(conn, root);
+    step('files');
+    const dirRows = (await conn.runAndReadAll(`SELECT DISTINCT dir_name FROM ${STAGE_TABLE} ORDER BY dir_name`)).getRowObjectsJson();
+    const dirNames = dirRows.map((r) => String(r.dir_name));
+    // The rows this ingest replaces: the same dir_names, and whatever this config produced before.
+    await conn.run(`CREATE TEMP TABLE replaced_dirs AS SELECT DISTINCT dir_name FROM ${STAGE_TABLE} UNION SELECT dir_name FROM ${SOURCES_TABLE} WHERE config = ${sqlString(file)}`);
+    const replaced = Number((await scalar(conn, `SELECT count(*) AS n FROM ${CATALOG_TABLE} WHERE dir_name IN (SELECT dir_name FROM replaced_dirs)`))?.n ?? 0);
+    await conn.run(`DELETE FROM ${CATALOG_TABLE} WHERE dir_name IN (SELECT dir_name FROM replaced_dirs)`);
+    await conn.run(`DELETE FROM ${SOURCES_TABLE} WHERE dir_name IN (SELECT dir_name FROM replaced_dirs)`);
+    await conn.run(`DELETE FROM ${EXTRAS_TABLE} WHERE dir_name IN (SELECT dir_name FROM replaced_dirs)`);
+    const clash = await scalar(conn, `SELECT c.idx, c.dir_name FROM ${CATALOG_TABLE} c SEMI JOIN ${STAGE_TABLE} s ON c.idx = s.idx LIMIT 1`);
+    if (clash) {
+      throw new UserError(`idx '${String(clash.idx)}' already belongs to source '${String(clash.dir_name)}'`, { file, column: 'idx' }, 'give this source another dir_name or idx prefix');
+    }
+    step('replace');
+    await conn.run(`INSERT INTO ${CATALOG_TABLE} (${CATALOG_COLUMNS.map(ident).join(', ')}) ${cleanedSelect(root !== null)}`);
+    step('insert');
+    const licence = config.licence ?? staged.licence ?? null;
+    const citation = config.citation ?? staged.citation ?? null;
+    await conn.run(
+      `INSERT INTO ${SOURCES_TABLE} SELECT dir_name, arg_min(database, rowid), arg_min(name, rowid), ` +
+        `${licence === null ? 'NULL' : sqlString(licence)}, ${citation === null ? 'NULL' : sqlString(citation)}, ` +
+        `${root === null ? 'NULL' : sqlString(root)}, ${sqlString(file)}, ${sqlString(adapter.name)} FROM ${STAGE_TABLE} GROUP BY dir_name`,
+    );
+    const extraCols = (await conn.runAndReadAll(`SELECT column_name FROM duckdb_columns() WHERE table_name = '${STAGE_TABLE}' AND database_name = 'temp' AND starts_with(column_name, 'extra:')`)).getRowObjectsJson();
+    for (const r of extraCols) {
+      const col = String(r.column_name);
+      await conn.run(`INSERT INTO ${EXTRAS_TABLE} SELECT dir_name, idx, ${sqlString(col.slice('extra:'.length))}, ${ident(col)} FROM ${STAGE_TABLE} WHERE ${ident(col)} IS NOT NULL`);
+    }
+    const counts = await scalar(
+      conn,
+      `SELECT count(*) AS n, count(*) FILTER (WHERE files_status='present') AS p, count(*) FILTER (WHERE files_status='missing') AS m, count(*) FILTER (WHERE files_status='unchecked') AS u ` +
+        `FROM ${CATALOG_TABLE} WHERE dir_name IN (SELECT dir_name FROM replaced_dirs)`,
+    );
+    step('sources+extras');
+    await dropScratch(conn);
+    await conn.run('COMMIT');
+    step('commit');
+    return {
+      config: file,
+      adapter: adapter.name,
+      dirNames,
+      rows: Number(counts?.n ?? 0),
+      replaced,
+      present: Number(counts?.p ?? 0),
+      missing: Number(counts?.m ?? 0),
+      unchecked: Number(counts?.u ?? 0),
+      seconds: (performance.now() - t0) / 1000,
+    };
+  } catch (e) {
+    await conn.run('ROLLBACK').catch(() => undefined);
+    await dropScratch(conn).catch(() => undefined);
+    if (e instanceof UserError) throw e;
+    const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    throw new UserError(`ingest failed: ${msg}`, { file }, 'the catalog was left unchanged');
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Ingests each config into the catalog (created if absent). All configs are validated before any
+ * is ingested; each source is then one transaction.
+ */
+export async function ingestSources(configPaths: string[], catalogPath: string, options: IngestOptions = {}): Promise<IngestReport> {
+  if (!configPaths.length) throw new UserError('no config given', {}, 'cytoimagenet ingest CONFIG... --catalog FILE');
+  const prepared = configPaths.map(prepareConfig);
+  const rules = loadSynonymRules((options.synonyms ?? []).map((s) => resolve(s)));
+  const catalog = resolve(catalogPath);
+  return withCatalog(catalog, async ({ conn }) => {
+    await ensureCatalogTables(conn);
+    const sources: SourceIngestReport[] = [];
+    for (const p of prepared) sources.push(await ingestOne(conn, p, rules));
+    const total = await scalar(conn, `SELECT count(*) AS n FROM ${CATALOG_TABLE}`);
+    return { catalog, sources, totalRows: Number(total?.n ?? 0) };
+  });
+}

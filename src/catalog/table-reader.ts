@@ -1,0 +1,187 @@
+// Loads one source table (CSV, TSV, gzip, a zip with one table, Parquet) into a DuckDB temp table,
+// every column VARCHAR, in file order: the temp table's rowid + 1 is the 1-based data record.
+// The header is read here (DuckDB's sniffer guesses too freely); the body is parsed strictly by
+// DuckDB so a malformed line is reported with its number.
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { createReadStream, createWriteStream, existsSync, statSync } from 'node:fs';
+import { createGunzip } from 'node:zlib';
+import { basename, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import yauzl from 'yauzl';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { UserError } from '../util/errors.js';
+import { csvErrorToUserError } from './duckdb-errors.js';
+import { ident, sqlString } from './sql.js';
+
+export interface LoadedTable {
+  /** Column names as in the file (deduplicated). */
+  columns: string[];
+  rows: number;
+}
+
+export interface TableReader {
+  columns: string[];
+  /** A table function call (read_csv/read_parquet) that yields the rows in file order. */
+  reader: string;
+}
+
+export interface LoadTableOptions {
+  /** Field delimiter; default from the extension (',' or tab). */
+  delimiter?: string;
+  /** false: the file has no header; `columns` names them. */
+  header?: boolean;
+  columns?: string[];
+  /** Folder for unpacked zip entries. */
+  tmpDir: string;
+  /** The name used in messages (default: the path). */
+  displayName?: string;
+}
+
+function kindOf(file: string): 'parquet' | 'zip' | 'text' {
+  const f = file.toLowerCase();
+  if (f.endsWith('.parquet')) return 'parquet';
+  if (f.endsWith('.zip')) return 'zip';
+  return 'text';
+}
+
+function defaultDelimiter(file: string): string {
+  const f = file.toLowerCase().replace(/\.(gz|zip)$/, '');
+  return f.endsWith('.tsv') || f.endsWith('.txt') || f.endsWith('.tab') ? '\t' : ',';
+}
+
+async function firstLine(file: string): Promise<string> {
+  const gz = file.toLowerCase().endsWith('.gz');
+  const stream = gz ? createReadStream(file).pipe(createGunzip()) : createReadStream(file);
+  let buf = '';
+  for await (const chunk of stream) {
+    buf += (chunk as Buffer).toString('utf8');
+    const nl = buf.indexOf('\n');
+    if (nl >= 0) {
+      stream.destroy();
+      return buf.slice(0, nl).replace(/\r$/, '');
+    }
+    if (buf.length > 16 * 1024 * 1024) break;
+  }
+  return buf.replace(/\r?\n?$/, '');
+}
+
+function uniqueNames(names: string[]): string[] {
+  const seen = new Map<string, number>();
+  return names.map((raw, i) => {
+    const n = raw.trim() === '' ? `column${i}` : raw.trim();
+    const k = seen.get(n) ?? 0;
+    seen.set(n, k + 1);
+    return k === 0 ? n : `${n}_${k}`;
+  });
+}
+
+/** Unpacks the single table inside a zip to tmpDir; returns its path. */
+export async function unzipSingleTable(zipPath: string, tmpDir: string, displayName = zipPath): Promise<string> {
+  const zip = await new Promise<yauzl.ZipFile>((res, rej) =>
+    yauzl.open(zipPath, { lazyEntries: true, autoClose: true }, (err, z) => (err || !z ? rej(err) : res(z))),
+  ).catch((e: unknown) => {
+    throw new UserError(`cannot read the zip archive: ${e instanceof Error ? e.message : String(e)}`, { file: displayName }, 'expected a .zip holding one .csv or .tsv table');
+  });
+  return await new Promise<string>((res, rej) => {
+    let done = false;
+    zip.on('error', (e: Error) => rej(new UserError(`cannot read the zip archive: ${e.message}`, { file: displayName })));
+    zip.on('entry', (entry: yauzl.Entry) => {
+      if (done || entry.fileName.endsWith('/') || !/\.(csv|tsv|txt)$/i.test(entry.fileName)) {
+        zip.readEntry();
+        return;
+      }
+      done = true;
+      zip.openReadStream(entry, (err, rs) => {
+        if (err || !rs) {
+          rej(new UserError(`cannot read ${entry.fileName} in the zip archive: ${err?.message ?? 'no stream'}`, { file: displayName }));
+          return;
+        }
+        const out = join(tmpDir, `${Date.now()}-${basename(entry.fileName)}`);
+        pipeline(rs, createWriteStream(out)).then(
+          () => res(out),
+          (e: Error) => rej(new UserError(`cannot unpack ${entry.fileName}: ${e.message}`, { file: displayName }, 'the archive may be truncated or corrupt')),
+        );
+      });
+    });
+    zip.on('end', () => {
+      if (!done) rej(new UserError('the zip archive holds no .csv/.tsv table', { file: displayName }));
+    });
+    zip.readEntry();
+  });
+}
+
+/**
+ * Checks the file and its header and returns a reader expression, without reading the body:
+ * callers that need one pass (the standard adapter) select from it directly.
+ */
+export async function openTableReader(conn: DuckDBConnection, file: string, opts: LoadTableOptions): Promise<TableReader> {
+  const display = opts.displayName ?? file;
+  if (!existsSync(file) || !statSync(file).isFile()) {
+    throw new UserError('table not found', { file: display }, 'paths in a config are relative to the config file');
+  }
+  const kind = kindOf(file);
+  if (kind === 'parquet') {
+    try {
+      const desc = await conn.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${sqlString(file)})`);
+      const names = desc.getRowObjectsJson().map((r) => String(r.column_name));
+      const sel = names.map((n) => `CAST(${ident(n)} AS VARCHAR) AS ${ident(n)}`).join(', ');
+      return { columns: names, reader: `(SELECT ${sel} FROM read_parquet(${sqlString(file)}))` };
+    } catch (e) {
+      throw new UserError(`cannot read the Parquet table: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`, { file: display });
+    }
+  }
+  const textFile = kind === 'zip' ? await unzipSingleTable(file, opts.tmpDir, display) : file;
+  const delim = opts.delimiter ?? defaultDelimiter(kind === 'zip' ? file.replace(/\.zip$/i, '') : file);
+  let names: string[];
+  const header = opts.header ?? true;
+  if (header) {
+    const line = (await firstLine(textFile)).replace(/^\uFEFF/, '');
+    if (line.trim() === '') throw new UserError('the table is empty: no header line', { file: display, line: 1 });
+    try {
+      const parsed = parseCsv(line, { delimiter: delim, relax_quotes: true }) as string[][];
+      names = uniqueNames(parsed[0] ?? []);
+    } catch (e) {
+      throw new UserError(`cannot parse the header: ${e instanceof Error ? e.message : String(e)}`, { file: display, line: 1 });
+    }
+  } else {
+    if (!opts.columns?.length) throw new Error('loadTable: headerless tables need column names');
+    names = opts.columns;
+  }
+  const colSpec = `{${names.map((n) => `${sqlString(n)}: 'VARCHAR'`).join(', ')}}`;
+  const reader =
+    `read_csv(${sqlString(textFile)}, header=${header}, delim=${sqlString(delim)}, quote='"', escape='"', ` +
+    `strict_mode=true, auto_detect=false, null_padding=false, columns=${colSpec})`;
+  return { columns: names, reader };
+}
+
+/** Runs SQL that reads a table, turning reader errors into UserErrors naming the file and line. */
+export async function runReading(conn: DuckDBConnection, sql: string, file: string): Promise<void> {
+  try {
+    await conn.run(sql);
+  } catch (e) {
+    throw csvErrorToUserError(e, file);
+  }
+}
+
+/** Loads the whole table into a temp table (rowid + 1 = data record number). */
+export async function loadTable(conn: DuckDBConnection, file: string, tempName: string, opts: LoadTableOptions): Promise<LoadedTable> {
+  const display = opts.displayName ?? file;
+  const { columns, reader } = await openTableReader(conn, file, opts);
+  await conn.run(`DROP TABLE IF EXISTS ${ident(tempName)}`);
+  await runReading(conn, `CREATE TEMP TABLE ${ident(tempName)} AS SELECT * FROM ${reader}`, display);
+  return { columns, rows: await countRows(conn, tempName) };
+}
+
+async function countRows(conn: DuckDBConnection, table: string): Promise<number> {
+  const r = await conn.runAndReadAll(`SELECT count(*)::BIGINT AS n FROM ${ident(table)}`);
+  return Number(r.getRowObjectsJson()[0].n);
+}
+
+/** Throws a UserError naming the first of `required` that the table lacks. */
+export function requireColumns(loaded: LoadedTable, required: readonly string[], file: string, what = 'column'): void {
+  for (const c of required) {
+    if (!loaded.columns.includes(c)) {
+      throw new UserError(`missing ${what} '${c}'`, { file, line: 1, column: c }, `the header has: ${loaded.columns.slice(0, 30).join(', ')}`);
+    }
+  }
+}

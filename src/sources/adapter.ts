@@ -1,0 +1,106 @@
+// What a source adapter is: a zod schema for its config, and a function that stages the source's
+// rows in a DuckDB temp table (raw values; the catalog cleans, checks and stores them).
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { relative, resolve, dirname, sep } from 'node:path';
+import { z } from 'zod';
+import { CATALOG_COLUMNS, type CatalogColumn } from '../catalog/schema.js';
+import { ident, sqlString, sqlStringOrNull } from '../catalog/sql.js';
+import { runReading } from '../catalog/table-reader.js';
+
+/** Keys every config may carry, whatever its adapter. */
+export const commonConfigShape = {
+  adapter: z.string(),
+  dir_name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only').optional(),
+  database: z.string().min(1).optional(),
+  name: z.string().min(1).optional(),
+  licence: z.string().optional(),
+  citation: z.string().optional(),
+  /** Extra synonym tables (paths), applied after the shipped one. */
+  synonyms: z.union([z.string(), z.array(z.string())]).optional(),
+};
+
+export interface CommonConfig {
+  adapter: string;
+  dir_name?: string;
+  database?: string;
+  name?: string;
+  licence?: string;
+  citation?: string;
+  synonyms?: string | string[];
+}
+
+/** Stage columns: every catalog column except files_status (the catalog decides it). */
+export const STAGE_COLUMNS = CATALOG_COLUMNS.filter((c) => c !== 'files_status') as Exclude<CatalogColumn, 'files_status'>[];
+export type StageColumn = (typeof STAGE_COLUMNS)[number];
+
+export const STAGE_TABLE = 'stage';
+
+export interface StageContext {
+  conn: DuckDBConnection;
+  /** Absolute path of the config file. */
+  configFile: string;
+  configDir: string;
+  /** Scratch folder for unpacked archives; removed after ingest. */
+  tmpDir: string;
+  common: CommonConfig;
+}
+
+export interface StageResult {
+  /** Absolute folder that source_files are relative to, or null (nothing to check). */
+  imagesRoot: string | null;
+  licence?: string | null;
+  citation?: string | null;
+}
+
+export interface Adapter<C extends CommonConfig = CommonConfig> {
+  name: string;
+  /** One line for help text and docs. */
+  summary: string;
+  schema: z.ZodType<C>;
+  stage(config: C, ctx: StageContext): Promise<StageResult>;
+}
+
+export function resolveFromConfig(ctx: StageContext, p: string): string {
+  return resolve(ctx.configDir, p);
+}
+
+/** A path as stored in source_table: relative to the config's folder, '/'-separated. */
+export function tablePathForProvenance(ctx: StageContext, abs: string): string {
+  const rel = relative(ctx.configDir, abs);
+  return (rel.startsWith('..') ? abs : rel).split(sep).join('/');
+}
+
+/** dir_name: the config's, else the adapter's default. */
+export function dirNameOf(ctx: StageContext, fallback: string): string {
+  return ctx.common.dir_name ?? fallback;
+}
+
+/**
+ * Creates the stage table from a SELECT over `from`: one SQL expression per stage column (missing
+ * ones are NULL) plus optional extras (source-specific fields kept in the catalog's extras table).
+ * Config-level dir_name/database/name override what the adapter computed.
+ */
+export async function buildStage(
+  ctx: StageContext,
+  exprs: Partial<Record<StageColumn, string>>,
+  from: string,
+  extras: Record<string, string> = {},
+  readingFile?: string,
+): Promise<void> {
+  const e: Partial<Record<StageColumn, string>> = { ...exprs };
+  if (ctx.common.database) e.database = sqlString(ctx.common.database);
+  if (ctx.common.name) e.name = sqlString(ctx.common.name);
+  if (ctx.common.dir_name) e.dir_name = sqlString(ctx.common.dir_name);
+  const cols = STAGE_COLUMNS.map((c) => {
+    const x = e[c];
+    if (c === 'source_row') return `CAST(${x ?? 'NULL'} AS BIGINT) AS source_row`;
+    return `CAST(${x ?? 'NULL'} AS VARCHAR) AS ${ident(c)}`;
+  });
+  const extraCols = Object.entries(extras).map(([k, x]) => `CAST(${x} AS VARCHAR) AS ${ident(`extra:${k}`)}`);
+  await ctx.conn.run(`DROP TABLE IF EXISTS ${STAGE_TABLE}`);
+  const sql = `CREATE TEMP TABLE ${STAGE_TABLE} AS SELECT ${[...cols, ...extraCols].join(', ')} FROM ${from}`;
+  if (readingFile) await runReading(ctx.conn, sql, readingFile);
+  else await ctx.conn.run(sql);
+}
+
+export { sqlString, sqlStringOrNull, ident, dirname };

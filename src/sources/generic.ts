@@ -1,0 +1,192 @@
+// `generic`: a source described with no code (docs/catalog.md): a folder of images matched by a
+// file-name pattern (channel files grouped into one row), an optional table joined on the image
+// key, a column mapping and constant/template values.
+import { existsSync, statSync } from 'node:fs';
+import { posix } from 'node:path';
+import { z } from 'zod';
+import { loadTable, type LoadedTable } from '../catalog/table-reader.js';
+import { UserError } from '../util/errors.js';
+import { listFiles } from './walk.js';
+import { compilePattern, defaultKeyTemplate, groupFiles, matchPattern, renderTemplate, templateNames, type FilePattern, type ImageGroup } from './file-pattern.js';
+import { commonConfigShape, buildStage, resolveFromConfig, tablePathForProvenance, ident, sqlString, STAGE_COLUMNS, type Adapter, type CommonConfig, type StageColumn, type StageContext } from './adapter.js';
+
+const MAPPABLE = STAGE_COLUMNS.filter((c) => !['dir_name', 'database', 'name', 'source_files', 'source_table', 'source_row'].includes(c)) as [StageColumn, ...StageColumn[]];
+
+const schema = z
+  .object({
+    ...commonConfigShape,
+    adapter: z.literal('generic'),
+    dir_name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only'),
+    database: z.string().min(1),
+    name: z.string().min(1),
+    images: z.string().min(1).optional(),
+    pattern: z.string().min(1).optional(),
+    channels: z.array(z.string().min(1)).min(1).optional(),
+    image_key: z.string().min(1).optional(),
+    table: z
+      .object({
+        path: z.string().min(1),
+        key: z.string().min(1).optional(),
+        id: z.string().min(1).optional(),
+        delimiter: z.string().length(1).optional(),
+        files: z.array(z.string().min(1)).min(1).optional(),
+      })
+      .strict()
+      .optional(),
+    columns: z.record(z.enum(MAPPABLE), z.string().min(1)).optional(),
+    values: z.record(z.enum(MAPPABLE), z.string()).optional(),
+  })
+  .strict();
+
+export type GenericConfig = z.infer<typeof schema> & CommonConfig;
+
+const GROUPS = 'generic_groups';
+
+/** A template as SQL: literals and {name} parts, each name resolved by `col` (null = unknown). */
+export function sqlTemplate(template: string, col: (name: string) => string | null, where: string, file: string): string {
+  const parts: string[] = [];
+  let last = 0;
+  for (const m of template.matchAll(/\{([A-Za-z_][A-Za-z0-9_ \[\]-]*)\}/g)) {
+    if ((m.index ?? 0) > last) parts.push(sqlString(template.slice(last, m.index)));
+    const e = col(m[1]);
+    if (e === null) throw new UserError(`unknown placeholder {${m[1]}} in ${where}`, { file, column: where }, 'use a placeholder of the pattern or a column of the table');
+    parts.push(e);
+    last = (m.index ?? 0) + m[0].length;
+  }
+  if (last < template.length) parts.push(sqlString(template.slice(last)));
+  return parts.length ? `(${parts.join(' || ')})` : "''";
+}
+
+async function writeGroups(ctx: StageContext, pattern: FilePattern | null, groups: ImageGroup[]): Promise<void> {
+  const names = pattern ? pattern.names.filter((n) => n !== 'channel') : [];
+  const cols = ['key VARCHAR', 'source_files VARCHAR', 'path VARCHAR', 'filename VARCHAR', ...names.map((n) => `${ident(`p_${n}`)} VARCHAR`)];
+  await ctx.conn.run(`CREATE TEMP TABLE IF NOT EXISTS ${GROUPS} (${cols.join(', ')})`);
+  if (!groups.length) return;
+  const ap = await ctx.conn.createAppender(GROUPS, 'main', 'temp');
+  for (const g of groups) {
+    const first = g.files[0];
+    ap.appendVarchar(g.key);
+    ap.appendVarchar(g.files.join('|'));
+    const dir = posix.dirname(first);
+    if (dir === '.') ap.appendNull();
+    else ap.appendVarchar(dir);
+    ap.appendVarchar(posix.basename(first));
+    for (const n of names) ap.appendVarchar(g.values[n] ?? '');
+    ap.endRow();
+  }
+  ap.flushSync();
+  ap.closeSync();
+}
+
+export const genericAdapter: Adapter<GenericConfig> = {
+  name: 'generic',
+  summary: 'any source described in a config: image folder + file pattern + optional table',
+  schema: schema as unknown as z.ZodType<GenericConfig>,
+  async stage(config, ctx) {
+    const file = ctx.configFile;
+    if (!config.images && !config.table) throw new UserError("give 'images' (a folder), 'table', or both", { file, column: 'images' });
+    if (config.images && !config.pattern) throw new UserError("'images' needs a 'pattern' such as \"{stem}.png\"", { file, column: 'pattern' });
+    if (config.columns && !config.table) throw new UserError("'columns' maps table columns, but there is no 'table'", { file, column: 'columns' });
+    let pattern: FilePattern | null = null;
+    let keyTemplate = '';
+    if (config.pattern) {
+      try {
+        pattern = compilePattern(config.pattern, config.channels);
+      } catch (e) {
+        throw new UserError(`bad pattern: ${(e as Error).message}`, { file, column: 'pattern' });
+      }
+      if (config.channels && !pattern.hasChannel) throw new UserError("'channels' given but the pattern has no {channel}", { file, column: 'channels' });
+      keyTemplate = config.image_key ?? defaultKeyTemplate(pattern);
+      for (const n of templateNames(keyTemplate)) {
+        if (!pattern.names.includes(n) || n === 'channel') throw new UserError(`image_key uses {${n}}, which is not a non-channel placeholder of the pattern`, { file, column: 'image_key' });
+      }
+    }
+    const root = config.images ? resolveFromConfig(ctx, config.images) : null;
+    let groups: ImageGroup[] = [];
+    if (root && pattern) {
+      if (!existsSync(root) || !statSync(root).isDirectory()) {
+        if (!config.table) throw new UserError('images folder not found', { file: root, column: 'images' });
+      } else {
+        const files = await listFiles(root);
+        const r = groupFiles(pattern, files, keyTemplate, config.channels);
+        groups = r.groups;
+        if (!groups.length && !config.table) {
+          throw new UserError(`no file under the images folder matches the pattern '${config.pattern}' (${files.length} files looked at)`, { file, column: 'pattern' }, files[0] ? `for example '${files[0]}' does not match` : 'the folder is empty');
+        }
+      }
+    }
+    await writeGroups(ctx, pattern, groups);
+    const dirName = config.dir_name;
+    const exprs: Partial<Record<StageColumn, string>> = {};
+    const placeholder = (n: string): string | null => (pattern && pattern.names.includes(n) && n !== 'channel' ? `g.${ident(`p_${n}`)}` : null);
+
+    if (!config.table) {
+      for (const [c, tpl] of Object.entries(config.values ?? {})) exprs[c as StageColumn] = sqlTemplate(tpl, placeholder, `values.${c}`, file);
+      exprs.idx = `${sqlString(dirName + '-')} || g.key`;
+      exprs.path = exprs.path ?? 'g.path';
+      exprs.filename = exprs.filename ?? 'g.filename';
+      exprs.source_files = 'g.source_files';
+      exprs.source_table = sqlString(tablePathForProvenance(ctx, root ?? file));
+      exprs.source_row = 'row_number() OVER (ORDER BY g.key)';
+      await buildStage(ctx, exprs, `${GROUPS} g`);
+      return { imagesRoot: root };
+    }
+
+    const tfile = resolveFromConfig(ctx, config.table.path);
+    const t: LoadedTable = await loadTable(ctx.conn, tfile, 'raw_generic', { tmpDir: ctx.tmpDir, delimiter: config.table.delimiter });
+    const has = (c: string): boolean => t.columns.includes(c);
+    const needCol = (c: string, where: string): string => {
+      if (!has(c)) throw new UserError(`the table has no column '${c}' (named in ${where})`, { file: tfile, line: 1, column: c }, `its columns: ${t.columns.slice(0, 30).join(', ')}`);
+      return `nullif(trim(t.${ident(c)}), '')`;
+    };
+    const tableOrPlaceholder = (n: string): string | null => (has(n) ? `t.${ident(n)}` : placeholder(n));
+    let from = 'raw_generic t';
+    if (config.table.key) {
+      const key = needCol(config.table.key, 'table.key');
+      if (pattern && root) {
+        // Table rows whose image is absent still get their expected file names (status missing).
+        const missing = (await ctx.conn.runAndReadAll(`SELECT DISTINCT ${key} AS k FROM raw_generic t WHERE ${key} IS NOT NULL AND ${key} NOT IN (SELECT key FROM ${GROUPS}) ORDER BY 1`))
+          .getRowObjectsJson()
+          .map((r) => String(r.k));
+        const keyPattern = compilePattern(keyTemplate);
+        const channelOrder = pattern.hasChannel ? (config.channels ?? [...new Set(groups.flatMap((g) => g.files.map((f) => matchPattern(pattern as FilePattern, f)?.channel ?? '')))].sort()) : [''];
+        const expected: ImageGroup[] = [];
+        for (const k of missing) {
+          const v = matchPattern(keyPattern, k);
+          if (!v) continue;
+          const files = channelOrder.map((ch) => renderTemplate(pattern.source, { ...v, channel: ch }));
+          expected.push({ key: k, values: v, files, complete: false });
+        }
+        await writeGroups(ctx, pattern, expected);
+      }
+      from += ` LEFT JOIN ${GROUPS} g ON g.key = ${key}`;
+      exprs.idx = `${sqlString(dirName + '-')} || ${key}`;
+      exprs.source_files = 'g.source_files';
+      exprs.path = 'g.path';
+      exprs.filename = 'g.filename';
+    } else {
+      if (pattern) throw new UserError("with both 'images' and 'table', give 'table.key': the column that holds each row's image key", { file, column: 'table.key' });
+      from += ` LEFT JOIN ${GROUPS} g ON false`;
+    }
+    if (config.table.files) {
+      const parts = config.table.files.map((tpl, i) => sqlTemplate(tpl, tableOrPlaceholder, `table.files.${i}`, file));
+      exprs.source_files = parts.join(` || '|' || `);
+      exprs.path = `nullif(regexp_extract(${parts[0]}, '^(.*)/[^/]*$', 1), '')`;
+      exprs.filename = `regexp_extract(${parts[0]}, '[^/]+$')`;
+    }
+    if (config.table.id) exprs.idx = `${sqlString(dirName + '-')} || ${sqlTemplate(config.table.id, tableOrPlaceholder, 'table.id', file)}`;
+    if (!exprs.idx) {
+      if (exprs.source_files) exprs.idx = `${sqlString(dirName + '-')} || (${exprs.source_files})`;
+      else throw new UserError("cannot tell rows apart: give 'table.key' or 'table.id' (a template such as \"{plate}-{well}\")", { file, column: 'table' });
+    }
+    for (const [c, tpl] of Object.entries(config.values ?? {})) exprs[c as StageColumn] = sqlTemplate(tpl, tableOrPlaceholder, `values.${c}`, file);
+    for (const [c, src] of Object.entries(config.columns ?? {})) {
+      const v = needCol(src, `columns.${c}`);
+      exprs[c as StageColumn] = c === 'idx' ? `${sqlString(dirName + '-')} || ${v}` : exprs[c as StageColumn] ? `coalesce(${v}, ${exprs[c as StageColumn]})` : v;
+    }
+    exprs.source_table = sqlString(tablePathForProvenance(ctx, tfile));
+    exprs.source_row = 't.rowid + 1';
+    await buildStage(ctx, exprs, from);
+    return { imagesRoot: root };
+  },
+};

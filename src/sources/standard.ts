@@ -1,0 +1,53 @@
+// `standard`: a CSV or Parquet table already in the standard schema (how large tables and other
+// tools' output come in). Its idx values are kept unchanged; source_files are relative to the
+// table's folder (or `images`); without source_files, path/filename locate one file.
+import { dirname } from 'node:path';
+import { z } from 'zod';
+import { openTableReader } from '../catalog/table-reader.js';
+import { UserError } from '../util/errors.js';
+import { commonConfigShape, buildStage, resolveFromConfig, tablePathForProvenance, ident, sqlString, STAGE_COLUMNS, type Adapter, type CommonConfig, type StageColumn } from './adapter.js';
+
+export interface StandardConfig extends CommonConfig {
+  table: string;
+  images?: string;
+}
+
+const schema = z.object({ ...commonConfigShape, adapter: z.literal('standard'), table: z.string().min(1), images: z.string().optional() }).strict();
+
+export const standardAdapter: Adapter<StandardConfig> = {
+  name: 'standard',
+  summary: 'a CSV or Parquet table in the standard schema (idx kept)',
+  schema,
+  async stage(config, ctx) {
+    const file = resolveFromConfig(ctx, config.table);
+    const loaded = await openTableReader(ctx.conn, file, { tmpDir: ctx.tmpDir });
+    const has = (c: string): boolean => loaded.columns.includes(c);
+    for (const c of ['dir_name', 'database', 'name'] as const) {
+      if (!has(c) && !ctx.common[c]) {
+        throw new UserError(`missing column '${c}'`, { file, line: 1, column: c }, `add the column, or give '${c}' in the config`);
+      }
+    }
+    const col = (c: string): string => `nullif(trim(${ident(c)}), '')`;
+    const exprs: Partial<Record<StageColumn, string>> = {};
+    for (const c of STAGE_COLUMNS) if (has(c)) exprs[c] = col(c);
+    const dirExpr = ctx.common.dir_name ? sqlString(ctx.common.dir_name) : col('dir_name');
+    if (!has('source_files')) {
+      if (has('filename')) {
+        exprs.source_files = has('path')
+          ? `CASE WHEN ${col('filename')} IS NULL THEN NULL WHEN ${col('path')} IS NULL THEN ${col('filename')} ELSE rtrim(${col('path')}, '/') || '/' || ${col('filename')} END`
+          : col('filename');
+      }
+    }
+    if (!has('idx')) {
+      const files = exprs.source_files ?? 'NULL';
+      exprs.idx = `${dirExpr} || '-' || (${files})`;
+    }
+    if (!has('source_table')) exprs.source_table = sqlString(tablePathForProvenance(ctx, file));
+    else exprs.source_table = `coalesce(${col('source_table')}, ${sqlString(tablePathForProvenance(ctx, file))})`;
+    // One pass over the file: the stage is built straight from the reader, in file order, so a
+    // row without its own source_row gets the stage's rowid + 1 (see the catalog's ingest).
+    exprs.source_row = has('source_row') ? `TRY_CAST(${col('source_row')} AS BIGINT)` : 'NULL';
+    await buildStage(ctx, exprs, loaded.reader, {}, file);
+    return { imagesRoot: config.images ? resolveFromConfig(ctx, config.images) : dirname(file) };
+  },
+};
