@@ -15,7 +15,7 @@ import { toolVersion } from './tool-version.js';
 import { UserError } from '../util/errors.js';
 import { isInside, resolveInside } from '../util/safe-path.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
-import { assignDirLabels, dirLabelKey, isSafeDirLabel } from './dir-label.js';
+import { dirLabelKey, resolveDirLabels } from './dir-label.js';
 import { Journal } from './journal.js';
 import { buildOptionsSchema, type BuildOptionsInput } from './options.js';
 import { BUILD_JSON, inspectOut, makeBuildRecord, removeTempFiles, takeLock, TRASH_DIR, WORK_DIR, writeBuildRecord } from './out-folder.js';
@@ -79,12 +79,7 @@ function chooseDirLabels(inputs: BuildInputs): Map<string, string> {
     const [label, category] = k.split('\u0000');
     return { label, category };
   });
-  // The labels stage may have named the folders already; use its names only if all are safe and unique.
-  const given = keys.map((k) => inputs.dirLabelsFromLabels.get(dirLabelKey(k.label, k.category)));
-  if (given.every((g) => g !== undefined && isSafeDirLabel(g)) && new Set(given.map((g) => (g as string).toLowerCase())).size === given.length) {
-    return new Map(keys.map((k, i) => [dirLabelKey(k.label, k.category), given[i] as string]));
-  }
-  return assignDirLabels(keys);
+  return resolveDirLabels(keys, inputs.dirLabelsFromLabels);
 }
 
 function parseSeed(s: number | string | undefined): number {

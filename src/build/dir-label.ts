@@ -6,7 +6,9 @@ import { createHash } from 'node:crypto';
 /** Longest folder name, leaving room for "-<binary>.png" inside a 255-byte file name. */
 export const MAX_DIR_LABEL = 200;
 
-const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])$/i;
+const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/i;
+/** Names the release uses for its own files and folders (case-insensitive). */
+export const RESERVED_NAMES = new Set(['metadata.csv', 'metadata.parquet', 'rejects.csv', 'readme.md', 'build.json', 'shards', '.build', '.build.trash']);
 
 /** The readable part: the original's replacements, then a conservative character set. */
 export function baseDirLabel(label: string): string {
@@ -25,22 +27,42 @@ export function baseDirLabel(label: string): string {
   s = s.replace(/[. ]+$/, ''); // Windows drops trailing dots
   if (s.length > MAX_DIR_LABEL) s = s.slice(0, MAX_DIR_LABEL);
   if (s === '' || label.trim() === '') s = 'label';
-  if (WINDOWS_RESERVED.test(s)) s = `${s}_`;
+  if (WINDOWS_RESERVED.test(s) || RESERVED_NAMES.has(s.toLowerCase())) s = `${s}_`;
   return s;
 }
 
-/** True for a name that is safe as one folder directly inside OUT. */
+/** True for a name this module makes: one folder directly inside OUT, in a conservative character set. */
 export function isSafeDirLabel(s: string): boolean {
+  return isAcceptableDirLabel(s) && /^[\p{L}\p{N}\-_.+()]+$/u.test(s);
+}
+
+/**
+ * True for a folder name given by the labels stage that the build can use as is: one folder
+ * directly inside OUT (no '/', '\\', control characters, leading dot or '..'), not empty, not one
+ * of the release's own names, and short enough for `<name>-<binary>.png` to fit in 255 bytes.
+ */
+export function isAcceptableDirLabel(s: string): boolean {
   return (
     s.length > 0 &&
-    s.length <= MAX_DIR_LABEL + 20 &&
-    s !== '.' &&
-    s !== '..' &&
+    Buffer.byteLength(s) <= 2 * MAX_DIR_LABEL &&
     !s.startsWith('.') &&
     !/[/\\\u0000-\u001f\u007f]/.test(s) &&
-    /^[\p{L}\p{N}\-_.+()]+$/u.test(s) &&
-    !WINDOWS_RESERVED.test(s)
+    s.trim() === s &&
+    !WINDOWS_RESERVED.test(s) &&
+    !RESERVED_NAMES.has(s.toLowerCase())
   );
+}
+
+/**
+ * The folder of every label: the labels stage's dir_label when it gave one for every label and
+ * all are acceptable and unique (case-insensitively); otherwise this module's names for all.
+ */
+export function resolveDirLabels(keys: readonly LabelKey[], given: ReadonlyMap<string, string>): Map<string, string> {
+  const names = keys.map((k) => given.get(keyOf(k)));
+  if (names.every((g): g is string => g !== undefined && isAcceptableDirLabel(g)) && new Set(names.map((g) => g.toLowerCase())).size === names.length) {
+    return new Map(keys.map((k, i) => [keyOf(k), names[i]]));
+  }
+  return assignDirLabels(keys);
 }
 
 export interface LabelKey {

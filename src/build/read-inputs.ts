@@ -117,8 +117,8 @@ export async function readInputs(catalog: string, labels: string): Promise<Build
     for (const c of ['label', 'category']) {
       if (!labCols.includes(c)) throw new UserError(`labels.csv has no column '${c}'`, { file: labelsCsv, column: c });
     }
-    // Only labels the labels stage selected (all of them when it wrote no 'selected' column).
-    const selectedWhere = labCols.includes('selected') ? `WHERE lower(trim(selected)) IN ('true', '1', 'yes', 't')` : '';
+    // labels.csv lists the kept labels; 'selected' is their row count (or a flag): 0/false means not kept.
+    const selectedWhere = labCols.includes('selected') ? `WHERE coalesce(lower(trim(selected)), '') NOT IN ('0', 'false', 'f', 'no', '')` : '';
     await conn.run(`CREATE TEMP TABLE sel AS SELECT DISTINCT label, category${labCols.includes('dir_label') ? ', dir_label' : ', NULL AS dir_label'} FROM lab ${selectedWhere}`);
 
     const dirLabelsFromLabels = new Map<string, string>();

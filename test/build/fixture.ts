@@ -173,9 +173,9 @@ export async function writeLabels(dir: string, rows: readonly FixtureRow[], fing
   keys.forEach((k, i) => {
     const [label, category] = k.split('\u0000');
     const n = rows.filter((r) => r.label === label && r.category === category).length;
-    lines.push([csv(label), category, String(i), String(n), String(n), 'true'].join(','));
+    lines.push([csv(label), category, String(i), String(n), String(n), String(n)].join(','));
   });
-  lines.push(['unselected', 'organism', String(keys.length), '1', '1', 'false'].join(','));
+  lines.push(['unselected', 'organism', String(keys.length), '1', '1', '0'].join(','));
   await writeFile(join(dir, 'labels.csv'), `${lines.join('\n')}\n`);
   await writeFile(join(dir, 'assignments.csv'), `idx,label,category\n${rows.map((r) => `${r.idx},${csv(r.label)},${r.category}`).join('\n')}\n`);
   await writeFile(

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
-import { assignDirLabels, baseDirLabel, isSafeDirLabel } from '../../src/build/dir-label.js';
+import { assignDirLabels, baseDirLabel, isAcceptableDirLabel, isSafeDirLabel, resolveDirLabels } from '../../src/build/dir-label.js';
 import { binaryWidth, imageFileName } from '../../src/build/binary-name.js';
 import { capRows, valRows } from '../../src/build/cap-and-split.js';
 import { compareNatural } from '../../src/build/stable-order.js';
@@ -90,4 +90,29 @@ test('the 90/10 split is stratified per label and never splits the crops of one 
 test('images are ordered naturally by source idx', () => {
   const ids = ['bbbc041-10', 'bbbc041-2', 'bbbc041-1', 'a-100', 'a-20'];
   assert.deepEqual([...ids].sort(compareNatural), ['a-20', 'a-100', 'bbbc041-1', 'bbbc041-2', 'bbbc041-10']);
+});
+
+test("the labels stage's dir_label is used as given when every one is safe and unique, else the build names all", () => {
+  const keys = [
+    { label: 'g1/s phase', category: 'phenotype' },
+    { label: 'actin', category: 'cell_visible' },
+    { label: 'actin', category: 'gene' },
+  ];
+  const given = new Map([
+    ['g1/s phase\u0000phenotype', 'g1-s phase'],
+    ['actin\u0000cell_visible', 'actin__cell_visible'],
+    ['actin\u0000gene', 'actin__gene'],
+  ]);
+  assert.deepEqual([...resolveDirLabels(keys, given).values()], ['g1-s phase', 'actin__cell_visible', 'actin__gene']);
+  for (const bad of ['../x', '..', '.hidden', 'a/b', 'a\\b', 'tab\there', '', 'metadata.csv', 'Build.json', 'shards', 'README.md']) {
+    assert.equal(isAcceptableDirLabel(bad), false, JSON.stringify(bad));
+    const m = resolveDirLabels(keys, new Map([...given, ['actin\u0000gene', bad]]));
+    assert.deepEqual([...m.values()], ['g1-s_phase', 'actin_cell_visible', 'actin_gene'], `fallback for ${JSON.stringify(bad)}`);
+  }
+  // Duplicates (case-insensitive) or a missing name also fall back.
+  assert.deepEqual([...resolveDirLabels(keys, new Map([...given, ['actin\u0000gene', 'ACTIN__cell_visible']])).values()], ['g1-s_phase', 'actin_cell_visible', 'actin_gene']);
+  assert.equal(resolveDirLabels(keys, new Map()).get('actin\u0000gene'), 'actin_gene');
+  // A label named like one of the release's own files never takes its place.
+  assert.equal(baseDirLabel('shards'), 'shards_');
+  assert.equal(baseDirLabel('metadata.csv'), 'metadata.csv_');
 });

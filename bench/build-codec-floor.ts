@@ -1,0 +1,31 @@
+// Child of bench/build-release.ts: the bare codec floor for its share of image sets — decode the 3
+// 16-bit TIFFs of each set with libvips, encode one 8-bit PNG (channel 1, linearly stretched), and
+// nothing else (no normalisation, QC, crops, journal or writes). Sets come as JSON in BENCH_SETS.
+import sharp from 'sharp';
+import { IMAGING } from '../src/defaults.js';
+
+sharp.concurrency(1);
+sharp.cache(false);
+
+const raw = process.env.BENCH_SETS;
+if (raw) {
+  const sets = JSON.parse(raw) as string[][];
+  for (const files of sets) {
+    const decoded = await Promise.all(files.map((f) => sharp(f).raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true })));
+    const { data, info } = decoded[0];
+    const px = new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2);
+    let lo = 65535;
+    let hi = 0;
+    for (let i = 0; i < px.length; i++) {
+      const v = px[i];
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    const out = new Uint8Array(px.length);
+    const scale = hi > lo ? 255 / (hi - lo) : 0;
+    for (let i = 0; i < px.length; i++) out[i] = (px[i] - lo) * scale;
+    await sharp(out, { raw: { width: info.width, height: info.height, channels: 1 } })
+      .png({ compressionLevel: IMAGING.pngCompression, palette: false })
+      .toBuffer();
+  }
+}

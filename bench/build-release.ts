@@ -1,0 +1,131 @@
+// Bench for issue 5: image sets/s of `build --workers 2` against the bare codec floor with 2
+// processes (decode 3 TIFFs + encode 1 PNG per set, nothing else), measured in the same run on the
+// same synthetic BBBC021-like corpus (3-channel 1280×1024 16-bit TIFF sets), and the ratio.
+//   node dist/bench/build-release.js [--sets 40] [--reps 2] [--workers1]
+// Labels are sized like the real release (one at the cap → 1 crop per image, one at 60 % → 2,
+// one at 40 % → 3), so crop QC, re-normalisation and several PNGs per set are all measured.
+import { fork } from 'node:child_process';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { Rng } from '../src/util/rng.js';
+import { catalogFingerprint } from '../src/catalog/fingerprint.js';
+import { buildRelease } from '../src/build/build-release.js';
+import { writeCatalog, writeLabels, type FixtureRow } from '../test/build/fixture.js';
+
+const W = 1280;
+const H = 1024;
+const FULL_SCALE_SETS = 900_000;
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(name);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+}
+
+/** A 16-bit fluorescence-like channel: tiled seeded noise, a few bright nuclei-like blobs. */
+async function channel(path: string, noise: Uint16Array, set: number, ch: number): Promise<void> {
+  const rng = Rng.derive(0, 'bench-build', set, ch);
+  const px = new Uint16Array(W * H);
+  const ox = rng.int(0, 255);
+  const oy = rng.int(0, 255);
+  for (let y = 0; y < H; y++) {
+    const row = ((y + oy) & 255) * 256;
+    for (let x = 0; x < W; x++) px[y * W + x] = 400 + noise[row + ((x + ox) & 255)];
+  }
+  for (let b = 0; b < 40; b++) {
+    const cx = rng.int(0, W - 1);
+    const cy = rng.int(0, H - 1);
+    const r = 8 + rng.int(0, 16);
+    const amp = 2000 + rng.int(0, 20000);
+    for (let y = Math.max(0, cy - r); y < Math.min(H, cy + r); y++) {
+      for (let x = Math.max(0, cx - r); x < Math.min(W, cx + r); x++) {
+        const d2 = (x - cx) ** 2 + (y - cy) ** 2;
+        if (d2 < r * r) px[y * W + x] = Math.min(65535, px[y * W + x] + Math.round(amp * (1 - d2 / (r * r))));
+      }
+    }
+  }
+  await sharp(px, { raw: { width: W, height: H, channels: 1 } }).toColourspace('grey16').tiff({ compression: 'none' }).toFile(path);
+}
+
+function codecFloor(sets: string[][], processes: number): Promise<number> {
+  const child = fileURLToPath(new URL('./build-codec-floor.js', import.meta.url));
+  const t0 = performance.now();
+  const parts = Array.from({ length: processes }, (_, p) => sets.filter((_, i) => i % processes === p));
+  return Promise.all(
+    parts.map(
+      (part) =>
+        new Promise<void>((res, rej) => {
+          const c = fork(child, [], { env: { ...process.env, BENCH_SETS: JSON.stringify(part) }, execArgv: [] });
+          c.on('exit', (code) => (code === 0 ? res() : rej(new Error(`floor child exited ${code}`))));
+        }),
+    ),
+  ).then(() => (performance.now() - t0) / 1000);
+}
+
+async function main(): Promise<void> {
+  const nSets = Number(arg('--sets', '40'));
+  const reps = Number(arg('--reps', '2'));
+  const withW1 = process.argv.includes('--workers1');
+  const dir = await mkdtemp(join(tmpdir(), 'cytoimagenet-bench-build-'));
+  try {
+    const images = join(dir, 'images');
+    await mkdir(images);
+    const nr = Rng.derive(0, 'bench-noise');
+    const noise = new Uint16Array(256 * 256).map(() => nr.int(0, 1200));
+    const rows: FixtureRow[] = [];
+    const sets: string[][] = [];
+    const cap = Math.max(1, Math.round(nSets / 2));
+    const sizes = [cap, Math.round(cap * 0.6)];
+    sizes.push(nSets - sizes[0] - sizes[1]);
+    for (let i = 0; i < nSets; i++) {
+      const files: string[] = [];
+      for (let ch = 0; ch < 3; ch++) {
+        const f = `set${String(i).padStart(4, '0')}_w${ch + 1}.tif`;
+        await channel(join(images, f), noise, i, ch);
+        files.push(f);
+      }
+      sets.push(files.map((f) => join(images, f)));
+      const label = i < sizes[0] ? 'compound a' : i < sizes[0] + sizes[1] ? 'compound b' : 'compound c';
+      rows.push({ idx: `synth-${i}`, label, category: 'compound', dir_name: 'synth', files });
+    }
+    const catalog = join(dir, 'catalog.duckdb');
+    await writeCatalog(catalog, rows, images);
+    const labels = join(dir, 'labels');
+    await writeLabels(labels, rows, await catalogFingerprint(catalog), cap);
+
+    const floor: number[] = [];
+    const build2: number[] = [];
+    const build1: number[] = [];
+    for (let r = 0; r < reps; r++) {
+      // Interleaved, so load from other users of the machine hits both alike.
+      floor.push(nSets / (await codecFloor(sets, 2)));
+      const out = join(dir, `out-${r}`);
+      const t0 = performance.now();
+      await buildRelease({ catalog, labels, out, workers: 2, minRelease: 1, progress: false, log: () => undefined });
+      build2.push(nSets / ((performance.now() - t0) / 1000));
+      await rm(out, { recursive: true });
+      if (withW1) {
+        const t1 = performance.now();
+        await buildRelease({ catalog, labels, out, workers: 1, minRelease: 1, progress: false, log: () => undefined });
+        build1.push(nSets / ((performance.now() - t1) / 1000));
+        await rm(out, { recursive: true });
+      }
+    }
+    const best = (xs: number[]): number => Math.max(...xs);
+    const f = best(floor);
+    const b = best(build2);
+    console.log(`build-release bench: ${nSets} synthetic BBBC021-like sets (3 × ${W}×${H} 16-bit TIFF), labels of ${sizes.join('/')} sets at cap ${cap}; ${cpus().length} cores; best of ${reps}`);
+    console.log(`  baseline: codec floor, 2 processes (decode 3 TIFFs + encode 1 PNG): ${f.toFixed(2)} sets/s  (runs: ${floor.map((x) => x.toFixed(2)).join(', ')})`);
+    console.log(`  build --workers 2 (plan → workers → journal → release → tables → card): ${b.toFixed(2)} sets/s  (runs: ${build2.map((x) => x.toFixed(2)).join(', ')})`);
+    if (withW1) console.log(`  build --workers 1: ${best(build1).toFixed(2)} sets/s; 2 workers / 1 worker = ${(b / best(build1)).toFixed(2)}×`);
+    console.log(`  ratio build / floor = ${((100 * b) / f).toFixed(1)} % (goal ≥ 85 %)`);
+    const hours = FULL_SCALE_SETS / b / 3600;
+    console.log(`  projection: ${FULL_SCALE_SETS.toLocaleString('en-US')} source sets at ${b.toFixed(2)} sets/s ≈ ${hours.toFixed(0)} h (${(hours / 24).toFixed(1)} days) on this machine`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
