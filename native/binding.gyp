@@ -1,0 +1,23 @@
+{
+  "targets": [
+    {
+      "target_name": "cytoimagenet_train",
+      "sources": ["src/net.cc", "src/addon.cc"],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "<!@(node libtorch-paths.cjs include)"
+      ],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
+      "cflags!": ["-fno-exceptions", "-fno-rtti"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++14"],
+      "cflags_cc": ["-std=c++17", "-O2", "-fexceptions", "-frtti", "-Wno-unused-parameter"],
+      "libraries": [
+        "-L<!(node libtorch-paths.cjs libdir)",
+        "-Wl,-rpath,<!(node libtorch-paths.cjs libdir)",
+        "-Wl,--no-as-needed",
+        "-ltorch", "-ltorch_cpu", "-lc10",
+        "-Wl,--as-needed"
+      ]
+    }
+  ]
+}

@@ -1,0 +1,282 @@
+#include "net.h"
+
+#include <sstream>
+#include <stdexcept>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace cin {
+
+namespace {
+
+std::vector<int64_t> torchShape(const Weight& w) {
+  const auto& k = w.kerasShape;
+  switch (w.layout) {
+    case Layout::Conv:  // (kh, kw, in, out) -> (out, in, kh, kw)
+      return {k.at(3), k.at(2), k.at(0), k.at(1)};
+    case Layout::Depthwise:  // (kh, kw, in, m) -> (in*m, 1, kh, kw)
+      return {k.at(2) * k.at(3), 1, k.at(0), k.at(1)};
+    case Layout::Dense:  // (in, out) -> (out, in)
+      return {k.at(1), k.at(0)};
+    case Layout::Flat: {
+      int64_t n = 1;
+      for (auto d : k) n *= d;
+      return {n};
+    }
+  }
+  return {};
+}
+
+torch::Tensor kerasToTorch(const Weight& w, const torch::Tensor& keras) {
+  switch (w.layout) {
+    case Layout::Conv:
+      return keras.permute({3, 2, 0, 1});
+    case Layout::Depthwise: {
+      const auto& k = w.kerasShape;
+      return keras.permute({2, 3, 0, 1}).reshape({k[2] * k[3], 1, k[0], k[1]});
+    }
+    case Layout::Dense:
+      return keras.t();
+    case Layout::Flat:
+      return keras.reshape({-1});
+  }
+  return keras;
+}
+
+torch::Tensor torchToKeras(const Weight& w, const torch::Tensor& t) {
+  const auto& k = w.kerasShape;
+  switch (w.layout) {
+    case Layout::Conv:
+      return t.permute({2, 3, 1, 0});
+    case Layout::Depthwise:
+      return t.reshape({k[2], k[3], k[0], k[1]}).permute({2, 3, 0, 1});
+    case Layout::Dense:
+      return t.t();
+    case Layout::Flat:
+      return t.reshape(k);
+  }
+  return t;
+}
+
+size_t arity(const std::string& kind) {
+  if (kind == "mul" || kind == "add") return 2;
+  if (kind == "input") return 0;
+  return 1;
+}
+
+size_t weightCount(const std::string& kind, size_t given) {
+  if (kind == "normalize") return 2;
+  if (kind == "bn") return 4;
+  if (kind == "dense") return 2;
+  if (kind == "conv") return given == 2 ? 2 : 1;  // kernel [, bias]
+  return 0;
+}
+
+}  // namespace
+
+Net::Net(Graph graph, double lr) {
+  for (auto& w : graph.weights) {
+    auto p = std::make_unique<Weight>(std::move(w));
+    auto shape = torchShape(*p);
+    auto t = torch::zeros(shape, torch::kFloat32);
+    if (p->layout == Layout::Conv || p->layout == Layout::Depthwise) t = t.contiguous(at::MemoryFormat::ChannelsLast);
+    if (p->trainable) t.set_requires_grad(true);
+    p->t = t;
+    if (byName_.count(p->name)) throw std::invalid_argument("duplicate weight " + p->name);
+    byName_[p->name] = p.get();
+    weights_.push_back(std::move(p));
+  }
+  ops_ = std::move(graph.ops);
+  output_ = graph.output;
+  std::unordered_set<std::string> defined;
+  for (auto& op : ops_) {
+    if (op.in.size() != arity(op.kind)) throw std::invalid_argument("op " + op.out + " (" + op.kind + ") has the wrong number of inputs");
+    for (auto& i : op.in)
+      if (!defined.count(i)) throw std::invalid_argument("op " + op.out + " reads " + i + " before it is defined");
+    if (op.w.size() != weightCount(op.kind, op.w.size())) throw std::invalid_argument("op " + op.out + " (" + op.kind + ") has the wrong number of weights");
+    for (auto& n : op.w) {
+      auto* p = find(n);
+      if (!p) throw std::invalid_argument("op " + op.out + " uses unknown weight " + n);
+      op.wp.push_back(p);
+    }
+    defined.insert(op.out);
+  }
+  if (!defined.count(output_)) throw std::invalid_argument("graph output " + output_ + " is not produced by any op");
+  // The output of the last dense layer sets the class count.
+  for (auto& op : ops_)
+    if (op.kind == "dense" && op.out == output_) numClasses_ = op.wp[0]->kerasShape.at(1);
+  if (numClasses_ <= 0) throw std::invalid_argument("graph output must be a dense layer");
+  // Liveness: free each intermediate right after its last reader (keeps eval memory low).
+  std::unordered_map<std::string, int> last;
+  for (int i = 0; i < static_cast<int>(ops_.size()); ++i)
+    for (auto& n : ops_[i].in) last[n] = i;
+  for (auto& op : ops_) op.lastUse = last.count(op.out) ? last[op.out] : -1;
+  lastUse_ = last;
+
+  std::vector<torch::Tensor> params;
+  for (auto& w : weights_)
+    if (w->trainable) params.push_back(w->t);
+  opt_ = std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(lr).eps(1e-7));
+}
+
+Weight* Net::find(const std::string& name) {
+  auto it = byName_.find(name);
+  return it == byName_.end() ? nullptr : it->second;
+}
+
+std::vector<float> Net::getWeight(const std::string& name) {
+  auto* w = find(name);
+  if (!w) throw std::invalid_argument("unknown weight " + name);
+  auto k = torchToKeras(*w, w->t.detach()).contiguous();
+  const float* p = k.data_ptr<float>();
+  return std::vector<float>(p, p + k.numel());
+}
+
+void Net::setWeight(const std::string& name, const float* data, size_t count) {
+  auto* w = find(name);
+  if (!w) throw std::invalid_argument("unknown weight " + name);
+  if (static_cast<int64_t>(count) != w->t.numel())
+    throw std::invalid_argument("weight " + name + " needs " + std::to_string(w->t.numel()) + " values, got " + std::to_string(count));
+  torch::NoGradGuard ng;
+  auto keras = torch::from_blob(const_cast<float*>(data), w->kerasShape, torch::kFloat32);
+  w->t.copy_(kerasToTorch(*w, keras));
+}
+
+torch::Tensor Net::input(const float* x, int64_t n, int64_t h, int64_t w) {
+  // NHWC memory seen as NCHW is exactly the channels-last layout: no copy.
+  return torch::from_blob(const_cast<float*>(x), {n, h, w, 3}, torch::kFloat32).permute({0, 3, 1, 2});
+}
+
+torch::Tensor Net::run(const torch::Tensor& x, bool training, const std::string& stopAt) {
+  std::unordered_map<std::string, torch::Tensor> env;
+  const auto CL = at::MemoryFormat::ChannelsLast;
+  for (int i = 0; i < static_cast<int>(ops_.size()); ++i) {
+    const Op& op = ops_[i];
+    torch::Tensor y;
+    const std::string& k = op.kind;
+    if (k == "input") {
+      y = x;
+    } else {
+      const torch::Tensor& a = env.at(op.in[0]);
+      if (k == "rescale") {
+        y = a * op.scale + op.offset;
+      } else if (k == "normalize") {
+        auto c = a.size(1);
+        auto mean = op.wp[0]->t.view({1, c, 1, 1});
+        auto sd = torch::clamp_min(op.wp[1]->t.view({1, c, 1, 1}).sqrt(), 1e-7);
+        y = (a - mean) / sd;
+      } else if (k == "pad") {  // Keras ZeroPadding2D ((top, bottom), (left, right))
+        y = torch::constant_pad_nd(a, {op.pads.at(2), op.pads.at(3), op.pads.at(0), op.pads.at(1)}, 0).contiguous(CL);
+      } else if (k == "conv") {
+        c10::optional<torch::Tensor> bias;
+        if (op.wp.size() == 2) bias = op.wp[1]->t;
+        y = torch::conv2d(a, op.wp[0]->t, bias, {op.stride, op.stride}, {op.pad, op.pad}, {1, 1}, op.groups);
+      } else if (k == "bn") {
+        y = torch::batch_norm(a, op.wp[0]->t, op.wp[1]->t, op.wp[2]->t, op.wp[3]->t, training, 1.0 - op.momentum, op.eps, false);
+      } else if (k == "act") {
+        if (op.fn == "swish") y = torch::silu(a);
+        else if (op.fn == "sigmoid") y = torch::sigmoid(a);
+        else if (op.fn == "relu") y = torch::relu(a);
+        else throw std::invalid_argument("unknown activation " + op.fn);
+      } else if (k == "gap") {
+        y = a.mean({2, 3}, op.keepdims);
+      } else if (k == "reshape4") {
+        y = a.reshape({a.size(0), a.size(1), 1, 1});
+      } else if (k == "mul") {
+        y = a * env.at(op.in[1]);
+      } else if (k == "add") {
+        y = a + env.at(op.in[1]);
+      } else if (k == "dropout") {
+        if (training && op.rate > 0) {
+          if (op.fn == "sample") {
+            auto keep = 1.0 - op.rate;
+            auto mask = torch::empty({a.size(0), 1, 1, 1}, a.options()).bernoulli_(keep).div_(keep);
+            y = a * mask;
+          } else {
+            y = torch::dropout(a, op.rate, true);
+          }
+        } else {
+          y = a;
+        }
+      } else if (k == "dense") {
+        y = torch::linear(a, op.wp[0]->t, op.wp[1]->t);
+      } else {
+        throw std::invalid_argument("unknown op kind " + k);
+      }
+    }
+    if (op.out == stopAt) return y;
+    env[op.out] = y;
+    for (auto& n : op.in) {  // free inputs whose last reader is this op
+      auto it = lastUse_.find(n);
+      if (it != lastUse_.end() && it->second == i) env.erase(n);
+    }
+  }
+  return env.at(output_);
+}
+
+StepResult Net::score(const torch::Tensor& logits, const torch::Tensor& labels, double lossSum) {
+  StepResult r;
+  r.n = logits.size(0);
+  r.lossSum = lossSum;
+  auto k = std::min<int64_t>(7, logits.size(1));
+  auto idx = std::get<1>(logits.topk(k, 1));
+  auto hit = idx.eq(labels.unsqueeze(1));
+  r.top1 = hit.select(1, 0).sum().item<int64_t>();
+  r.top7 = hit.any(1).sum().item<int64_t>();
+  return r;
+}
+
+static torch::Tensor labelTensor(const int32_t* labels, int64_t n, int64_t classes) {
+  auto t = torch::from_blob(const_cast<int32_t*>(labels), {n}, torch::kInt32).to(torch::kLong);
+  if (n > 0 && (t.min().item<int64_t>() < 0 || t.max().item<int64_t>() >= classes))
+    throw std::invalid_argument("label out of range [0, " + std::to_string(classes) + ")");
+  return t;
+}
+
+StepResult Net::trainStep(const float* x, const int32_t* labels, int64_t n, int64_t h, int64_t w, uint64_t seed) {
+  torch::manual_seed(seed);
+  auto lab = labelTensor(labels, n, numClasses_);
+  auto logits = run(input(x, n, h, w), true, "");
+  auto loss = torch::nn::functional::cross_entropy(logits, lab);
+  opt_->zero_grad();
+  loss.backward();
+  opt_->step();
+  return score(logits.detach(), lab, loss.item<double>() * n);
+}
+
+StepResult Net::evalStep(const float* x, const int32_t* labels, int64_t n, int64_t h, int64_t w) {
+  torch::NoGradGuard ng;
+  auto lab = labelTensor(labels, n, numClasses_);
+  auto logits = run(input(x, n, h, w), false, "");
+  auto loss = torch::nn::functional::cross_entropy(logits, lab,
+      torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
+  return score(logits, lab, loss.item<double>());
+}
+
+torch::Tensor Net::forwardTo(const float* x, int64_t n, int64_t h, int64_t w, const std::string& name) {
+  torch::NoGradGuard ng;
+  auto y = run(input(x, n, h, w), false, name.empty() ? output_ : name);
+  if (y.dim() == 4) y = y.permute({0, 2, 3, 1});  // NHWC like Keras
+  return y.contiguous().reshape({n, -1});
+}
+
+std::string Net::saveOptimizer() {
+  torch::serialize::OutputArchive ar;
+  opt_->save(ar);
+  std::ostringstream os;
+  ar.save_to(os);
+  return os.str();
+}
+
+void Net::loadOptimizer(const std::string& bytes) {
+  torch::serialize::InputArchive ar;
+  std::istringstream is(bytes);
+  ar.load_from(is);
+  opt_->load(ar);
+}
+
+void Net::setLearningRate(double lr) {
+  for (auto& g : opt_->param_groups()) static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr);
+}
+
+}  // namespace cin

@@ -1,0 +1,92 @@
+// A small graph interpreter for a Keras-named convolutional network (EfficientNetB0 as described by
+// src/train/graph.ts). The graph arrives as JSON from TypeScript, so the TS description is the one
+// source of truth for layer names, shapes and wiring (addon.cc turns the JS object into a Graph).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace cin {
+
+// How a Keras weight maps to the torch tensor that holds it.
+enum class Layout { Flat, Conv, Depthwise, Dense };
+
+struct Weight {
+  std::string name;                 // Keras name, e.g. "stem_conv/kernel:0"
+  std::vector<int64_t> kerasShape;  // Keras shape
+  Layout layout = Layout::Flat;
+  bool trainable = true;
+  torch::Tensor t;                  // torch layout (conv kernels channels-last)
+};
+
+struct Op {
+  std::string kind;  // input rescale normalize pad conv bn act gap mul add dropout dense
+  std::vector<std::string> in;
+  std::string out;
+  // parameters (not all used by every kind)
+  std::vector<std::string> w;  // weight names, kind-specific order
+  int64_t stride = 1, groups = 1, kernel = 1, pad = 0;
+  double eps = 1e-3, momentum = 0.99, rate = 0.0, scale = 1.0, offset = 0.0;
+  std::string fn;  // act: swish|sigmoid|relu ; dropout: sample|element
+  bool keepdims = false;
+  std::vector<int64_t> pads;  // pad: top, bottom, left, right
+  // resolved weight pointers
+  std::vector<Weight*> wp;
+  int lastUse = -1;  // filled for inputs' liveness (index into ops)
+};
+
+struct StepResult {
+  double lossSum = 0;  // summed over the batch
+  int64_t top1 = 0, top7 = 0, n = 0;
+};
+
+struct Graph {
+  std::vector<Weight> weights;  // t empty: allocated by Net
+  std::vector<Op> ops;
+  std::string output;
+};
+
+class Net {
+ public:
+  Net(Graph graph, double lr);
+
+  const std::vector<std::unique_ptr<Weight>>& weights() const { return weights_; }
+  Weight* find(const std::string& name);
+
+  // Keras-layout float32 in/out.
+  std::vector<float> getWeight(const std::string& name);
+  void setWeight(const std::string& name, const float* data, size_t count);
+
+  // x: N*H*W*3 float32 NHWC (0–255); labels: N int32.
+  StepResult trainStep(const float* x, const int32_t* labels, int64_t n, int64_t h, int64_t w, uint64_t seed);
+  StepResult evalStep(const float* x, const int32_t* labels, int64_t n, int64_t h, int64_t w);
+  // Eval-mode value of the named tensor (default: the graph output), flattened per sample.
+  torch::Tensor forwardTo(const float* x, int64_t n, int64_t h, int64_t w, const std::string& name);
+
+  std::string saveOptimizer();
+  void loadOptimizer(const std::string& bytes);
+  void setLearningRate(double lr);
+
+  int64_t numClasses() const { return numClasses_; }
+  const std::string& outputName() const { return output_; }
+
+ private:
+  torch::Tensor run(const torch::Tensor& x, bool training, const std::string& stopAt);
+  torch::Tensor input(const float* x, int64_t n, int64_t h, int64_t w);
+  StepResult score(const torch::Tensor& logits, const torch::Tensor& labels, double lossSum);
+
+  std::vector<std::unique_ptr<Weight>> weights_;
+  std::map<std::string, Weight*> byName_;
+  std::unordered_map<std::string, int> lastUse_;
+  std::vector<Op> ops_;
+  std::string output_;
+  int64_t numClasses_ = 0;
+  std::unique_ptr<torch::optim::Adam> opt_;
+};
+
+}  // namespace cin

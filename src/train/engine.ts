@@ -1,0 +1,123 @@
+// Loads the LibTorch addon (native/, built by `npm run build:native`) and wraps it in a typed API.
+// The addon is optional: everything else in cytoimagenet runs without LibTorch, and `train` says
+// exactly what is missing when it cannot load.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UserError } from '../util/errors.js';
+import type { TrainGraph } from './graph.js';
+
+export interface StepStats {
+  /** Cross-entropy summed over the batch. */
+  lossSum: number;
+  top1: number;
+  top7: number;
+  n: number;
+}
+
+export interface NativeModel {
+  readonly numClasses: number;
+  weightNames(): { name: string; shape: number[]; trainable: boolean }[];
+  getWeight(name: string): Float32Array;
+  setWeight(name: string, data: Float32Array): void;
+  trainStep(x: Float32Array, labels: Int32Array, n: number, h: number, w: number, seed: number): Promise<StepStats>;
+  evalStep(x: Float32Array, labels: Int32Array, n: number, h: number, w: number): Promise<StepStats>;
+  /** Eval-mode value of a named layer output (default the logits), flattened per sample (NHWC for maps). */
+  forward(x: Float32Array, n: number, h: number, w: number, layer?: string): Promise<Float32Array>;
+  saveOptimizer(): Buffer;
+  loadOptimizer(state: Buffer): void;
+  setLearningRate(lr: number): void;
+}
+
+export interface EngineInfo {
+  torchVersion: string;
+  mkldnn: boolean;
+  openmp: boolean;
+  mallopt: boolean;
+  cachingAllocator: boolean;
+  parallelInfo: string;
+}
+
+export interface Engine {
+  Model: new (graph: TrainGraph, options: { lr: number; threads: number }) => NativeModel;
+  info(): EngineInfo;
+  path: string;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** Repository root from dist/src/train (compiled) or src/train. */
+function repoRoot(): string {
+  for (const up of ['../../..', '../..']) {
+    const r = resolve(here, up);
+    if (existsSync(join(r, 'native', 'binding.gyp'))) return r;
+  }
+  return resolve(here, '../../..');
+}
+
+export const BUILD_COMMAND = 'npm run build:native';
+export const INSTALL_COMMAND = 'apt-get install -y libtorch-dev libopenblas0-pthread';
+
+/** Where the built addon is expected (CYTOIMAGENET_TRAIN_ADDON overrides, e.g. for tests). */
+export function addonPath(): string {
+  return process.env.CYTOIMAGENET_TRAIN_ADDON ?? join(repoRoot(), 'native', 'build', 'Release', 'cytoimagenet_train.node');
+}
+
+/** The LibTorch headers the build would use, and whether they are there. */
+export function libtorchLocation(): { root: string; found: boolean; fromEnv: boolean } {
+  const env = process.env.CYTOIMAGENET_LIBTORCH;
+  if (env) return { root: env, fromEnv: true, found: existsSync(join(env, 'include', 'torch', 'csrc', 'api', 'include', 'torch', 'torch.h')) };
+  return { root: '/usr', fromEnv: false, found: existsSync('/usr/include/torch/csrc/api/include/torch/torch.h') };
+}
+
+/** The user-facing explanation of why the engine cannot load (exported for the test). */
+export function missingEngineError(loadError?: string): UserError {
+  const lt = libtorchLocation();
+  const path = addonPath();
+  const where = lt.fromEnv ? `CYTOIMAGENET_LIBTORCH=${lt.root}` : 'the system (/usr/include/torch)';
+  if (!lt.found) {
+    return new UserError(
+      `training needs LibTorch, which is not installed: no torch/torch.h in ${where}; and the training addon is ${existsSync(path) ? 'built but cannot load' : `not built (${path} is missing)`}`,
+      {},
+      `on Debian/Ubuntu run \`${INSTALL_COMMAND}\` (as root); elsewhere unzip a LibTorch release and set CYTOIMAGENET_LIBTORCH=/path/to/libtorch (the folder with include/ and lib/). Then build the addon with \`${BUILD_COMMAND}\`. See docs/train.md`,
+    );
+  }
+  if (!existsSync(path)) {
+    return new UserError(
+      `the training addon is not built: ${path} is missing (LibTorch found in ${where})`,
+      {},
+      `build it with \`${BUILD_COMMAND}\` (about a minute; see docs/train.md)`,
+    );
+  }
+  return new UserError(
+    `the training addon ${path} cannot load: ${loadError ?? 'unknown error'}`,
+    {},
+    `rebuild it against the installed LibTorch with \`${BUILD_COMMAND}\`; if a LibTorch library is missing at run time, install \`libtorch-dev libopenblas0-pthread\` or set CYTOIMAGENET_LIBTORCH to the LibTorch it was built with`,
+  );
+}
+
+let cached: Engine | undefined;
+
+/** Load the addon or throw a UserError that says what is missing and the command to fix it. */
+export function loadEngine(): Engine {
+  if (cached) return cached;
+  const path = addonPath();
+  if (!existsSync(path)) throw missingEngineError();
+  let mod: { Model: Engine['Model']; info: () => EngineInfo };
+  try {
+    mod = createRequire(import.meta.url)(path) as typeof mod;
+  } catch (e) {
+    throw missingEngineError((e as Error).message.split('\n')[0]);
+  }
+  cached = { Model: mod.Model, info: mod.info, path };
+  return cached;
+}
+
+/** The engine, or the reason it is unavailable (for tests that skip without it). */
+export function tryLoadEngine(): { engine?: Engine; reason?: string } {
+  try {
+    return { engine: loadEngine() };
+  } catch (e) {
+    return { reason: e instanceof UserError ? e.message : String(e) };
+  }
+}

@@ -1,0 +1,282 @@
+// Pretraining loop: release → batches (TS) → LibTorch steps (addon) → per-epoch history,
+// checkpoint and Keras-layout backbone. Every random choice derives from the run seed and the
+// position, so a resumed run continues exactly where the checkpoint left it.
+import { mkdir } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { TRAIN } from '../defaults.js';
+import { UserError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/fs-atomic.js';
+import { Rng } from '../util/rng.js';
+import { resolveInside } from '../util/safe-path.js';
+import { writeKerasWeights } from '../features/keras-h5.js';
+import {
+  configDifferences,
+  hasCheckpoint,
+  readCheckpoint,
+  RNG_STREAMS,
+  writeCheckpoint,
+  type RunConfig,
+  type TrainState,
+} from './checkpoint.js';
+import { loadEngine, type NativeModel, type StepStats } from './engine.js';
+import { trainGraph, type TrainGraph } from './graph.js';
+import { writeHistory, type HistoryRow } from './history.js';
+import { loadBatch, prefetch, rotationAngle } from './pipeline.js';
+import { readReleaseSplit, type TrainItem } from './release.js';
+import { encodeWeights, initWeights, kerasWeightsOf, loadEncodedWeights } from './weights.js';
+
+export interface TrainOptions {
+  release: string;
+  out: string;
+  epochs?: number;
+  size?: number;
+  batchSize?: number;
+  learningRate?: number;
+  seed?: number;
+  labelsSubset?: string[];
+  resume?: boolean;
+  /** LibTorch intra-op threads (default: all cores). */
+  threads?: number;
+  /** Batches loaded ahead of the step being computed. */
+  prefetch?: number;
+  /** Checkpoints kept (newest first). */
+  keepCheckpoints?: number;
+  toolVersion?: string;
+  onProgress?: (p: TrainProgress) => void;
+  log?: (line: string) => void;
+}
+
+export interface TrainProgress {
+  phase: 'train' | 'val';
+  epoch: number;
+  epochs: number;
+  step: number;
+  steps: number;
+  loss: number;
+  top1: number;
+  imagesPerSecond: number;
+  /** Seconds left for the whole run, from the current rate. */
+  etaSeconds: number;
+}
+
+export interface TrainResult {
+  out: string;
+  history: HistoryRow[];
+  backbone: string;
+  classes: string[];
+  resumedFrom?: number;
+}
+
+export const BACKBONE_FILE = 'efficientnetb0-notop.h5';
+export const FULL_MODEL_FILE = 'efficientnetb0-full.h5';
+
+/** Steps per epoch: the seed's n // batch, at least one. */
+export function stepsPerEpoch(n: number, batch: number): number {
+  return Math.max(1, Math.floor(n / batch));
+}
+
+/** The training order of one epoch. */
+export function epochOrder(items: readonly TrainItem[], seed: number, epoch: number): TrainItem[] {
+  return Rng.derive(seed, 'epoch', epoch).shuffle([...items]);
+}
+
+/** The dropout seed of one step (the addon seeds LibTorch's generator with it). */
+export function stepSeed(seed: number, epoch: number, step: number): number {
+  return Rng.derive(seed, 'step', epoch, step).int(0, 2 ** 31 - 1);
+}
+
+class Meter {
+  lossSum = 0;
+  top1 = 0;
+  top7 = 0;
+  n = 0;
+  add(s: StepStats): void {
+    this.lossSum += s.lossSum;
+    this.top1 += s.top1;
+    this.top7 += s.top7;
+    this.n += s.n;
+  }
+  get loss(): number {
+    return this.n ? this.lossSum / this.n : NaN;
+  }
+  get acc1(): number {
+    return this.n ? this.top1 / this.n : NaN;
+  }
+  get acc7(): number {
+    return this.n ? this.top7 / this.n : NaN;
+  }
+}
+
+async function exportModels(out: string, model: NativeModel): Promise<string> {
+  const backbone = resolveInside(out, BACKBONE_FILE);
+  await writeKerasWeights(backbone, kerasWeightsOf(model, { top: false }));
+  await writeKerasWeights(resolveInside(out, FULL_MODEL_FILE), kerasWeightsOf(model, { top: true }));
+  return backbone;
+}
+
+export async function train(options: TrainOptions): Promise<TrainResult> {
+  const engine = loadEngine();
+  const log = options.log ?? (() => undefined);
+  const out = resolve(options.out);
+  const release = resolve(options.release);
+  const split = readReleaseSplit(release, options.labelsSubset);
+  const config: RunConfig = {
+    release,
+    size: options.size ?? TRAIN.size,
+    batchSize: options.batchSize ?? TRAIN.batchSize,
+    learningRate: options.learningRate ?? TRAIN.learningRate,
+    seed: options.seed ?? 0,
+    classes: split.classes,
+    trainCount: split.train.length,
+    valCount: split.val.length,
+  };
+  const epochs = options.epochs ?? TRAIN.epochs;
+  const threads = options.threads ?? availableParallelism();
+  const depth = options.prefetch ?? 1;
+
+  await mkdir(out, { recursive: true });
+  let state: TrainState | undefined;
+  let resumed: { weights: Buffer; optimizer: Buffer } | undefined;
+  if (options.resume) {
+    const ck = await readCheckpoint(out);
+    const diffs = configDifferences(ck.state.config, config);
+    if (diffs.length > 0) {
+      throw new UserError(
+        `--resume: the options or the release differ from the checkpointed run (${diffs.join('; ')})`,
+        { file: ck.dir },
+        'resume with the same --release, --size, --batch-size, --lr, --seed and --labels-subset, or start a new run in another --out',
+      );
+    }
+    state = ck.state;
+    resumed = { weights: ck.weights, optimizer: ck.optimizer };
+    log(`resuming after epoch ${state.epochsDone} from ${ck.dir}`);
+  } else if (hasCheckpoint(out)) {
+    throw new UserError(`${out} already holds a training run (checkpoints/latest.json)`, { file: out }, 'pass --resume to continue it, or choose another --out');
+  }
+
+  const graph: TrainGraph = trainGraph(split.classes.length);
+  const model = new engine.Model(graph, { lr: config.learningRate, threads });
+  if (resumed) {
+    loadEncodedWeights(model, graph, resumed.weights);
+    model.loadOptimizer(resumed.optimizer);
+  } else {
+    initWeights(model, graph, config.seed);
+  }
+  const history: HistoryRow[] = state ? [...state.history] : [];
+  let globalStep = state?.globalStep ?? 0;
+  const startEpoch = state?.epochsDone ?? 0;
+
+  await writeFileAtomic(
+    resolveInside(out, 'classes.csv'),
+    'index,label,train_images,val_images\n' +
+      split.classes
+        .map((c, i) => `${i},${csvField(c)},${split.train.filter((t) => t.classIndex === i).length},${split.val.filter((t) => t.classIndex === i).length}`)
+        .join('\n') +
+      '\n',
+  );
+  await writeFileAtomic(resolveInside(out, 'run.json'), `${JSON.stringify({ ...config, epochs, threads, engine: engine.info().torchVersion, toolVersion: options.toolVersion }, null, 1)}\n`);
+
+  const B = config.batchSize;
+  const S = config.size;
+  const trainSteps = stepsPerEpoch(split.train.length, B);
+  const valSteps = Math.ceil(split.val.length / B);
+  let backbone = resolveInside(out, BACKBONE_FILE);
+  const rate = { images: 0, seconds: 0 };
+
+  for (let e = startEpoch; e < epochs; e++) {
+    const order = epochOrder(split.train, config.seed, e);
+    const trainMeter = new Meter();
+    const t0 = performance.now();
+    let step = 0;
+    const batchItems = (i: number): TrainItem[] => (order.length < B ? order : order.slice(i * B, (i + 1) * B));
+    for await (const batch of prefetch(trainSteps, depth, (i) => {
+      const items = batchItems(i);
+      return loadBatch(items, { size: S, angles: items.map((it) => rotationAngle(config.seed, e, it.key)) });
+    })) {
+      const r = await model.trainStep(batch.x, batch.labels, batch.n, S, S, stepSeed(config.seed, e, step));
+      trainMeter.add(r);
+      step++;
+      globalStep++;
+      const secs = (performance.now() - t0) / 1000;
+      const ips = trainMeter.n / secs;
+      const left = (trainSteps - step + (epochs - e - 1) * trainSteps) * B + (epochs - e) * split.val.length;
+      options.onProgress?.({
+        phase: 'train',
+        epoch: e + 1,
+        epochs,
+        step,
+        steps: trainSteps,
+        loss: trainMeter.loss,
+        top1: trainMeter.acc1,
+        imagesPerSecond: ips,
+        etaSeconds: rate.images + trainMeter.n > 0 ? left / ((rate.images + trainMeter.n) / (rate.seconds + secs)) : NaN,
+      });
+    }
+    const trainSeconds = (performance.now() - t0) / 1000;
+    rate.images += trainMeter.n;
+    rate.seconds += trainSeconds;
+
+    const valMeter = new Meter();
+    let vstep = 0;
+    for await (const batch of prefetch(valSteps, depth, (i) => loadBatch(split.val.slice(i * B, (i + 1) * B), { size: S }))) {
+      valMeter.add(await model.evalStep(batch.x, batch.labels, batch.n, S, S));
+      vstep++;
+      options.onProgress?.({
+        phase: 'val',
+        epoch: e + 1,
+        epochs,
+        step: vstep,
+        steps: valSteps,
+        loss: valMeter.loss,
+        top1: valMeter.acc1,
+        imagesPerSecond: trainMeter.n / trainSeconds,
+        etaSeconds: NaN,
+      });
+    }
+    const row: HistoryRow = {
+      epoch: e + 1,
+      train_loss: trainMeter.loss,
+      train_top1: trainMeter.acc1,
+      train_top7: trainMeter.acc7,
+      val_loss: valMeter.n ? valMeter.loss : null,
+      val_top1: valMeter.n ? valMeter.acc1 : null,
+      val_top7: valMeter.n ? valMeter.acc7 : null,
+      images: trainMeter.n,
+      seconds: Math.round(trainSeconds * 1000) / 1000,
+      images_per_second: Math.round((trainMeter.n / trainSeconds) * 100) / 100,
+    };
+    history.push(row);
+    const newState: TrainState = {
+      format: 1,
+      toolVersion: options.toolVersion ?? '0.0.0',
+      config,
+      epochsDone: e + 1,
+      globalStep,
+      rng: { seed: config.seed, streams: RNG_STREAMS },
+      history,
+      savedAt: new Date().toISOString(),
+    };
+    // Outputs first, checkpoint last: a run killed in between redoes this epoch and rewrites them.
+    await writeHistory(out, history, `EfficientNetB0 on ${split.classes.length} labels (batch ${B}, ${S}×${S}, Adam lr ${config.learningRate})`);
+    backbone = await exportModels(out, model);
+    await writeCheckpoint(out, newState, encodeWeights(model, graph), model.saveOptimizer(), options.keepCheckpoints ?? 2);
+    log(
+      `epoch ${e + 1}/${epochs}: loss ${fmt(row.train_loss)} top-1 ${pct(row.train_top1)} top-7 ${pct(row.train_top7)}` +
+        (row.val_loss !== null ? ` | val loss ${fmt(row.val_loss)} top-1 ${pct(row.val_top1!)} top-7 ${pct(row.val_top7!)}` : '') +
+        ` | ${row.images_per_second} images/s`,
+    );
+  }
+  if (startEpoch >= epochs) log(`nothing to do: ${startEpoch} epoch(s) already done (raise --epochs to train further)`);
+  return { out, history, backbone, classes: split.classes, resumedFrom: state?.epochsDone };
+}
+
+function fmt(v: number): string {
+  return v.toFixed(4);
+}
+function pct(v: number): string {
+  return `${(v * 100).toFixed(2)}%`;
+}
+function csvField(s: string): string {
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
