@@ -199,7 +199,9 @@ async function ingestOne(conn: DuckDBConnection, prep: PreparedConfig, baseRules
   const rules = userSyn.length ? [...baseRules, ...loadRuleFiles(userSyn.map((s) => resolve(configDir, s)))] : baseRules;
   const tmp = await mkdtemp(join(tmpdir(), 'cytoimagenet-ingest-'));
   const ctx: StageContext = { conn, configFile: file, configDir, tmpDir: tmp, common: config };
-  await conn.run('BEGIN TRANSACTION');
+  // Staging, validation and cleaning only touch connection-local temp tables; the catalog itself
+  // changes inside one transaction below.
+  let inTransaction = false;
   try {
     const step = stepTimer();
     const staged = await adapter.stage(config, ctx);
@@ -213,6 +215,8 @@ async function ingestOne(conn: DuckDBConnection, prep: PreparedConfig, baseRules
     step('files');
     const dirRows = (await conn.runAndReadAll(`SELECT DISTINCT dir_name FROM ${STAGE_TABLE} ORDER BY dir_name`)).getRowObjectsJson();
     const dirNames = dirRows.map((r) => String(r.dir_name));
+    await conn.run('BEGIN TRANSACTION');
+    inTransaction = true;
     // The rows this ingest replaces: the same dir_names, and whatever this config produced before.
     await conn.run(`CREATE TEMP TABLE replaced_dirs AS SELECT DISTINCT dir_name FROM ${STAGE_TABLE} UNION SELECT dir_name FROM ${SOURCES_TABLE} WHERE config = ${sqlString(file)}`);
     const replaced = Number((await scalar(conn, `SELECT count(*) AS n FROM ${CATALOG_TABLE} WHERE dir_name IN (SELECT dir_name FROM replaced_dirs)`))?.n ?? 0);
@@ -244,9 +248,10 @@ async function ingestOne(conn: DuckDBConnection, prep: PreparedConfig, baseRules
         `FROM ${CATALOG_TABLE} WHERE dir_name IN (SELECT dir_name FROM replaced_dirs)`,
     );
     step('sources+extras');
-    await dropScratch(conn);
     await conn.run('COMMIT');
+    inTransaction = false;
     step('commit');
+    await dropScratch(conn);
     return {
       config: file,
       adapter: adapter.name,
@@ -259,7 +264,7 @@ async function ingestOne(conn: DuckDBConnection, prep: PreparedConfig, baseRules
       seconds: (performance.now() - t0) / 1000,
     };
   } catch (e) {
-    await conn.run('ROLLBACK').catch(() => undefined);
+    if (inTransaction) await conn.run('ROLLBACK').catch(() => undefined);
     await dropScratch(conn).catch(() => undefined);
     if (e instanceof UserError) throw e;
     const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
