@@ -33,8 +33,8 @@ const schema = z
       })
       .strict()
       .optional(),
-    columns: z.record(z.enum(MAPPABLE), z.string().min(1)).optional(),
-    values: z.record(z.enum(MAPPABLE), z.string()).optional(),
+    columns: z.partialRecord(z.enum(MAPPABLE), z.string().min(1)).optional(),
+    values: z.partialRecord(z.enum(MAPPABLE), z.string()).optional(),
   })
   .strict();
 

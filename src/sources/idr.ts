@@ -26,7 +26,7 @@ const schema = z
     study: z.string().min(1),
     screens: z.array(z.string().min(1)).optional(),
     images: z.string().optional(),
-    columns: z.record(z.enum(CATALOG_COLUMNS as unknown as [string, ...string[]]), z.string().min(1)).optional(),
+    columns: z.partialRecord(z.enum(CATALOG_COLUMNS as unknown as [string, ...string[]]), z.string().min(1)).optional(),
   })
   .strict();
 
