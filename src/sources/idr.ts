@@ -16,7 +16,7 @@ export interface IdrConfig extends CommonConfig {
   study: string;
   screens?: string[];
   images?: string;
-  columns?: Record<string, string>;
+  columns?: Partial<Record<string, string>>;
 }
 
 const schema = z
@@ -116,7 +116,7 @@ export const idrAdapter: Adapter<IdrConfig> = {
         e[col] = c ? `a.${ident(c)}` : 'NULL';
       }
       for (const [col, src] of Object.entries(config.columns ?? {})) {
-        if (has(src)) {
+        if (src !== undefined && has(src)) {
           e[col] = `a.${ident(src)}`;
           mapped.add(col);
         } else e[col] = e[col] ?? 'NULL';
