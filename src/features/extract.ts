@@ -12,8 +12,8 @@ export interface ExtractOptions {
   size?: number;
   /** Images per onnxruntime call (default 16). */
   batchSize?: number;
-  /** Image sets decoded ahead of inference (default 2 × batchSize). */
-  prefetch?: number;
+  /** Decode the next chunk of image sets while the current one runs (default false; see below). */
+  overlap?: boolean;
   /** Skip image sets whose files cannot be read (reported through onSkip) instead of stopping. */
   skipUnreadable?: boolean;
   onRow: (key: string[], features: Float32Array) => Promise<void> | void;
@@ -55,44 +55,54 @@ export async function runPlanes(model: FeatureModel, planes: readonly Plane[]): 
   return rows;
 }
 
+/** Images a set contributes: one per channel (concat) or one (merge). */
+function imagesOf(job: ImageSetJob, method: Method): number {
+  return method.startsWith('concat') ? job.files.length : 1;
+}
+
+/**
+ * Sets are taken a chunk at a time (about batchSize images), decoded concurrently, then run in
+ * batches of one spatial size; rows go out in input order. session.run blocks the JS thread and
+ * onnxruntime uses every core, so by default the next chunk is decoded only after the current
+ * one has run: on a small machine, decoding alongside inference slows inference more than it
+ * saves. `overlap` decodes the next chunk during inference (worth it with cores to spare).
+ */
 export async function extractFeatures(model: FeatureModel, sets: AsyncIterable<ImageSetJob>, opts: ExtractOptions): Promise<ExtractStats> {
   const batchSize = Math.max(1, Math.min(opts.batchSize ?? 16, model.maxBatch ?? Infinity));
-  const prefetch = Math.max(1, opts.prefetch ?? 2 * batchSize);
   const size = model.fixedSize ?? (opts.size ? { width: opts.size, height: opts.size } : undefined);
   const stats: ExtractStats = { sets: 0, images: 0, skipped: 0, inferenceSeconds: 0 };
   const it = sets[Symbol.asyncIterator]();
-  const queue: Promise<Ready>[] = [];
-  let exhausted = false;
-  const fill = async (): Promise<void> => {
-    while (!exhausted && queue.length < prefetch) {
-      const next = await it.next();
-      if (next.done) {
-        exhausted = true;
-        break;
-      }
-      const job = next.value;
-      queue.push(
-        planesForSet(job.files, opts.method, size).then(
-          (planes) => ({ job, planes }),
-          (error: unknown) => ({ job, error }),
-        ),
-      );
-    }
-  };
-
-  let pending: { job: ImageSetJob; planes: Plane[] }[] = [];
-  let pendingImages = 0;
   let done = 0;
-  const flush = async (): Promise<void> => {
-    if (!pending.length) return;
-    const planes = pending.flatMap((p) => p.planes);
+
+  const nextChunk = async (): Promise<ImageSetJob[]> => {
+    const jobs: ImageSetJob[] = [];
+    let images = 0;
+    while (images < batchSize) {
+      const n = await it.next();
+      if (n.done) break;
+      jobs.push(n.value);
+      images += imagesOf(n.value, opts.method);
+    }
+    return jobs;
+  };
+  const decode = (jobs: ImageSetJob[]): Promise<Ready[]> =>
+    Promise.all(
+      jobs.map((job) =>
+        planesForSet(job.files, opts.method, size).then(
+          (planes): Ready => ({ job, planes }),
+          (error: unknown): Ready => ({ job, error }),
+        ),
+      ),
+    );
+
+  const runGroup = async (group: { job: ImageSetJob; planes: Plane[] }[]): Promise<void> => {
+    const planes = group.flatMap((p) => p.planes);
     const t0 = process.hrtime.bigint();
     const rows: Float32Array[] = [];
-    // A fixed-batch model takes exactly maxBatch images per call.
     for (let i = 0; i < planes.length; i += batchSize) rows.push(...(await runPlanes(model, planes.slice(i, i + batchSize))));
     stats.inferenceSeconds += Number(process.hrtime.bigint() - t0) / 1e9;
     let r = 0;
-    for (const p of pending) {
+    for (const p of group) {
       const k = p.planes.length;
       let features: Float32Array;
       if (k === 1) features = rows[r];
@@ -108,36 +118,39 @@ export async function extractFeatures(model: FeatureModel, sets: AsyncIterable<I
       stats.images += k;
       opts.onProgress?.(++done);
     }
-    pending = [];
-    pendingImages = 0;
   };
 
-  await fill();
-  while (queue.length) {
-    const ready = await queue.shift()!;
-    const refill = fill();
-    if (ready.error !== undefined || !ready.planes) {
-      if (!opts.skipUnreadable) {
-        await refill;
-        throw ready.error instanceof UserError ? ready.error : new UserError(`image set '${ready.job.key.join(', ')}': ${messageOf(ready.error)}`);
+  let chunk = await nextChunk();
+  let decoded = chunk.length ? decode(chunk) : undefined;
+  while (decoded) {
+    const ready = await decoded;
+    const following = await nextChunk();
+    decoded = undefined;
+    if (opts.overlap && following.length) decoded = decode(following);
+    let group: { job: ImageSetJob; planes: Plane[] }[] = [];
+    for (const r of ready) {
+      if (r.error !== undefined || !r.planes) {
+        if (!opts.skipUnreadable) {
+          throw r.error instanceof UserError ? r.error : new UserError(`image set '${r.job.key.join(', ')}': ${messageOf(r.error)}`);
+        }
+        await runGroup(group);
+        group = [];
+        stats.skipped++;
+        opts.onSkip?.(r.job, messageOf(r.error));
+        opts.onProgress?.(++done);
+        continue;
       }
-      stats.skipped++;
-      opts.onSkip?.(ready.job, messageOf(ready.error));
-      // keep output order: rows already batched go out first
-      await flush();
-      opts.onProgress?.(++done);
-      await refill;
-      continue;
+      const first = r.planes[0];
+      const g0 = group[0]?.planes[0];
+      if (g0 && (g0.width !== first.width || g0.height !== first.height)) {
+        await runGroup(group);
+        group = [];
+      }
+      group.push({ job: r.job, planes: r.planes });
     }
-    const planes = ready.planes;
-    const first = planes[0];
-    const sameSize = !pending.length || (pending[0].planes[0].width === first.width && pending[0].planes[0].height === first.height);
-    if (!sameSize || pendingImages + planes.length > batchSize) await flush();
-    pending.push({ job: ready.job, planes });
-    pendingImages += planes.length;
-    if (pendingImages >= batchSize) await flush();
-    await refill;
+    await runGroup(group);
+    chunk = following;
+    if (!decoded && chunk.length) decoded = decode(chunk);
   }
-  await flush();
   return stats;
 }

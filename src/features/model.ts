@@ -80,6 +80,8 @@ export async function loadModel(spec: string, options: LoadModelOptions = {}): P
   try {
     session = await ort.InferenceSession.create(bytes, {
       graphOptimizationLevel: 'all',
+      // idle onnxruntime threads sleep instead of spinning, leaving the cores to decoding between runs
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
       ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
     });
   } catch (e) {

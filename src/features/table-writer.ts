@@ -21,15 +21,10 @@ export function csvField(v: string): string {
   return /[",\r\n]/.test(v) || v !== v.trim() ? `"${v.replace(/"/g, '""')}"` : v;
 }
 
-/** Shortest text that reads back as the same float32 value. */
+/** Text that reads back as the same float32 value: 9 significant digits always suffice (and are cheap). */
 export function formatFloat32(v: number): string {
   if (!Number.isFinite(v)) return Number.isNaN(v) ? 'nan' : v > 0 ? 'inf' : '-inf';
-  const f = Math.fround(v);
-  for (let p = 6; p < 9; p++) {
-    const s = Number(f.toPrecision(p));
-    if (Math.fround(s) === f) return String(s);
-  }
-  return String(Number(f.toPrecision(9)));
+  return v === 0 ? '0' : v.toPrecision(9);
 }
 
 function sqlString(s: string): string {
