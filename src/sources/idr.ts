@@ -87,7 +87,7 @@ async function loadPlates(conn: DuckDBConnection, file: string, name: string, tm
 export const idrAdapter: Adapter<IdrConfig> = {
   name: 'idr',
   summary: 'an IDR study folder (study file, screen/experiment annotation, plates TSV)',
-  schema,
+  schema: schema as unknown as z.ZodType<IdrConfig>,
   async stage(config, ctx) {
     const dir = resolveFromConfig(ctx, config.study);
     if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UserError('study folder not found', { file: dir, column: 'study' });
