@@ -1,4 +1,98 @@
+// `cytoimagenet demo --out DIR`: the main job on a built-in synthetic corpus, every stage in order,
+// with no server and no download. Each stage writes the same files its own command would.
 import type { Command } from 'commander';
+import { z } from 'zod';
+import { resolve, join, relative } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { runAction } from './run-action.js';
+import { writeDemoCorpus } from '../sources/demo-corpus.js';
+import { ingestSources } from '../catalog/ingest.js';
+import { describeCatalog } from '../catalog/describe.js';
+import { assignLabels } from '../labels/assign-labels.js';
+import { buildRelease } from '../build/build-release.js';
 
-// Placeholder until the demo stage lands: registers nothing yet.
-export function register(_program: Command): void {}
+/** Sizes for a corpus of a few hundred images: the seed's rules, scaled down (seed: 287/1000/10000/500). */
+export const DEMO_OPTIONS = { threshold: 40, cap: 80, presample: 400, minRelease: 50 } as const;
+
+const optionsSchema = z
+  .object({
+    out: z.string({ error: '--out DIR is required' }).min(1, '--out DIR is required'),
+    seed: z.coerce.number().int().nonnegative().default(0),
+    workers: z.coerce.number().int().positive().optional(),
+    progress: z.boolean().default(true),
+  })
+  .strict();
+
+export interface DemoResult {
+  out: string;
+  catalog: string;
+  labels: string;
+  release: string;
+  card: string;
+}
+
+export async function runDemo(input: z.input<typeof optionsSchema>, log: (line: string) => void = (l) => console.log(l)): Promise<DemoResult> {
+  const opts = optionsSchema.parse(input);
+  const out = resolve(opts.out);
+  await mkdir(out, { recursive: true });
+  const t0 = Date.now();
+  const step = (name: string) => log(`\n== ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  const show = (p: string) => relative(process.cwd(), p) || '.';
+
+  step('sources: writing the synthetic corpus');
+  const corpus = await writeDemoCorpus({ dir: join(out, 'sources'), seed: opts.seed });
+  for (const [name, n] of Object.entries(corpus.counts)) log(`  ${name}: ${n} image sets`);
+
+  step('catalog: ingest');
+  const catalog = join(out, 'catalog.duckdb');
+  const ingest = await ingestSources(corpus.configs, catalog);
+  log(`  ${ingest.totalRows} rows in ${show(catalog)}`);
+  await describeCatalog(catalog, join(out, 'describe'));
+  log(`  per-category summary and charts in ${show(join(out, 'describe'))}`);
+
+  step('labels: weak-label assignment');
+  const labelsDir = join(out, 'labels');
+  const labels = await assignLabels(catalog, labelsDir, {
+    seed: opts.seed,
+    threshold: DEMO_OPTIONS.threshold,
+    cap: DEMO_OPTIONS.cap,
+    presample: DEMO_OPTIONS.presample,
+  });
+  log(`  ${labels.labels} labels, ${labels.images} images assigned (threshold ${DEMO_OPTIONS.threshold}, cap ${DEMO_OPTIONS.cap})`);
+  for (const c of labels.perCategory) log(`    ${c.category}: ${c.labels} labels`);
+
+  step('build: the release');
+  const releaseDir = join(out, 'release');
+  const build = await buildRelease({
+    catalog,
+    labels: labelsDir,
+    out: releaseDir,
+    seed: opts.seed,
+    minRelease: DEMO_OPTIONS.minRelease,
+    workers: opts.workers ?? Math.min(2, availableParallelism()),
+    progress: opts.progress,
+    log,
+  });
+
+  step('done');
+  log(`  release:      ${show(releaseDir)}  (${build.images} images in ${build.labels} labels)`);
+  log(`  dataset card: ${show(build.card)}`);
+  log(`  metadata:     ${show(build.metadataCsv)}`);
+  return { out, catalog, labels: labelsDir, release: releaseDir, card: build.card };
+}
+
+export function register(program: Command): void {
+  program
+    .command('demo')
+    .description('write a small synthetic multi-source corpus and run every stage on it (ingest → labels → build)')
+    .requiredOption('--out <dir>', 'output folder')
+    .option('--seed <n>', 'seed for the corpus and every random choice', '0')
+    .option('--workers <n>', 'build worker processes')
+    .option('--no-progress', 'plain log lines instead of a progress bar')
+    .action(
+      runAction(async (o: { out: string; seed: string; workers?: string; progress: boolean }) => {
+        await runDemo(o);
+      }),
+    );
+}
