@@ -31,12 +31,12 @@ export const standardAdapter: Adapter<StandardConfig> = {
     const exprs: Partial<Record<StageColumn, string>> = {};
     for (const c of STAGE_COLUMNS) if (has(c)) exprs[c] = col(c);
     const dirExpr = ctx.common.dir_name ? sqlString(ctx.common.dir_name) : col('dir_name');
-    if (!has('source_files')) {
-      if (has('filename')) {
-        exprs.source_files = has('path')
-          ? `CASE WHEN ${col('filename')} IS NULL THEN NULL WHEN ${col('path')} IS NULL THEN ${col('filename')} ELSE rtrim(${col('path')}, '/') || '/' || ${col('filename')} END`
-          : col('filename');
-      }
+    // Without source_files (or where it is empty), path/filename locate one file.
+    if (has('filename')) {
+      const one = has('path')
+        ? `CASE WHEN ${col('filename')} IS NULL THEN NULL WHEN ${col('path')} IS NULL THEN ${col('filename')} ELSE rtrim(${col('path')}, '/') || '/' || ${col('filename')} END`
+        : col('filename');
+      exprs.source_files = has('source_files') ? `coalesce(${col('source_files')}, ${one})` : one;
     }
     if (!has('idx')) {
       const files = exprs.source_files ?? 'NULL';

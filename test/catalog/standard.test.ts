@@ -1,0 +1,63 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { ingestSources } from '../../src/catalog/ingest.js';
+import { exportCatalog } from '../../src/catalog/export.js';
+import { CATALOG_COLUMNS } from '../../src/catalog/schema.js';
+import { sharedPath, withTempDir } from '../helpers/data.js';
+import { count, query, writeConfig } from './catalog-helpers.js';
+
+const HEADER = 'database,name,dir_name,path,filename,idx,organism,cell_type,gene,source_files,crop,scaling,x_min,x_max,y_min,y_max';
+
+test('standard CSV: idx kept unchanged, source_files relative to the table folder, path/filename as fallback', async () => {
+  await withTempDir(async (dir) => {
+    await mkdir(join(dir, 'imgs'), { recursive: true });
+    await writeFile(join(dir, 'imgs', 'a1.tif'), '');
+    await writeFile(join(dir, 'imgs', 'a2.tif'), '');
+    await writeFile(join(dir, 'imgs', 'b.png'), '');
+    await writeFile(
+      join(dir, 'table.csv'),
+      [
+        HEADER,
+        'DB,Set A,set_a,,,my-id-7,Homo sapiens,HeLa,"TP53|MDM2",imgs/a1.tif|imgs/a2.tif,,,,,,',
+        'DB,Set A,set_a,imgs,b.png,my-id-9,human,,,,true,0.5,0,10,0,10',
+        'DB,Set B,set_b,imgs,gone.png,other-1,mouse,,,,,,,,,',
+      ].join('\n') + '\n',
+    );
+    const cfg = await writeConfig(dir, 'std.json', { adapter: 'standard', table: 'table.csv', licence: 'CC0' });
+    const catalog = join(dir, 'c.duckdb');
+    const r = await ingestSources([cfg], catalog);
+    assert.deepEqual(r.sources[0].dirNames, ['set_a', 'set_b']);
+    const rows = await query(catalog, `SELECT idx, organism, gene, source_files, files_status, crop, scaling, x_max, source_row FROM catalog ORDER BY idx`);
+    assert.deepEqual(rows, [
+      { idx: 'my-id-7', organism: 'human', gene: 'tp53 targeted|mdm2 targeted', source_files: 'imgs/a1.tif|imgs/a2.tif', files_status: 'present', crop: null, scaling: null, x_max: null, source_row: '1' },
+      { idx: 'my-id-9', organism: 'human', gene: null, source_files: 'imgs/b.png', files_status: 'present', crop: true, scaling: 0.5, x_max: 10, source_row: '2' },
+      { idx: 'other-1', organism: 'mouse', gene: null, source_files: 'imgs/gone.png', files_status: 'missing', crop: null, scaling: null, x_max: null, source_row: '3' },
+    ]);
+    const srcs = await query(catalog, `SELECT dir_name, name, licence, images_root FROM sources ORDER BY 1`);
+    assert.deepEqual(srcs, [
+      { dir_name: 'set_a', name: 'Set A', licence: 'CC0', images_root: dir },
+      { dir_name: 'set_b', name: 'Set B', licence: 'CC0', images_root: dir },
+    ]);
+  });
+});
+
+test('export writes the standard columns in order then provenance; the Parquet export ingests back as a standard table', async () => {
+  await withTempDir(async (dir) => {
+    const cfg = await writeConfig(dir, 'b.json', { adapter: 'bbbc021', metadata: sharedPath('metadata', 'bbbc021') });
+    const catalog = join(dir, 'c.duckdb');
+    await ingestSources([cfg], catalog);
+    const ex = await exportCatalog(catalog, join(dir, 'out'));
+    assert.equal(ex.rows, 13_200);
+    const head = (await import('node:fs')).readFileSync(ex.csv, 'utf8').split('\n')[0];
+    assert.equal(head, CATALOG_COLUMNS.join(','));
+    const back = await writeConfig(dir, 'back.json', { adapter: 'standard', table: 'out/catalog.parquet', dir_name: 'bbbc021_copy' });
+    const catalog2 = join(dir, 'c2.duckdb');
+    // The copy keeps idx values, so it must go to its own catalog (an idx belongs to one source).
+    await ingestSources([back], catalog2);
+    assert.equal(await count(catalog2), 13_200);
+    const [same] = await query(catalog2, `SELECT count(*) AS n FROM catalog WHERE idx LIKE 'bbbc021-%' AND source_table LIKE '%BBBC021_v1_image.csv'`);
+    assert.equal(Number(same.n), 13_200);
+  });
+});
