@@ -4,33 +4,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
-import sharp from 'sharp';
-import { GraphBuilder, encodeModel, intsAttr, intAttr, valueInfo } from '../../src/features/onnx-builder.js';
 import { runFeatures } from '../../src/features/run-features.js';
 import { resizeBilinear, METHODS, type Method } from '../../src/features/preprocess.js';
 import { withTempDir } from '../helpers/data.js';
-
-/**
- * f0 = mean(relu(x̄)), f1 = mean(relu(100 − x̄)) where x̄ is the mean of the 3 input channels
- * (identical gray copies, so x̄ = the gray value).
- */
-function tinyModel(layout: 'NCHW' | 'NHWC'): Uint8Array {
-  const g = new GraphBuilder();
-  const third = 1 / 3;
-  const W = g.constFloat('W', [2, 3, 1, 1], [third, third, third, -third, -third, -third]);
-  const B = g.constFloat('B', [2], [0, 100]);
-  const x = layout === 'NCHW' ? 'pixels' : g.node('Transpose', ['pixels'], 'nchw', [intsAttr('perm', [0, 3, 1, 2])]);
-  const c = g.node('Conv', [x, W, B], 'conv', [intsAttr('kernel_shape', [1, 1])]);
-  const r = g.node('Relu', [c], 'relu');
-  const p = g.node('GlobalAveragePool', [r], 'gap');
-  g.node('Flatten', [p], 'embedding', [intAttr('axis', 1)]);
-  const dims = layout === 'NCHW' ? ['N', 3, 'H', 'W'] : ['N', 'H', 'W', 3];
-  return encodeModel(g, [valueInfo('pixels', dims)], [valueInfo('embedding', ['N', 2])], 'tiny');
-}
+import { tinyModel, grayImage, parseCsv } from './fixtures.js';
 
 /** A 4×4 8-bit gray PNG from 16 values (row-major). */
 async function png(path: string, values: number[]): Promise<void> {
-  await sharp(Buffer.from(values), { raw: { width: 4, height: 4, channels: 1 } }).png().toFile(path);
+  await grayImage(path, values);
 }
 
 // Channel A: pixels 0–7 are 0, 8–15 are 200. Channel B: pixels 0–3 are 50, 4–15 are 100.
@@ -49,28 +30,6 @@ const EXPECTED: Record<Method, number[]> = {
   'merge-raw': [93.75, 31.25],
   'merge-norm': [159.375, 25],
 };
-
-function parseCsv(text: string): { header: string[]; rows: string[][] } {
-  const lines = text.trim().split('\n');
-  const split = (l: string): string[] => {
-    const out: string[] = [];
-    let cur = '';
-    let q = false;
-    for (let i = 0; i < l.length; i++) {
-      const ch = l[i];
-      if (q) {
-        if (ch === '"' && l[i + 1] === '"') (cur += '"'), i++;
-        else if (ch === '"') q = false;
-        else cur += ch;
-      } else if (ch === '"') q = true;
-      else if (ch === ',') out.push(cur), (cur = '');
-      else cur += ch;
-    }
-    out.push(cur);
-    return out;
-  };
-  return { header: split(lines[0]), rows: lines.slice(1).map(split) };
-}
 
 for (const layout of ['NCHW', 'NHWC'] as const) {
   test(`the tiny ${layout} model gives hand-computed features for each of the 4 methods`, async () => {
