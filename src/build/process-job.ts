@@ -7,7 +7,8 @@ import { access, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Rng } from '../util/rng.js';
 import { tempNameFor } from '../util/fs-atomic.js';
-import { cropsForImage, encodePng, standardizeImageSet } from '../imaging/index.js';
+import { encodePng } from '../imaging/index.js';
+import { standardizeAndCrop } from './fast-image-set.js';
 import type { Job, JobResult, RejectStage, StagedSample } from './types.js';
 
 export function stagedName(key: string, j: number): string {
@@ -51,25 +52,23 @@ export async function processJob(job: Job, stagingDir: string): Promise<JobResul
     }
   }
 
-  const set = await standardizeImageSet(job.files);
-  if (set.qc.verdict === 'unreadable' || set.merged === null || set.output === null) {
-    return rejected(job, 'decode', decodeReason(set.qc.reason), set.qc.reason);
-  }
+  const set = await standardizeAndCrop(job.files, { labelSize: job.labelSize, cap: job.cap, rng: Rng.derive(job.seed, job.idx, job.label) });
+  const detail = set.qc.file && !set.qc.reason.includes(set.qc.file) ? `${set.qc.file}: ${set.qc.reason}` : set.qc.reason;
+  if (set.qc.verdict === 'unreadable') return rejected(job, 'decode', decodeReason(set.qc.reason), detail);
   if (set.qc.verdict !== 'ok') {
     const reason = set.qc.verdict === 'uniform' ? 'uniform-image' : set.qc.verdict === 'binary' ? 'binary-mask' : 'dim-image';
-    return rejected(job, 'qc', reason, set.qc.reason);
+    return rejected(job, 'qc', reason, detail);
   }
 
-  const crops = cropsForImage(set.merged, set.width, set.height, { labelSize: job.labelSize, cap: job.cap, rng: Rng.derive(job.seed, job.idx, job.label) });
   await mkdir(join(stagingDir, job.key.slice(0, 2)), { recursive: true });
   const samples: StagedSample[] = [];
-  if (crops.keptOriginal) {
+  if (set.whole !== null) {
     const name = stagedName(job.key, 0);
-    await stage(stagingDir, name, await encodePng(set.output, set.width, set.height));
+    await stage(stagingDir, name, await encodePng(set.whole, set.width, set.height));
     samples.push({ j: 0, crop: false, scaling: 1, x_min: null, x_max: null, y_min: null, y_max: null, staged: name });
   } else {
-    for (let j = 0; j < crops.kept.length; j++) {
-      const c = crops.kept[j];
+    for (let j = 0; j < set.crops.length; j++) {
+      const c = set.crops[j];
       const name = stagedName(job.key, j);
       await stage(stagingDir, name, await encodePng(c.output, c.width, c.height));
       const w = c.window;
@@ -82,7 +81,7 @@ export async function processJob(job: Job, stagingDir: string): Promise<JobResul
     width: set.width,
     height: set.height,
     samples,
-    cropsPlanned: crops.planned.length,
-    cropsRejected: crops.rejected.length,
+    cropsPlanned: set.cropsPlanned,
+    cropsRejected: set.cropsRejected,
   };
 }
