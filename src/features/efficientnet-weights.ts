@@ -37,9 +37,13 @@ export function checkEfficientNetWeights(weights: KerasWeights, file?: string): 
   const layerNames = [...weights.keys()];
   const where = { file };
   const known = new Set(spec.map((l) => l.name));
-  const ignorable = new Set(['avg_pool', 'max_pool', 'top_dropout', 'predictions', 'rescaling_1', 'rescaling_2']);
+  // Keras numbers auto-named layers per session (normalization_1, rescaling_2, …): a model built
+  // after another one in the same process saves its preprocessing layers under such names.
+  const isRescaling = (n: string): boolean => /^rescaling(_\d+)?$/.test(n);
+  const normName = layerNames.find((n) => /^normalization(_\d+)?$/.test(n));
+  const ignorable = new Set(['avg_pool', 'max_pool', 'top_dropout', 'predictions']);
   for (const [name, ws] of weights) {
-    if (ws.size > 0 && !known.has(name) && !ignorable.has(name)) {
+    if (ws.size > 0 && !known.has(name) && !ignorable.has(name) && name !== normName) {
       throw new UserError(
         `layer '${name}' is not a layer of Keras EfficientNetB0`,
         where,
@@ -50,7 +54,7 @@ export function checkEfficientNetWeights(weights: KerasWeights, file?: string): 
   const tensors = new Map<string, Map<string, KerasTensor>>();
   for (const l of spec) {
     if (l.weights.length === 0) continue;
-    const got = weights.get(l.name);
+    const got = weights.get(l.kind === 'normalization' && normName ? normName : l.name);
     if (!got || got.size === 0) {
       if (l.kind === 'normalization') continue; // older Keras EfficientNets had no Normalization layer
       throw new UserError(`layer '${l.name}' is missing from the weights file`, where, 'the file must hold a full Keras EfficientNetB0 backbone (include_top=False or the full model)');
@@ -76,9 +80,9 @@ export function checkEfficientNetWeights(weights: KerasWeights, file?: string): 
   let layers = spec;
   if (!tensors.has('normalization')) layers = layers.filter((l) => l.kind !== 'normalization');
   // A file lists its weightless layers too: follow it on whether Keras's own rescaling is there.
-  if (layerNames.length > 0 && !layerNames.includes('rescaling')) layers = layers.filter((l) => l.name !== 'rescaling');
-  const normIdx = layerNames.indexOf('normalization');
-  const imagenetStdFix = normIdx >= 0 && layerNames[normIdx + 1] === 'rescaling_1';
+  if (layerNames.length > 0 && !layerNames.some(isRescaling)) layers = layers.filter((l) => l.name !== 'rescaling');
+  const normIdx = normName ? layerNames.indexOf(normName) : -1;
+  const imagenetStdFix = normIdx > 0 && isRescaling(layerNames[normIdx + 1] ?? '') && layerNames.slice(0, normIdx).some(isRescaling);
   return { layers, tensors, imagenetStdFix };
 }
 

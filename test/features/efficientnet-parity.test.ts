@@ -80,6 +80,12 @@ test('a Keras-layout no-top .h5 gives the same features through the ONNX graph a
     // even and odd sizes: Keras's correct_pad is asymmetric for input_shape (None, None, 3)
     await checkParity(net, [[64, 64], [33, 47]], true);
     await checkParity(net, [[32, 32]], false);
+    // a file saved by Keras ≥ 2.10 with weights="imagenet" lists rescaling_1 after normalization
+    const entries = [...(await readKerasH5(path)).weights];
+    const at = entries.findIndex(([k]) => k === 'normalization') + 1;
+    const fixed = checkEfficientNetWeights(new Map([...entries.slice(0, at), ['rescaling_1', new Map()], ...entries.slice(at)]), path);
+    assert.equal(fixed.imagenetStdFix, true);
+    await checkParity(fixed, [[32, 32]], true);
   });
 });
 

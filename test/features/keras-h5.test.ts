@@ -90,3 +90,21 @@ test('a file that is not Keras HDF5 gets a sentence, not a stack', async () => {
     await assert.rejects(readKerasH5(p), (e: unknown) => e instanceof UserError && /HDF5/.test(e.message));
   });
 });
+
+test('session-numbered preprocessing layers (normalization_1, rescaling_2) and the Keras ≥ 2.10 ImageNet rescaling are recognised', () => {
+  const w = randomEfficientNetWeights(4);
+  const renamed: KerasWeights = new Map([...w].map(([k, v]) => [k === 'normalization' ? 'normalization_1' : k === 'rescaling' ? 'rescaling_2' : k, v]));
+  const net = checkEfficientNetWeights(renamed, 'x.h5');
+  assert.equal(net.imagenetStdFix, false);
+  assert.ok(net.layers.some((l) => l.kind === 'rescaling') && net.layers.some((l) => l.kind === 'normalization'));
+  assert.equal(net.tensors.get('normalization')!.get('variance')!.data, w.get('normalization')!.get('variance')!.data);
+  // weights="imagenet" under Keras ≥ 2.10: input_1, rescaling, normalization, rescaling_1, stem_conv_pad, …
+  const entries = [...w];
+  const at = entries.findIndex(([k]) => k === 'normalization') + 1;
+  const withFix: KerasWeights = new Map([...entries.slice(0, at), ['rescaling_1', new Map()], ...entries.slice(at)]);
+  assert.equal(checkEfficientNetWeights(withFix, 'x.h5').imagenetStdFix, true);
+  // no preprocessing layers listed at all (an old Keras EfficientNet): none applied
+  const bare: KerasWeights = new Map(entries.filter(([k]) => k !== 'rescaling' && k !== 'normalization'));
+  const b = checkEfficientNetWeights(bare, 'x.h5');
+  assert.ok(!b.layers.some((l) => l.kind === 'rescaling' || l.kind === 'normalization'));
+});
