@@ -1,4 +1,133 @@
+// `cytoimagenet evaluate bbbc021|coos7|cyclops`: the paper's three kNN transfer protocols on any
+// features table(s) (issue 6). Thin: parse, validate with zod, call the stage, print the summary.
 import type { Command } from 'commander';
+import { z } from 'zod';
+import { EVALUATE } from '../defaults.js';
+import { runBbbc021, runCoos7, runCyclops } from '../evaluate/run.js';
+import { readResults, renderTable2, formatAccuracy } from '../evaluate/report.js';
+import { writeFileAtomic } from '../util/fs-atomic.js';
+import { resolveInside } from '../util/safe-path.js';
+import { UserError } from '../util/errors.js';
+import { runAction } from './run-action.js';
+import { toolVersion } from './main.js';
+import type { Accuracy } from '../evaluate/vote.js';
 
-// Placeholder until the evaluate stage lands: registers nothing yet.
-export function register(_program: Command): void {}
+const positiveInt = (what: string) =>
+  z
+    .string()
+    .regex(/^\d+$/, `${what} must be a positive whole number`)
+    .transform(Number)
+    .refine((n) => n > 0, `${what} must be a positive whole number`);
+
+const common = {
+  features: z.array(z.string().min(1)).min(1, '--features needs at least one table'),
+  out: z.string().min(1, '--out needs a folder'),
+  name: z.string().min(1).optional(),
+  threads: positiveInt('--threads').optional(),
+  progress: z.boolean().optional(),
+};
+
+function say(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function progress(enabled: boolean | undefined): ((done: number, total: number) => void) | undefined {
+  if (enabled === false || !process.stderr.isTTY) return undefined;
+  let last = 0;
+  return (done, total) => {
+    const now = Date.now();
+    if (now - last < 500 && done < total) return;
+    last = now;
+    process.stderr.write(`\rkNN: ${done}/${total} queries${done === total ? '\n' : ''}`);
+  };
+}
+
+function line(title: string, a: Accuracy | undefined): void {
+  if (a) say(`  ${title.padEnd(8)} ${formatAccuracy(a)}`);
+}
+
+export function register(program: Command): void {
+  const ev = program
+    .command('evaluate')
+    .description('kNN transfer evaluation of features tables by the CytoImageNet paper\'s protocols (BBBC021 NSC/NSCB, COOS-7, CyCLOPS), with 95 % intervals; results.json, per_class.csv and table2.md in --out.');
+
+  ev.command('bbbc021')
+    .description('BBBC021 MOA: per-treatment mean profiles, 1-NN cosine excluding the same compound (NSC) and also the same batch (NSCB)')
+    .requiredOption('--metadata <dir>', 'folder with BBBC021_v1_image.csv and BBBC021_v1_moa.csv')
+    .requiredOption('--features <files...>', 'features table(s), CSV or Parquet, keyed by Image_FileName_DAPI; several are fused column-wise')
+    .requiredOption('--out <dir>', 'output folder')
+    .option('--scaler <standard|dmso|none>', 'standard: mean and population SD over the evaluated images; dmso: over the DMSO images; none', 'standard')
+    .option('--k <n>', 'neighbours that vote', String(EVALUATE.bbbc021K))
+    .option('--name <title>', 'column title in table2.md (default: the features file names)')
+    .action(
+      runAction(async (raw: Record<string, unknown>) => {
+        const o = z
+          .object({ ...common, metadata: z.string().min(1), scaler: z.enum(['standard', 'dmso', 'none']), k: positiveInt('--k') })
+          .parse(raw);
+        const { result, written } = await runBbbc021({ ...o, toolVersion: toolVersion(), log: (l) => process.stderr.write(`${l}\n`) });
+        say(`BBBC021: ${result.counts.treatments} treatments, ${result.counts.compounds} compounds, ${result.counts.moas} MOAs, ${result.counts.images} images (${result.counts.ignoredRows} rows without MOA ignored)`);
+        line('NSC', result.nsc);
+        line('NSCB', result.nscb);
+        if (result.excluded.nscb.length) say(`  NSCB leaves out ${result.excluded.nscb.length} treatments no eligible neighbour could classify (see results.json)`);
+        say(`wrote ${written.join(', ')}`);
+      }),
+    );
+
+  ev.command('coos7')
+    .description('COOS-7: standardise with the training split, 11-NN Euclidean fit on train, accuracy on test1..test4 and per class')
+    .requiredOption('--features <files...>', 'features table(s) keyed by split (train, test1..test4), label [, id]; several are fused column-wise')
+    .requiredOption('--out <dir>', 'output folder')
+    .option('--scaler <standard|none>', 'standard: mean and population SD of the training split; none', 'standard')
+    .option('--k <n>', 'neighbours that vote', String(EVALUATE.coos7K))
+    .option('--name <title>', 'column title in table2.md (default: the features file names)')
+    .option('--threads <n>', 'threads for the distance products (default: all cores)')
+    .option('--no-progress', 'no progress line')
+    .action(
+      runAction(async (raw: Record<string, unknown>) => {
+        const o = z.object({ ...common, scaler: z.enum(['standard', 'none']), k: positiveInt('--k') }).parse(raw);
+        const { result, written } = await runCoos7({ ...o, toolVersion: toolVersion(), knn: { threads: o.threads, onProgress: progress(o.progress) }, log: (l) => process.stderr.write(`${l}\n`) });
+        say(`COOS-7: ${Object.entries(result.counts).map(([s, n]) => `${s} ${n}`).join(', ')}; ${result.k}-NN in ${result.knn.seconds.toFixed(1)} s`);
+        for (const s of ['test1', 'test2', 'test3', 'test4'] as const) line(s, result[s]);
+        say(`wrote ${written.join(', ')}`);
+      }),
+    );
+
+  ev.command('cyclops')
+    .description('CyCLOPS: standardise over the whole set, leave-one-out 11-NN Euclidean (DEAD and GHOST dropped, SPINDLEPOLE counted as SPINDLE)')
+    .requiredOption('--features <files...>', 'features table(s) keyed by label [, id]; several are fused column-wise')
+    .requiredOption('--out <dir>', 'output folder')
+    .option('--scaler <standard|none>', 'standard: mean and population SD over all cells; none', 'standard')
+    .option('--k <n>', 'neighbours that vote', String(EVALUATE.cyclopsK))
+    .option('--name <title>', 'column title in table2.md (default: the features file names)')
+    .option('--threads <n>', 'threads for the distance products (default: all cores)')
+    .option('--no-progress', 'no progress line')
+    .action(
+      runAction(async (raw: Record<string, unknown>) => {
+        const o = z.object({ ...common, scaler: z.enum(['standard', 'none']), k: positiveInt('--k') }).parse(raw);
+        const { result, written } = await runCyclops({ ...o, toolVersion: toolVersion(), knn: { threads: o.threads, onProgress: progress(o.progress) }, log: (l) => process.stderr.write(`${l}\n`) });
+        say(`CyCLOPS: ${result.counts.cells} cells, ${result.counts.classes} classes (${result.counts.droppedRows} DEAD/GHOST rows dropped); leave-one-out ${result.k}-NN in ${result.knn.seconds.toFixed(1)} s`);
+        line('LOO', result.loo);
+        say(`wrote ${written.join(', ')}`);
+      }),
+    );
+
+  ev.command('table')
+    .description('Gather several evaluation folders into one Table 2 (one column per folder)')
+    .argument('<dirs...>', 'folders written by evaluate bbbc021/coos7/cyclops')
+    .requiredOption('--out <dir>', 'folder for table2.md')
+    .action(
+      runAction(async (dirs: string[], raw: Record<string, unknown>) => {
+        const o = z.object({ out: z.string().min(1) }).parse(raw);
+        const columns = [];
+        for (const d of dirs) {
+          const results = await readResults(d);
+          const entries = Object.values(results);
+          if (!entries.length) throw new UserError('no results.json here', { file: d });
+          columns.push({ name: [...new Set(entries.map((e) => e!.name))].join(' / '), results });
+        }
+        const path = resolveInside(o.out, 'table2.md');
+        await writeFileAtomic(path, renderTable2(columns));
+        say(`wrote ${path}`);
+      }),
+    );
+}
