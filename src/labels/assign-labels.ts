@@ -6,11 +6,12 @@ import type { Category } from '../defaults.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 import { resolveInside } from '../util/safe-path.js';
 import { csvLine, csvTable } from './csv.js';
+import type { IdxColumn } from './idx-column.js';
 import { dirLabels } from './dir-label.js';
 import { loadLabelTable } from './load-catalog.js';
 import { parseLabelsOptions, type LabelsOptions, type LabelsOptionsInput } from './options.js';
 import { buildPostings } from './postings.js';
-import { selectLabels } from './select-labels.js';
+import { selectLabels, type LabelOutcome } from './select-labels.js';
 import {
   categoriesCsv,
   databasesCsv,
@@ -83,6 +84,32 @@ export interface LabelsReport {
   seconds: { fingerprint: number; load: number; select: number; write: number };
 }
 
+/** assignments.csv as bytes: one line per assigned row, built without per-row strings. */
+export function assignmentsCsv(idx: IdxColumn, kept: readonly LabelOutcome[]): Buffer {
+  const header = Buffer.from('idx,label,category\n');
+  const tails = kept.map((o) => Buffer.from(`,${csvLine([o.token, o.category])}\n`, 'utf8'));
+  const { bytes, offsets } = idx;
+  let size = header.length;
+  for (let i = 0; i < kept.length; i++) {
+    const rows = kept[i].rows;
+    for (let k = 0; k < rows.length; k++) size += offsets[rows[k] + 1] - offsets[rows[k]] + tails[i].length;
+  }
+  const out = Buffer.allocUnsafe(size);
+  // Plain loops over locals, byte by byte: Buffer.copy's per-call cost dominates for short fields.
+  let p = header.copy(out, 0);
+  for (let i = 0; i < kept.length; i++) {
+    const tail = tails[i];
+    const t = tail.length;
+    const rows = kept[i].rows;
+    for (let k = 0; k < rows.length; k++) {
+      const r = rows[k];
+      for (let j = offsets[r], e = offsets[r + 1]; j < e; j++) out[p++] = bytes[j];
+      for (let j = 0; j < t; j++) out[p++] = tail[j];
+    }
+  }
+  return out;
+}
+
 export async function assignLabels(catalogPath: string, outDir: string, input: LabelsOptionsInput = {}): Promise<LabelsReport> {
   const options = parseLabelsOptions(input);
   const catalog = resolve(catalogPath);
@@ -95,7 +122,7 @@ export async function assignLabels(catalogPath: string, outDir: string, input: L
     return s;
   };
 
-  const loaded = await loadLabelTable(catalog, options.excludeSources);
+  const loaded = await loadLabelTable(catalog, options.excludeSources, out);
   const load = lap();
   const fingerprint = await catalogFingerprint(catalog);
   const fingerprintSeconds = lap();
@@ -144,15 +171,8 @@ export async function assignLabels(catalogPath: string, outDir: string, input: L
       outcomes.map((o) => [o.token, o.category, o.order, o.count, o.candidates, o.rows.length, o.kept ? 'kept' : 'skipped', o.presampled]),
     ),
   );
-  // Grouped by label in visit order, idx ascending within a label.
-  const lines = ['idx,label,category'];
-  for (const o of kept) {
-    const tail = csvLine([o.token, o.category]);
-    for (const r of o.rows) lines.push(`${csvLine([table.idx[r]])},${tail}`);
-  }
-  lines.push('');
-  await writeFileAtomic(files.assignments, lines.join('\n'));
-  lines.length = 0;
+  // Grouped by label in visit order, idx ascending within a label; idx bytes copied as they are.
+  await writeFileAtomic(files.assignments, assignmentsCsv(table.idx, kept));
   await writeFileAtomic(files.summaryCategories, categoriesCsv(perCategory));
   await writeFileAtomic(files.summaryDatabases, databasesCsv(perDatabase));
   await writeFileAtomic(

@@ -1,6 +1,7 @@
 // The catalog as the labels stage sees it: rows sorted by idx, each key column dictionary-encoded
 // into an Int32Array of value ids. Values are interned once, so 2.7 M rows stay far below 2 GB.
 import { CATEGORIES, type Category } from '../defaults.js';
+import { IdxColumn } from './idx-column.js';
 import { compareStrings, normalizeValue } from './tokens.js';
 
 /** Columns the stage reads besides idx: the seven categories and the stratification extras. */
@@ -17,8 +18,8 @@ export interface EncodedColumn {
 export interface LabelTable {
   /** Row count. */
   n: number;
-  /** idx of each row, ascending: row order never depends on input or ingest order. */
-  idx: string[];
+  /** idx of each row, rows ascending by idx: row order never depends on input or ingest order. */
+  idx: IdxColumn;
   columns: Record<KeyColumn, EncodedColumn>;
 }
 
@@ -57,9 +58,14 @@ export function buildDictionary(column: KeyColumn, raws: Iterable<string | null>
 /** A row as plain JS values: what tests and benchmarks build tables from. */
 export type PlainRow = { idx: string } & Partial<Record<KeyColumn, string | null>>;
 
+/** idx order: UTF-8 byte order, as DuckDB sorts VARCHAR. */
+export function compareIdx(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
 /** Encode plain rows (any order) into a LabelTable; the in-memory twin of loadLabelTable. */
 export function encodeRows(rows: readonly PlainRow[]): LabelTable {
-  const sorted = [...rows].sort((a, b) => compareStrings(a.idx, b.idx));
+  const sorted = [...rows].sort((a, b) => compareIdx(a.idx, b.idx));
   for (let i = 1; i < sorted.length; i++) {
     if (sorted[i].idx === sorted[i - 1].idx) throw new Error(`duplicate idx '${sorted[i].idx}'`);
   }
@@ -74,5 +80,5 @@ export function encodeRows(rows: readonly PlainRow[]): LabelTable {
     }
     columns[c] = { values, codes };
   }
-  return { n, idx: sorted.map((r) => r.idx), columns };
+  return { n, idx: IdxColumn.fromStrings(sorted.map((r) => r.idx)), columns };
 }

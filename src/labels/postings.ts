@@ -19,35 +19,40 @@ export interface Postings {
 
 export function buildPostings(table: LabelTable, categories: readonly Category[]): Postings {
   const labels: LabelKey[] = [];
-  // Per category: the label ids each distinct value contributes to.
-  const valueLabels: Int32Array[][] = [];
+  // Per category, CSR of value id → label ids (a value's tokens), and the per-value row counts.
+  const valueStart: Int32Array[] = [];
+  const valueLabels: Int32Array[] = [];
   for (const category of categories) {
     const { values } = table.columns[category];
     const idOfToken = new Map<string, number>();
-    valueLabels.push(
-      values.map((v) => {
-        const ids = v.split('|').map((token) => {
-          let id = idOfToken.get(token);
-          if (id === undefined) {
-            id = labels.length;
-            idOfToken.set(token, id);
-            labels.push({ category, token, count: 0 });
-          }
-          return id;
-        });
-        return Int32Array.from(ids);
-      }),
-    );
+    const start = new Int32Array(values.length + 1);
+    const ids: number[] = [];
+    values.forEach((v, i) => {
+      for (const token of v.split('|')) {
+        let id = idOfToken.get(token);
+        if (id === undefined) {
+          id = labels.length;
+          idOfToken.set(token, id);
+          labels.push({ category, token, count: 0 });
+        }
+        ids.push(id);
+      }
+      start[i + 1] = ids.length;
+    });
+    valueStart.push(start);
+    valueLabels.push(Int32Array.from(ids));
   }
 
   // Count per value first (one pass per column), then per label: no per-row token work.
   const counts = new Int32Array(labels.length);
-  categories.forEach((category, ci) => {
-    const { codes, values } = table.columns[category];
+  for (let ci = 0; ci < categories.length; ci++) {
+    const { codes, values } = table.columns[categories[ci]];
     const perValue = new Int32Array(values.length);
     for (let r = 0; r < table.n; r++) if (codes[r] >= 0) perValue[codes[r]]++;
-    for (let v = 0; v < values.length; v++) for (const l of valueLabels[ci][v]) counts[l] += perValue[v];
-  });
+    const start = valueStart[ci];
+    const vl = valueLabels[ci];
+    for (let v = 0; v < values.length; v++) for (let j = start[v]; j < start[v + 1]; j++) counts[vl[j]] += perValue[v];
+  }
   const offsets = new Int32Array(labels.length + 1);
   for (let l = 0; l < labels.length; l++) {
     labels[l].count = counts[l];
@@ -56,14 +61,15 @@ export function buildPostings(table: LabelTable, categories: readonly Category[]
 
   const rows = new Int32Array(offsets[labels.length]);
   const cursor = offsets.slice(0, labels.length);
-  categories.forEach((category, ci) => {
-    const { codes } = table.columns[category];
+  for (let ci = 0; ci < categories.length; ci++) {
+    const { codes } = table.columns[categories[ci]];
+    const start = valueStart[ci];
     const vl = valueLabels[ci];
     for (let r = 0; r < table.n; r++) {
       const v = codes[r];
       if (v < 0) continue;
-      for (const l of vl[v]) rows[cursor[l]++] = r;
+      for (let j = start[v], e = start[v + 1]; j < e; j++) rows[cursor[vl[j]]++] = r;
     }
-  });
+  }
   return { labels, offsets, rows };
 }

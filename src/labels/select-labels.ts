@@ -77,7 +77,7 @@ export function selectLabels(table: LabelTable, postings: Postings, options: Lab
     }
     outcome.rows = rows;
     const id = outcomes.length - 1;
-    for (const r of rows) labelOf[r] = id;
+    for (let i = 0; i < rows.length; i++) labelOf[rows[i]] = id;
   }
   return { outcomes, labelOf };
 }

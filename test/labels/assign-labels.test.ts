@@ -279,3 +279,13 @@ test('malformed options get a clear message', async () => {
   }
   await assert.rejects(assignLabels(join(dir, 'nope.duckdb'), join(dir, 'never')), (e: unknown) => e instanceof UserError && /catalog not found/.test(e.message));
 });
+
+test('a catalog with duplicate or missing idx, or no catalog table, is refused with a clear message', async () => {
+  const dup = join(dir, 'dup.duckdb');
+  await makeCatalog(dup, [{ idx: 'a-1', organism: 'human' }, { idx: 'a-2' }, { idx: 'a-1', organism: 'mouse' }]);
+  await assert.rejects(assignLabels(dup, join(dir, 'dup')), (e: unknown) => e instanceof UserError && /idx is not unique \('a-1'/.test(e.message));
+  const missing = join(dir, 'missing.duckdb');
+  await makeCatalog(missing, [{ idx: 'a-1' }, { idx: null as unknown as string }]);
+  await assert.rejects(assignLabels(missing, join(dir, 'missing')), (e: unknown) => e instanceof UserError && /1 catalog rows have no idx/.test(e.message));
+  await assert.rejects(assignLabels(join(dir, 'base', 'labels.csv'), join(dir, 'nc')), (e: unknown) => e instanceof UserError && /cannot open the catalog/.test(e.message));
+});

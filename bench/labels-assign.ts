@@ -1,0 +1,207 @@
+// Bench for issue 3: weak-label assignment on a CytoImageNet-shaped catalog.
+//   node dist/bench/labels-assign.js [--rows 2700000] [--small 300000] [--seed 1]
+// Prints (1) assignLabels at --rows (goal ≤ 10 s, ≤ 2 GB peak RSS) and (2) at --small rows,
+// assignLabels against the original algorithm (one regex scan of the whole table per label,
+// a hash set of used idx, pandas-style frac sampling per group with the +0.03/+0.02 re-draw
+// loop; orig §4) in the same run, and the ratio (goal ≥ 30×). Each measurement runs in a fresh
+// child process so its peak RSS is its own.
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { CATALOG_COLUMNS, CATALOG_TABLE, COLUMN_TYPES, SOURCES_TABLE } from '../src/catalog/schema.js';
+import { CATEGORIES, LABELS, type Category } from '../src/defaults.js';
+import { assignLabels } from '../src/labels/assign-labels.js';
+import { Rng } from '../src/util/rng.js';
+import { SYNTHETIC_COLUMNS, writeSyntheticCatalogCsv } from './synthetic-catalog.js';
+
+interface Measure {
+  seconds: number;
+  maxRssMB: number;
+  labels: number;
+  images: number;
+  candidates: number;
+  detail?: Record<string, number>;
+}
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+/** Synthetic CSV → catalog DuckDB in the standard schema (category columns lower-cased as ingest would). */
+export async function buildCatalog(csv: string, path: string): Promise<void> {
+  const instance = await DuckDBInstance.create(path);
+  const conn = await instance.connect();
+  try {
+    const have = new Set<string>(SYNTHETIC_COLUMNS);
+    const lower = new Set<string>([...CATEGORIES, 'microscopy', 'channels']);
+    const select = CATALOG_COLUMNS.map((c) => {
+      if (c === 'files_status') return `'unchecked' AS files_status`;
+      if (!have.has(c)) return `NULL::${COLUMN_TYPES[c]} AS "${c}"`;
+      const v = lower.has(c) ? `lower(nullif("${c}", ''))` : `nullif("${c}", '')`;
+      return `CAST(${v} AS ${COLUMN_TYPES[c]}) AS "${c}"`;
+    });
+    await conn.run(`CREATE TABLE ${CATALOG_TABLE} AS SELECT ${select.join(', ')} FROM read_csv('${csv}', header = true, all_varchar = true)`);
+    await conn.run(
+      `CREATE TABLE ${SOURCES_TABLE} AS SELECT dir_name, any_value(database) AS database, any_value(name) AS name, NULL::VARCHAR AS licence,
+         NULL::VARCHAR AS citation, NULL::VARCHAR AS images_root, NULL::VARCHAR AS config, 'synthetic' AS adapter FROM ${CATALOG_TABLE} GROUP BY dir_name`,
+    );
+  } finally {
+    conn.closeSync();
+    instance.closeSync();
+  }
+}
+
+// ---- the original algorithm (orig §4), the ratio's baseline ----------------------------------
+
+type Row = Record<string, string | null>;
+
+function roundHalfEven(x: number): number {
+  const f = Math.floor(x);
+  const d = x - f;
+  if (d > 0.5) return f + 1;
+  if (d < 0.5) return f;
+  return f % 2 === 0 ? f : f + 1;
+}
+
+/** pandas `groupby(keys, dropna=False, sort=False)` then `group.sample(frac)` per group. */
+function sampleFrac(rows: Row[], keys: string[], frac: number, rng: Rng): Row[] {
+  const groups = new Map<string, Row[]>();
+  for (const r of rows) {
+    const k = keys.map((c) => r[c] ?? '\u0000NaN').join('\u0001');
+    let g = groups.get(k);
+    if (!g) groups.set(k, (g = []));
+    g.push(r);
+  }
+  const out: Row[] = [];
+  for (const g of groups.values()) for (const i of rng.sampleIndices(g.length, Math.min(g.length, roundHalfEven(frac * g.length)))) out.push(g[i]);
+  return out;
+}
+
+export function originalAlgorithm(rows: Row[], threshold: number, cap: number, presample: number, rng: Rng): { labels: number; images: number; candidates: number } {
+  // Count table: explode each column on '|', value_counts; same label+count in two columns kept once.
+  const table: { label: string; col: Category; count: number }[] = [];
+  const seen = new Set<string>();
+  for (const col of ['compound', 'sirna', 'gene', 'phenotype', 'cell_visible', 'cell_type', 'organism'] as const) {
+    const counts = new Map<string, number>();
+    for (const r of rows) for (const t of r[col]?.split('|') ?? []) counts.set(t, (counts.get(t) ?? 0) + 1);
+    for (const [label, count] of counts) {
+      if (seen.has(`${label}\u0000${count}`)) continue;
+      seen.add(`${label}\u0000${count}`);
+      table.push({ label, col, count });
+    }
+  }
+  const candidates = table.filter((c) => c.count >= threshold).sort((a, b) => a.count - b.count);
+  const used = new Set<string>();
+  let labels = 0;
+  let images = 0;
+  for (const { label, col } of candidates) {
+    const re = new RegExp(label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    const f: Row[] = rows.filter((r) => r[col] !== null && re.test(r[col]!) && !used.has(r.idx!)); // one full scan
+    if (f.length < threshold) continue;
+    let g = f;
+    if (f.length > cap) {
+      let s = ['organism', 'cell_type', 'cell_visible', 'sirna', 'compound', 'phenotype'].filter((k) => col === 'gene' || k !== col);
+      let pool = f;
+      if (f.length > presample) {
+        const d = ['name', 'organism', 'cell_type'].filter((k) => k !== col);
+        s = s.filter((k) => !d.includes(k) || k === 'name');
+        pool = sampleFrac(f, d, presample / f.length, rng);
+      }
+      if (col === 'sirna') s = s.filter((k) => k !== 'compound');
+      if (col === 'compound') s = s.filter((k) => k !== 'sirna');
+      let frac = cap / pool.length;
+      g = sampleFrac(pool, s, frac, rng);
+      while (g.length < cap && frac < 1) {
+        frac = Math.min(1, frac + (g.length < 500 ? 0.03 : 0.02));
+        g = sampleFrac(pool, s, frac, rng);
+      }
+      if (g.length > cap) g = rng.sampleIndices(g.length, cap).map((i) => g[i]);
+    }
+    for (const r of g) used.add(r.idx!);
+    labels++;
+    images += g.length;
+  }
+  return { labels, images, candidates: candidates.length };
+}
+
+async function readRows(catalog: string): Promise<Row[]> {
+  const instance = await DuckDBInstance.create(catalog, { access_mode: 'READ_ONLY' });
+  const conn = await instance.connect();
+  try {
+    const cols = ['idx', 'name', ...CATEGORIES];
+    const reader = await conn.runAndReadAll(`SELECT ${cols.map((c) => `"${c}"`).join(', ')} FROM ${CATALOG_TABLE}`);
+    return reader.getRowObjectsJS() as Row[];
+  } finally {
+    conn.closeSync();
+    instance.closeSync();
+  }
+}
+
+// ---- child processes ---------------------------------------------------------------------
+
+async function child(mode: string, catalog: string, out: string): Promise<Measure> {
+  const t0 = performance.now();
+  let m: Omit<Measure, 'seconds' | 'maxRssMB'>;
+  if (mode === 'fast') {
+    const r = await assignLabels(catalog, out, { seed: 1 });
+    m = { labels: r.labels, images: r.images, candidates: r.candidates, detail: r.seconds };
+  } else {
+    const rows = await readRows(catalog);
+    const load = (performance.now() - t0) / 1000;
+    const r = originalAlgorithm(rows, LABELS.threshold, LABELS.cap, LABELS.presample, Rng.fromSeed(1));
+    m = { ...r, detail: { load, select: (performance.now() - t0) / 1000 - load } };
+  }
+  return { ...m, seconds: (performance.now() - t0) / 1000, maxRssMB: process.resourceUsage().maxRSS / 1024 };
+}
+
+function measure(mode: 'fast' | 'original', catalog: string, out: string): Measure {
+  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', mode, catalog, out], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) throw new Error(`${mode} child failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as Measure;
+}
+
+function show(name: string, m: Measure): void {
+  const detail = m.detail ? Object.entries(m.detail).map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(', ') : '';
+  console.log(`  ${name.padEnd(34)} ${m.seconds.toFixed(2).padStart(8)} s   peak RSS ${m.maxRssMB.toFixed(0).padStart(5)} MB   ${m.candidates} candidates → ${m.labels} labels, ${m.images} images  (${detail})`);
+}
+
+async function main(): Promise<void> {
+  if (process.argv[2] === '--child') {
+    console.log(JSON.stringify(await child(process.argv[3], process.argv[4], process.argv[5])));
+    return;
+  }
+  const big = arg('--rows', 2_700_000);
+  const small = arg('--small', 300_000);
+  const seed = arg('--seed', 1);
+  const dir = await mkdtemp(join(tmpdir(), 'cytoimagenet-bench-labels-'));
+  try {
+    for (const [name, rows] of [
+      ['big', big],
+      ['small', small],
+    ] as const) {
+      const t = performance.now();
+      await writeSyntheticCatalogCsv(join(dir, `${name}.csv`), rows, seed);
+      await buildCatalog(join(dir, `${name}.csv`), join(dir, `${name}.duckdb`));
+      await rm(join(dir, `${name}.csv`));
+      console.log(`synthetic catalog: ${rows} rows (${((performance.now() - t) / 1000).toFixed(1)} s to generate and load, not measured)`);
+    }
+    console.log(`\nassignLabels at ${big} rows (threshold ${LABELS.threshold}, cap ${LABELS.cap}, presample ${LABELS.presample}; goal ≤ 10 s, ≤ 2048 MB):`);
+    const fastBig = measure('fast', join(dir, 'big.duckdb'), join(dir, 'out-big'));
+    show('assignLabels', fastBig);
+
+    console.log(`\nat ${small} rows, against the original algorithm (goal ≥ 30×):`);
+    const fast = measure('fast', join(dir, 'small.duckdb'), join(dir, 'out-small'));
+    const original = measure('original', join(dir, 'small.duckdb'), join(dir, 'unused'));
+    show('assignLabels', fast);
+    show('original (scan per label)', original);
+    console.log(`  ratio: ${(original.seconds / fast.seconds).toFixed(1)}× faster`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) await main();
