@@ -65,3 +65,35 @@ test('bilinear resize follows Pillow: exact on upscaling, antialiased on downsca
   const flat = resizeBilinear({ width: 5, height: 3, data: new Float32Array(15).fill(42) }, 224, 224);
   assert.ok(flat.data.every((v) => Math.abs(v - 42) < 1e-4));
 });
+
+test('a model with a fixed batch and spatial size, or one input channel, is fed accordingly', async () => {
+  const { GraphBuilder, encodeModel, intsAttr, intAttr, valueInfo } = await import('../../src/features/onnx-builder.js');
+  // mean of the channels → GAP, input [1, C, 4, 4] (fixed) or [N, 1, H, W]
+  const model = (dims: (number | string)[], c: number): Uint8Array => {
+    const g = new GraphBuilder();
+    const W = g.constFloat('W', [1, c, 1, 1], new Array(c).fill(1 / c));
+    const conv = g.node('Conv', ['x', W], 'conv', [intsAttr('kernel_shape', [1, 1])]);
+    g.node('Flatten', [g.node('GlobalAveragePool', [conv], 'gap')], 'y', [intAttr('axis', 1)]);
+    return encodeModel(g, [valueInfo('x', dims)], [valueInfo('y', [dims[0], 1])], 'fixed');
+  };
+  await withTempDir(async (dir) => {
+    const { readFile } = await import('node:fs/promises');
+    await writeFile(join(dir, 'fixed.onnx'), model([1, 3, 4, 4], 3));
+    await writeFile(join(dir, 'gray.onnx'), model(['N', 1, 'H', 'W'], 1));
+    // 8×8 constant images: resizing keeps the value, so f0 is the gray value
+    const { default: sharp } = await import('sharp');
+    for (const [name, v] of [['a.png', 30], ['b.png', 70], ['c.png', 110]] as const) {
+      await sharp(Buffer.alloc(64, v), { raw: { width: 8, height: 8, channels: 1 } }).png().toFile(join(dir, name));
+    }
+    await writeFile(join(dir, 'list.txt'), 'a.png\nb.png\nc.png\n');
+    const notes: string[] = [];
+    for (const m of ['fixed.onnx', 'gray.onnx']) {
+      const out = join(dir, `${m}.csv`);
+      const r = await runFeatures({ model: join(dir, m), method: 'merge-raw', out, input: { files: join(dir, 'list.txt') }, progress: false, batchSize: 16, log: (l) => notes.push(l) });
+      assert.equal(r.featureDim, 1);
+      const { rows } = parseCsv(await readFile(out, 'utf8'));
+      assert.deepEqual(rows.map((x) => Math.round(Number(x[1]) * 1000) / 1000), [30, 70, 110]);
+    }
+    assert.ok(notes.some((n) => /4×4/.test(n)), notes.join('\n'));
+  });
+});
