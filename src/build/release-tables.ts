@@ -2,7 +2,7 @@
 // shows. The released samples are joined to their catalog rows inside DuckDB (no per-row JS
 // objects for 0.9 M rows); single-threaded writes with an ORDER BY keep the bytes identical
 // from run to run.
-import { rename, rm } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { CATALOG_TABLE, STANDARD_COLUMNS } from '../catalog/schema.js';
@@ -64,15 +64,25 @@ export class ReleaseTables {
   static async open(catalogPath: string, workDir: string, labels: readonly ReleaseLabel[], shardOf: ShardOf): Promise<ReleaseTables> {
     const samplesCsv = join(workDir, 'samples.csv');
     const cols = Object.keys(SAMPLE_TYPES);
-    const lines: string[] = [csvLine(cols)];
-    for (const l of labels) {
-      for (const s of l.samples) {
-        const w = s.sample;
-        const { shard, pos } = shardOf({ path: s.dirLabel, filename: s.filename });
-        lines.push(csvLine([s.label, s.category, s.dirLabel, s.filename, s.idx, s.sourceIdx, s.dset, w.crop, w.scaling, w.x_min, w.x_max, w.y_min, w.y_max, shard, pos]));
+    // Streamed in chunks: at full scale this is ~0.9 M lines.
+    const fh = await open(samplesCsv, 'w');
+    try {
+      let chunk = csvLine(cols);
+      for (const l of labels) {
+        for (const s of l.samples) {
+          const w = s.sample;
+          const { shard, pos } = shardOf({ path: s.dirLabel, filename: s.filename });
+          chunk += csvLine([s.label, s.category, s.dirLabel, s.filename, s.idx, s.sourceIdx, s.dset, w.crop, w.scaling, w.x_min, w.x_max, w.y_min, w.y_max, shard, pos]);
+          if (chunk.length > 1 << 20) {
+            await fh.write(chunk);
+            chunk = '';
+          }
+        }
       }
+      await fh.write(chunk);
+    } finally {
+      await fh.close();
     }
-    await writeFileAtomic(samplesCsv, lines.join(''));
     const instance = await DuckDBInstance.create(':memory:', { threads: '1', temp_directory: join(workDir, 'duckdb-tmp') });
     const conn = await instance.connect();
     try {
