@@ -297,7 +297,7 @@ interface ReleasePaths {
 }
 
 async function summaryOfComplete(out: string, paths: ReleasePaths, jobs: number, t0: number): Promise<BuildSummary> {
-  const instance = await DuckDBInstance.create(':memory:');
+  const instance = await DuckDBInstance.create(':memory:', { temp_directory: '' });
   const conn = await instance.connect();
   try {
     const [m] = (await conn.runAndReadAll(`SELECT count(*)::INTEGER AS n, (count(*) FILTER (crop))::INTEGER AS crops, count(DISTINCT path)::INTEGER AS labels FROM read_csv(${sqlString(paths.metadataCsv)}, header = true)`)).getRowObjectsJson();

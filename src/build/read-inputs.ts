@@ -101,7 +101,8 @@ export async function readInputs(catalog: string, labels: string): Promise<Build
   }
   const labelsFingerprint = h.digest('hex');
 
-  const instance = await DuckDBInstance.create(':memory:');
+  // No spill folder: nothing is written before OUT is checked (and never outside it).
+  const instance = await DuckDBInstance.create(':memory:', { temp_directory: '' });
   const conn = await instance.connect();
   try {
     await conn.run(`ATTACH ${sqlString(catalogPath)} AS cat (READ_ONLY)`);

@@ -25,6 +25,8 @@ async function drain(): Promise<void> {
   try {
     while (queue.length > 0) {
       const job = queue.shift() as Job;
+      // Test hook: die like a native crash would, on one image set.
+      if (process.env.CYTOIMAGENET_BUILD_WORKER_CRASH_ON === job.idx) process.kill(process.pid, 'SIGKILL');
       const result = await processJob(job, setup.stagingDir);
       send({ type: 'result', result });
     }

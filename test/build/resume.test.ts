@@ -26,10 +26,10 @@ interface Run {
 const CHILD = fileURLToPath(new URL('./build-child.js', import.meta.url));
 
 /** The build in a child process: the real CLI, or (faster to start) buildRelease in a small driver. */
-function runBuild(out: string, opts: { crashAt?: string; killWhen?: (out: string) => boolean; cli?: boolean } = {}): Promise<Run> {
-  const env = { ...process.env };
-  delete env.CYTOIMAGENET_BUILD_CRASH_AT;
-  if (opts.crashAt) env.CYTOIMAGENET_BUILD_CRASH_AT = opts.crashAt;
+function runBuild(out: string, opts: { crashAt?: string; killWhen?: (out: string) => boolean; cli?: boolean; env?: Record<string, string> } = {}): Promise<Run> {
+  const env = { ...process.env, ...opts.env };
+  if (!opts.crashAt) delete env.CYTOIMAGENET_BUILD_CRASH_AT;
+  else env.CYTOIMAGENET_BUILD_CRASH_AT = opts.crashAt;
   env.CYTOIMAGENET_BUILD_CHILD = JSON.stringify({ catalog: fx.catalog, labels: fx.labels, out, workers: 2, minRelease: 3 });
   const args = opts.cli
     ? [CLI, 'build', '--catalog', fx.catalog, '--labels', fx.labels, '--out', out, '--workers', '2', '--min-release', '3']
@@ -118,4 +118,16 @@ test('kill -9 after the tables, before the card, then the same command: byte-ide
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stdout, /already holds this release/);
   await assertSameAsReference(out);
+});
+
+test('a worker process that dies on an image is replaced; the image is retried once, then rejected, and the build completes', async () => {
+  const out = join(root, 'e');
+  const victim = fx.rows.find((r) => r.label === 'microtubules')?.idx as string;
+  const run = await runBuild(out, { env: { CYTOIMAGENET_BUILD_WORKER_CRASH_ON: victim } });
+  assert.equal(run.code, 0, run.stderr);
+  const rejects = readFileSync(join(out, 'rejects.csv'), 'utf8');
+  assert.match(rejects, new RegExp(`^${victim},microtubules,cell_visible,decode,worker-crashed,`, 'm'));
+  const meta = readFileSync(join(out, 'metadata.csv'), 'utf8');
+  assert.ok(!meta.includes(`,${victim}\n`), 'the victim is not released');
+  assert.ok(meta.split('\n').length > 30, 'the other images are');
 });
