@@ -1,7 +1,7 @@
 // Pixels for feature extraction, by the imaging library's rules: decode at full bit depth, gray =
 // unweighted mean of R, G, B, 0.1/99.9 percentile normalisation. Then the seed's four methods
 // (orig §11) and an optional resize; the model sees gray copied into 3 channels on a 0–255 scale.
-import { decodeImage, toGray, normalize, type GrayImage } from '../imaging/index.js';
+import { decodeImage, toGray, normalizationBounds, type GrayImage } from '../imaging/index.js';
 import { ImageError } from '../imaging/index.js';
 
 export const METHODS = ['concat-norm', 'concat-raw', 'merge-norm', 'merge-raw'] as const;
@@ -36,11 +36,24 @@ export function rawPlane(gray: GrayImage): Plane {
   return { width: gray.width, height: gray.height, data: out };
 }
 
-/** normalize(img) · 255, as the original's ImageGenerator did with norm=True. */
+/**
+ * normalize(img) · 255, as the original's ImageGenerator did with norm=True: the imaging library's
+ * bounds and its formula clip((v − lo)/(hi − lo), 0, 1), written straight to float32 (one pass,
+ * no lookup table: feature extraction sees each image once).
+ */
 export function normalisedPlane(gray: GrayImage): Plane {
-  const nrm = normalize(gray);
-  const out = new Float32Array(nrm.data.length);
-  for (let i = 0; i < out.length; i++) out[i] = nrm.data[i] * 255;
+  const { lo, hi, uniform } = normalizationBounds(gray);
+  const n = gray.data.length;
+  const out = new Float32Array(n);
+  if (!uniform) {
+    const d = gray.data;
+    const div = gray.divisor;
+    const range = hi - lo;
+    for (let i = 0; i < n; i++) {
+      const v = (div === 1 ? d[i] : d[i] / div) - lo;
+      out[i] = v > 0 ? (v < range ? (v / range) * 255 : 255) : 0;
+    }
+  }
   return { width: gray.width, height: gray.height, data: out };
 }
 
@@ -142,7 +155,7 @@ export async function planesForSet(files: readonly string[], method: Method, siz
       throw new ImageError(files[i], 'mismatch', `is ${p.width}×${p.height} but ${files[0]} is ${width}×${height}; the channels of one image set must have one size`);
     }
   });
-  const chosen = isConcat(method) ? planes : [meanPlane(planes, files)];
+  const chosen = isConcat(method) || planes.length === 1 ? planes : [meanPlane(planes, files)];
   return size ? chosen.map((p) => resizeBilinear(p, size.width, size.height)) : chosen;
 }
 
