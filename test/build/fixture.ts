@@ -54,7 +54,8 @@ async function texture8(path: string, w: number, h: number, seed: string): Promi
 
 const shared = (p: string): string => sharedPath('images', p);
 
-export async function makeFixture(dir: string, opts: { cap?: number } = {}): Promise<Fixture> {
+/** `lite` leaves out the BCCD and HPA images (fewer, faster jobs for the kill tests). */
+export async function makeFixture(dir: string, opts: { cap?: number; lite?: boolean } = {}): Promise<Fixture> {
   const synth = join(dir, 'images');
   await mkdir(synth, { recursive: true });
   const rows: FixtureRow[] = [];
@@ -70,7 +71,7 @@ export async function makeFixture(dir: string, opts: { cap?: number } = {}): Pro
   for (const f of (await readdir(b22)).sort()) add('nucleus', 'cell_visible', SHARED_SOURCE, [shared(`bbbc022/BBBC022_v1_images_20585w1/${f}`)]);
   // Real RGB JPEG brightfield, croppable (640×480), and the same token in a second category.
   const bccd = sharedPath('images', 'bccd', 'BCCD', 'JPEGImages');
-  for (const f of (await readdir(bccd)).sort()) add('actin', 'cell_visible', SHARED_SOURCE, [shared(`bccd/BCCD/JPEGImages/${f}`)]);
+  if (!opts.lite) for (const f of (await readdir(bccd)).sort()) add('actin', 'cell_visible', SHARED_SOURCE, [shared(`bccd/BCCD/JPEGImages/${f}`)]);
   // Real float channel sets, too small to crop: yeast GFP+RFP pairs and HPA blue/green/red triples.
   for (const gene of ['AAC1', 'AAP1']) {
     const d = sharedPath('images', 'yeast_chong_wt2_crops', 'yeast_model', 'toy_dataset', 'images', gene);
@@ -81,7 +82,7 @@ export async function makeFixture(dir: string, opts: { cap?: number } = {}): Pro
     }
   }
   const hpaRoot = sharedPath('images', 'hpa_single_cell_crops', 'human_model', 'toy_dataset');
-  for (const cell of (await readdir(hpaRoot)).sort()) {
+  for (const cell of opts.lite ? [] : (await readdir(hpaRoot)).sort()) {
     const stems = [...new Set((await readdir(join(hpaRoot, cell))).map((f) => f.replace(/_(blue|green|red)\.tif$/, '')))].sort();
     for (const s of stems) {
       const base = `hpa_single_cell_crops/human_model/toy_dataset/${cell}/${s}`;
