@@ -75,6 +75,7 @@ class CachingCpuAllocator final : public c10::Allocator {
 CachingCpuAllocator g_allocator;
 
 void keepFreedMemory() {
+  if (const char* m = std::getenv("CYTOIMAGENET_TRAIN_MKLDNN")) at::globalContext().setUserEnabledMkldnn(std::string(m) != "0");
   const char* v = std::getenv("CYTOIMAGENET_TRAIN_ALLOCATOR");
   std::string mode = v ? v : "caching";
   if (mode == "system") return;
