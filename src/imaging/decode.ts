@@ -1,15 +1,16 @@
 // Decode any supported file to raw pixels at full bit depth. sharp/libvips first (fast); utif2
 // for TIFFs libvips refuses (float oddities, unusual layouts); fast-bmp for BMP/DIB, which
 // libvips cannot read. Palette images come back expanded, gray stays one channel.
-import { readFile } from 'node:fs/promises';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
 import sharp from 'sharp';
 import type { Metadata, OutputInfo } from 'sharp';
 import { IMAGING } from '../defaults.js';
 import { ImageError } from './image-error.js';
 import { sniffContainer, formatOf, type Container } from './sniff.js';
-import { decodeTiffWithUtif, tiffPageCount } from './decode-utif.js';
+import { decodeTiffWithUtif } from './decode-utif.js';
 import { decodeBmp } from './decode-bmp.js';
-import { inspectTiff } from './tiff-structure.js';
+import { inspectTiff, fileSource, type TiffLayout } from './tiff-structure.js';
+import { readPngHeader, type PngHeader } from './png-header.js';
 import type { DecodedImage, SampleArray } from './types.js';
 
 export interface DecodeOptions {
@@ -23,54 +24,103 @@ export interface DecodeOptions {
 
 /** Read and decode one file. Throws ImageError naming the file and the reason. */
 export async function decodeImage(path: string, opts: DecodeOptions = {}): Promise<DecodedImage> {
-  let bytes: Buffer;
+  const name = opts.name ?? path;
+  let fh: FileHandle;
   try {
-    bytes = await readFile(path);
+    fh = await open(path, 'r');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a folder, not a file' : (e as Error).message;
-    throw new ImageError(path, 'unreadable', why);
+    throw new ImageError(name, 'unreadable', ioReason(e));
   }
-  return decodeBuffer(bytes, { ...opts, name: opts.name ?? path });
+  try {
+    const size = (await fh.stat()).size;
+    // libvips reads the file itself (as the codec floor does); we only need the first bytes,
+    // plus, for TIFF, the directory and strip tables, read on demand.
+    const head = Buffer.alloc(Math.min(size, HEAD_BYTES));
+    if (head.length > 0) await fh.read(head, 0, head.length, 0);
+    const input: Input = { name, size, head, source: size <= HEAD_BYTES ? head : path, fd: fh.fd };
+    return await decodeInput(input, opts);
+  } catch (e) {
+    if (e instanceof ImageError) throw e;
+    throw new ImageError(name, 'unreadable', ioReason(e));
+  } finally {
+    await fh.close();
+  }
 }
 
 /** Decode bytes already in memory (same rules as decodeImage). */
 export async function decodeBuffer(bytes: Buffer, opts: DecodeOptions = {}): Promise<DecodedImage> {
   const name = opts.name ?? '(buffer)';
+  return decodeInput({ name, size: bytes.length, head: bytes, source: bytes, fd: -1 }, opts);
+}
+
+const HEAD_BYTES = 1 << 16;
+
+interface Input {
+  name: string;
+  size: number;
+  /** The first bytes (all of them for small files and buffers). */
+  head: Buffer;
+  /** What libvips reads: the bytes, or the path. */
+  source: Buffer | string;
+  /** Open descriptor for on-demand reads, or -1 when everything is in `head`. */
+  fd: number;
+}
+
+async function allBytes(input: Input): Promise<Buffer> {
+  return typeof input.source === 'string' ? readFile(input.source) : input.source;
+}
+
+function ioReason(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'file not found';
+  if (code === 'EISDIR') return 'is a folder, not a file';
+  if (code === 'EACCES') return 'permission denied';
+  return e instanceof Error ? e.message : String(e);
+}
+
+async function decodeInput(input: Input, opts: DecodeOptions): Promise<DecodedImage> {
+  const { name, head } = input;
   const page = opts.page ?? 0;
   const maxPixels = opts.maxPixels ?? IMAGING.maxPixels;
   if (!Number.isInteger(page) || page < 0) throw new ImageError(name, 'bad-page', `page must be a whole number ≥ 0, got ${page}`);
-  if (bytes.length === 0) throw new ImageError(name, 'empty', 'the file is empty (0 bytes)');
-  const container = sniffContainer(bytes);
+  if (input.size === 0) throw new ImageError(name, 'empty', 'the file is empty (0 bytes)');
+  const container = sniffContainer(head);
   const format = formatOf(container, name);
   if (container === 'unknown') {
     throw new ImageError(name, 'not-an-image', 'not a PNG, TIFF, FLEX, JPEG or BMP file (unrecognised first bytes)');
   }
   if (container === 'bmp' || container === 'dib') {
     if (page !== 0) throw new ImageError(name, 'bad-page', `page ${page} requested but a BMP has only 1 page`);
-    return decodeBmp(bytes, container === 'dib', name, maxPixels);
+    return decodeBmp(await allBytes(input), container === 'dib', name, maxPixels);
   }
+  let known: KnownLayout | null = null;
   if (container === 'tiff') {
-    const tiff = inspectTiff(bytes, page);
+    const src = input.fd >= 0 && input.size > head.length ? fileSource(input.fd, input.size, head) : head;
+    const tiff = inspectTiff(src, page);
     if (tiff.problem) throw new ImageError(name, 'truncated', tiff.problem);
     if (page >= tiff.pages) {
       throw new ImageError(name, 'bad-page', `page ${page} requested but the file has ${tiff.pages} page${tiff.pages === 1 ? '' : 's'} (pages count from 0)`);
     }
+    known = tiff.layout ? layoutFromTiff(tiff.layout, tiff.pages) : null;
+  } else if (container === 'png') {
+    if (page !== 0) throw new ImageError(name, 'bad-page', `page ${page} requested but a PNG has only 1 page`);
+    const h = readPngHeader(head);
+    known = h ? layoutFromPng(h) : null;
   }
   try {
-    return await decodeWithSharp(bytes, container, format, name, page, maxPixels);
+    return await decodeWithSharp(input.source, container, format, name, page, maxPixels, known);
   } catch (e) {
     if (e instanceof ImageError && e.kind !== 'unreadable') throw e;
     const sharpReason = e instanceof ImageError ? e.reason : (e as Error).message;
     if (container === 'tiff') {
       try {
-        return decodeTiffWithUtif(bytes, name, page, maxPixels, format);
+        return decodeTiffWithUtif(await allBytes(input), name, page, maxPixels, format);
       } catch (e2) {
         if (e2 instanceof ImageError && e2.kind !== 'unreadable') throw e2;
-        throw new ImageError(name, classify(sharpReason, bytes, container), `${firstLine(sharpReason)} (utif2: ${firstLine(e2 instanceof ImageError ? e2.reason : (e2 as Error).message)})`);
+        throw new ImageError(name, classify(sharpReason, input.size, container), `${firstLine(sharpReason)} (utif2: ${firstLine(e2 instanceof ImageError ? e2.reason : (e2 as Error).message)})`);
       }
     }
-    throw new ImageError(name, classify(sharpReason, bytes, container), firstLine(sharpReason));
+    throw new ImageError(name, classify(sharpReason, input.size, container), firstLine(sharpReason));
   }
 }
 
@@ -81,9 +131,9 @@ function firstLine(s: string): string {
   return useful ?? lines[0] ?? 'unknown decoder error';
 }
 
-function classify(reason: string, bytes: Buffer, container: Container): 'truncated' | 'unreadable' {
+function classify(reason: string, size: number, container: Container): 'truncated' | 'unreadable' {
   if (/truncat|premature|end of (file|data|stream)|unexpected end|short read|not enough|read error|cannot read|Read error|out of data/i.test(reason)) return 'truncated';
-  if ((container === 'png' || container === 'jpeg') && bytes.length < 64) return 'truncated';
+  if ((container === 'png' || container === 'jpeg') && size < 64) return 'truncated';
   return 'unreadable';
 }
 
@@ -99,42 +149,76 @@ const VIPS_DEPTH: Record<string, { bitDepth: 8 | 16 | 32; sampleFormat: 'uint' |
   double: { bitDepth: 32, sampleFormat: 'float', raw: 'float' },
 };
 
+/** What the header says, for the layouts where libvips's choice is certain (no metadata call). */
+interface KnownLayout {
+  width: number;
+  height: number;
+  pages: number;
+  depth: string;
+  colour: 'gray' | 'rgb';
+  alpha: boolean;
+}
+
+function layoutFromTiff(t: TiffLayout, pages: number): KnownLayout | null {
+  // Plain BlackIsZero gray or RGB, chunky, no extra samples: the microscopy cases.
+  if (t.planar !== 1 || t.extraSamples !== 0) return null;
+  let depth: string | null = null;
+  if (t.sampleFormat === 1 && t.bitsPerSample === 8) depth = 'uchar';
+  else if (t.sampleFormat === 1 && t.bitsPerSample === 16) depth = 'ushort';
+  else if (t.sampleFormat === 3 && t.bitsPerSample === 32) depth = 'float';
+  if (!depth) return null;
+  if (t.photometric === 1 && t.samplesPerPixel === 1) return { width: t.width, height: t.height, pages, depth, colour: 'gray', alpha: false };
+  if (t.photometric === 2 && t.samplesPerPixel === 3 && depth !== 'float') return { width: t.width, height: t.height, pages, depth, colour: 'rgb', alpha: false };
+  return null;
+}
+
+function layoutFromPng(h: PngHeader): KnownLayout | null {
+  if ((h.bitDepth !== 8 && h.bitDepth !== 16) || h.hasTrns || h.colorType === 3) return null;
+  const depth = h.bitDepth === 8 ? 'uchar' : 'ushort';
+  const colour = h.colorType === 0 || h.colorType === 4 ? 'gray' : 'rgb';
+  return { width: h.width, height: h.height, pages: 1, depth, colour, alpha: h.colorType === 4 || h.colorType === 6 };
+}
+
 async function decodeWithSharp(
-  bytes: Buffer,
+  bytes: Buffer | string,
   container: Container,
   format: DecodedImage['format'],
   name: string,
   page: number,
   maxPixels: number,
+  known: KnownLayout | null,
 ): Promise<DecodedImage> {
   // failOn 'error': libtiff warns about harmless tag quirks (e.g. unterminated PageName), which
   // the default 'warning' would turn into failures.
   const base = { failOn: 'error' as const, limitInputPixels: false as const };
-  let meta: Metadata;
-  try {
-    meta = await sharp(bytes, base).metadata();
-  } catch (e) {
-    throw new ImageError(name, 'unreadable', (e as Error).message);
+  let layout = known;
+  if (!layout) {
+    let meta: Metadata;
+    try {
+      meta = await sharp(bytes, base).metadata();
+    } catch (e) {
+      throw new ImageError(name, 'unreadable', (e as Error).message);
+    }
+    const space = meta.space ?? '';
+    const alpha = meta.hasAlpha === true;
+    let colour: 'gray' | 'rgb';
+    if (space === 'b-w' || space === 'grey16') colour = 'gray';
+    else if (space === 'srgb' || space === 'rgb16' || space === 'rgb' || space === 'scrgb' || space === 'cmyk') colour = 'rgb';
+    else if ((meta.channels ?? 1) - (alpha ? 1 : 0) === 1) colour = 'gray';
+    else if (container === 'tiff') throw new ImageError(name, 'unreadable', `colour space '${space}' is not handled by libvips here`);
+    else colour = 'rgb';
+    layout = { width: meta.width ?? 0, height: meta.height ?? 0, pages: meta.pages ?? 1, depth: meta.depth ?? '', colour, alpha };
   }
-  const pages = meta.pages ?? 1;
+  const { width, height, pages, colour } = layout;
+  const alphaIn = layout.alpha;
   if (page >= pages) {
     throw new ImageError(name, 'bad-page', `page ${page} requested but the file has ${pages} page${pages === 1 ? '' : 's'} (pages count from 0)`);
   }
-  const width = meta.width ?? 0;
-  const height = meta.height ?? 0;
   if (width * height > maxPixels) {
     throw new ImageError(name, 'too-large', `${width}×${height} = ${width * height} pixels exceeds the limit of ${maxPixels}`, 'raise --max-pixels if this image is genuine');
   }
-  const depth = VIPS_DEPTH[meta.depth ?? ''];
-  if (!depth) throw new ImageError(name, 'unreadable', `unsupported sample type '${meta.depth}'`);
-  const space = meta.space ?? '';
-  const alphaIn = meta.hasAlpha === true;
-  let colour: 'gray' | 'rgb';
-  if (space === 'b-w' || space === 'grey16') colour = 'gray';
-  else if (space === 'srgb' || space === 'rgb16' || space === 'rgb' || space === 'scrgb' || space === 'cmyk') colour = 'rgb';
-  else if ((meta.channels ?? 1) - (alphaIn ? 1 : 0) === 1) colour = 'gray';
-  else if (container === 'tiff') throw new ImageError(name, 'unreadable', `colour space '${space}' is not handled by libvips here`);
-  else colour = 'rgb';
+  const depth = VIPS_DEPTH[layout.depth];
+  if (!depth) throw new ImageError(name, 'unreadable', `unsupported sample type '${layout.depth}'`);
 
   // The colour space must be named for the output, or libvips converts gray to 3-channel sRGB
   // with changed values (2985 came back as 11).
@@ -157,7 +241,7 @@ async function decodeWithSharp(
   }
   const expectedChannels = (colour === 'gray' ? 1 : 3) + (alphaIn ? 1 : 0);
   if (info.channels !== expectedChannels && !(colour === 'rgb' && info.channels === 3 + (info.hasAlpha ? 1 : 0))) {
-    throw new ImageError(name, 'unreadable', `libvips returned ${info.channels} channels for a '${space}' image`);
+    throw new ImageError(name, 'unreadable', `libvips returned ${info.channels} channels for a ${colour} image`);
   }
   return {
     width,
@@ -188,12 +272,5 @@ function typedView(buf: Buffer, raw: 'uchar' | 'ushort' | 'float'): SampleArray 
 export async function pageCount(path: string): Promise<number> {
   const bytes = await readFile(path);
   const c = sniffContainer(bytes);
-  if (c === 'tiff') {
-    try {
-      return (await sharp(bytes, { failOn: 'error', limitInputPixels: false }).metadata()).pages ?? 1;
-    } catch {
-      return tiffPageCount(bytes);
-    }
-  }
-  return 1;
+  return c === 'tiff' ? inspectTiff(bytes, 0).pages : 1;
 }

@@ -40,6 +40,10 @@ export function percentilesFromHistogram(hist: Uint32Array | Float64Array, n: nu
   });
 }
 
+// Scratch for the four partial tables (1 MiB for 16-bit data), reused across calls: allocating
+// and collecting it per image showed up as garbage-collection time.
+let scratch = new Uint32Array(0);
+
 /** Histogram of integer data; four interleaved tables avoid stalls on runs of equal values. */
 export function histogram(data: Uint8Array | Uint16Array | Uint32Array, maxCode: number): Uint32Array {
   const size = maxCode + 1;
@@ -49,7 +53,19 @@ export function histogram(data: Uint8Array | Uint16Array | Uint32Array, maxCode:
     for (let i = 0; i < n; i++) h[data[i]]++;
     return h;
   }
-  const h = new Uint32Array(size * 4);
+  if (scratch.length < size * 4) scratch = new Uint32Array(size * 4);
+  const h = scratch;
+  if (data instanceof Uint16Array) count16(data, h, size);
+  else if (data instanceof Uint8Array) count8(data, h, size);
+  else countAny(data, h, size);
+  const out = h.slice(0, size);
+  h.fill(0, 0, size * 4);
+  return out;
+}
+
+// Monomorphic copies of one loop, one per array type.
+function count16(data: Uint16Array, h: Uint32Array, size: number): void {
+  const n = data.length;
   const s1 = size, s2 = 2 * size, s3 = 3 * size;
   const n4 = n - (n & 3);
   let i = 0;
@@ -61,7 +77,34 @@ export function histogram(data: Uint8Array | Uint16Array | Uint32Array, maxCode:
   }
   for (; i < n; i++) h[data[i]]++;
   for (let v = 0; v < size; v++) h[v] += h[s1 + v] + h[s2 + v] + h[s3 + v];
-  return h.subarray(0, size);
+}
+function count8(data: Uint8Array, h: Uint32Array, size: number): void {
+  const n = data.length;
+  const s1 = size, s2 = 2 * size, s3 = 3 * size;
+  const n4 = n - (n & 3);
+  let i = 0;
+  for (; i < n4; i += 4) {
+    h[data[i]]++;
+    h[s1 + data[i + 1]]++;
+    h[s2 + data[i + 2]]++;
+    h[s3 + data[i + 3]]++;
+  }
+  for (; i < n; i++) h[data[i]]++;
+  for (let v = 0; v < size; v++) h[v] += h[s1 + v] + h[s2 + v] + h[s3 + v];
+}
+function countAny(data: Uint32Array, h: Uint32Array, size: number): void {
+  const n = data.length;
+  const s1 = size, s2 = 2 * size, s3 = 3 * size;
+  const n4 = n - (n & 3);
+  let i = 0;
+  for (; i < n4; i += 4) {
+    h[data[i]]++;
+    h[s1 + data[i + 1]]++;
+    h[s2 + data[i + 2]]++;
+    h[s3 + data[i + 3]]++;
+  }
+  for (; i < n; i++) h[data[i]]++;
+  for (let v = 0; v < size; v++) h[v] += h[s1 + v] + h[s2 + v] + h[s3 + v];
 }
 
 /** k-th smallest (0-based) of a[lo..hi] in place (Floyd–Rivest-free quickselect, median of 3). */

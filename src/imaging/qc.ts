@@ -6,11 +6,11 @@ import type { QcVerdict } from './types.js';
 export const OK: QcVerdict = { verdict: 'ok', reason: '' };
 
 /** Whether percentile q of non-negative values is exactly 0, by counting zeros (no sort). */
-export function percentileIsZero(values: ArrayLike<number>, q: number): boolean {
-  const n = values.length;
+export function percentileIsZero(values: ArrayLike<number>, q: number, knownZeros?: number, count?: number): boolean {
+  const n = count ?? values.length;
   if (n === 0) return false;
-  let zeros = 0;
-  for (let i = 0; i < n; i++) if (values[i] === 0) zeros++;
+  let zeros = knownZeros ?? 0;
+  if (knownZeros === undefined) for (let i = 0; i < n; i++) if (values[i] === 0) zeros++;
   const v = (q / 100) * (n - 1);
   const k = Math.floor(v);
   const t = v - k;
@@ -43,7 +43,15 @@ export interface ChannelBounds {
  * Verdict for a merged image: uniform (a channel with hi == lo, or a one-valued result), binary
  * mask (exactly two distinct output values), dim (75th percentile of the merged image is 0).
  */
-export function wholeImageQc(merged: Float64Array | Float32Array, channels: readonly ChannelBounds[], output: Uint8Array | Uint16Array): QcVerdict {
+export function wholeImageQc(
+  merged: Float64Array | Float32Array,
+  channels: readonly ChannelBounds[],
+  output: Uint8Array | Uint16Array,
+  /** Zeros in merged, if the caller already counted them. */
+  zeros?: number,
+  /** Pixel count, when merged is not passed (empty) because zeros were counted. */
+  pixels?: number,
+): QcVerdict {
   const flat = channels.find((c) => c.uniform);
   if (flat) {
     return { verdict: 'uniform', reason: `uniform image (0.1th percentile ${fmt(flat.lo)} = 99.9th percentile ${fmt(flat.hi)})`, file: flat.name };
@@ -51,7 +59,7 @@ export function wholeImageQc(merged: Float64Array | Float32Array, channels: read
   const distinct = distinctValues(output, 3);
   if (distinct <= 1) return { verdict: 'uniform', reason: 'the merged image has a single value' };
   if (distinct === 2) return { verdict: 'binary', reason: 'binary mask: the merged image has exactly two distinct values' };
-  if (percentileIsZero(merged, 75)) return { verdict: 'dim', reason: 'dim: the 75th percentile of the merged image is 0' };
+  if (percentileIsZero(merged, 75, zeros, pixels)) return { verdict: 'dim', reason: 'dim: the 75th percentile of the merged image is 0' };
   return OK;
 }
 

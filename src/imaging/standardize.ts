@@ -6,7 +6,8 @@ import type { Rng } from '../util/rng.js';
 import { decodeImage } from './decode.js';
 import { ImageError } from './image-error.js';
 import { toGray } from './gray.js';
-import { accumulateNormalized, normalizationBounds, normalizeValues } from './normalize.js';
+import { normalizationBounds, normalizeValues } from './normalize.js';
+import { mergeNormalizedChannels, fusedOutput8, computeMerged } from './merge-kernel.js';
 import { quantize, type OutputBitDepth } from './encode.js';
 import { wholeImageQc, cropQc, type ChannelBounds } from './qc.js';
 import { cropCount, planCrops, extractCrop } from './crops.js';
@@ -70,38 +71,47 @@ export async function standardizeImageSet(files: readonly string[], opts: Standa
       return unreadable(files[i], `size mismatch: is ${images[i].width}×${images[i].height} but ${files[0]} is ${width}×${height}; channels of one image must match`);
     }
   }
-  const n = width * height;
-  const merged = new Float64Array(n);
-  const channels: ChannelInfo[] = [];
-  for (let i = 0; i < images.length; i++) {
-    const img = images[i];
-    const gray = toGray(img);
-    const { lo, hi, uniform } = normalizationBounds(gray);
-    accumulateNormalized(gray, lo, hi, merged);
-    channels.push({
-      file: files[i],
+  const grays = images.map((img) => toGray(img));
+  const bounds = grays.map((g) => normalizationBounds(g));
+  const channels: ChannelInfo[] = images.map((img, i) => ({
+    file: files[i],
+    width,
+    height,
+    channels: img.channels,
+    bitDepth: img.bitDepth,
+    sampleFormat: img.sampleFormat,
+    format: img.format,
+    decoder: img.decoder,
+    pages: img.pages,
+    lo: bounds[i].lo,
+    hi: bounds[i].hi,
+    uniform: bounds[i].uniform,
+  }));
+  const channelBounds: ChannelBounds[] = channels.map((c) => ({ name: c.file, lo: c.lo, hi: c.hi, uniform: c.uniform }));
+  // Fast path: output and QC from one fused pass; the float merge is built only if asked for
+  // (crops need it), with the same arithmetic.
+  const fused = bitDepth === 8 ? fusedOutput8(grays, bounds) : null;
+  if (fused) {
+    let cache: Float64Array | null = null;
+    const qc = wholeImageQc(EMPTY, channelBounds, fused.output, fused.zeros, width * height);
+    return {
       width,
       height,
-      channels: img.channels,
-      bitDepth: img.bitDepth,
-      sampleFormat: img.sampleFormat,
-      format: img.format,
-      decoder: img.decoder,
-      pages: img.pages,
-      lo,
-      hi,
-      uniform,
-    });
+      get merged(): Float64Array {
+        cache ??= computeMerged(grays, bounds);
+        return cache;
+      },
+      output: fused.output,
+      channels,
+      qc,
+    };
   }
-  if (images.length > 1) {
-    const k = images.length;
-    for (let i = 0; i < n; i++) merged[i] /= k;
-  }
-  const output = quantize(merged, bitDepth);
-  const bounds: ChannelBounds[] = channels.map((c) => ({ name: c.file, lo: c.lo, hi: c.hi, uniform: c.uniform }));
-  const qc = wholeImageQc(merged, bounds, output);
+  const { merged, output, zeros } = mergeNormalizedChannels(grays, bounds, bitDepth);
+  const qc = wholeImageQc(merged, channelBounds, output, zeros);
   return { width, height, merged, output, channels, qc };
 }
+
+const EMPTY = new Float64Array(0);
 
 function unreadable(file: string, reason: string): StandardizedSet {
   return { width: 0, height: 0, merged: null, output: null, channels: [], qc: { verdict: 'unreadable', reason, file } };

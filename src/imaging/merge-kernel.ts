@@ -1,0 +1,192 @@
+// The hot loops of standardisation. Each channel is normalised through a lookup table (integer
+// data) straight into one float64 accumulator; a final pass takes the mean, quantises to the
+// output depth and counts zeros for the dim test. Loops are kept monomorphic (one array type per
+// loop) because V8 slows down several-fold on loops that see several typed-array kinds.
+import { accumulateNormalized, normalizationLut } from './normalize.js';
+import { roundHalfEven, type OutputBitDepth } from './encode.js';
+import type { GrayImage } from './types.js';
+
+export interface MergedPixels {
+  merged: Float64Array;
+  output: Uint8Array | Uint16Array;
+  /** Pixels where the merged value is exactly 0. */
+  zeros: number;
+}
+
+function useLut(g: GrayImage): boolean {
+  return g.integer && Number.isFinite(g.maxCode) && g.maxCode + 1 <= Math.max(4 * g.data.length, 65536);
+}
+
+function setFromLut8(acc: Float64Array, lut: Float64Array, d: Uint8Array): void {
+  for (let i = 0; i < d.length; i++) acc[i] = lut[d[i]];
+}
+function setFromLut16(acc: Float64Array, lut: Float64Array, d: Uint16Array): void {
+  for (let i = 0; i < d.length; i++) acc[i] = lut[d[i]];
+}
+function addFromLut8(acc: Float64Array, lut: Float64Array, d: Uint8Array): void {
+  for (let i = 0; i < d.length; i++) acc[i] += lut[d[i]];
+}
+function addFromLut16(acc: Float64Array, lut: Float64Array, d: Uint16Array): void {
+  for (let i = 0; i < d.length; i++) acc[i] += lut[d[i]];
+}
+
+function finish8(acc: Float64Array, inv: number, out: Uint8ClampedArray): number {
+  let zeros = 0;
+  for (let i = 0; i < acc.length; i++) {
+    const v = acc[i] * inv;
+    acc[i] = v;
+    out[i] = v * 255; // clamped store: round to nearest, ties to even
+    zeros += v === 0 ? 1 : 0;
+  }
+  return zeros;
+}
+function finish16(acc: Float64Array, inv: number, out: Uint16Array): number {
+  let zeros = 0;
+  for (let i = 0; i < acc.length; i++) {
+    const v = acc[i] * inv;
+    acc[i] = v;
+    out[i] = roundHalfEven(v * 65535);
+    zeros += v === 0 ? 1 : 0;
+  }
+  return zeros;
+}
+
+/** Add one channel's normalised values into acc (first = overwrite instead of add). */
+export function addNormalized(acc: Float64Array, g: GrayImage, lo: number, hi: number, first: boolean): void {
+  if (!(hi > lo)) {
+    if (first) acc.fill(0);
+    return; // uniform: contributes zeros
+  }
+  if (useLut(g)) {
+    const lut = normalizationLut(g.maxCode, g.divisor, lo, hi);
+    const d = g.data;
+    if (d instanceof Uint8Array) (first ? setFromLut8 : addFromLut8)(acc, lut, d);
+    else if (d instanceof Uint16Array) (first ? setFromLut16 : addFromLut16)(acc, lut, d);
+    else if (first) for (let i = 0; i < d.length; i++) acc[i] = lut[d[i]];
+    else for (let i = 0; i < d.length; i++) acc[i] += lut[d[i]];
+    return;
+  }
+  if (first) acc.fill(0);
+  accumulateNormalized(g, lo, hi, acc);
+}
+
+/**
+ * Mean of the normalised channels, quantised. The mean multiplies by 1/k (exact for k = 1, 2, 4;
+ * within one ulp of a division for k = 3) — mergeChannels does the same, so both paths agree bit
+ * for bit.
+ */
+export function mergeNormalizedChannels(
+  grays: readonly GrayImage[],
+  bounds: ReadonlyArray<{ lo: number; hi: number }>,
+  bitDepth: OutputBitDepth,
+): MergedPixels {
+  const k = grays.length;
+  const n = grays[0].data.length;
+  const merged = new Float64Array(n);
+  for (let c = 0; c < k; c++) addNormalized(merged, grays[c], bounds[c].lo, bounds[c].hi, c === 0);
+  const inv = 1 / k;
+  if (bitDepth === 8) {
+    const output = new Uint8Array(n);
+    return { merged, output, zeros: finish8(merged, inv, new Uint8ClampedArray(output.buffer)) };
+  }
+  const output = new Uint16Array(n);
+  return { merged, output, zeros: finish16(merged, inv, output) };
+}
+
+/**
+ * Output pixels and zero count in ONE read of each channel, without materialising the float
+ * merge (computeMerged gives it on demand, bit-identical). Specialised for 1–3 channels of one
+ * integer type and 8-bit output — the microscopy case; null when the layout is not covered.
+ */
+export function fusedOutput8(grays: readonly GrayImage[], bounds: ReadonlyArray<{ lo: number; hi: number }>): { output: Uint8Array; zeros: number } | null {
+  const k = grays.length;
+  if (k < 1 || k > 3 || !grays.every(useLut)) return null;
+  const all16 = grays.every((g) => g.data instanceof Uint16Array);
+  const all8 = grays.every((g) => g.data instanceof Uint8Array);
+  if (!all16 && !all8) return null;
+  const luts = grays.map((g, c) =>
+    bounds[c].hi > bounds[c].lo ? normalizationLut(g.maxCode, g.divisor, bounds[c].lo, bounds[c].hi) : new Float64Array(g.maxCode + 1),
+  );
+  const n = grays[0].data.length;
+  const output = new Uint8Array(n);
+  const out = new Uint8ClampedArray(output.buffer); // stores round to nearest, ties to even
+  const inv = 1 / k;
+  let zeros: number;
+  if (all16) {
+    const d = grays.map((g) => g.data as Uint16Array);
+    zeros = k === 1 ? fuse16x1(d[0], luts[0], out) : k === 2 ? fuse16x2(d[0], d[1], luts[0], luts[1], inv, out) : fuse16x3(d[0], d[1], d[2], luts[0], luts[1], luts[2], inv, out);
+  } else {
+    const d = grays.map((g) => g.data as Uint8Array);
+    zeros = k === 1 ? fuse8x1(d[0], luts[0], out) : k === 2 ? fuse8x2(d[0], d[1], luts[0], luts[1], inv, out) : fuse8x3(d[0], d[1], d[2], luts[0], luts[1], luts[2], inv, out);
+  }
+  return { output, zeros };
+}
+
+// One loop per (type, channel count) so that each stays monomorphic. The sums are formed in the
+// same order as addNormalized + finish (((l0 + l1) + l2) × 1/k), so the results are identical.
+function fuse16x1(a: Uint16Array, la: Float64Array, out: Uint8ClampedArray): number {
+  let z = 0;
+  for (let i = 0; i < a.length; i++) {
+    const v = la[a[i]];
+    out[i] = v * 255;
+    z += v === 0 ? 1 : 0;
+  }
+  return z;
+}
+function fuse16x2(a: Uint16Array, b: Uint16Array, la: Float64Array, lb: Float64Array, inv: number, out: Uint8ClampedArray): number {
+  let z = 0;
+  for (let i = 0; i < a.length; i++) {
+    const v = (la[a[i]] + lb[b[i]]) * inv;
+    out[i] = v * 255;
+    z += v === 0 ? 1 : 0;
+  }
+  return z;
+}
+function fuse16x3(a: Uint16Array, b: Uint16Array, c: Uint16Array, la: Float64Array, lb: Float64Array, lc: Float64Array, inv: number, out: Uint8ClampedArray): number {
+  let z = 0;
+  for (let i = 0; i < a.length; i++) {
+    const v = (la[a[i]] + lb[b[i]] + lc[c[i]]) * inv;
+    out[i] = v * 255;
+    z += v === 0 ? 1 : 0;
+  }
+  return z;
+}
+function fuse8x1(a: Uint8Array, la: Float64Array, out: Uint8ClampedArray): number {
+  let z = 0;
+  for (let i = 0; i < a.length; i++) {
+    const v = la[a[i]];
+    out[i] = v * 255;
+    z += v === 0 ? 1 : 0;
+  }
+  return z;
+}
+function fuse8x2(a: Uint8Array, b: Uint8Array, la: Float64Array, lb: Float64Array, inv: number, out: Uint8ClampedArray): number {
+  let z = 0;
+  for (let i = 0; i < a.length; i++) {
+    const v = (la[a[i]] + lb[b[i]]) * inv;
+    out[i] = v * 255;
+    z += v === 0 ? 1 : 0;
+  }
+  return z;
+}
+function fuse8x3(a: Uint8Array, b: Uint8Array, c: Uint8Array, la: Float64Array, lb: Float64Array, lc: Float64Array, inv: number, out: Uint8ClampedArray): number {
+  let z = 0;
+  for (let i = 0; i < a.length; i++) {
+    const v = (la[a[i]] + lb[b[i]] + lc[c[i]]) * inv;
+    out[i] = v * 255;
+    z += v === 0 ? 1 : 0;
+  }
+  return z;
+}
+
+/** The float merge (mean of normalised channels), in the kernels' arithmetic. */
+export function computeMerged(grays: readonly GrayImage[], bounds: ReadonlyArray<{ lo: number; hi: number }>): Float64Array {
+  const k = grays.length;
+  const merged = new Float64Array(grays[0].data.length);
+  for (let c = 0; c < k; c++) addNormalized(merged, grays[c], bounds[c].lo, bounds[c].hi, c === 0);
+  if (k > 1) {
+    const inv = 1 / k;
+    for (let i = 0; i < merged.length; i++) merged[i] *= inv;
+  }
+  return merged;
+}
