@@ -143,14 +143,15 @@ export async function buildRelease(options: BuildOptions): Promise<BuildSummary>
     return summary;
   }
   mkdirSync(out, { recursive: true });
+  // build.json first: a folder holding anything of ours always says which build it belongs to.
+  if (!existsSync(join(out, BUILD_JSON))) await writeBuildRecord(out, record);
   const release = takeLock(out);
+  crashPoint('start', 1);
   const workDir = join(out, WORK_DIR);
   const stagingDir = join(workDir, 'staged');
   mkdirSync(stagingDir, { recursive: true });
   const journal = new Journal(join(workDir, 'journal.jsonl'));
   try {
-    if (!existsSync(join(out, BUILD_JSON))) await writeBuildRecord(out, record);
-
     // 3. Jobs not yet journalled.
     const done = journal.load();
     const resumed = done.size;

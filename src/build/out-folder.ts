@@ -46,7 +46,8 @@ export function inspectOut(out: string, record: BuildRecord): OutState {
     throw new UserError('--out is a file, not a folder', { file: out }, 'choose a folder name (it is created if absent)');
   }
   if (!existsSync(out)) return 'fresh';
-  const entries = readdirSync(out).filter((e) => e !== TRASH_DIR);
+  // Our own leftovers from a build killed in its first moments do not make the folder foreign.
+  const entries = readdirSync(out).filter((e) => e !== TRASH_DIR && !(e.startsWith('.') && e.endsWith('.tmp')));
   if (entries.length === 0) return 'fresh';
   const recPath = join(out, BUILD_JSON);
   if (!existsSync(recPath)) {

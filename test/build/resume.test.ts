@@ -81,8 +81,9 @@ after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-test('kill -9 of `cytoimagenet build` after the first images, then the same command: complete and byte-identical', async () => {
+test('kill -9 of the build as it starts, again after the first images, then `cytoimagenet build`: complete and byte-identical', async () => {
   const out = join(root, 'a');
+  assert.equal((await runBuild(out, { crashAt: 'start:1' })).signal, 'SIGKILL', 'killed right after taking the folder');
   const killed = await runBuild(out, { crashAt: 'job:3' });
   assert.equal(killed.signal, 'SIGKILL');
   assert.ok(!existsSync(join(out, 'README.md')));
