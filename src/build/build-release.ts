@@ -197,6 +197,7 @@ export async function buildRelease(options: BuildOptions): Promise<BuildSummary>
     }
 
     // 5. Files into place, then the tables, shards and card.
+    if (progress) log(`build: placing ${plan.stats.images} images in ${plan.labels.length} label folders, then metadata, rejects${opts.format === 'webdataset' ? ', shards' : ''} and the card`);
     removeTempFiles(out);
     let moved = 0;
     for (const l of plan.labels) {
