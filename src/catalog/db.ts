@@ -21,6 +21,11 @@ export async function openCatalog(path: string, opts: { readOnly?: boolean } = {
   // Bounded memory: large stages spill to disk instead of growing the process (≤ 2 GB goal).
   await conn.run(`SET memory_limit='1200MB'`);
   await conn.run('SET preserve_insertion_order=true');
+  if (!opts.readOnly) {
+    // Dictionary compression only: label columns repeat heavily, and skipping DuckDB's analysis of
+    // every other string compression roughly halves the write time of a large ingest.
+    await conn.run(`SET force_compression='dictionary'`).catch(() => undefined);
+  }
   return { instance, conn };
 }
 

@@ -79,28 +79,38 @@ function rowLocation(row: Record<string, unknown>, fallbackFile: string): { file
   return { file: table, line: n === undefined ? undefined : n + 1 };
 }
 
+const REQUIRED = ['dir_name', 'database', 'name', 'idx'] as const;
+const TYPED = CATALOG_COLUMNS.filter((c) => COLUMN_TYPES[c] !== 'VARCHAR' && c !== 'source_row');
+
+function badTypeCond(c: string): string {
+  return `${ident(c)} IS NOT NULL AND trim(${ident(c)}) <> '' AND TRY_CAST(trim(${ident(c)}) AS ${COLUMN_TYPES[c as keyof typeof COLUMN_TYPES]}) IS NULL`;
+}
+
 async function validateStage(conn: DuckDBConnection, file: string): Promise<void> {
-  for (const c of ['dir_name', 'database', 'name', 'idx'] as const) {
-    const bad = await scalar(conn, `SELECT source_table, coalesce(source_row, rowid + 1) AS source_row FROM ${STAGE_TABLE} WHERE ${ident(c)} IS NULL OR trim(${ident(c)}) = '' ORDER BY rowid LIMIT 1`);
-    if (bad) {
-      throw new UserError(`row has no '${c}'`, { ...rowLocation(bad, file), column: c }, c === 'idx' ? 'every row needs a stable identifier' : `give the column, or '${c}' in the config`);
-    }
+  // One scan counts every kind of problem; only a failing check pays for locating its first row.
+  const flags = [
+    ...REQUIRED.map((c) => `count(*) FILTER (WHERE ${ident(c)} IS NULL OR trim(${ident(c)}) = '') AS ${ident(`null_${c}`)}`),
+    `count(*) FILTER (WHERE NOT regexp_full_match(dir_name, '[A-Za-z0-9_.-]+')) AS bad_dir`,
+    ...TYPED.map((c) => `count(*) FILTER (WHERE ${badTypeCond(c)}) AS ${ident(`type_${c}`)}`),
+  ];
+  const f = (await scalar(conn, `SELECT ${flags.join(', ')} FROM ${STAGE_TABLE}`)) ?? {};
+  const first = (cond: string, extra = ''): Promise<Record<string, unknown> | undefined> =>
+    scalar(conn, `SELECT ${extra}source_table, coalesce(source_row, rowid + 1) AS source_row FROM ${STAGE_TABLE} WHERE ${cond} ORDER BY rowid LIMIT 1`);
+  for (const c of REQUIRED) {
+    if (Number(f[`null_${c}`] ?? 0) === 0) continue;
+    const bad = await first(`${ident(c)} IS NULL OR trim(${ident(c)}) = ''`);
+    throw new UserError(`row has no '${c}'`, { ...rowLocation(bad ?? {}, file), column: c }, c === 'idx' ? 'every row needs a stable identifier' : `give the column, or '${c}' in the config`);
   }
-  const badDir = await scalar(conn, `SELECT dir_name, source_table, coalesce(source_row, rowid + 1) AS source_row FROM ${STAGE_TABLE} WHERE NOT regexp_full_match(dir_name, '[A-Za-z0-9_.-]+') ORDER BY rowid LIMIT 1`);
-  if (badDir) {
-    throw new UserError(`dir_name '${String(badDir.dir_name)}' has characters other than letters, digits, '_', '.', '-'`, { ...rowLocation(badDir, file), column: 'dir_name' });
+  if (Number(f.bad_dir ?? 0) > 0) {
+    const bad = (await first(`NOT regexp_full_match(dir_name, '[A-Za-z0-9_.-]+')`, 'dir_name, ')) ?? {};
+    throw new UserError(`dir_name '${String(bad.dir_name)}' has characters other than letters, digits, '_', '.', '-'`, { ...rowLocation(bad, file), column: 'dir_name' });
   }
-  for (const c of CATALOG_COLUMNS) {
+  for (const c of TYPED) {
+    if (Number(f[`type_${c}`] ?? 0) === 0) continue;
+    const bad = (await first(badTypeCond(c), `${ident(c)} AS v, `)) ?? {};
     const t = COLUMN_TYPES[c];
-    if (t === 'VARCHAR' || c === 'source_row') continue;
-    const bad = await scalar(
-      conn,
-      `SELECT ${ident(c)} AS v, source_table, coalesce(source_row, rowid + 1) AS source_row FROM ${STAGE_TABLE} WHERE ${ident(c)} IS NOT NULL AND trim(${ident(c)}) <> '' AND TRY_CAST(trim(${ident(c)}) AS ${t}) IS NULL ORDER BY rowid LIMIT 1`,
-    );
-    if (bad) {
-      const expected = t === 'BOOLEAN' ? 'true or false' : t === 'DOUBLE' ? 'a number' : 'an integer';
-      throw new UserError(`'${String(bad.v)}' is not ${expected}`, { ...rowLocation(bad, file), column: c });
-    }
+    const expected = t === 'BOOLEAN' ? 'true or false' : t === 'DOUBLE' ? 'a number' : 'an integer';
+    throw new UserError(`'${String(bad.v)}' is not ${expected}`, { ...rowLocation(bad, file), column: c });
   }
   const dup = await scalar(conn, `SELECT idx, count(*) AS n FROM ${STAGE_TABLE} GROUP BY idx HAVING count(*) > 1 LIMIT 1`);
   if (dup) {
@@ -147,8 +157,12 @@ async function checkFiles(conn: DuckDBConnection, imagesRoot: string): Promise<v
     ap.flushSync();
     ap.closeSync();
   }
-  if (files.length === 0) {
-    // Nothing there: every listed file is missing (no need to explode the lists).
+  // Metadata without its images (the usual case at scale): when not even one row's first file is
+  // there, every row is missing, and the file lists need not be exploded.
+  const anyFirst = files.length
+    ? await scalar(conn, `SELECT 1 AS y FROM ${STAGE_TABLE} s SEMI JOIN present_files p ON split_part(s.source_files, '|', 1) = p.f LIMIT 1`)
+    : undefined;
+  if (!anyFirst) {
     await conn.run(`CREATE TEMP TABLE missing_idx AS SELECT idx FROM ${STAGE_TABLE} WHERE source_files IS NOT NULL`);
     return;
   }

@@ -1,0 +1,80 @@
+// Ingest benchmark: a CytoImageNet-shaped standard-schema CSV (default 2.7 M rows, ~40 sources)
+// through `ingestSources`, in a child process so its peak RSS is its own. Baseline, same run:
+// DuckDB loading the same CSV into a table with no validation or cleaning.
+//   node dist/bench/catalog-ingest.js [--rows 2700000] [--seed 1] [--dir DIR]
+// Goal (issue 2): ≤ 15 s and ≤ 2 GB peak RSS on the 2-core machine.
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeFileSync } from 'node:fs';
+import { writeSyntheticCatalogCsv } from './synthetic-catalog.js';
+import { ingestSources } from '../src/catalog/ingest.js';
+import { DuckDBInstance } from '@duckdb/node-api';
+
+interface ChildResult {
+  seconds: number;
+  maxRssMB: number;
+  rows: number;
+}
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
+}
+
+async function child(mode: string, csv: string, catalog: string): Promise<void> {
+  const t0 = performance.now();
+  let rows = 0;
+  if (mode === 'ingest') {
+    const cfg = join(catalog + '.config.json');
+    writeFileSync(cfg, JSON.stringify({ adapter: 'standard', table: csv }));
+    const r = await ingestSources([cfg], catalog);
+    rows = r.totalRows;
+  } else {
+    const inst = await DuckDBInstance.create(catalog);
+    const conn = await inst.connect();
+    await conn.run(`CREATE TABLE t AS SELECT * FROM read_csv('${csv}', header=true, all_varchar=true)`);
+    rows = Number((await conn.runAndReadAll('SELECT count(*) AS n FROM t')).getRowObjectsJson()[0].n);
+    conn.closeSync();
+    inst.closeSync();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const maxRssMB = process.resourceUsage().maxRSS / 1024;
+  process.stdout.write(JSON.stringify({ seconds, maxRssMB, rows } satisfies ChildResult));
+}
+
+function runChild(mode: string, csv: string, catalog: string): ChildResult {
+  const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--child', mode, csv, catalog], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  return JSON.parse(out) as ChildResult;
+}
+
+async function main(): Promise<void> {
+  const ci = process.argv.indexOf('--child');
+  if (ci >= 0) {
+    await child(process.argv[ci + 1], process.argv[ci + 2], process.argv[ci + 3]);
+    return;
+  }
+  const rows = Number(arg('rows', '2700000'));
+  const seed = Number(arg('seed', '1'));
+  const dir = arg('dir', '') || (await mkdtemp(join(tmpdir(), 'cytoimagenet-bench-')));
+  try {
+    const csv = join(dir, 'synthetic.csv');
+    const g0 = performance.now();
+    const s = await writeSyntheticCatalogCsv(csv, rows, seed);
+    const genS = (performance.now() - g0) / 1000;
+    console.log(`synthetic table: ${s.rows} rows, ${s.sources} sources, ${(s.bytes / 1e6).toFixed(0)} MB (written in ${genS.toFixed(1)} s)`);
+    const base = runChild('baseline', csv, join(dir, 'baseline.duckdb'));
+    const ing = runChild('ingest', csv, join(dir, 'catalog.duckdb'));
+    const size = (await stat(join(dir, 'catalog.duckdb'))).size;
+    console.log(`baseline (DuckDB CREATE TABLE AS read_csv, no cleaning): ${base.seconds.toFixed(2)} s, peak RSS ${base.maxRssMB.toFixed(0)} MB`);
+    console.log(`ingest (standard adapter: validate, clean, check files, store): ${ing.seconds.toFixed(2)} s, peak RSS ${ing.maxRssMB.toFixed(0)} MB, ${ing.rows} rows, catalog ${(size / 1e6).toFixed(0)} MB`);
+    console.log(`ratio ingest/baseline: time ${(ing.seconds / base.seconds).toFixed(2)}×, RSS ${(ing.maxRssMB / base.maxRssMB).toFixed(2)}×`);
+    console.log(`goal ≤ 15 s: ${ing.seconds <= 15 ? 'met' : 'NOT met'}; goal ≤ 2048 MB: ${ing.maxRssMB <= 2048 ? 'met' : 'NOT met'}`);
+  } finally {
+    if (!process.argv.includes('--dir')) await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
