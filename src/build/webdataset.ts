@@ -4,7 +4,7 @@
 // tar headers carry no time, user or host, so the shards are byte-reproducible. Each shard is
 // written to a temporary name and renamed, so a resumed build skips the finished ones.
 import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -88,7 +88,9 @@ export async function writeWebDataset(out: string, layout: ShardLayout, tables: 
     }
     firstKey[s.dset] += s.members.length;
     const bytes = (await stat(dest)).size;
-    const sha256 = createHash('sha256').update(readFileSync(dest)).digest('hex');
+    const h = createHash('sha256');
+    await pipeline(createReadStream(dest), h);
+    const sha256 = h.digest('hex');
     infos.push({ file: s.file, dset: s.dset, samples: s.members.length, bytes, sha256 });
   }
   const index = {
