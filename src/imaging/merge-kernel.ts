@@ -93,6 +93,8 @@ export function mergeNormalizedChannels(
   return { merged, output, zeros: finish16(merged, inv, output) };
 }
 
+const lutScratch: Float64Array[] = [];
+
 /**
  * Output pixels and zero count in ONE read of each channel, without materialising the float
  * merge (computeMerged gives it on demand, bit-identical). Specialised for 1–3 channels of one
@@ -104,9 +106,13 @@ export function fusedOutput8(grays: readonly GrayImage[], bounds: ReadonlyArray<
   const all16 = grays.every((g) => g.data instanceof Uint16Array);
   const all8 = grays.every((g) => g.data instanceof Uint8Array);
   if (!all16 && !all8) return null;
-  const luts = grays.map((g, c) =>
-    bounds[c].hi > bounds[c].lo ? normalizationLut(g.maxCode, g.divisor, bounds[c].lo, bounds[c].hi) : new Float64Array(g.maxCode + 1),
-  );
+  const luts = grays.map((g, c) => {
+    // Reuse per-slot tables across images: fresh 512 KiB arrays per image cost GC time.
+    let lut = lutScratch[c];
+    if (!lut || lut.length !== g.maxCode + 1) lut = lutScratch[c] = new Float64Array(g.maxCode + 1);
+    if (bounds[c].hi > bounds[c].lo) return normalizationLut(g.maxCode, g.divisor, bounds[c].lo, bounds[c].hi, lut);
+    return lut.fill(0);
+  });
   const n = grays[0].data.length;
   const output = new Uint8Array(n);
   const out = new Uint8ClampedArray(output.buffer); // stores round to nearest, ties to even

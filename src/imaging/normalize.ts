@@ -42,8 +42,8 @@ export function accumulateNormalized(gray: GrayImage, lo: number, hi: number, ac
 }
 
 /** The normalised value of every integer code 0..maxCode. */
-export function normalizationLut(maxCode: number, divisor: number, lo: number, hi: number): Float64Array {
-  const lut = new Float64Array(maxCode + 1);
+export function normalizationLut(maxCode: number, divisor: number, lo: number, hi: number, into?: Float64Array): Float64Array {
+  const lut = into && into.length === maxCode + 1 ? into : new Float64Array(maxCode + 1);
   const range = hi - lo;
   for (let c = 0; c <= maxCode; c++) {
     const v = (divisor === 1 ? c : c / divisor) - lo;

@@ -53,14 +53,22 @@ export function histogram(data: Uint8Array | Uint16Array | Uint32Array, maxCode:
     for (let i = 0; i < n; i++) h[data[i]]++;
     return h;
   }
+  const out = withHistogram(data, size, (h) => h.slice(0, size));
+  return out;
+}
+
+/** Run fn on the histogram held in the shared scratch (valid only during the call). */
+function withHistogram<T>(data: Uint8Array | Uint16Array | Uint32Array, size: number, fn: (h: Uint32Array) => T): T {
   if (scratch.length < size * 4) scratch = new Uint32Array(size * 4);
   const h = scratch;
   if (data instanceof Uint16Array) count16(data, h, size);
   else if (data instanceof Uint8Array) count8(data, h, size);
   else countAny(data, h, size);
-  const out = h.slice(0, size);
-  h.fill(0, 0, size * 4);
-  return out;
+  try {
+    return fn(h.subarray(0, size));
+  } finally {
+    h.fill(0, 0, size * 4);
+  }
 }
 
 // Monomorphic copies of one loop, one per array type.
@@ -164,8 +172,12 @@ export function percentile(values: ArrayLike<number>, q: number): number {
 export function imagePercentiles(gray: GrayImage, qs: readonly number[]): number[] {
   let raw: number[];
   if (gray.integer && Number.isFinite(gray.maxCode)) {
-    const h = histogram(gray.data as Uint8Array | Uint16Array | Uint32Array, gray.maxCode);
-    raw = percentilesFromHistogram(h, gray.data.length, qs);
+    const data = gray.data as Uint8Array | Uint16Array | Uint32Array;
+    const size = gray.maxCode + 1;
+    raw =
+      size > 1 << 18 || data.length < 4096
+        ? percentilesFromHistogram(histogram(data, gray.maxCode), data.length, qs)
+        : withHistogram(data, size, (h) => percentilesFromHistogram(h, data.length, qs));
   } else {
     raw = percentilesOfFloats(gray.data, qs);
   }
