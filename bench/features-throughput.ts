@@ -1,6 +1,6 @@
 // Bench for issue 7: images/s of the features pipeline against onnxruntime's own session.run on the
 // same preprocessed tensors, in the same run, on the same model.
-//   node dist/bench/features-throughput.js [--images 96] [--batch 16] [--size 224] [--method merge-norm] [--reps 5]
+//   node dist/bench/features-throughput.js [--images 96] [--batch 16] [--size 224] [--method merge-norm] [--reps 5] [--no-overlap]
 // Model: random:0 EfficientNetB0 (the graph a Keras .h5 also becomes). Inputs: seeded synthetic
 // 16-bit gray TIFF-like PNGs of size×size (so the pipeline's decode, gray, percentile normalisation,
 // packing and table writing are all in the measurement). Goal: overhead ≤ 15 %, ≥ 25 images/s at 224.
@@ -67,12 +67,13 @@ async function main(): Promise<void> {
       for (const t of tensors) await model.session.run({ [model.inputName]: t });
       return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, cpu: cpuSeconds(process.cpuUsage(c0)) };
     };
+    const overlap = !process.argv.includes('--no-overlap');
     const pipeline = async (): Promise<{ seconds: number; cpu: number; inference: number }> => {
       const source = await filesInput(join(dir, 'list.txt'));
       const writer = new FeatureTableWriter(join(dir, 'features.csv'), source.keyColumns);
       const c0 = process.cpuUsage();
       const t0 = process.hrtime.bigint();
-      const stats = await extractFeatures(model, source.sets, { method, size, batchSize: batch, onRow: (k, f) => writer.writeRow(k, f) });
+      const stats = await extractFeatures(model, source.sets, { method, size, batchSize: batch, overlap, onRow: (k, f) => writer.writeRow(k, f) });
       await writer.finish();
       return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, cpu: cpuSeconds(process.cpuUsage(c0)), inference: stats.inferenceSeconds };
     };
@@ -93,7 +94,7 @@ async function main(): Promise<void> {
     const pipeRate = nImages / pipe.seconds;
     const overhead = base > 0 ? pipe.seconds / base - 1 : NaN;
     const cpuOverhead = baseCpu > 0 ? pipe.cpu / baseCpu - 1 : NaN;
-    console.log(`features throughput: EfficientNetB0 (random:0), ${nImages} images ${size}×${size}, ${method}, batch ${batch}, ${cpus().length} cores`);
+    console.log(`features throughput: EfficientNetB0 (random:0), ${nImages} images ${size}×${size}, ${method}, batch ${batch}${overlap ? '' : ', no overlap'}, ${cpus().length} cores`);
     console.log(`  baseline  onnxruntime session.run on the preprocessed tensors: ${baseRate.toFixed(1)} images/s (${base.toFixed(2)} s)`);
     console.log(`  pipeline  files → decode → normalise → batch → run → CSV:     ${pipeRate.toFixed(1)} images/s (${pipe.seconds.toFixed(2)} s; ${pipe.inference.toFixed(2)} s inside run)`);
     console.log(`  ratio pipeline/baseline images/s: ${(pipeRate / baseRate).toFixed(3)}  → overhead ${(overhead * 100).toFixed(1)} % wall (goal ≤ 15 %), goal ≥ 25 images/s`);

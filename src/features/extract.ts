@@ -12,7 +12,7 @@ export interface ExtractOptions {
   size?: number;
   /** Images per onnxruntime call (default 16). */
   batchSize?: number;
-  /** Decode the next chunk of image sets while the current one runs (default false; see below). */
+  /** Decode the next chunk of image sets while the current one runs (default true; see below). */
   overlap?: boolean;
   /** Skip image sets whose files cannot be read (reported through onSkip) instead of stopping. */
   skipUnreadable?: boolean;
@@ -62,10 +62,10 @@ function imagesOf(job: ImageSetJob, method: Method): number {
 
 /**
  * Sets are taken a chunk at a time (about batchSize images), decoded concurrently, then run in
- * batches of one spatial size; rows go out in input order. session.run blocks the JS thread and
- * onnxruntime uses every core, so by default the next chunk is decoded only after the current
- * one has run: on a small machine, decoding alongside inference slows inference more than it
- * saves. `overlap` decodes the next chunk during inference (worth it with cores to spare).
+ * batches of one spatial size; rows go out in input order. session.run blocks the JS thread, so
+ * only the file decoding (libvips threads) of the next chunk can overlap inference; it fills the
+ * gaps onnxruntime leaves between its parallel sections. `overlap: false` decodes strictly after
+ * each run (one chunk in memory instead of two).
  */
 export async function extractFeatures(model: FeatureModel, sets: AsyncIterable<ImageSetJob>, opts: ExtractOptions): Promise<ExtractStats> {
   const batchSize = Math.max(1, Math.min(opts.batchSize ?? 16, model.maxBatch ?? Infinity));
@@ -126,7 +126,7 @@ export async function extractFeatures(model: FeatureModel, sets: AsyncIterable<I
     const ready = await decoded;
     const following = await nextChunk();
     decoded = undefined;
-    if (opts.overlap && following.length) decoded = decode(following);
+    if ((opts.overlap ?? true) && following.length) decoded = decode(following);
     let group: { job: ImageSetJob; planes: Plane[] }[] = [];
     for (const r of ready) {
       if (r.error !== undefined || !r.planes) {
