@@ -3,7 +3,7 @@
 // output depth and counts zeros for the dim test. Loops are kept monomorphic (one array type per
 // loop) because V8 slows down several-fold on loops that see several typed-array kinds.
 import { accumulateNormalized, normalizationLut } from './normalize.js';
-import { roundHalfEven, type OutputBitDepth } from './encode.js';
+import { roundHalfUp, type OutputBitDepth } from './encode.js';
 import type { GrayImage } from './types.js';
 
 export interface MergedPixels {
@@ -30,22 +30,22 @@ function addFromLut16(acc: Float64Array, lut: Float64Array, d: Uint16Array): voi
   for (let i = 0; i < d.length; i++) acc[i] += lut[d[i]];
 }
 
-function finish8(acc: Float64Array, inv: number, out: Uint8ClampedArray): number {
+function finish8(acc: Float64Array, k: number, out: Uint8Array): number {
   let zeros = 0;
   for (let i = 0; i < acc.length; i++) {
-    const v = acc[i] * inv;
+    const v = acc[i] / k;
     acc[i] = v;
-    out[i] = v * 255; // clamped store: round to nearest, ties to even
+    out[i] = roundHalfUp(v * 255);
     zeros += v === 0 ? 1 : 0;
   }
   return zeros;
 }
-function finish16(acc: Float64Array, inv: number, out: Uint16Array): number {
+function finish16(acc: Float64Array, k: number, out: Uint16Array): number {
   let zeros = 0;
   for (let i = 0; i < acc.length; i++) {
-    const v = acc[i] * inv;
+    const v = acc[i] / k;
     acc[i] = v;
-    out[i] = roundHalfEven(v * 65535);
+    out[i] = roundHalfUp(v * 65535);
     zeros += v === 0 ? 1 : 0;
   }
   return zeros;
@@ -71,9 +71,8 @@ export function addNormalized(acc: Float64Array, g: GrayImage, lo: number, hi: n
 }
 
 /**
- * Mean of the normalised channels, quantised. The mean multiplies by 1/k (exact for k = 1, 2, 4;
- * within one ulp of a division for k = 3) — mergeChannels does the same, so both paths agree bit
- * for bit.
+ * Mean of the normalised channels ((0 + n0) + n1 + …) / k, as numpy's mean and mergeChannels
+ * compute it, quantised; bit for bit the same as the step-by-step path.
  */
 export function mergeNormalizedChannels(
   grays: readonly GrayImage[],
@@ -84,13 +83,12 @@ export function mergeNormalizedChannels(
   const n = grays[0].data.length;
   const merged = new Float64Array(n);
   for (let c = 0; c < k; c++) addNormalized(merged, grays[c], bounds[c].lo, bounds[c].hi, c === 0);
-  const inv = 1 / k;
   if (bitDepth === 8) {
     const output = new Uint8Array(n);
-    return { merged, output, zeros: finish8(merged, inv, new Uint8ClampedArray(output.buffer)) };
+    return { merged, output, zeros: finish8(merged, k, output) };
   }
   const output = new Uint16Array(n);
-  return { merged, output, zeros: finish16(merged, inv, output) };
+  return { merged, output, zeros: finish16(merged, k, output) };
 }
 
 const lutScratch: Float64Array[] = [];
@@ -115,71 +113,70 @@ export function fusedOutput8(grays: readonly GrayImage[], bounds: ReadonlyArray<
   });
   const n = grays[0].data.length;
   const output = new Uint8Array(n);
-  const out = new Uint8ClampedArray(output.buffer); // stores round to nearest, ties to even
-  const inv = 1 / k;
+  const out = output;
   let zeros: number;
   if (all16) {
     const d = grays.map((g) => g.data as Uint16Array);
-    zeros = k === 1 ? fuse16x1(d[0], luts[0], out) : k === 2 ? fuse16x2(d[0], d[1], luts[0], luts[1], inv, out) : fuse16x3(d[0], d[1], d[2], luts[0], luts[1], luts[2], inv, out);
+    zeros = k === 1 ? fuse16x1(d[0], luts[0], out) : k === 2 ? fuse16x2(d[0], d[1], luts[0], luts[1], out) : fuse16x3(d[0], d[1], d[2], luts[0], luts[1], luts[2], out);
   } else {
     const d = grays.map((g) => g.data as Uint8Array);
-    zeros = k === 1 ? fuse8x1(d[0], luts[0], out) : k === 2 ? fuse8x2(d[0], d[1], luts[0], luts[1], inv, out) : fuse8x3(d[0], d[1], d[2], luts[0], luts[1], luts[2], inv, out);
+    zeros = k === 1 ? fuse8x1(d[0], luts[0], out) : k === 2 ? fuse8x2(d[0], d[1], luts[0], luts[1], out) : fuse8x3(d[0], d[1], d[2], luts[0], luts[1], luts[2], out);
   }
   return { output, zeros };
 }
 
 // One loop per (type, channel count) so that each stays monomorphic. The sums are formed in the
-// same order as addNormalized + finish (((l0 + l1) + l2) × 1/k), so the results are identical.
-function fuse16x1(a: Uint16Array, la: Float64Array, out: Uint8ClampedArray): number {
+// same order as addNormalized + finish (((l0 + l1) + l2) / k), so the results are identical.
+function fuse16x1(a: Uint16Array, la: Float64Array, out: Uint8Array): number {
   let z = 0;
   for (let i = 0; i < a.length; i++) {
     const v = la[a[i]];
-    out[i] = v * 255;
+    out[i] = roundHalfUp(v * 255);
     z += v === 0 ? 1 : 0;
   }
   return z;
 }
-function fuse16x2(a: Uint16Array, b: Uint16Array, la: Float64Array, lb: Float64Array, inv: number, out: Uint8ClampedArray): number {
+function fuse16x2(a: Uint16Array, b: Uint16Array, la: Float64Array, lb: Float64Array, out: Uint8Array): number {
   let z = 0;
   for (let i = 0; i < a.length; i++) {
-    const v = (la[a[i]] + lb[b[i]]) * inv;
-    out[i] = v * 255;
+    const v = (la[a[i]] + lb[b[i]]) / 2;
+    out[i] = roundHalfUp(v * 255);
     z += v === 0 ? 1 : 0;
   }
   return z;
 }
-function fuse16x3(a: Uint16Array, b: Uint16Array, c: Uint16Array, la: Float64Array, lb: Float64Array, lc: Float64Array, inv: number, out: Uint8ClampedArray): number {
+function fuse16x3(a: Uint16Array, b: Uint16Array, c: Uint16Array, la: Float64Array, lb: Float64Array, lc: Float64Array, out: Uint8Array): number {
   let z = 0;
   for (let i = 0; i < a.length; i++) {
-    const v = (la[a[i]] + lb[b[i]] + lc[c[i]]) * inv;
-    out[i] = v * 255;
+    const v = (la[a[i]] + lb[b[i]] + lc[c[i]]) / 3;
+    out[i] = roundHalfUp(v * 255);
     z += v === 0 ? 1 : 0;
   }
   return z;
 }
-function fuse8x1(a: Uint8Array, la: Float64Array, out: Uint8ClampedArray): number {
+function fuse8x1(a: Uint8Array, la: Float64Array, out: Uint8Array): number {
   let z = 0;
   for (let i = 0; i < a.length; i++) {
     const v = la[a[i]];
-    out[i] = v * 255;
+    out[i] = roundHalfUp(v * 255);
     z += v === 0 ? 1 : 0;
   }
   return z;
 }
-function fuse8x2(a: Uint8Array, b: Uint8Array, la: Float64Array, lb: Float64Array, inv: number, out: Uint8ClampedArray): number {
+function fuse8x2(a: Uint8Array, b: Uint8Array, la: Float64Array, lb: Float64Array, out: Uint8Array): number {
   let z = 0;
   for (let i = 0; i < a.length; i++) {
-    const v = (la[a[i]] + lb[b[i]]) * inv;
-    out[i] = v * 255;
+    const v = (la[a[i]] + lb[b[i]]) / 2;
+    out[i] = roundHalfUp(v * 255);
     z += v === 0 ? 1 : 0;
   }
   return z;
 }
-function fuse8x3(a: Uint8Array, b: Uint8Array, c: Uint8Array, la: Float64Array, lb: Float64Array, lc: Float64Array, inv: number, out: Uint8ClampedArray): number {
+function fuse8x3(a: Uint8Array, b: Uint8Array, c: Uint8Array, la: Float64Array, lb: Float64Array, lc: Float64Array, out: Uint8Array): number {
   let z = 0;
   for (let i = 0; i < a.length; i++) {
-    const v = (la[a[i]] + lb[b[i]] + lc[c[i]]) * inv;
-    out[i] = v * 255;
+    const v = (la[a[i]] + lb[b[i]] + lc[c[i]]) / 3;
+    out[i] = roundHalfUp(v * 255);
     z += v === 0 ? 1 : 0;
   }
   return z;
@@ -190,9 +187,6 @@ export function computeMerged(grays: readonly GrayImage[], bounds: ReadonlyArray
   const k = grays.length;
   const merged = new Float64Array(grays[0].data.length);
   for (let c = 0; c < k; c++) addNormalized(merged, grays[c], bounds[c].lo, bounds[c].hi, c === 0);
-  if (k > 1) {
-    const inv = 1 / k;
-    for (let i = 0; i < merged.length; i++) merged[i] *= inv;
-  }
+  if (k > 1) for (let i = 0; i < merged.length; i++) merged[i] /= k;
   return merged;
 }

@@ -17,8 +17,7 @@ export function mergeChannels(channels: readonly NormalizedImage[], names: reado
     const d = c.data;
     for (let i = 0; i < n; i++) out[i] += d[i];
   }
-  // × 1/k, like the fused kernel in merge-kernel.ts (within one ulp of a division)
-  const inv = 1 / channels.length;
-  for (let i = 0; i < n; i++) out[i] *= inv;
+  const k = channels.length;
+  for (let i = 0; i < n; i++) out[i] /= k;
   return out;
 }
