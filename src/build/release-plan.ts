@@ -5,7 +5,7 @@ import { Rng } from '../util/rng.js';
 import { imageFileName } from './binary-name.js';
 import { capRows, valRows } from './cap-and-split.js';
 import { dirLabelKey } from './dir-label.js';
-import { compareCodePoints, compareNatural } from './stable-order.js';
+import { compareCodePoints, naturalKey, sortNaturalBy } from './stable-order.js';
 import type { DroppedLabel, Job, JobOk, JobResult, RejectRow, ReleaseLabel, ReleaseSample, StagedSample } from './types.js';
 
 export interface ReleasePlanOptions {
@@ -66,7 +66,7 @@ export function planRelease(
     const dirLabel = dirLabels.get(key);
     if (dirLabel === undefined) throw new Error(`no folder name for label ${JSON.stringify(key)}`);
     const { label, category } = labelJobs[0];
-    const sorted = [...labelJobs].sort((a, b) => compareNatural(a.idx, b.idx));
+    const sorted = sortNaturalBy(labelJobs, (j) => j.idx);
     const rows: Row[] = [];
     for (const job of sorted) {
       const r = results.get(job.key);
@@ -120,12 +120,14 @@ export function planRelease(
   labels.sort((a, b) => compareCodePoints(a.dirLabel, b.dirLabel));
   dropped.sort((a, b) => compareCodePoints(a.label, b.label) || compareCodePoints(a.category, b.category));
   const stageOrder = ['read', 'decode', 'qc', 'cap', 'release'];
-  rejects.sort(
+  const keyed = rejects.map((r) => ({ r, k: naturalKey(r.idx) }));
+  keyed.sort(
     (a, b) =>
-      compareCodePoints(a.label, b.label) ||
-      compareCodePoints(a.category, b.category) ||
-      compareNatural(a.idx, b.idx) ||
-      stageOrder.indexOf(a.stage) - stageOrder.indexOf(b.stage),
+      compareCodePoints(a.r.label, b.r.label) ||
+      compareCodePoints(a.r.category, b.r.category) ||
+      compareCodePoints(a.k, b.k) ||
+      compareCodePoints(a.r.idx, b.r.idx) ||
+      stageOrder.indexOf(a.r.stage) - stageOrder.indexOf(b.r.stage),
   );
-  return { labels, dropped, rejects, stats };
+  return { labels, dropped, rejects: keyed.map((x) => x.r), stats };
 }

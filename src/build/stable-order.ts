@@ -5,26 +5,26 @@ export function compareCodePoints(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Natural order: digit runs compare by value ("img-2" < "img-10"), ties broken by code points. */
+/**
+ * A key whose code-point order is natural order: each digit run becomes its length (3 digits) then
+ * the digits without leading zeros, so "img-2" < "img-10". Compute once per item, then sort.
+ */
+export function naturalKey(s: string): string {
+  return s.replace(/\d+/g, (d) => {
+    const t = d.replace(/^0+(?=\d)/, '');
+    return `${String(t.length).padStart(3, '0')}${t}`;
+  });
+}
+
+/** Natural order, ties (e.g. "a01" vs "a1") broken by code points. */
 export function compareNatural(a: string, b: string): number {
-  const ca = a.match(/\d+|\D+/g) ?? [];
-  const cb = b.match(/\d+|\D+/g) ?? [];
-  const n = Math.min(ca.length, cb.length);
-  for (let i = 0; i < n; i++) {
-    const x = ca[i];
-    const y = cb[i];
-    if (x === y) continue;
-    const dx = x.charCodeAt(0) >= 48 && x.charCodeAt(0) <= 57;
-    const dy = y.charCodeAt(0) >= 48 && y.charCodeAt(0) <= 57;
-    if (dx && dy) {
-      const tx = x.replace(/^0+(?=\d)/, '');
-      const ty = y.replace(/^0+(?=\d)/, '');
-      if (tx.length !== ty.length) return tx.length - ty.length;
-      if (tx !== ty) return tx < ty ? -1 : 1;
-      continue;
-    }
-    return compareCodePoints(x, y);
-  }
-  if (ca.length !== cb.length) return ca.length - cb.length;
-  return compareCodePoints(a, b);
+  return compareCodePoints(naturalKey(a), naturalKey(b)) || compareCodePoints(a, b);
+}
+
+/** Items sorted naturally by a string field, computing each key once. */
+export function sortNaturalBy<T>(items: readonly T[], key: (item: T) => string): T[] {
+  return items
+    .map((item) => ({ item, raw: key(item), k: naturalKey(key(item)) }))
+    .sort((x, y) => compareCodePoints(x.k, y.k) || compareCodePoints(x.raw, y.raw))
+    .map((x) => x.item);
 }
