@@ -4,6 +4,7 @@
 // that dies (a native crash on a hostile file) is replaced; the job it was on is retried once,
 // then rejected, so one bad file cannot stop a build.
 import { fork, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Job, JobResult } from './types.js';
 import type { FromWorker, ToWorker } from './worker-protocol.js';
@@ -55,7 +56,10 @@ export function runPool(jobs: readonly Job[], opts: PoolOptions): Promise<void> 
       }
     };
     const spawn = (): void => {
-      const child = fork(WORKER_ENTRY, [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
+      // Fewer workers than cores: let libvips use the spare cores (bytes do not depend on it).
+      const vipsThreads = String(Math.max(1, Math.floor(availableParallelism() / Math.max(1, opts.workers))));
+      const env = { ...process.env, CYTOIMAGENET_BUILD_VIPS_THREADS: process.env.CYTOIMAGENET_BUILD_VIPS_THREADS ?? vipsThreads };
+      const child = fork(WORKER_ENTRY, [], { execArgv: [], env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
       const slot: Slot = { child, inFlight: [], exited: false };
       slots.add(slot);
       child.on('message', (msg: FromWorker) => {
