@@ -1,9 +1,7 @@
 // The cytoimagenet command line: one thin file per command; each parses its options and calls one
 // stage.
 import { Command } from 'commander';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { toolVersion } from '../util/tool-version.js';
 import { register as registerDemo } from './demo.js';
 import { register as registerIngest } from './ingest.js';
 import { register as registerExport } from './export.js';
@@ -14,18 +12,6 @@ import { register as registerBuild } from './build.js';
 import { register as registerFeatures } from './features.js';
 import { register as registerEvaluate } from './evaluate.js';
 import { register as registerTrain } from './train.js';
-
-export function toolVersion(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  for (const up of ['../../..', '../..']) {
-    try {
-      return (JSON.parse(readFileSync(join(here, up, 'package.json'), 'utf8')) as { version: string }).version;
-    } catch {
-      /* try the next layout */
-    }
-  }
-  return '0.0.0';
-}
 
 export function makeProgram(): Command {
   const program = new Command();

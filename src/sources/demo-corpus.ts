@@ -6,6 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { Rng } from '../util/rng.js';
+import { csvTable } from '../util/csv.js';
 
 export interface DemoCorpusOptions {
   /** Output folder; created. */
@@ -86,14 +87,6 @@ function toUint8(img: Float64Array): Uint8Array {
   return out;
 }
 
-function csv(rows: readonly (readonly (string | number)[])[]): string {
-  const cell = (v: string | number) => {
-    const s = String(v);
-    return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  };
-  return rows.map((r) => r.map(cell).join(',')).join('\n') + '\n';
-}
-
 /** Compounds of the demo screen: class size and how the nuclei look under each. */
 const COMPOUNDS = [
   { name: 'Taxol', moa: 'Microtubule stabilizers', n: 70, nuclei: 14, sigma: [3, 4] as [number, number], stripe: 0.35 },
@@ -162,7 +155,7 @@ async function writeCellPaint(root: string, seed: number, scale: number): Promis
       count++;
     }
   }
-  await writeFile(join(dir, 'metadata.csv'), csv(rows));
+  await writeFile(join(dir, 'metadata.csv'), csvTable(rows[0] as string[], rows.slice(1)));
   return count;
 }
 
@@ -214,7 +207,7 @@ async function writeYeast(root: string, seed: number, scale: number): Promise<nu
       count++;
     }
   }
-  await writeFile(join(dir, 'metadata.csv'), csv(rows));
+  await writeFile(join(dir, 'metadata.csv'), csvTable(rows[0] as string[], rows.slice(1)));
   return count;
 }
 

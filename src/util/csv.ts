@@ -1,0 +1,23 @@
+// Minimal RFC 4180 CSV writing for the small tables stages write themselves (DuckDB writes the
+// big ones). Labels and names can hold commas, quotes and edge spaces (compound names), so such
+// fields are quoted.
+
+export type CsvValue = string | number | boolean | null | undefined;
+
+export function csvField(v: CsvValue): string {
+  if (v === null || v === undefined) return '';
+  const s = String(v);
+  return /[",\r\n]/.test(s) || s !== s.trim() ? `"${s.replaceAll('"', '""')}"` : s;
+}
+
+/** One line, without its newline. */
+export function csvLine(values: readonly CsvValue[]): string {
+  return values.map(csvField).join(',');
+}
+
+/** A whole table, header first, '\n' after every line. */
+export function csvTable(header: readonly string[], rows: readonly (readonly CsvValue[])[]): string {
+  let out = `${csvLine(header)}\n`;
+  for (const r of rows) out += `${csvLine(r)}\n`;
+  return out;
+}
