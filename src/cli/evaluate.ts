@@ -9,7 +9,7 @@ import { writeFileAtomic } from '../util/fs-atomic.js';
 import { resolveInside } from '../util/safe-path.js';
 import { UserError } from '../util/errors.js';
 import { runAction } from './run-action.js';
-import { toolVersion } from './main.js';
+import { toolVersion } from '../util/tool-version.js';
 import type { Accuracy } from '../evaluate/vote.js';
 
 const positiveInt = (what: string) =>

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { TRAIN } from '../defaults.js';
 import { parseLabelsSubset } from '../train/release.js';
 import { train, type TrainProgress } from '../train/train.js';
-import { toolVersion } from './main.js';
+import { toolVersion } from '../util/tool-version.js';
 import { runAction } from './run-action.js';
 
 const int = (name: string, min: number, max = Number.MAX_SAFE_INTEGER) =>
