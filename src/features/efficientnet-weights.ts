@@ -42,15 +42,18 @@ export function checkEfficientNetWeights(weights: KerasWeights, file?: string): 
   const isRescaling = (n: string): boolean => /^rescaling(_\d+)?$/.test(n);
   const normName = layerNames.find((n) => /^normalization(_\d+)?$/.test(n));
   const ignorable = new Set(['avg_pool', 'max_pool', 'top_dropout', 'predictions']);
-  for (const [name, ws] of weights) {
-    if (ws.size > 0 && !known.has(name) && !ignorable.has(name) && name !== normName) {
-      throw new UserError(
-        `layer '${name}' is not a layer of Keras EfficientNetB0`,
-        where,
-        'expected an EfficientNetB0 saved by tf.keras (layer names like stem_conv, block1a_dwconv, top_conv); for other architectures export the model to ONNX',
-      );
-    }
-  }
+  // Weighted layers EfficientNetB0 does not have are a head when they all come after its last
+  // layer (a fine-tuned classifier); anywhere else they mean another architecture.
+  const order = [...weights.entries()].filter(([, ws]) => ws.size > 0).map(([n]) => n);
+  const lastKnown = Math.max(-1, ...order.map((n, i) => (known.has(n) || n === normName ? i : -1)));
+  order.forEach((name, i) => {
+    if (known.has(name) || name === normName || ignorable.has(name) || i > lastKnown) return;
+    throw new UserError(
+      `layer '${name}' is not a layer of Keras EfficientNetB0`,
+      where,
+      'expected an EfficientNetB0 saved by tf.keras (layer names like stem_conv, block1a_dwconv, top_conv); for other architectures export the model to ONNX',
+    );
+  });
   const tensors = new Map<string, Map<string, KerasTensor>>();
   for (const l of spec) {
     if (l.weights.length === 0) continue;
@@ -79,8 +82,11 @@ export function checkEfficientNetWeights(weights: KerasWeights, file?: string): 
   }
   let layers = spec;
   if (!tensors.has('normalization')) layers = layers.filter((l) => l.kind !== 'normalization');
-  // A file lists its weightless layers too: follow it on whether Keras's own rescaling is there.
-  if (layerNames.length > 0 && !layerNames.some(isRescaling)) layers = layers.filter((l) => l.name !== 'rescaling');
+  // A file lists its weightless layers too: follow it on whether Keras's own rescaling is there
+  // (a nested model's sublayers are not listed, weightless ones not even expanded, so there the
+  // standard layers are assumed).
+  const flat = layerNames.includes('stem_activation');
+  if (flat && !layerNames.some(isRescaling)) layers = layers.filter((l) => l.name !== 'rescaling');
   const normIdx = normName ? layerNames.indexOf(normName) : -1;
   const imagenetStdFix = normIdx > 0 && isRescaling(layerNames[normIdx + 1] ?? '') && layerNames.slice(0, normIdx).some(isRescaling);
   return { layers, tensors, imagenetStdFix };

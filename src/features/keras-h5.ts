@@ -31,6 +31,8 @@ export interface KerasH5File {
   /** layer_names in file order (weightless layers included). */
   layerNames: string[];
   weights: KerasWeights;
+  /** Layers that were nested models, expanded into their sublayers in `weights`. */
+  nested: string[];
   kerasVersion?: string;
   backend?: string;
 }
@@ -126,6 +128,7 @@ export async function readKerasH5(path: string): Promise<KerasH5File> {
       throw new UserError('no layer_names attribute: not a Keras HDF5 weights file', { file: path }, 'expected a file written by Keras model.save or model.save_weights (.h5)');
     }
     const weights: KerasWeights = new Map();
+    const nested: string[] = [];
     for (const layer of layerNames) {
       const g = root.get(layer);
       const layerMap = new Map<string, KerasTensor>();
@@ -134,6 +137,14 @@ export async function readKerasH5(path: string): Promise<KerasH5File> {
         throw new UserError(`layer '${layer}' is listed in layer_names but has no group`, { file: path });
       }
       const names = attrStrings(g, 'weight_names') ?? [];
+      // A nested model (e.g. Sequential([EfficientNetB0(...), Dense])) stores all its weights in one
+      // group, named "<sublayer>/<weight>:0": expand them into their sublayers.
+      const owners = new Set(names.map((n) => n.split('/').at(-2) ?? layer));
+      const isNested = owners.size > 1;
+      if (isNested) {
+        weights.delete(layer);
+        nested.push(layer);
+      }
       for (const stored of names) {
         const ds = g.get(stored);
         if (!(ds instanceof lib.Dataset)) {
@@ -142,13 +153,20 @@ export async function readKerasH5(path: string): Promise<KerasH5File> {
         const d = ds as Dataset;
         const shape = d.shape ?? [];
         const data = toFloat32(d.value, path, `${layer}/${stored}`);
-        layerMap.set(shortWeightName(stored), { shape: [...shape], data });
+        let target = layerMap;
+        if (isNested) {
+          const owner = stored.split('/').at(-2)!;
+          target = weights.get(owner) ?? new Map<string, KerasTensor>();
+          weights.set(owner, target);
+        }
+        target.set(shortWeightName(stored), { shape: [...shape], data });
       }
     }
     return {
       layout,
       layerNames,
       weights,
+      nested,
       kerasVersion: attrString(root, 'keras_version') ?? attrString(f, 'keras_version'),
       backend: attrString(root, 'backend') ?? attrString(f, 'backend'),
     };

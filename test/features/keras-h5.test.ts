@@ -71,8 +71,14 @@ test('layer-name and shape mismatches name the layer', async () => {
   assert.throws(() => checkEfficientNetWeights(wrongShape, 'x.h5'), (e: unknown) => e instanceof UserError && /block4b_se_expand/.test(e.message) && /\(1, 1, 20, 480\)/.test(e.message));
   const missing = cloneWith(w, (m) => m.delete('block5c_project_bn'));
   assert.throws(() => checkEfficientNetWeights(missing, 'x.h5'), (e: unknown) => e instanceof UserError && /block5c_project_bn/.test(e.message));
-  const foreign = cloneWith(w, (m) => m.set('conv_1x1_extra', new Map([['kernel', { shape: [1], data: new Float32Array(1) }]])));
+  // a layer EfficientNetB0 lacks, in the middle of the network: another architecture
+  const entries = [...w];
+  const mid = entries.findIndex(([k]) => k === 'block3a_bn');
+  const foreign: KerasWeights = new Map([...entries.slice(0, mid), ['conv_1x1_extra', new Map([['kernel', { shape: [1], data: new Float32Array(1) }]])], ...entries.slice(mid)]);
   assert.throws(() => checkEfficientNetWeights(foreign, 'x.h5'), (e: unknown) => e instanceof UserError && /conv_1x1_extra/.test(e.message));
+  // after the backbone it is a fine-tuned head, ignored
+  const head = cloneWith(w, (m) => m.set('dense_7', new Map([['kernel', { shape: [1280, 5], data: new Float32Array(6400) }]])));
+  assert.equal(checkEfficientNetWeights(head, 'x.h5').layers.at(-1)!.name, 'top_activation');
   // the same through a real file
   await withTempDir(async (dir) => {
     const p = join(dir, 'bad.h5');
@@ -107,4 +113,37 @@ test('session-numbered preprocessing layers (normalization_1, rescaling_2) and t
   const bare: KerasWeights = new Map(entries.filter(([k]) => k !== 'rescaling' && k !== 'normalization'));
   const b = checkEfficientNetWeights(bare, 'x.h5');
   assert.ok(!b.layers.some((l) => l.kind === 'rescaling' || l.kind === 'normalization'));
+});
+
+test('a nested model (Sequential([EfficientNetB0, Dense]) saved by Keras) is expanded into its sublayers', async () => {
+  const h5wasm = (await import('h5wasm/node')).default;
+  await h5wasm.ready;
+  await withTempDir(async (dir) => {
+    const w = randomEfficientNetWeights(5);
+    const p = join(dir, 'nested.h5');
+    const f = new h5wasm.File(p, 'w');
+    const names = ['efficientnetb0', 'dense'];
+    f.create_attribute('layer_names', names, [2], 'A20');
+    const g = f.create_group('efficientnetb0');
+    const stored: string[] = [];
+    for (const [layer, ws] of w) {
+      if (!ws.size) continue;
+      const sub = g.create_group(layer);
+      for (const [name, t] of ws) {
+        sub.create_dataset({ name: `${name}:0`, data: t.data, shape: t.shape, dtype: '<f' });
+        stored.push(`${layer}/${name}:0`);
+      }
+    }
+    g.create_attribute('weight_names', stored, [stored.length], 'A64');
+    const d = f.create_group('dense');
+    d.create_group('dense').create_dataset({ name: 'kernel:0', data: new Float32Array(1280 * 3), shape: [1280, 3], dtype: '<f' });
+    d.create_attribute('weight_names', ['dense/kernel:0'], [1], 'A20');
+    f.close();
+    const r = await readKerasH5(p);
+    assert.deepEqual(r.nested, ['efficientnetb0']);
+    const net = checkEfficientNetWeights(r.weights, p);
+    assert.deepEqual(net.tensors.get('block7a_project_conv')!.get('kernel')!.data, w.get('block7a_project_conv')!.get('kernel')!.data);
+    // the standard rescaling and normalisation are kept
+    assert.deepEqual(net.layers.slice(0, 3).map((l) => l.kind), ['input', 'rescaling', 'normalization']);
+  });
 });
