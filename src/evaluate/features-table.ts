@@ -5,7 +5,7 @@ import { open } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBConnection, type DuckDBVector } from '@duckdb/node-api';
 import { UserError } from '../util/errors.js';
 import type { Matrix } from './matrix.js';
 
@@ -63,12 +63,15 @@ async function firstLine(file: string): Promise<string> {
   }
 }
 
-/** The FROM clause and column names of a table file. */
-async function source(con: DuckDBConnection, file: string, format: 'csv' | 'parquet'): Promise<{ from: string; columns: string[] }> {
+/**
+ * The column names of a table file, and its FROM clause given which columns are keys. CSV feature
+ * columns are parsed as DOUBLE by DuckDB itself (text → number is most of the reading time).
+ */
+async function source(con: DuckDBConnection, file: string, format: 'csv' | 'parquet'): Promise<{ from: (keys: readonly string[]) => string; columns: string[] }> {
   if (format === 'parquet') {
     const from = `read_parquet(${sqlString(file)})`;
     const r = await con.runAndReadAll(`DESCRIBE SELECT * FROM ${from}`);
-    return { from, columns: r.getRows().map((row) => String(row[0])) };
+    return { from: () => from, columns: r.getRows().map((row) => String(row[0])) };
   }
   const header = await firstLine(file);
   if (!header.trim()) throw new UserError('the table is empty (no header line)', { file, line: 1 });
@@ -80,16 +83,32 @@ async function source(con: DuckDBConnection, file: string, format: 'csv' | 'parq
     if (seen.has(c)) throw new UserError('column name appears twice', { file, line: 1, column: c });
     seen.add(c);
   });
-  // Explicit columns and no sniffing: a ragged line then fails with its line number.
-  const cols = `{${columns.map((c) => `${sqlString(c)}: 'VARCHAR'`).join(', ')}}`;
-  const from = `read_csv(${sqlString(file)}, auto_detect=false, header=true, delim=${sqlString(delim)}, quote='"', escape='"', columns=${cols}, strict_mode=true, null_padding=false)`;
+  // Explicit columns and no sniffing: a ragged line or a bad number then fails with its line.
+  const from = (keys: readonly string[]): string => {
+    const cols = `{${columns.map((c) => `${sqlString(c)}: ${keys.includes(c) ? "'VARCHAR'" : "'DOUBLE'"}`).join(', ')}}`;
+    return `read_csv(${sqlString(file)}, auto_detect=false, header=true, delim=${sqlString(delim)}, quote='"', escape='"', columns=${cols}, strict_mode=true, null_padding=false)`;
+  };
   return { from, columns };
+}
+
+/** The values of a DOUBLE vector without a call per value (falls back to getItem). */
+function doubles(v: DuckDBVector, n: number): Float64Array {
+  const items = (v as unknown as { items?: unknown }).items;
+  if (items instanceof Float64Array && items.length >= n) return items;
+  return Float64Array.from({ length: n }, (_, i) => {
+    const x = v.getItem(i);
+    return typeof x === 'number' ? x : NaN;
+  });
 }
 
 function duckError(e: unknown, file: string, columns: readonly string[]): UserError {
   const msg = e instanceof Error ? e.message : String(e);
   const line = /CSV Error on Line: (\d+)/.exec(msg);
   const count = /Expected Number of Columns: (\d+) Found: (\d+)/.exec(msg);
+  const conv = /Error when converting column "([^"]*)"\. Could not convert string "([^"]*)"/.exec(msg);
+  if (line && conv) {
+    return new UserError(`feature value is not a number: '${conv[2]}'`, { file, line: Number(line[1]), column: conv[1] }, 'every column after the key columns must hold finite numbers');
+  }
   if (line && count) {
     const expected = Number(count[1]);
     const found = Number(count[2]);
@@ -112,7 +131,7 @@ export async function readFeaturesTable(path: string, spec: KeySpec): Promise<Fe
   const db = await DuckDBInstance.create(':memory:');
   const con = await db.connect();
   try {
-    let src: { from: string; columns: string[] };
+    let src: { from: (keys: readonly string[]) => string; columns: string[] };
     try {
       src = await source(con, file, format);
     } catch (e) {
@@ -127,15 +146,17 @@ export async function readFeaturesTable(path: string, spec: KeySpec): Promise<Fe
     const keyColumns = [...spec.required, ...(spec.optional ?? []).filter((k) => src.columns.includes(k))];
     const featureColumns = src.columns.filter((c) => !keyColumns.includes(c));
     if (featureColumns.length === 0) throw new UserError('no feature columns after the key columns', { file, column: keyColumns[keyColumns.length - 1] });
-    const select = [...keyColumns.map((k) => `CAST(${ident(k)} AS VARCHAR)`), ...featureColumns.map((c) => `TRY_CAST(${ident(c)} AS DOUBLE)`)].join(', ');
+    // Missing and non-numeric values arrive as NaN (checked below, then looked up for the message).
+    const select = [...keyColumns.map((k) => `CAST(${ident(k)} AS VARCHAR)`), ...featureColumns.map((c) => `COALESCE(TRY_CAST(${ident(c)} AS DOUBLE), 'NaN'::DOUBLE)`)].join(', ');
+    const from = src.from(keyColumns);
     const nk = keyColumns.length;
     const nf = featureColumns.length;
     const keys: string[][] = keyColumns.map(() => []);
     const parts: Float32Array[] = [];
     let rows = 0;
-    let bad: { row: number; col: number; nan: boolean } | null = null;
+    let bad: { row: number; col: number } | null = null;
     try {
-      const result = await con.stream(`SELECT ${select} FROM ${src.from}`);
+      const result = await con.stream(`SELECT ${select} FROM ${from}`);
       for (;;) {
         const chunk = await result.fetchChunk();
         if (!chunk || chunk.rowCount === 0) break;
@@ -150,14 +171,14 @@ export async function readFeaturesTable(path: string, spec: KeySpec): Promise<Fe
         }
         const block = new Float32Array(n * nf);
         for (let c = 0; c < nf && !bad; c++) {
-          const v = chunk.getColumnVector(nk + c);
+          const x = doubles(chunk.getColumnVector(nk + c), n);
           for (let r = 0; r < n; r++) {
-            const x = v.getItem(r) as number | null;
-            if (x === null || !Number.isFinite(x)) {
-              bad = { row: rows + r, col: c, nan: x !== null };
+            const v = x[r];
+            if (!Number.isFinite(v)) {
+              bad = { row: rows + r, col: c };
               break;
             }
-            block[r * nf + c] = x;
+            block[r * nf + c] = v;
           }
         }
         if (bad) break;
@@ -170,9 +191,10 @@ export async function readFeaturesTable(path: string, spec: KeySpec): Promise<Fe
     }
     if (bad) {
       const column = featureColumns[bad.col];
-      const raw = await con.runAndReadAll(`SELECT CAST(${ident(column)} AS VARCHAR) FROM ${src.from} LIMIT 1 OFFSET ${bad.row}`);
+      const raw = await con.runAndReadAll(`SELECT CAST(${ident(column)} AS VARCHAR) FROM ${from} LIMIT 1 OFFSET ${bad.row}`);
       const value = raw.getRows()[0]?.[0];
-      const what = value === null || value === undefined || String(value).trim() === '' ? 'missing feature value' : bad.nan ? `feature value is not finite: '${value}'` : `feature value is not a number: '${value}'`;
+      const text = value === null || value === undefined ? '' : String(value);
+      const what = text.trim() === '' ? 'missing feature value' : Number.isNaN(Number(text)) && !/^[+-]?(nan|inf(inity)?)$/i.test(text.trim()) ? `feature value is not a number: '${text}'` : `feature value is not finite: '${text}'`;
       throw new UserError(what, { file, line: lineOf(bad.row), column }, 'every column after the key columns must hold finite numbers');
     }
     if (rows === 0) throw new UserError('the table has no rows', { file });

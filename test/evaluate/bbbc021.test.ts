@@ -115,4 +115,8 @@ test('NSCB also excludes the same batch: the same-week neighbour is skipped for 
   assert.equal(a1.nscb, 'X');
   // B (Y, week1): its only other-batch same-MOA peers are D and E, so it is counted under NSCB.
   assert.ok(r.predictions.find((p) => p.treatment === 'B-1')!.nscb !== null);
+  // A DMSO scaler needs DMSO images; this table has none.
+  assert.throws(() => evaluateBbbc021(sets, table, { k: 1, scaler: 'dmso', metadataFile: 'synthetic', checkCounts: false }), /needs DMSO image sets/);
+  // The synthetic tables are not BBBC021 v1: by default the counts are checked.
+  assert.throws(() => evaluateBbbc021(sets, table, { k: 1, scaler: 'none', metadataFile: 'synthetic' }), /give 6 treatments, 5 compounds and 2 MOAs; BBBC021 v1 has 103, 38 and 12/);
 });
