@@ -5,7 +5,7 @@
 //   4. plan the release from all results (cap, min-release, names, split) — pure;
 //   5. move staged images to their names, write tables, shards and the card, drop the work folder.
 // Every step is idempotent, so a build killed at any moment and run again gives the same bytes.
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { rename, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
@@ -137,10 +137,14 @@ export async function buildRelease(options: BuildOptions): Promise<BuildSummary>
     rejectsCsv: join(out, 'rejects.csv'),
   };
   if (state === 'complete') {
-    const summary = await summaryOfComplete(out, paths, jobs.length, t0);
-    log(`build: ${out} already holds this release (build ${record.fingerprint}); nothing to do.`);
-    printWhere(log, paths);
-    return summary;
+    const summary = await summaryOfComplete(out, paths, jobs.length, t0, opts.format === 'webdataset');
+    if (summary.missing === 0 && summary.summary) {
+      log(`build: ${out} already holds this release (build ${record.fingerprint}); nothing to do.`);
+      printWhere(log, paths);
+      return summary.summary;
+    }
+    // Files lost after the build finished: rebuild; every step rewrites the same bytes.
+    log(`build: ${summary.missing} file(s) of this release are missing; rebuilding them`);
   }
   mkdirSync(out, { recursive: true });
   // build.json first: a folder holding anything of ours always says which build it belongs to.
@@ -298,14 +302,23 @@ interface ReleasePaths {
   rejectsCsv: string;
 }
 
-async function summaryOfComplete(out: string, paths: ReleasePaths, jobs: number, t0: number): Promise<BuildSummary> {
+/** The summary of a finished release, and how many of its files are missing. */
+async function summaryOfComplete(out: string, paths: ReleasePaths, jobs: number, t0: number, shards: boolean): Promise<{ summary: BuildSummary | null; missing: number }> {
   const instance = await DuckDBInstance.create(':memory:', { temp_directory: '' });
   const conn = await instance.connect();
   try {
     const [m] = (await conn.runAndReadAll(`SELECT count(*)::INTEGER AS n, (count(*) FILTER (crop))::INTEGER AS crops, count(DISTINCT path)::INTEGER AS labels FROM read_csv(${sqlString(paths.metadataCsv)}, header = true)`)).getRowObjectsJson();
+    const files = (await conn.runAndReadAll(`SELECT path, filename FROM read_csv(${sqlString(paths.metadataCsv)}, header = true, all_varchar = true)`)).getRowObjectsJson();
+    let missing = [paths.metadataParquet, paths.rejectsCsv].filter((p) => !existsSync(p)).length;
+    for (const f of files) if (!existsSync(join(out, String(f.path), String(f.filename)))) missing++;
+    if (shards) {
+      const index = join(out, SHARDS_DIR, 'index.json');
+      if (!existsSync(index)) missing++;
+      else for (const sh of (JSON.parse(readFileSync(index, 'utf8')) as { shards: { file: string }[] }).shards) if (!existsSync(join(out, SHARDS_DIR, sh.file))) missing++;
+    }
     const rej = (await conn.runAndReadAll(`SELECT reason, count(*)::INTEGER AS n FROM read_csv(${sqlString(paths.rejectsCsv)}, header = true, all_varchar = true) GROUP BY reason ORDER BY reason`)).getRowObjectsJson();
     const rejectsByReason = Object.fromEntries(rej.map((r) => [String(r.reason), Number(r.n)]));
-    return {
+    const summary: BuildSummary = {
       ...paths,
       out,
       jobs,
@@ -323,6 +336,10 @@ async function summaryOfComplete(out: string, paths: ReleasePaths, jobs: number,
       seconds: (Date.now() - t0) / 1000,
       alreadyComplete: true,
     };
+    return { summary, missing };
+  } catch {
+    // metadata.csv or rejects.csv unreadable: rebuild.
+    return { summary: null, missing: 1 };
   } finally {
     conn.closeSync();
     instance.closeSync();

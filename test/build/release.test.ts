@@ -242,3 +242,14 @@ test('refuses before any work: labels from another catalog, an OUT holding anoth
   assert.equal(again.images, summaryA.images);
   assert.deepEqual(await treeDigest(outA), before);
 });
+
+test('files lost from a finished release are rebuilt by the same command, byte-identical', async () => {
+  const outR = join(root, 'release-r');
+  await cp(outA, outR, { recursive: true });
+  await rm(join(outR, 'nucleus', 'nucleus-010.png'));
+  await rm(join(outR, 'metadata.parquet'));
+  const s = await buildRelease({ catalog: fx.catalog, labels: fx.labels, out: outR, workers: 2, minRelease: 3, ...quiet });
+  assert.equal(s.alreadyComplete, false);
+  assert.deepEqual(await treeDigest(outR), await treeDigest(outA));
+  await rm(outR, { recursive: true });
+});
