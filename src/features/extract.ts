@@ -55,6 +55,12 @@ export async function runPlanes(model: FeatureModel, planes: readonly Plane[]): 
   return rows;
 }
 
+/**
+ * Pixels per onnxruntime call: 16 images of 256×256. EfficientNetB0's largest activation is 96
+ * channels at half resolution, so a call stays around 100 MB of activations at any image size.
+ */
+export const MAX_BATCH_PIXELS = 16 * 256 * 256;
+
 /** Images a set contributes: one per channel (concat) or one (merge). */
 function imagesOf(job: ImageSetJob, method: Method): number {
   return method.startsWith('concat') ? job.files.length : 1;
@@ -97,9 +103,13 @@ export async function extractFeatures(model: FeatureModel, sets: AsyncIterable<I
 
   const runGroup = async (group: { job: ImageSetJob; planes: Plane[] }[]): Promise<void> => {
     const planes = group.flatMap((p) => p.planes);
+    if (!planes.length) return;
     const t0 = process.hrtime.bigint();
     const rows: Float32Array[] = [];
-    for (let i = 0; i < planes.length; i += batchSize) rows.push(...(await runPlanes(model, planes.slice(i, i + batchSize))));
+    // Native-size microscopy images can be megapixels: fewer per call keeps activations bounded.
+    const pixels = planes[0].width * planes[0].height;
+    const step = model.maxBatch !== undefined ? batchSize : Math.max(1, Math.min(batchSize, Math.floor(MAX_BATCH_PIXELS / pixels)));
+    for (let i = 0; i < planes.length; i += step) rows.push(...(await runPlanes(model, planes.slice(i, i + step))));
     stats.inferenceSeconds += Number(process.hrtime.bigint() - t0) / 1e9;
     let r = 0;
     for (const p of group) {
