@@ -112,6 +112,14 @@ export async function makeFixture(dir: string, opts: { cap?: number; lite?: bool
   broken[add('bad inputs', 'compound', SYNTH_SOURCE, ['truncated.png'])] = 'corrupt-image';
   await sharp(new Uint8Array(80 * 80).fill(90), { raw: { width: 80, height: 80, channels: 1 } }).png().toFile(join(synth, 'uniform.png'));
   broken[add('bad inputs', 'compound', SYNTH_SOURCE, ['uniform.png'])] = 'uniform-image';
+  if (!opts.lite) {
+    // Channels of different sizes, and a binary mask.
+    await texture8(join(synth, 'wide.png'), 120, 90, 'wide');
+    broken[add('bad inputs', 'compound', SYNTH_SOURCE, ['good1.png', 'wide.png'])] = 'channel-size-mismatch';
+    const mask = new Uint8Array(100 * 100).map((_, i) => ((i % 100 >> 4) + (Math.floor(i / 100) >> 4)) % 2 ? 255 : 0);
+    await sharp(mask, { raw: { width: 100, height: 100, channels: 1 } }).png().toFile(join(synth, 'mask.png'));
+    broken[add('bad inputs', 'compound', SYNTH_SOURCE, ['mask.png'])] = 'binary-mask';
+  }
   // A label too small to release at --min-release 3.
   for (let i = 0; i < 2; i++) {
     await texture8(join(synth, `tiny${i}.png`), 60, 60, `tiny${i}`);

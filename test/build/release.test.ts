@@ -129,14 +129,14 @@ test('cap after cropping: labels at most `cap` images, every source image still 
   assert.equal(summaryA.capped, 6);
 });
 
-test('rejects.csv: missing, corrupt, truncated and uniform inputs are rejected with stage and reason; the build goes on', async () => {
+test('rejects.csv: missing, corrupt, truncated, mismatched, uniform and binary inputs are rejected with stage and reason; the build goes on', async () => {
   const rejects = parse(await readFile(join(outA, 'rejects.csv')), { columns: true }) as Row[];
   assert.deepEqual(Object.keys(rejects[0]), ['idx', 'label', 'category', 'stage', 'reason', 'detail']);
   for (const [idx, reason] of Object.entries(fx.broken)) {
     const r = rejects.find((x) => x.idx === idx);
     assert.ok(r, `${idx} not in rejects.csv`);
     assert.equal(r.reason, reason);
-    assert.equal(r.stage, reason === 'missing-file' ? 'read' : reason === 'corrupt-image' ? 'decode' : 'qc');
+    assert.equal(r.stage, { 'missing-file': 'read', 'corrupt-image': 'decode', 'channel-size-mismatch': 'decode', 'uniform-image': 'qc', 'binary-mask': 'qc' }[reason]);
     assert.ok(r.detail.length > 0);
   }
   assert.equal(meta.filter((r) => r.label === 'bad inputs').length, 3, 'the good images of that label are released');
