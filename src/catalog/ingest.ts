@@ -119,8 +119,13 @@ async function validateStage(conn: DuckDBConnection, file: string): Promise<void
   }
 }
 
-/** Cleans each distinct raw value once in JS; the result is joined back in SQL. */
-async function buildDictionaries(conn: DuckDBConnection, rules: readonly SynonymRule[]): Promise<void> {
+/**
+ * Cleans each distinct raw value once in JS; the result is joined back in SQL. Only values that
+ * change are kept, and a column none of whose values change is not joined at all. Returns the
+ * columns that need their dictionary.
+ */
+async function buildDictionaries(conn: DuckDBConnection, rules: readonly SynonymRule[]): Promise<Set<string>> {
+  const changed = new Set<string>();
   for (const c of CLEANED_COLUMNS) {
     const t = `dict_${c}`;
     await conn.run(`DROP TABLE IF EXISTS ${t}`);
@@ -132,6 +137,8 @@ async function buildDictionaries(conn: DuckDBConnection, rules: readonly Synonym
     for (const v of values) {
       const raw = String(v);
       const clean = cleanValue(c, raw, rules);
+      if (clean === raw) continue;
+      changed.add(c);
       ap.appendVarchar(raw);
       if (clean === null) ap.appendNull();
       else ap.appendVarchar(clean);
@@ -140,6 +147,7 @@ async function buildDictionaries(conn: DuckDBConnection, rules: readonly Synonym
     ap.flushSync();
     ap.closeSync();
   }
+  return changed;
 }
 
 /** Temp table missing_idx: rows with at least one listed file absent under imagesRoot. */
@@ -173,10 +181,11 @@ async function checkFiles(conn: DuckDBConnection, imagesRoot: string): Promise<v
   );
 }
 
-function cleanedSelect(hasRoot: boolean): string {
+function cleanedSelect(hasRoot: boolean, changed: Set<string>): string {
   const parts = CATALOG_COLUMNS.map((c) => {
     let expr: string;
-    if ((CLEANED_COLUMNS as readonly string[]).includes(c)) expr = `d_${c}.clean`;
+    if (changed.has(c)) expr = `CASE WHEN d_${c}.raw IS NULL THEN s.${ident(c)} ELSE d_${c}.clean END`;
+    else if ((CLEANED_COLUMNS as readonly string[]).includes(c)) expr = `s.${ident(c)}`;
     else if (c === 'files_status') {
       expr = hasRoot ? `CASE WHEN s.source_files IS NULL THEN 'unchecked' WHEN m.idx IS NOT NULL THEN 'missing' ELSE 'present' END` : `'unchecked'`;
     } else if (c === 'source_row') expr = 'coalesce(s.source_row, s.rowid + 1)';
@@ -184,7 +193,9 @@ function cleanedSelect(hasRoot: boolean): string {
     else expr = `CAST(nullif(trim(s.${ident(c)}), '') AS ${COLUMN_TYPES[c]})`;
     return `${expr} AS ${ident(c)}`;
   });
-  const joins = CLEANED_COLUMNS.map((c) => `LEFT JOIN dict_${c} d_${c} ON s.${ident(c)} = d_${c}.raw`).join(' ');
+  const joins = CLEANED_COLUMNS.filter((c) => changed.has(c))
+    .map((c) => `LEFT JOIN dict_${c} d_${c} ON s.${ident(c)} = d_${c}.raw`)
+    .join(' ');
   const miss = hasRoot ? 'LEFT JOIN missing_idx m ON s.idx = m.idx' : '';
   return `SELECT ${parts.join(', ')} FROM ${STAGE_TABLE} s ${joins} ${miss}`;
 }
@@ -197,11 +208,14 @@ async function dropScratch(conn: DuckDBConnection): Promise<void> {
 /** CYTOIMAGENET_TIMING=1 prints each ingest step's time to stderr. */
 function stepTimer(): (label: string) => void {
   let last = performance.now();
+  let cpu = process.cpuUsage();
   return (label) => {
     if (!process.env.CYTOIMAGENET_TIMING) return;
     const now = performance.now();
-    process.stderr.write(`  ${label}: ${((now - last) / 1000).toFixed(2)} s\n`);
+    const u = process.cpuUsage(cpu);
+    process.stderr.write(`  ${label}: ${((now - last) / 1000).toFixed(2)} s (cpu ${((u.user + u.system) / 1e6).toFixed(2)} s)\n`);
     last = now;
+    cpu = process.cpuUsage();
   };
 }
 
@@ -222,7 +236,7 @@ async function ingestOne(conn: DuckDBConnection, prep: PreparedConfig, baseRules
     step('stage');
     await validateStage(conn, file);
     step('validate');
-    await buildDictionaries(conn, rules);
+    const changed = await buildDictionaries(conn, rules);
     step('dictionaries');
     const root = staged.imagesRoot;
     if (root) await checkFiles(conn, root);
@@ -242,7 +256,7 @@ async function ingestOne(conn: DuckDBConnection, prep: PreparedConfig, baseRules
       throw new UserError(`idx '${String(clash.idx)}' already belongs to source '${String(clash.dir_name)}'`, { file, column: 'idx' }, 'give this source another dir_name or idx prefix');
     }
     step('replace');
-    await conn.run(`INSERT INTO ${CATALOG_TABLE} (${CATALOG_COLUMNS.map(ident).join(', ')}) ${cleanedSelect(root !== null)}`);
+    await conn.run(`INSERT INTO ${CATALOG_TABLE} (${CATALOG_COLUMNS.map(ident).join(', ')}) ${cleanedSelect(root !== null, changed)}`);
     step('insert');
     const licence = config.licence ?? staged.licence ?? null;
     const citation = config.citation ?? staged.citation ?? null;

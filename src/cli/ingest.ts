@@ -24,7 +24,8 @@ export function register(program: Command): void {
         for (const s of report.sources) {
           const files = s.present + s.missing > 0 ? `, files: ${s.present} present, ${s.missing} missing` : ', files unchecked';
           const rep = s.replaced ? ` (replaced ${s.replaced})` : '';
-          process.stdout.write(`${s.dirNames.join(', ')} [${s.adapter}]: ${s.rows} rows${rep}${files}, ${s.seconds.toFixed(1)} s\n`);
+          const names = s.dirNames.length > 4 ? `${s.dirNames.slice(0, 3).join(', ')} and ${s.dirNames.length - 3} more` : s.dirNames.join(', ');
+          process.stdout.write(`${names} [${s.adapter}]: ${s.rows} rows${rep}${files}, ${s.seconds.toFixed(1)} s\n`);
         }
         process.stdout.write(`catalog ${report.catalog}: ${report.totalRows} rows\n`);
       }),
