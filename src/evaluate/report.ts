@@ -57,7 +57,7 @@ export function renderTable2(columns: readonly { name: string; results: ResultsF
   const head = `| Task | ${columns.map((c) => c.name).join(' | ')} |`;
   const rule = `|---|${columns.map(() => '---').join('|')}|`;
   const body = rows.map(([task, subset, title]) => {
-    const t = task === 'bbbc021' ? `${title}, ${k(task)} cosine` : task === 'cyclops' ? `${title}, ${k(task)}` : `${title}, ${k(task)}`;
+    const t = `${title}, ${k(task)}${task === 'bbbc021' ? ' cosine' : ''}`;
     return `| ${t} | ${columns.map((c) => {
       const a = subsetOf(c.results[task], subset);
       return a ? formatAccuracy(a) : '—';
