@@ -1,7 +1,8 @@
 // Decode any supported file to raw pixels at full bit depth. sharp/libvips first (fast); utif2
 // for TIFFs libvips refuses (float oddities, unusual layouts); fast-bmp for BMP/DIB, which
 // libvips cannot read. Palette images come back expanded, gray stays one channel.
-import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import sharp from 'sharp';
 import type { Metadata, OutputInfo } from 'sharp';
 import { IMAGING } from '../defaults.js';
@@ -25,25 +26,26 @@ export interface DecodeOptions {
 /** Read and decode one file. Throws ImageError naming the file and the reason. */
 export async function decodeImage(path: string, opts: DecodeOptions = {}): Promise<DecodedImage> {
   const name = opts.name ?? path;
-  let fh: FileHandle;
+  let fd: number;
   try {
-    fh = await open(path, 'r');
+    fd = openSync(path, 'r');
   } catch (e) {
     throw new ImageError(name, 'unreadable', ioReason(e));
   }
   try {
-    const size = (await fh.stat()).size;
     // libvips reads the file itself (as the codec floor does); we only need the first bytes,
-    // plus, for TIFF, the directory and strip tables, read on demand.
+    // plus, for TIFF, the directory and strip tables, read on demand. Synchronous reads of a few
+    // KiB from the page cache cost microseconds; async ones cost a thread-pool round trip each.
+    const size = fstatSync(fd).size;
     const head = Buffer.alloc(Math.min(size, HEAD_BYTES));
-    if (head.length > 0) await fh.read(head, 0, head.length, 0);
-    const input: Input = { name, size, head, source: size <= HEAD_BYTES ? head : path, fd: fh.fd };
+    if (head.length > 0) readSync(fd, head, 0, head.length, 0);
+    const input: Input = { name, size, head, source: size <= HEAD_BYTES ? head : path, fd };
     return await decodeInput(input, opts);
   } catch (e) {
     if (e instanceof ImageError) throw e;
     throw new ImageError(name, 'unreadable', ioReason(e));
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 

@@ -182,6 +182,7 @@ function fuse8x3(a: Uint8Array, b: Uint8Array, c: Uint8Array, la: Float64Array, 
   return z;
 }
 
+
 /** The float merge (mean of normalised channels), in the kernels' arithmetic. */
 export function computeMerged(grays: readonly GrayImage[], bounds: ReadonlyArray<{ lo: number; hi: number }>): Float64Array {
   const k = grays.length;
