@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Rng } from '../util/rng.js';
 import { tempNameFor } from '../util/fs-atomic.js';
 import { encodePng } from '../imaging/index.js';
-import { standardizeAndCrop } from './fast-image-set.js';
+import { standardizeAndCrop, type SetResult } from './fast-image-set.js';
 import type { Job, JobResult, RejectStage, StagedSample } from './types.js';
 
 export function stagedName(key: string, j: number): string {
@@ -26,6 +26,10 @@ async function stage(stagingDir: string, name: string, png: Buffer): Promise<voi
     await rm(tmp, { force: true });
     throw e;
   }
+}
+
+function firstLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0];
 }
 
 function rejected(job: Job, stage: RejectStage, reason: string, detail: string): JobResult {
@@ -52,7 +56,14 @@ export async function processJob(job: Job, stagingDir: string): Promise<JobResul
     }
   }
 
-  const set = await standardizeAndCrop(job.files, { labelSize: job.labelSize, cap: job.cap, rng: Rng.derive(job.seed, job.idx, job.label) });
+  // An unexpected failure on one image (a decoder or codec error) rejects that image; only writing
+  // into OUT (disk full, permissions) stops the build, since every later image would fail too.
+  let set: SetResult;
+  try {
+    set = await standardizeAndCrop(job.files, { labelSize: job.labelSize, cap: job.cap, rng: Rng.derive(job.seed, job.idx, job.label) });
+  } catch (e) {
+    return rejected(job, 'decode', 'processing-error', `${job.files.join(' | ')}: ${firstLine(e)}`);
+  }
   const detail = set.qc.file && !set.qc.reason.includes(set.qc.file) ? `${set.qc.file}: ${set.qc.reason}` : set.qc.reason;
   if (set.qc.verdict === 'unreadable') return rejected(job, 'decode', decodeReason(set.qc.reason), detail);
   if (set.qc.verdict !== 'ok') {
@@ -60,17 +71,23 @@ export async function processJob(job: Job, stagingDir: string): Promise<JobResul
     return rejected(job, 'qc', reason, detail);
   }
 
+  let pngs: Buffer[];
+  try {
+    pngs = set.whole !== null ? [await encodePng(set.whole, set.width, set.height)] : await Promise.all(set.crops.map((c) => encodePng(c.output, c.width, c.height)));
+  } catch (e) {
+    return rejected(job, 'decode', 'processing-error', `PNG encoding failed: ${firstLine(e)}`);
+  }
   await mkdir(join(stagingDir, job.key.slice(0, 2)), { recursive: true });
   const samples: StagedSample[] = [];
   if (set.whole !== null) {
     const name = stagedName(job.key, 0);
-    await stage(stagingDir, name, await encodePng(set.whole, set.width, set.height));
+    await stage(stagingDir, name, pngs[0]);
     samples.push({ j: 0, crop: false, scaling: 1, x_min: null, x_max: null, y_min: null, y_max: null, staged: name });
   } else {
     for (let j = 0; j < set.crops.length; j++) {
       const c = set.crops[j];
       const name = stagedName(job.key, j);
-      await stage(stagingDir, name, await encodePng(c.output, c.width, c.height));
+      await stage(stagingDir, name, pngs[j]);
       const w = c.window;
       samples.push({ j, crop: true, scaling: w.scale, x_min: w.x_min, x_max: w.x_max, y_min: w.y_min, y_max: w.y_max, staged: name });
     }
