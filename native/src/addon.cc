@@ -191,6 +191,7 @@ class StepWorker : public Napi::AsyncWorker {
   uint64_t seed_;
   std::string stopAt_;
   cin::StepResult r_;
+  int threadsUsed_ = 0;
   torch::Tensor out_;
   Napi::Promise::Deferred deferred_;
 };
@@ -367,6 +368,7 @@ StepWorker::~StepWorker() = default;
 void StepWorker::Execute() {
   try {
     useThreads(m_->threads);
+    threadsUsed_ = at::get_num_threads();
     if (kind_ == Train) r_ = m_->net->trainStep(x_, lab_, n_, h_, w_, seed_);
     else if (kind_ == Eval) r_ = m_->net->evalStep(x_, lab_, n_, h_, w_);
     else out_ = m_->net->forwardTo(x_, n_, h_, w_, stopAt_);
@@ -390,6 +392,7 @@ void StepWorker::OnOK() {
   o.Set("top1", static_cast<double>(r_.top1));
   o.Set("top7", static_cast<double>(r_.top7));
   o.Set("n", static_cast<double>(r_.n));
+  o.Set("threads", threadsUsed_);
   deferred_.Resolve(o);
 }
 

@@ -14,6 +14,8 @@ export interface StepStats {
   top1: number;
   top7: number;
   n: number;
+  /** LibTorch threads the step ran with (set on the worker thread). */
+  threads: number;
 }
 
 export interface NativeModel {
