@@ -1,6 +1,6 @@
 // Bench for issue 7: images/s of the features pipeline against onnxruntime's own session.run on the
 // same preprocessed tensors, in the same run, on the same model.
-//   node dist/bench/features-throughput.js [--images 96] [--batch 16] [--size 224] [--method merge-norm] [--reps 5] [--no-overlap]
+//   node dist/bench/features-throughput.js [--images 96] [--batch 16] [--size 224] [--method merge-norm] [--reps 5] [--no-overlap] [--bits 16|8]
 // Model: random:0 EfficientNetB0 (the graph a Keras .h5 also becomes). Inputs: seeded synthetic
 // 16-bit gray TIFF-like PNGs of size×size (so the pipeline's decode, gray, percentile normalisation,
 // packing and table writing are all in the measurement). Goal: overhead ≤ 15 %, ≥ 25 images/s at 224.
@@ -29,7 +29,9 @@ async function main(): Promise<void> {
   if (!METHODS.includes(method)) throw new Error(`--method: one of ${METHODS.join(', ')}`);
   const dir = await mkdtemp(join(tmpdir(), 'cytoimagenet-bench-features-'));
   try {
-    // synthetic 16-bit microscopy-like images: blobs on a noisy background
+    // synthetic microscopy-like images: blobs on a noisy background, 16-bit (default) or 8-bit
+    // (like a release's PNGs)
+    const bits = Number(arg('--bits', '16'));
     const lines: string[] = [];
     for (let i = 0; i < nImages; i++) {
       const rng = Rng.derive(0, 'bench-image', i);
@@ -42,10 +44,14 @@ async function main(): Promise<void> {
           px[y * size + x] = Math.min(65535, Math.round(v));
         }
       const f = join(dir, `img${i}.png`);
-      await sharp(Buffer.from(px.buffer), { raw: { width: size, height: size, channels: 1, premultiplied: false } })
-        .toColourspace('grey16')
-        .png()
-        .toFile(f);
+      if (bits === 8) {
+        await sharp(Buffer.from(Uint8Array.from(px, (v) => Math.min(255, v >> 4))), { raw: { width: size, height: size, channels: 1 } }).png().toFile(f);
+      } else {
+        await sharp(Buffer.from(px.buffer), { raw: { width: size, height: size, channels: 1, premultiplied: false } })
+          .toColourspace('grey16')
+          .png()
+          .toFile(f);
+      }
       lines.push(`img${i}.png`);
     }
     await writeFile(join(dir, 'list.txt'), lines.join('\n') + '\n');
@@ -94,7 +100,7 @@ async function main(): Promise<void> {
     const pipeRate = nImages / pipe.seconds;
     const overhead = base > 0 ? pipe.seconds / base - 1 : NaN;
     const cpuOverhead = baseCpu > 0 ? pipe.cpu / baseCpu - 1 : NaN;
-    console.log(`features throughput: EfficientNetB0 (random:0), ${nImages} images ${size}×${size}, ${method}, batch ${batch}${overlap ? '' : ', no overlap'}, ${cpus().length} cores`);
+    console.log(`features throughput: EfficientNetB0 (random:0), ${nImages} images ${size}×${size} ${bits}-bit, ${method}, batch ${batch}${overlap ? '' : ', no overlap'}, ${cpus().length} cores`);
     console.log(`  baseline  onnxruntime session.run on the preprocessed tensors: ${baseRate.toFixed(1)} images/s (${base.toFixed(2)} s)`);
     console.log(`  pipeline  files → decode → normalise → batch → run → CSV:     ${pipeRate.toFixed(1)} images/s (${pipe.seconds.toFixed(2)} s; ${pipe.inference.toFixed(2)} s inside run)`);
     console.log(`  ratio pipeline/baseline images/s: ${(pipeRate / baseRate).toFixed(3)}  → overhead ${(overhead * 100).toFixed(1)} % wall (goal ≤ 15 %), goal ≥ 25 images/s`);
