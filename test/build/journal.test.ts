@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Journal } from '../../src/build/journal.js';
-import type { JobOk, JobResult } from '../../src/build/types.js';
+import type { JobOk } from '../../src/build/types.js';
 import { withTempDir } from '../helpers/data.js';
 
 const ok = (key: string): JobOk => ({
