@@ -17,6 +17,17 @@ export interface LoadedCatalog {
   excludedRows: number;
 }
 
+/** Phase timings on stderr with CYTOIMAGENET_DEBUG=1 (what to look at when a catalog is slow). */
+function debugClock(): (what: string) => void {
+  let t = performance.now();
+  return (what) => {
+    if (!process.env.CYTOIMAGENET_DEBUG) return;
+    const now = performance.now();
+    process.stderr.write(`labels: ${what} ${((now - t) / 1000).toFixed(2)} s\n`);
+    t = now;
+  };
+}
+
 function sqlString(s: string): string {
   return `'${s.replace(/'/g, "''")}'`;
 }
@@ -33,6 +44,7 @@ async function strings(conn: DuckDBConnection, sql: string): Promise<(string | n
 export async function loadLabelTable(catalogPath: string, excludeSources: readonly string[], scratchDir: string): Promise<LoadedCatalog> {
   const path = resolve(catalogPath);
   if (!existsSync(path)) throw new UserError('catalog not found', { file: path }, 'build one with `cytoimagenet ingest`');
+  const lap = debugClock();
   const instance = await DuckDBInstance.create(':memory:');
   const conn = await instance.connect();
   try {
@@ -73,19 +85,29 @@ export async function loadLabelTable(catalogPath: string, excludeSources: readon
     // One small value → id table per column; one statement then joins, sorts by idx and writes
     // ids + idx to a scratch CSV that JS parses as bytes (reading 2.7 M × 10 values through the
     // node API one by one costs far more than DuckDB's parallel CSV writer).
+    lap('checks');
+    // All columns' distinct values in one statement (one scan plan, one round trip).
+    const distinct = await conn.runAndReadAll(
+      KEY_COLUMNS.map((c, k) => `SELECT ${k}::INTEGER AS k, "${c}" AS v FROM (SELECT DISTINCT "${c}" FROM base WHERE "${c}" IS NOT NULL)`).join(' UNION ALL '),
+    );
+    const raws = KEY_COLUMNS.map((): string[] => []);
+    for (const [k, v] of distinct.getRows()) raws[Number(k)].push(String(v));
     const values = {} as Record<KeyColumn, string[]>;
-    for (const c of KEY_COLUMNS) {
-      const dict = buildDictionary(c, await strings(conn, `SELECT DISTINCT "${c}" FROM base WHERE "${c}" IS NOT NULL`));
+    await conn.run('CREATE TABLE map (k INTEGER, raw VARCHAR, id INTEGER)');
+    const appender = await conn.createAppender('map');
+    KEY_COLUMNS.forEach((c, k) => {
+      const dict = buildDictionary(c, raws[k]);
       values[c] = dict.values;
-      await conn.run(`CREATE TABLE "map_${c}" (raw VARCHAR, id INTEGER)`);
-      const appender = await conn.createAppender(`map_${c}`);
       for (const [raw, id] of dict.idOf) {
+        appender.appendInteger(k);
         appender.appendVarchar(raw);
         appender.appendInteger(id);
         appender.endRow();
       }
-      appender.closeSync();
-    }
+    });
+    appender.closeSync();
+    for (const [k, c] of KEY_COLUMNS.entries()) await conn.run(`CREATE TABLE "map_${c}" AS SELECT raw, id FROM map WHERE k = ${k}`);
+    lap('distinct values');
     const select = KEY_COLUMNS.map((c) => `coalesce("m_${c}".id, -1)`).join(', ');
     const joins = KEY_COLUMNS.map((c) => `LEFT JOIN "map_${c}" AS "m_${c}" ON b."${c}" = "m_${c}".raw`).join(' ');
     await mkdir(scratchDir, { recursive: true });
@@ -95,7 +117,9 @@ export async function loadLabelTable(catalogPath: string, excludeSources: readon
       await conn.run(
         `COPY (SELECT ${select}, b.idx FROM base AS b ${joins} ORDER BY b.idx) TO ${sqlString(scratch)} (FORMAT csv, HEADER false, DELIMITER ',', QUOTE '"', ESCAPE '"')`,
       );
+      lap('encode, sort and write rows (DuckDB)');
       encoded = parseEncodedRows(await readFile(scratch), KEY_COLUMNS.length, n);
+      lap('parse rows');
     } finally {
       await rm(scratch, { force: true });
     }
