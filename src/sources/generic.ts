@@ -29,9 +29,22 @@ const schema = z
         key: z.string().min(1).optional(),
         id: z.string().min(1).optional(),
         delimiter: z.string().length(1).optional(),
+        /** false: the table has no header line; name its columns with column_names. */
+        header: z.boolean().optional(),
+        column_names: z.array(z.string().min(1)).min(1).optional(),
         files: z.array(z.string().min(1)).min(1).optional(),
       })
       .strict()
+      .optional(),
+    /** Codes → names for a column: inline ({"0": "normal"}) or from a table (key and value columns). */
+    codes: z
+      .partialRecord(
+        z.enum(MAPPABLE),
+        z.union([
+          z.record(z.string(), z.string()),
+          z.object({ table: z.string().min(1), key: z.string().min(1), value: z.string().min(1), delimiter: z.string().length(1).optional() }).strict(),
+        ]),
+      )
       .optional(),
     columns: z.partialRecord(z.enum(MAPPABLE), z.string().min(1)).optional(),
     values: z.partialRecord(z.enum(MAPPABLE), z.string()).optional(),
@@ -86,6 +99,7 @@ export const genericAdapter: Adapter<GenericConfig> = {
     const file = ctx.configFile;
     if (!config.images && !config.table) throw new UserError("give 'images' (a folder), 'table', or both", { file, column: 'images' });
     if (config.images && !config.pattern) throw new UserError("'images' needs a 'pattern' such as \"{stem}.png\"", { file, column: 'pattern' });
+    if (config.codes && !config.table) throw new UserError("'codes' translate table values, but there is no 'table'", { file, column: 'codes' });
     if (config.columns && !config.table) throw new UserError("'columns' maps table columns, but there is no 'table'", { file, column: 'columns' });
     let pattern: FilePattern | null = null;
     let keyTemplate = '';
@@ -133,7 +147,15 @@ export const genericAdapter: Adapter<GenericConfig> = {
     }
 
     const tfile = resolveFromConfig(ctx, config.table.path);
-    const t: LoadedTable = await loadTable(ctx.conn, tfile, 'raw_generic', { tmpDir: ctx.tmpDir, delimiter: config.table.delimiter });
+    if (config.table.header === false && !config.table.column_names) {
+      throw new UserError("a table without a header needs 'table.column_names'", { file, column: 'table.column_names' });
+    }
+    const t: LoadedTable = await loadTable(ctx.conn, tfile, 'raw_generic', {
+      tmpDir: ctx.tmpDir,
+      delimiter: config.table.delimiter,
+      header: config.table.header ?? true,
+      columns: config.table.header === false ? config.table.column_names : undefined,
+    });
     const has = (c: string): boolean => t.columns.includes(c);
     const needCol = (c: string, where: string): string => {
       if (!has(c)) throw new UserError(`the table has no column '${c}' (named in ${where})`, { file: tfile, line: 1, column: c }, `its columns: ${t.columns.slice(0, 30).join(', ')}`);
@@ -183,6 +205,27 @@ export const genericAdapter: Adapter<GenericConfig> = {
     for (const [c, src] of Object.entries(config.columns ?? {})) {
       const v = needCol(src, `columns.${c}`);
       exprs[c as StageColumn] = c === 'idx' ? `${sqlString(dirName + '-')} || ${v}` : exprs[c as StageColumn] ? `coalesce(${v}, ${exprs[c as StageColumn]})` : v;
+    }
+    let k = 0;
+    for (const [c, code] of Object.entries(config.codes ?? {})) {
+      const col = c as StageColumn;
+      const base = exprs[col];
+      if (!base) throw new UserError(`codes.${c}: the column has no value to translate (map it in 'columns' or 'values')`, { file, column: `codes.${c}` });
+      const ct = `generic_codes_${k++}`;
+      if ('table' in code && typeof code.table === 'string') {
+        const cfile = resolveFromConfig(ctx, code.table);
+        const loaded = await loadTable(ctx.conn, cfile, `${ct}_raw`, { tmpDir: ctx.tmpDir, delimiter: code.delimiter as string | undefined });
+        for (const need of [code.key, code.value] as string[]) {
+          if (!loaded.columns.includes(need)) throw new UserError(`the code table has no column '${need}'`, { file: cfile, line: 1, column: need });
+        }
+        await ctx.conn.run(`CREATE TEMP TABLE ${ct} AS SELECT DISTINCT ON (k) trim(${ident(code.key as string)}) AS k, ${ident(code.value as string)} AS v FROM ${ct}_raw`);
+      } else {
+        const pairs = Object.entries(code as Record<string, string>);
+        await ctx.conn.run(`CREATE TEMP TABLE ${ct} (k VARCHAR, v VARCHAR)`);
+        if (pairs.length) await ctx.conn.run(`INSERT INTO ${ct} VALUES ${pairs.map(([a, b]) => `(${sqlString(a)}, ${sqlString(b)})`).join(', ')}`);
+      }
+      from += ` LEFT JOIN ${ct} ON ${ct}.k = (${base})`;
+      exprs[col] = `coalesce(${ct}.v, ${base})`;
     }
     exprs.source_table = sqlString(tablePathForProvenance(ctx, tfile));
     exprs.source_row = 't.rowid + 1';
