@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { sharedPath, withTempDir } from '../helpers/data.js';
 import { loadBbbc021ImageSets, type Bbbc021ImageSet } from '../../src/evaluate/bbbc021-tables.js';
 import { bbbc021Treatments, evaluateBbbc021 } from '../../src/evaluate/bbbc021.js';
@@ -119,4 +120,29 @@ test('NSCB also excludes the same batch: the same-week neighbour is skipped for 
   assert.throws(() => evaluateBbbc021(sets, table, { k: 1, scaler: 'dmso', metadataFile: 'synthetic', checkCounts: false }), /needs DMSO image sets/);
   // The synthetic tables are not BBBC021 v1: by default the counts are checked.
   assert.throws(() => evaluateBbbc021(sets, table, { k: 1, scaler: 'none', metadataFile: 'synthetic' }), /give 6 treatments, 5 compounds and 2 MOAs; BBBC021 v1 has 103, 38 and 12/);
+});
+
+test('fusion joins BBBC021 tables by key, whatever their row order and format', async () => {
+  await withTempDir(async (dir) => {
+    const sets = loadBbbc021ImageSets(META);
+    const moas = [...new Set(sets.map((s) => s.moa!))].sort();
+    // The first table is noise; the signal is in the second, whose rows are reversed (Parquet):
+    // only a join by key keeps each image's signal with it.
+    const a = join(dir, 'a.csv');
+    await writeBbbc021Table(a, sets, 2, () => [0, 0], 0.2, 7);
+    const b = join(dir, 'b.csv');
+    await writeBbbc021Table(b, [...sets].reverse(), moas.length, (s) => moas.map((m) => (m === s.moa ? 1 : 0)));
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const db = await DuckDBInstance.create(':memory:');
+    const con = await db.connect();
+    const pq = join(dir, 'b.parquet');
+    await con.run(`COPY (SELECT * FROM read_csv('${b}')) TO '${pq}' (FORMAT parquet)`);
+    con.closeSync();
+    db.closeSync();
+    const { result } = await runBbbc021({ metadata: META, features: [a, pq], out: join(dir, 'out'), k: 1, scaler: 'none', toolVersion: 'test' });
+    assert.equal(result.nsc.total, 103);
+    assert.ok(result.nsc.correct >= 100, `fused features keep the MOA signal (${result.nsc.correct}/103)`);
+    const json = JSON.parse(await readFile(join(dir, 'out', 'results.json'), 'utf8'));
+    assert.deepEqual(json.bbbc021.features, [a, pq]);
+  });
 });
