@@ -289,3 +289,15 @@ test('a catalog with duplicate or missing idx, or no catalog table, is refused w
   await assert.rejects(assignLabels(missing, join(dir, 'missing')), (e: unknown) => e instanceof UserError && /1 catalog rows have no idx/.test(e.message));
   await assert.rejects(assignLabels(join(dir, 'base', 'labels.csv'), join(dir, 'nc')), (e: unknown) => e instanceof UserError && /cannot open the catalog/.test(e.message));
 });
+
+test('idx and labels with commas, quotes and non-ASCII characters round-trip through the CSV files', async () => {
+  const odd: TestRow[] = [];
+  for (let i = 0; i < 25; i++) odd.push({ idx: `src,"${i}"-é`, compound: 'n,n-dimethyl "x"' });
+  const path = join(dir, 'odd.duckdb');
+  await makeCatalog(path, odd);
+  await assignLabels(path, join(dir, 'odd'), { threshold: 20, cap: 100, categories: ['compound'] });
+  const f = readLabelsFolder(join(dir, 'odd'));
+  assert.deepEqual(f.labels.map((l) => l.label), ['n,n-dimethyl "x"']);
+  assert.deepEqual(new Set(f.assignments.map((a) => a.idx)), new Set(odd.map((r) => r.idx)));
+  assert.ok(f.assignments.every((a) => a.label === 'n,n-dimethyl "x"' && a.category === 'compound'));
+});
