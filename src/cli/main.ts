@@ -1,38 +1,39 @@
 // The cytoimagenet command line: one thin file per command; each parses its options and calls one
-// stage.
+// stage. Only the command being run is loaded (the stages pull in DuckDB, libvips, onnxruntime…),
+// so `cytoimagenet build` does not pay for onnxruntime's start-up; help loads them all.
 import { Command } from 'commander';
 import { toolVersion } from '../util/tool-version.js';
-import { register as registerDemo } from './demo.js';
-import { register as registerIngest } from './ingest.js';
-import { register as registerExport } from './export.js';
-import { register as registerDescribe } from './describe.js';
-import { register as registerLabels } from './labels.js';
-import { register as registerStandardize } from './standardize.js';
-import { register as registerBuild } from './build.js';
-import { register as registerFeatures } from './features.js';
-import { register as registerEvaluate } from './evaluate.js';
-import { register as registerTrain } from './train.js';
 
-export function makeProgram(): Command {
+interface CommandModule {
+  register(program: Command): void;
+}
+
+const COMMANDS: Record<string, () => Promise<CommandModule>> = {
+  demo: () => import('./demo.js'),
+  ingest: () => import('./ingest.js'),
+  export: () => import('./export.js'),
+  describe: () => import('./describe.js'),
+  labels: () => import('./labels.js'),
+  standardize: () => import('./standardize.js'),
+  build: () => import('./build.js'),
+  features: () => import('./features.js'),
+  evaluate: () => import('./evaluate.js'),
+  train: () => import('./train.js'),
+};
+
+export async function makeProgram(argv: readonly string[] = process.argv): Promise<Command> {
   const program = new Command();
   program
     .name('cytoimagenet')
     .description('Curate, build, pretrain on and evaluate CytoImageNet-style microscopy datasets.')
     .version(toolVersion())
     .showHelpAfterError();
-  registerDemo(program);
-  registerIngest(program);
-  registerExport(program);
-  registerDescribe(program);
-  registerLabels(program);
-  registerStandardize(program);
-  registerBuild(program);
-  registerFeatures(program);
-  registerEvaluate(program);
-  registerTrain(program);
+  const first = argv.slice(2).find((a) => !a.startsWith('-'));
+  const names = first !== undefined && first in COMMANDS ? [first] : Object.keys(COMMANDS);
+  for (const name of names) (await COMMANDS[name]()).register(program);
   return program;
 }
 
 export async function main(argv: string[]): Promise<void> {
-  await makeProgram().parseAsync(argv);
+  await (await makeProgram(argv)).parseAsync(argv);
 }
