@@ -55,7 +55,6 @@ function progressReporter(): { update: (p: TrainProgress) => void; stop: () => v
       )
     : undefined;
   let current = '';
-  let lastLine = 0;
   return {
     update(p) {
       const payload = {
@@ -78,8 +77,7 @@ function progressReporter(): { update: (p: TrainProgress) => void; stop: () => v
       }
       // Not a terminal (a log file): one line every ~10 % of the epoch and at its end.
       const every = Math.max(1, Math.floor(p.steps / 10));
-      if (p.phase === 'train' && (p.step % every === 0 || p.step === p.steps) && Date.now() - lastLine > 0) {
-        lastLine = Date.now();
+      if (p.phase === 'train' && (p.step % every === 0 || p.step === p.steps)) {
         process.stderr.write(`epoch ${p.epoch}/${p.epochs} step ${p.step}/${p.steps} loss ${payload.loss} top-1 ${payload.top1} ${payload.ips} images/s ETA ${payload.eta}\n`);
       }
     },

@@ -2,6 +2,7 @@
 // size×size (bilinear, aspect ratio not kept), rotate (training only), and pack gray as 3 identical
 // channels into one NHWC float32 batch (0–255). Batches are loaded ahead while the engine computes.
 import sharp, { type OutputInfo } from 'sharp';
+import { IMAGING } from '../defaults.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import { rotateReflect } from './rotate.js';
@@ -19,7 +20,7 @@ export async function loadPlane(file: string, size: number): Promise<Float32Arra
   let data: Buffer;
   let info: OutputInfo;
   try {
-    ({ data, info } = await sharp(file, { limitInputPixels: false })
+    ({ data, info } = await sharp(file, { limitInputPixels: IMAGING.maxPixels })
       .resize(size, size, { fit: 'fill', kernel: 'linear' })
       .raw()
       .toBuffer({ resolveWithObject: true }));
