@@ -311,11 +311,24 @@ export async function ingestSources(configPaths: string[], catalogPath: string, 
   const prepared = configPaths.map(prepareConfig);
   const rules = loadSynonymRules((options.synonyms ?? []).map((s) => resolve(s)));
   const catalog = resolve(catalogPath);
-  return withCatalog(catalog, async ({ conn }) => {
-    await ensureCatalogTables(conn);
-    const sources: SourceIngestReport[] = [];
-    for (const p of prepared) sources.push(await ingestOne(conn, p, rules));
-    const total = await scalar(conn, `SELECT count(*) AS n FROM ${CATALOG_TABLE}`);
-    return { catalog, sources, totalRows: Number(total?.n ?? 0) };
-  });
+  const existed = existsSync(catalog);
+  let committed = 0;
+  try {
+    return await withCatalog(catalog, async ({ conn }) => {
+      await ensureCatalogTables(conn);
+      const sources: SourceIngestReport[] = [];
+      for (const p of prepared) {
+        sources.push(await ingestOne(conn, p, rules));
+        committed++;
+      }
+      const total = await scalar(conn, `SELECT count(*) AS n FROM ${CATALOG_TABLE}`);
+      return { catalog, sources, totalRows: Number(total?.n ?? 0) };
+    });
+  } catch (e) {
+    // A catalog this call created and never filled is removed again: "unchanged" means absent.
+    if (!existed && committed === 0) {
+      for (const f of [catalog, `${catalog}.wal`]) await rm(f, { force: true });
+    }
+    throw e;
+  }
 }
