@@ -127,6 +127,13 @@ export function fusedOutput8(grays: readonly GrayImage[], bounds: ReadonlyArray<
 
 // One loop per (type, channel count) so that each stays monomorphic. The sums are formed in the
 // same order as addNormalized + finish (((l0 + l1) + l2) / k), so the results are identical.
+// Type feedback for roundHalfUp's rare round-down branch, so the first such pixel does not
+// deoptimise a hot loop (V8 records feedback only after a few calls, hence the repetition).
+for (let i = 0; i < 200; i++) {
+  roundHalfUp(0.49999999999999994);
+  roundHalfUp(0.25);
+}
+
 function fuse16x1(a: Uint16Array, la: Float64Array, out: Uint8Array): number {
   let z = 0;
   for (let i = 0; i < a.length; i++) {

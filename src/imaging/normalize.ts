@@ -45,10 +45,17 @@ export function accumulateNormalized(gray: GrayImage, lo: number, hi: number, ac
 export function normalizationLut(maxCode: number, divisor: number, lo: number, hi: number, into?: Float64Array): Float64Array {
   const lut = into && into.length === maxCode + 1 ? into : new Float64Array(maxCode + 1);
   const range = hi - lo;
-  for (let c = 0; c <= maxCode; c++) {
+  if (!(range > 0)) return lut.fill(0);
+  // Codes well below lo are 0 and well above hi are 1 (a margin of two codes keeps float
+  // rounding out of it); only the codes in between need the formula.
+  const first = Math.max(0, Math.min(maxCode + 1, Math.floor(lo * divisor) - 2));
+  const last = Math.max(first - 1, Math.min(maxCode, Math.ceil(hi * divisor) + 2));
+  lut.fill(0, 0, first);
+  for (let c = first; c <= last; c++) {
     const v = (divisor === 1 ? c : c / divisor) - lo;
     lut[c] = v > 0 ? (v < range ? v / range : 1) : 0;
   }
+  lut.fill(1, last + 1);
   return lut;
 }
 

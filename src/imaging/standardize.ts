@@ -11,7 +11,7 @@ import { mergeNormalizedChannels, fusedOutput8, computeMerged } from './merge-ke
 import { quantize, type OutputBitDepth } from './encode.js';
 import { wholeImageQc, cropQc, type ChannelBounds } from './qc.js';
 import { cropCount, planCrops, extractCrop } from './crops.js';
-import type { CropWindow, DecodedImage, NormalizedImage, QcVerdict } from './types.js';
+import type { CropWindow, DecodedImage, GrayImage, NormalizedImage, QcVerdict } from './types.js';
 
 export interface StandardizeOptions {
   /** 0-based page for multi-page files (default 0). */
@@ -56,23 +56,31 @@ export async function standardizeImageSet(files: readonly string[], opts: Standa
   if (files.length === 0) throw new RangeError('standardizeImageSet: no files');
   const bitDepth = opts.bitDepth ?? 8;
   const decodeOpts = { page: opts.page ?? 0, maxPixels: opts.maxPixels ?? IMAGING.maxPixels };
-  // Decode all channels concurrently (libvips works off the main thread).
-  const settled = await Promise.allSettled(files.map((f) => decodeImage(f, decodeOpts)));
+  // Decode all channels concurrently (libvips works off the main thread), and take each channel's
+  // histogram as soon as it arrives, while libvips is still decoding the others.
+  const settled = await Promise.allSettled(
+    files.map(async (f) => {
+      const img = await decodeImage(f, decodeOpts);
+      const gray = toGray(img);
+      return { img, gray, bounds: normalizationBounds(gray) };
+    }),
+  );
   const failed = settled.findIndex((s) => s.status === 'rejected');
   if (failed >= 0) {
     const err = (settled[failed] as PromiseRejectedResult).reason as unknown;
     if (!(err instanceof ImageError)) throw err;
     return unreadable(files[failed], `${err.kind}: ${err.reason}`);
   }
-  const images = settled.map((s) => (s as PromiseFulfilledResult<DecodedImage>).value);
+  const decoded = settled.map((s) => (s as PromiseFulfilledResult<{ img: DecodedImage; gray: GrayImage; bounds: ReturnType<typeof normalizationBounds> }>).value);
+  const images = decoded.map((d) => d.img);
   const { width, height } = images[0];
   for (let i = 1; i < images.length; i++) {
     if (images[i].width !== width || images[i].height !== height) {
       return unreadable(files[i], `size mismatch: is ${images[i].width}×${images[i].height} but ${files[0]} is ${width}×${height}; channels of one image must match`);
     }
   }
-  const grays = images.map((img) => toGray(img));
-  const bounds = grays.map((g) => normalizationBounds(g));
+  const grays = decoded.map((d) => d.gray);
+  const bounds = decoded.map((d) => d.bounds);
   const channels: ChannelInfo[] = images.map((img, i) => ({
     file: files[i],
     width,

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { normalize, normalizeValues, mergeChannels, quantize, ImageError, type GrayImage } from '../../src/imaging/index.js';
+import { normalize, normalizeValues, normalizationLut, mergeChannels, quantize, ImageError, type GrayImage } from '../../src/imaging/index.js';
 import { roundHalfUp } from '../../src/imaging/encode.js';
 import { Rng } from '../../src/util/rng.js';
 
@@ -67,4 +67,27 @@ test('output rounding is Math.round (ties up), exactly, on ties, near-ties and r
   }
   const ties = Float64Array.from([0.5 / 255, 1.5 / 255, 2.5 / 255, 0.5]);
   assert.deepEqual([...quantize(ties, 8)], [...ties].map((v) => Math.round(v * 255)));
+});
+
+test('the lookup table equals the formula for every code, including bounds at and beyond the ends', () => {
+  const cases: Array<[number, number, number, number]> = [
+    [255, 1, 0.25, 249.75000000000006],
+    [65535, 1, 670, 2026],
+    [765, 3, 0.007, 253.96366666666674],
+    [65535, 1, 0, 65535],
+    [255, 1, 254.5, 255],
+    [255, 1, 0, 0.5],
+    [196605, 3, 100.3, 60000.7],
+    [255, 1, -5, 300],
+  ];
+  for (const [maxCode, div, lo, hi] of cases) {
+    const lut = normalizationLut(maxCode, div, lo, hi);
+    for (let c = 0; c <= maxCode; c++) {
+      const v = (div === 1 ? c : c / div) - lo;
+      const expect = Math.min(1, Math.max(0, v / (hi - lo)));
+      if (lut[c] !== (v > 0 ? (v < hi - lo ? v / (hi - lo) : 1) : 0) || Math.abs(lut[c] - expect) > 1e-15) {
+        assert.fail(`code ${c} of ${JSON.stringify([maxCode, div, lo, hi])}: ${lut[c]}`);
+      }
+    }
+  }
 });
