@@ -210,6 +210,11 @@ function writeStringsAttr(g: Group, name: string, values: readonly string[]): vo
   }
 }
 
+/** A scalar fixed-length byte string, as h5py stores numpy bytes (old Keras calls .decode on it). */
+function writeStringAttr(g: Group, name: string, value: string): void {
+  g.create_attribute(name, value, [], `A${Math.max(1, Buffer.byteLength(value, 'utf8')) + 1}`);
+}
+
 /**
  * Write weights in Keras 2's HDF5 layout. Layer order = the Map's order; every layer in the Map is
  * listed in layer_names (an empty Map is a weightless layer). Written to a temporary name and renamed.
@@ -224,14 +229,14 @@ export async function writeKerasWeights(path: string, weights: KerasWeights, opt
   try {
     let root: Group = f;
     if (layout === 'model') {
-      f.create_attribute('keras_version', kerasVersion);
-      f.create_attribute('backend', 'tensorflow');
-      if (options.modelConfig !== undefined) f.create_attribute('model_config', options.modelConfig);
+      writeStringAttr(f, 'keras_version', kerasVersion);
+      writeStringAttr(f, 'backend', 'tensorflow');
+      if (options.modelConfig !== undefined) writeStringAttr(f, 'model_config', options.modelConfig);
       root = f.create_group('model_weights');
     }
     writeStringsAttr(root, 'layer_names', [...weights.keys()]);
-    root.create_attribute('backend', 'tensorflow');
-    root.create_attribute('keras_version', kerasVersion);
+    writeStringAttr(root, 'backend', 'tensorflow');
+    writeStringAttr(root, 'keras_version', kerasVersion);
     for (const [layer, ws] of weights) {
       const g = root.create_group(layer);
       const stored = [...ws.keys()].map((w) => `${layer}/${w}:0`);

@@ -40,6 +40,8 @@ test('weights-only and full-model .h5 files round-trip in Keras layout', async (
     await writeKerasWeights(a, w);
     const ra = await readKerasH5(a);
     assert.equal(ra.layout, 'weights');
+    assert.equal(ra.kerasVersion, '2.4.0');
+    assert.equal(ra.backend, 'tensorflow');
     assert.deepEqual(ra.layerNames, [...w.keys()]);
     const k = ra.weights.get('block2a_expand_conv')!.get('kernel')!;
     assert.deepEqual(k.shape, [1, 1, 16, 96]);
