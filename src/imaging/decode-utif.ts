@@ -96,16 +96,24 @@ export function decodeTiffWithUtif(bytes: Buffer, name: string, page: number, ma
     }
     data = out;
     bitDepth = 8;
+  } else if ((bps === 8 || bps === 16) && sfmt === 2) {
+    // Signed integers are carried as float32 with their true values (exact at these widths).
+    const dv = new DataView(raw.buffer, raw.byteOffset, n * spp * (bps / 8));
+    const out = new Float32Array(n * spp);
+    if (bps === 8) for (let i = 0; i < out.length; i++) out[i] = dv.getInt8(i);
+    // utif2 has already swapped 16-bit samples to little-endian
+    else for (let i = 0; i < out.length; i++) out[i] = dv.getInt16(i * 2, true);
+    data = out;
+    bitDepth = 32;
+    sampleFormat = 'float';
   } else if (bps === 8 && sfmt !== 3) {
-    const u8 = new Uint8Array(raw.buffer, raw.byteOffset, n * spp).slice();
-    if (sfmt === 2) for (let i = 0; i < u8.length; i++) u8[i] = (u8[i] ^ 0x80) & 0xff; // int8 → offset binary, order kept
-    data = u8;
+    data = new Uint8Array(raw.buffer, raw.byteOffset, n * spp).slice();
     bitDepth = 8;
   } else if (bps === 16 && sfmt !== 3) {
     const dv = new DataView(raw.buffer, raw.byteOffset, n * spp * 2);
     const out = new Uint16Array(n * spp);
     // utif2 already swaps 16-bit big-endian samples to little-endian.
-    for (let i = 0; i < out.length; i++) out[i] = sfmt === 2 ? dv.getInt16(i * 2, true) + 32768 : dv.getUint16(i * 2, true);
+    for (let i = 0; i < out.length; i++) out[i] = dv.getUint16(i * 2, true);
     data = out;
     bitDepth = 16;
   } else if (bps === 32) {

@@ -143,12 +143,8 @@ const VIPS_DEPTH: Record<string, { bitDepth: 8 | 16 | 32; sampleFormat: 'uint' |
   uchar: { bitDepth: 8, sampleFormat: 'uint', raw: 'uchar' },
   ushort: { bitDepth: 16, sampleFormat: 'uint', raw: 'ushort' },
   float: { bitDepth: 32, sampleFormat: 'float', raw: 'float' },
-  // Signed and wide integer or double samples: carried as float32 (exact up to 2^24).
-  char: { bitDepth: 32, sampleFormat: 'float', raw: 'float' },
-  short: { bitDepth: 32, sampleFormat: 'float', raw: 'float' },
-  int: { bitDepth: 32, sampleFormat: 'float', raw: 'float' },
-  uint: { bitDepth: 32, sampleFormat: 'float', raw: 'float' },
-  double: { bitDepth: 32, sampleFormat: 'float', raw: 'float' },
+  // Signed, 32-bit integer and double samples are not here: libvips's colour-space step would
+  // cast them to 8 bits, so those TIFFs go to utif2 instead.
 };
 
 /** What the header says, for the layouts where libvips's choice is certain (no metadata call). */
@@ -220,7 +216,7 @@ async function decodeWithSharp(
     throw new ImageError(name, 'too-large', `${width}×${height} = ${width * height} pixels exceeds the limit of ${maxPixels}`, 'raise --max-pixels if this image is genuine');
   }
   const depth = VIPS_DEPTH[layout.depth];
-  if (!depth) throw new ImageError(name, 'unreadable', `unsupported sample type '${layout.depth}'`);
+  if (!depth) throw new ImageError(name, 'unreadable', `libvips sample type '${layout.depth}' is not read through libvips here`);
 
   // The colour space must be named for the output, or libvips converts gray to 3-channel sRGB
   // with changed values (2985 came back as 11).

@@ -9,6 +9,7 @@ import { decodeTiffWithUtif } from '../../src/imaging/decode-utif.js';
 import { sharedPath, withTempDir } from '../helpers/data.js';
 import { expectedImages } from './sources-table.js';
 import { decodePngReference } from './png-reference.js';
+import { writeTiff } from './tiff-writer.js';
 
 const IMAGE_EXT = /\.(png|tiff?|jpe?g|bmp|dib|flex)$/i;
 
@@ -167,4 +168,29 @@ test('broken inputs give a clear reason: empty, not an image, truncated TIFF/PNG
     });
   }
   await assert.rejects(decodeImage('/nonexistent/x.tif'), (e: unknown) => e instanceof ImageError && /file not found/.test(e.message));
+});
+
+test('synthetic TIFF layouts the shared data lacks: colour palette, WhiteIsZero, signed 16-bit', async () => {
+  const w = 4, h = 3;
+  // Colour palette: red, green, blue, mid-gray — expanded to RGB, high byte of the 16-bit map.
+  const cmap = new Array(768).fill(0);
+  cmap[0] = 65535; cmap[256 + 1] = 65535; cmap[512 + 2] = 65535;
+  cmap[3] = 32768; cmap[256 + 3] = 32768; cmap[512 + 3] = 32768;
+  const pal = writeTiff({ width: w, height: h, bitsPerSample: 8, samplesPerPixel: 1, photometric: 3, colorMap: cmap, data: Uint8Array.from({ length: w * h }, (_, i) => i % 4) });
+  const p = await decodeBuffer(pal, { name: 'palette.tif' });
+  assert.equal(p.channels, 3);
+  assert.deepEqual([...p.data.slice(0, 12)], [255, 0, 0, 0, 255, 0, 0, 0, 255, 128, 128, 128]);
+  assert.deepEqual(p.data, decodeTiffWithUtif(pal, 'palette.tif', 0, 1e9, 'tiff').data);
+  // WhiteIsZero: inverted, so bright is bright, by both decoders.
+  const wiz = writeTiff({ width: w, height: h, bitsPerSample: 8, samplesPerPixel: 1, photometric: 0, data: Uint8Array.from({ length: w * h }, (_, i) => i * 20) });
+  const z = await decodeBuffer(wiz, { name: 'wiz.tif' });
+  assert.deepEqual([...z.data], Array.from({ length: w * h }, (_, i) => 255 - i * 20));
+  assert.deepEqual(z.data, decodeTiffWithUtif(wiz, 'wiz.tif', 0, 1e9, 'tiff').data);
+  // Signed 16-bit: libvips would squash it to 8 bits on the way out, so utif2 reads it, exactly.
+  const raw = Buffer.alloc(w * h * 2);
+  for (let i = 0; i < w * h; i++) raw.writeInt16LE(-600 + i * 100, 2 * i);
+  const s16 = writeTiff({ width: w, height: h, bitsPerSample: 16, samplesPerPixel: 1, photometric: 1, sampleFormat: 2, data: raw });
+  const s = await decodeBuffer(s16, { name: 'signed.tif' });
+  assert.deepEqual([s.decoder, s.sampleFormat], ['utif2', 'float']);
+  assert.deepEqual([...s.data], Array.from({ length: w * h }, (_, i) => -600 + i * 100));
 });
