@@ -71,7 +71,7 @@ test('raw intensities of a 16-bit file reach the model on the 0–255 scale (12-
   assert.ok(Math.abs(min - (628 * 255) / 65535) < 1e-3, `min ${min}`);
   const n = await loadPlane(sharedPath('images/cellprofiler_examples/ExampleSpeckles/images/1-162hrh2ax2.tif'), true);
   assert.ok(n.data.every((v) => v >= 0 && v <= 255));
-  assert.equal(Math.max(...n.data.subarray(0, 100_000)) <= 255, true);
+  assert.ok(n.data.some((v) => v === 255), 'normalised: stretched to 255');
 });
 
 test('an .h5 that is not EfficientNetB0 is refused with a message naming the layer; bad options are sentences', async () => {
