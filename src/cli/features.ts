@@ -92,11 +92,12 @@ export function register(program: Command): void {
           skipUnreadable: o.skipUnreadable,
           progress: o.progress === false ? false : undefined,
         });
-        const rate = report.seconds > 0 ? report.images / report.seconds : 0;
+        const extraction = report.seconds - report.modelSeconds;
+        const rate = extraction > 0 ? report.images / extraction : 0;
         process.stdout.write(
           `${report.sets} image sets (${report.images} images) → ${report.featureDim} features each` +
             (report.skipped ? `, ${report.skipped} skipped` : '') +
-            `\nmodel: ${report.model}\nwrote ${report.out} (${report.keyColumns.join(', ')}, f0..f${report.featureDim - 1}) in ${report.seconds.toFixed(1)} s, ${rate.toFixed(1)} images/s\n`,
+            `\nmodel: ${report.model}\nwrote ${report.out} (${report.keyColumns.join(', ')}, f0..f${report.featureDim - 1}) in ${report.seconds.toFixed(1)} s (model ready in ${report.modelSeconds.toFixed(1)} s, then ${rate.toFixed(1)} images/s)\n`,
         );
       }),
     );

@@ -38,6 +38,8 @@ export interface RunFeaturesReport extends ExtractStats {
   keyColumns: string[];
   featureDim: number;
   seconds: number;
+  /** Of which: opening the model (reading/building and onnxruntime's graph optimisation). */
+  modelSeconds: number;
   model: string;
 }
 
@@ -54,7 +56,9 @@ export async function runFeatures(o: RunFeaturesOptions): Promise<RunFeaturesRep
   const t0 = Date.now();
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const source = await openInput(o.input);
+  const tModel = Date.now();
   const model = await loadModel(o.model, { outputName: o.outputName, layout: o.layout, threads: o.threads });
+  const modelSeconds = (Date.now() - tModel) / 1000;
   if (model.fixedSize && o.size && (model.fixedSize.width !== o.size || model.fixedSize.height !== o.size)) {
     log(`note: the model takes ${model.fixedSize.width}×${model.fixedSize.height} images; resizing to that instead of ${o.size}`);
   } else if (model.fixedSize && !o.size) {
@@ -95,5 +99,5 @@ export async function runFeatures(o: RunFeaturesOptions): Promise<RunFeaturesRep
   } finally {
     await model.session.release();
   }
-  return { ...stats, out, keyColumns: source.keyColumns, featureDim: writer.featureDim, seconds: (Date.now() - t0) / 1000, model: model.description };
+  return { ...stats, out, keyColumns: source.keyColumns, featureDim: writer.featureDim, seconds: (Date.now() - t0) / 1000, modelSeconds, model: model.description };
 }
