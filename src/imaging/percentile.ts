@@ -40,79 +40,96 @@ export function percentilesFromHistogram(hist: Uint32Array | Float64Array, n: nu
   });
 }
 
-// Scratch for the four partial tables (1 MiB for 16-bit data), reused across calls: allocating
-// and collecting it per image showed up as garbage-collection time.
+// Four interleaved partial tables (fewer stalls when neighbouring pixels share a value), reused
+// across calls: allocating and collecting them per image showed up as GC time. The OR of all
+// values bounds the codes in use, so merging and clearing touch only that range.
 let scratch = new Uint32Array(0);
 
-/** Histogram of integer data; four interleaved tables avoid stalls on runs of equal values. */
+/** Histogram of integer data with values in [0, maxCode]. */
 export function histogram(data: Uint8Array | Uint16Array | Uint32Array, maxCode: number): Uint32Array {
   const size = maxCode + 1;
-  const n = data.length;
-  if (size > 1 << 18 || n < 4096) {
+  if (size > 1 << 18 || data.length < 4096) {
     const h = new Uint32Array(size);
-    for (let i = 0; i < n; i++) h[data[i]]++;
+    for (let i = 0; i < data.length; i++) h[data[i]]++;
     return h;
   }
-  const out = withHistogram(data, size, (h) => h.slice(0, size));
-  return out;
+  return withHistogram(data, size, (h) => h.slice(0, size));
 }
 
 /** Run fn on the histogram held in the shared scratch (valid only during the call). */
 function withHistogram<T>(data: Uint8Array | Uint16Array | Uint32Array, size: number, fn: (h: Uint32Array) => T): T {
-  if (scratch.length < size * 4) scratch = new Uint32Array(size * 4);
+  if (scratch.length < 4 * size) scratch = new Uint32Array(4 * Math.max(size, 65536));
   const h = scratch;
-  if (data instanceof Uint16Array) count16(data, h, size);
-  else if (data instanceof Uint8Array) count8(data, h, size);
-  else countAny(data, h, size);
+  const bits = data instanceof Uint16Array ? count16(data, h, size) : data instanceof Uint8Array ? count8(data, h, size) : countAny(data, h, size);
+  // every code in use is ≤ the next power of two above the OR of all values
+  let top = 1;
+  while (top <= bits) top *= 2;
+  top = Math.min(top, size);
+  for (let v = 0; v < top; v++) h[v] += h[size + v] + h[2 * size + v] + h[3 * size + v];
   try {
     return fn(h.subarray(0, size));
   } finally {
-    h.fill(0, 0, size * 4);
+    for (let k = 0; k < 4; k++) h.fill(0, k * size, k * size + top);
   }
 }
 
-// Monomorphic copies of one loop, one per array type.
-function count16(data: Uint16Array, h: Uint32Array, size: number): void {
-  const n = data.length;
+// Monomorphic copies of one loop, one per array type; each returns the OR of all values.
+function count16(d: Uint16Array, h: Uint32Array, size: number): number {
+  const n4 = d.length - (d.length & 3);
   const s1 = size, s2 = 2 * size, s3 = 3 * size;
-  const n4 = n - (n & 3);
+  let bits = 0;
   let i = 0;
   for (; i < n4; i += 4) {
-    h[data[i]]++;
-    h[s1 + data[i + 1]]++;
-    h[s2 + data[i + 2]]++;
-    h[s3 + data[i + 3]]++;
+    const a = d[i], b = d[i + 1], c = d[i + 2], e = d[i + 3];
+    h[a]++;
+    h[s1 + b]++;
+    h[s2 + c]++;
+    h[s3 + e]++;
+    bits |= a | b | c | e;
   }
-  for (; i < n; i++) h[data[i]]++;
-  for (let v = 0; v < size; v++) h[v] += h[s1 + v] + h[s2 + v] + h[s3 + v];
+  for (; i < d.length; i++) {
+    h[d[i]]++;
+    bits |= d[i];
+  }
+  return bits;
 }
-function count8(data: Uint8Array, h: Uint32Array, size: number): void {
-  const n = data.length;
+function count8(d: Uint8Array, h: Uint32Array, size: number): number {
+  const n4 = d.length - (d.length & 3);
   const s1 = size, s2 = 2 * size, s3 = 3 * size;
-  const n4 = n - (n & 3);
+  let bits = 0;
   let i = 0;
   for (; i < n4; i += 4) {
-    h[data[i]]++;
-    h[s1 + data[i + 1]]++;
-    h[s2 + data[i + 2]]++;
-    h[s3 + data[i + 3]]++;
+    const a = d[i], b = d[i + 1], c = d[i + 2], e = d[i + 3];
+    h[a]++;
+    h[s1 + b]++;
+    h[s2 + c]++;
+    h[s3 + e]++;
+    bits |= a | b | c | e;
   }
-  for (; i < n; i++) h[data[i]]++;
-  for (let v = 0; v < size; v++) h[v] += h[s1 + v] + h[s2 + v] + h[s3 + v];
+  for (; i < d.length; i++) {
+    h[d[i]]++;
+    bits |= d[i];
+  }
+  return bits;
 }
-function countAny(data: Uint32Array, h: Uint32Array, size: number): void {
-  const n = data.length;
+function countAny(d: Uint8Array | Uint16Array | Uint32Array, h: Uint32Array, size: number): number {
+  const n4 = d.length - (d.length & 3);
   const s1 = size, s2 = 2 * size, s3 = 3 * size;
-  const n4 = n - (n & 3);
+  let bits = 0;
   let i = 0;
   for (; i < n4; i += 4) {
-    h[data[i]]++;
-    h[s1 + data[i + 1]]++;
-    h[s2 + data[i + 2]]++;
-    h[s3 + data[i + 3]]++;
+    const a = d[i], b = d[i + 1], c = d[i + 2], e = d[i + 3];
+    h[a]++;
+    h[s1 + b]++;
+    h[s2 + c]++;
+    h[s3 + e]++;
+    bits |= a | b | c | e;
   }
-  for (; i < n; i++) h[data[i]]++;
-  for (let v = 0; v < size; v++) h[v] += h[s1 + v] + h[s2 + v] + h[s3 + v];
+  for (; i < d.length; i++) {
+    h[d[i]]++;
+    bits |= d[i];
+  }
+  return bits;
 }
 
 /** k-th smallest (0-based) of a[lo..hi] in place (Floyd–Rivest-free quickselect, median of 3). */
