@@ -124,3 +124,23 @@ test('PNG encoding is exact and deterministic: decoding the PNG gives back the o
   const b16 = await decodeBuffer(await encodePng(sixteen.output!, set.width, set.height));
   assert.deepEqual([b16.bitDepth, b16.data], [16, sixteen.output]);
 });
+
+test('channels of different depths and kinds (16-bit gray, 8-bit RGB) merge by the same rule', async () => {
+  await withTempDir(async (dir) => {
+    const w = 50, h = 40;
+    const g16 = new Uint16Array(w * h).map((_, i) => 1000 + ((i * 7919) % 3000));
+    const rgb = Buffer.alloc(w * h * 3).map((_, i) => (i * 31) % 256);
+    const a = join(dir, 'a.png');
+    const b = join(dir, 'b.png');
+    await writeFile(a, await sharp(g16, { raw: { width: w, height: h, channels: 1 } }).toColourspace('grey16').png().toBuffer());
+    await writeFile(b, await sharp(rgb, { raw: { width: w, height: h, channels: 3 } }).png().toBuffer());
+    const set = await standardizeImageSet([a, b]);
+    assert.equal(set.qc.verdict, 'ok');
+    const parts = await Promise.all([a, b].map(async (f) => normalize(toGray(await decodeImage(f)))));
+    assert.deepEqual(set.merged, mergeChannels(parts));
+    assert.deepEqual(set.output, quantize(set.merged!, 8));
+    const folder = await standardizeImageSet([dir]);
+    assert.equal(folder.qc.verdict, 'unreadable');
+    assert.match(folder.qc.reason, /is a folder/);
+  });
+});
