@@ -88,4 +88,5 @@ const epochImages = 890_737;
 console.log(`step alone (baseline):      ${stepAlone.toFixed(1)} images/s`);
 console.log(`whole pipeline:             ${pipeline.toFixed(1)} images/s  (ratio to baseline ${(pipeline / stepAlone).toFixed(2)}; goal ≥ 35 images/s)`);
 console.log(`loader alone (no step):     ${loader.toFixed(1)} images/s`);
+console.log(`peak resident memory:       ${(process.resourceUsage().maxRSS / 1024 / 1024).toFixed(1)} GiB`);
 console.log(`projected full CytoImageNet epoch (${epochImages.toLocaleString('en')} images): ${(epochImages / pipeline / 3600).toFixed(1)} h at the pipeline rate`);

@@ -32,6 +32,7 @@ const cliSchema = z.object({
   threads: int('--threads', 1, 1024).optional(),
   prefetch: int('--prefetch', 0, 16),
   keepCheckpoints: int('--keep-checkpoints', 1, 1000),
+  checkpointEvery: int('--checkpoint-every', 0, Number.MAX_SAFE_INTEGER),
 });
 
 function duration(s: number): string {
@@ -112,6 +113,7 @@ export function register(program: Command): void {
     .option('--resume', 'continue the run in --out from its last checkpoint')
     .option('--threads <n>', 'LibTorch threads (default: all cores)')
     .option('--prefetch <n>', 'batches loaded ahead of the step', '1')
+    .option('--checkpoint-every <steps>', 'also checkpoint every this many steps inside an epoch (0: epoch ends only)', '1000')
     .option('--keep-checkpoints <n>', 'newest checkpoints kept', '2')
     .action(
       runAction(async (raw: Record<string, unknown>) => {
@@ -131,6 +133,7 @@ export function register(program: Command): void {
             threads: o.threads,
             prefetch: o.prefetch,
             keepCheckpoints: o.keepCheckpoints,
+            checkpointEvery: o.checkpointEvery,
             toolVersion: toolVersion(),
             onProgress: reporter.update,
             log: reporter.log,

@@ -21,6 +21,15 @@ export interface RunConfig {
   valCount: number;
 }
 
+/** Running sums of the epoch in progress (mid-epoch checkpoints). */
+export interface MeterState {
+  lossSum: number;
+  top1: number;
+  top7: number;
+  n: number;
+  seconds: number;
+}
+
 export interface TrainState {
   format: 1;
   toolVersion: string;
@@ -29,6 +38,9 @@ export interface TrainState {
   epochsDone: number;
   /** Steps completed in total. */
   globalStep: number;
+  /** Mid-epoch checkpoint: steps done in epoch `epochsDone` (0-based), and its running sums. */
+  stepInEpoch?: number;
+  trainMeter?: MeterState;
   /**
    * Every random choice is derived from the run seed: the epoch's order from
    * Rng.derive(seed, 'epoch', e), an image's angle from Rng.derive(seed, 'rotate', e, key), a step's
@@ -45,8 +57,17 @@ export function checkpointDir(out: string): string {
   return join(out, 'checkpoints');
 }
 
-function epochName(epochsDone: number): string {
-  return `epoch-${String(epochsDone).padStart(3, '0')}`;
+/** `epoch-003` after epoch 3; `epoch-003-step-000500` 500 steps into epoch 3. */
+function checkpointName(state: TrainState): string {
+  if (state.stepInEpoch) return `epoch-${String(state.epochsDone + 1).padStart(3, '0')}-step-${String(state.stepInEpoch).padStart(6, '0')}`;
+  return `epoch-${String(state.epochsDone).padStart(3, '0')}`;
+}
+
+/** Chronological order of checkpoint names (a finished epoch after its own mid-epoch ones). */
+function checkpointKey(name: string): number {
+  const m = /^epoch-(\d+)(?:-step-(\d+))?$/.exec(name);
+  if (!m) return -1;
+  return Number(m[1]) * 1e9 + (m[2] === undefined ? 1e9 - 1 : Number(m[2]));
 }
 
 async function writeSynced(path: string, data: Uint8Array | string): Promise<void> {
@@ -62,7 +83,7 @@ async function writeSynced(path: string, data: Uint8Array | string): Promise<voi
 export async function writeCheckpoint(out: string, state: TrainState, weights: Buffer, optimizer: Buffer, keep = 2): Promise<string> {
   const root = checkpointDir(out);
   await mkdir(root, { recursive: true });
-  const name = epochName(state.epochsDone);
+  const name = checkpointName(state);
   const tmp = join(root, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   await mkdir(tmp);
   try {
@@ -76,9 +97,12 @@ export async function writeCheckpoint(out: string, state: TrainState, weights: B
     await rm(tmp, { recursive: true, force: true });
     throw e;
   }
-  await writeFileAtomic(join(root, 'latest.json'), `${JSON.stringify({ checkpoint: name, epochsDone: state.epochsDone }, null, 1)}\n`);
+  await writeFileAtomic(
+    join(root, 'latest.json'),
+    `${JSON.stringify({ checkpoint: name, epochsDone: state.epochsDone, stepInEpoch: state.stepInEpoch ?? 0 }, null, 1)}\n`,
+  );
   // Keep the newest `keep` checkpoints.
-  const all = (await readdir(root)).filter((n) => /^epoch-\d{3,}$/.test(n)).sort();
+  const all = (await readdir(root)).filter((n) => checkpointKey(n) >= 0).sort((a, b) => checkpointKey(a) - checkpointKey(b));
   for (const old of all.slice(0, Math.max(0, all.length - keep))) await rm(join(root, old), { recursive: true, force: true });
   // Left-over temporaries of killed runs.
   for (const t of (await readdir(root)).filter((n) => n.startsWith('.epoch-') && n.endsWith('.tmp'))) {

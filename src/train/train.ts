@@ -16,6 +16,7 @@ import {
   readCheckpoint,
   RNG_STREAMS,
   writeCheckpoint,
+  type MeterState,
   type RunConfig,
   type TrainState,
 } from './checkpoint.js';
@@ -42,6 +43,10 @@ export interface TrainOptions {
   prefetch?: number;
   /** Checkpoints kept (newest first). */
   keepCheckpoints?: number;
+  /** Also checkpoint every this many steps inside an epoch (0: at epoch ends only). */
+  checkpointEvery?: number;
+  /** Stop (as if killed) after this many steps of this invocation; for tests of mid-epoch resume. */
+  stopAfterSteps?: number;
   toolVersion?: string;
   onProgress?: (p: TrainProgress) => void;
   log?: (line: string) => void;
@@ -66,6 +71,8 @@ export interface TrainResult {
   backbone: string;
   classes: string[];
   resumedFrom?: number;
+  /** Stopped early by stopAfterSteps. */
+  stopped?: boolean;
 }
 
 export const BACKBONE_FILE = 'efficientnetb0-notop.h5';
@@ -91,11 +98,19 @@ class Meter {
   top1 = 0;
   top7 = 0;
   n = 0;
+  /** Training seconds of the epoch so far (across a resume). */
+  seconds = 0;
+  constructor(from?: MeterState) {
+    if (from) Object.assign(this, from);
+  }
   add(s: StepStats): void {
     this.lossSum += s.lossSum;
     this.top1 += s.top1;
     this.top7 += s.top7;
     this.n += s.n;
+  }
+  state(): MeterState {
+    return { lossSum: this.lossSum, top1: this.top1, top7: this.top7, n: this.n, seconds: this.seconds };
   }
   get loss(): number {
     return this.n ? this.lossSum / this.n : NaN;
@@ -150,7 +165,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     }
     state = ck.state;
     resumed = { weights: ck.weights, optimizer: ck.optimizer };
-    log(`resuming after epoch ${state.epochsDone} from ${ck.dir}`);
+    log(`resuming after epoch ${state.epochsDone}${state.stepInEpoch ? `, step ${state.stepInEpoch} of epoch ${state.epochsDone + 1}` : ''} from ${ck.dir}`);
   } else if (hasCheckpoint(out)) {
     throw new UserError(`${out} already holds a training run (checkpoints/latest.json)`, { file: out }, 'pass --resume to continue it, or choose another --out');
   }
@@ -166,6 +181,20 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const history: HistoryRow[] = state ? [...state.history] : [];
   let globalStep = state?.globalStep ?? 0;
   const startEpoch = state?.epochsDone ?? 0;
+  const resumeStep = state?.stepInEpoch ?? 0;
+  const every = options.checkpointEvery ?? 0;
+  let stepsThisRun = 0;
+  const stateAt = (epochsDone: number, stepInEpoch: number, meter?: MeterState): TrainState => ({
+    format: 1,
+    toolVersion: options.toolVersion ?? '0.0.0',
+    config,
+    epochsDone,
+    globalStep,
+    ...(stepInEpoch > 0 ? { stepInEpoch, trainMeter: meter } : {}),
+    rng: { seed: config.seed, streams: RNG_STREAMS },
+    history,
+    savedAt: new Date().toISOString(),
+  });
 
   await writeFileAtomic(
     resolveInside(out, 'classes.csv'),
@@ -186,20 +215,25 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
   for (let e = startEpoch; e < epochs; e++) {
     const order = epochOrder(split.train, config.seed, e);
-    const trainMeter = new Meter();
+    const first = e === startEpoch ? resumeStep : 0;
+    const trainMeter = new Meter(e === startEpoch && first > 0 ? state?.trainMeter : undefined);
     const t0 = performance.now();
-    let step = 0;
+    const imagesBefore = trainMeter.n;
+    const secondsBefore = trainMeter.seconds;
+    let step = first;
     const batchItems = (i: number): TrainItem[] => (order.length < B ? order : order.slice(i * B, (i + 1) * B));
-    for await (const batch of prefetch(trainSteps, depth, (i) => {
-      const items = batchItems(i);
+    for await (const batch of prefetch(trainSteps - first, depth, (i) => {
+      const items = batchItems(first + i);
       return loadBatch(items, { size: S, angles: items.map((it) => rotationAngle(config.seed, e, it.key)) });
     })) {
       const r = await model.trainStep(batch.x, batch.labels, batch.n, S, S, stepSeed(config.seed, e, step));
       trainMeter.add(r);
       step++;
       globalStep++;
+      stepsThisRun++;
       const secs = (performance.now() - t0) / 1000;
-      const ips = trainMeter.n / secs;
+      trainMeter.seconds = secondsBefore + secs;
+      const ips = (trainMeter.n - imagesBefore) / secs;
       const left = (trainSteps - step + (epochs - e - 1) * trainSteps) * B + (epochs - e) * split.val.length;
       options.onProgress?.({
         phase: 'train',
@@ -210,12 +244,18 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         loss: trainMeter.loss,
         top1: trainMeter.acc1,
         imagesPerSecond: ips,
-        etaSeconds: rate.images + trainMeter.n > 0 ? left / ((rate.images + trainMeter.n) / (rate.seconds + secs)) : NaN,
+        etaSeconds: left / ((rate.images + trainMeter.n - imagesBefore) / (rate.seconds + secs)),
       });
+      if (every > 0 && step % every === 0 && step < trainSteps) {
+        await writeCheckpoint(out, stateAt(e, step, trainMeter.state()), encodeWeights(model, graph), model.saveOptimizer(), options.keepCheckpoints ?? 2);
+      }
+      if (options.stopAfterSteps !== undefined && stepsThisRun >= options.stopAfterSteps) {
+        return { out, history, backbone, classes: split.classes, resumedFrom: state?.epochsDone, stopped: true };
+      }
     }
-    const trainSeconds = (performance.now() - t0) / 1000;
-    rate.images += trainMeter.n;
-    rate.seconds += trainSeconds;
+    const trainSeconds = trainMeter.seconds;
+    rate.images += trainMeter.n - imagesBefore;
+    rate.seconds += (performance.now() - t0) / 1000;
 
     const valMeter = new Meter();
     let vstep = 0;
@@ -247,16 +287,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       images_per_second: Math.round((trainMeter.n / trainSeconds) * 100) / 100,
     };
     history.push(row);
-    const newState: TrainState = {
-      format: 1,
-      toolVersion: options.toolVersion ?? '0.0.0',
-      config,
-      epochsDone: e + 1,
-      globalStep,
-      rng: { seed: config.seed, streams: RNG_STREAMS },
-      history,
-      savedAt: new Date().toISOString(),
-    };
+    const newState = stateAt(e + 1, 0);
     // Outputs first, checkpoint last: a run killed in between redoes this epoch and rewrites them.
     await writeHistory(out, history, `EfficientNetB0 on ${split.classes.length} labels (batch ${B}, ${S}×${S}, Adam lr ${config.learningRate})`);
     backbone = await exportModels(out, model);

@@ -94,5 +94,22 @@ test('training: smoke run, then kill -9 and --resume reproduce it exactly', { sk
       assert.equal(other.status, 1);
       assert.match(other.stderr, /size: checkpoint 64, now 96/);
     });
+
+    await t.test('a run stopped mid-epoch resumes from its step checkpoint and still ends bit-identical', async () => {
+      assert.ok(r, 'the reference run must have succeeded');
+      const out = join(dir, 'mid');
+      // Steps 1–8 are epoch 1; checkpoints every 3 steps; stop after step 5 of epoch 2 (13 steps).
+      const stopped = await train({ release, out, ...ARGS, checkpointEvery: 3, stopAfterSteps: 13 });
+      assert.equal(stopped.stopped, true);
+      const latest = JSON.parse(await readFile(join(out, 'checkpoints', 'latest.json'), 'utf8')) as { checkpoint: string };
+      assert.equal(latest.checkpoint, 'epoch-002-step-000003');
+      const lines: string[] = [];
+      const resumed = await train({ release, out, ...ARGS, checkpointEvery: 3, resume: true, log: (l) => lines.push(l) });
+      assert.match(lines[0], /resuming after epoch 1, step 3 of epoch 2/);
+      assert.deepEqual(metrics(resumed.history), metrics(r!.history));
+      const a = await readFile(join(out, 'checkpoints', 'epoch-003', 'weights.bin'));
+      const b = await readFile(join(ref, 'checkpoints', 'epoch-003', 'weights.bin'));
+      assert.ok(a.equals(b), 'final weights differ from the uninterrupted run');
+    });
   });
 });
