@@ -22,14 +22,6 @@ function parse(bytes: Buffer, name: string): Ifd[] {
   return ifds.filter((d) => tag(d, 256) !== undefined);
 }
 
-export function tiffPageCount(bytes: Buffer): number {
-  try {
-    return parse(bytes, '(buffer)').length;
-  } catch {
-    return 0;
-  }
-}
-
 /** The first IFD's offset lies past the end of the file: the classic sign of a cut-off TIFF. */
 export function tiffHeaderPointsPastEnd(bytes: Buffer): boolean {
   if (bytes.length < 8) return true;

@@ -267,8 +267,15 @@ function typedView(buf: Buffer, raw: 'uchar' | 'ushort' | 'float'): SampleArray 
 }
 
 /** Number of pages without decoding pixels (1 for single-image formats). */
-export async function pageCount(path: string): Promise<number> {
-  const bytes = await readFile(path);
-  const c = sniffContainer(bytes);
-  return c === 'tiff' ? inspectTiff(bytes, 0).pages : 1;
+export function pageCount(path: string): number {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const head = Buffer.alloc(Math.min(size, HEAD_BYTES));
+    if (head.length > 0) readSync(fd, head, 0, head.length, 0);
+    if (sniffContainer(head) !== 'tiff') return 1;
+    return inspectTiff(size > head.length ? fileSource(fd, size, head) : head, 0).pages;
+  } finally {
+    closeSync(fd);
+  }
 }

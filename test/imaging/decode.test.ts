@@ -4,7 +4,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encode as encodeBmp } from 'fast-bmp';
-import { decodeImage, decodeBuffer, ImageError, type DecodedImage } from '../../src/imaging/index.js';
+import { decodeImage, decodeBuffer, pageCount, ImageError, type DecodedImage } from '../../src/imaging/index.js';
 import { decodeTiffWithUtif } from '../../src/imaging/decode-utif.js';
 import { sharedPath, withTempDir } from '../helpers/data.js';
 import { expectedImages } from './sources-table.js';
@@ -98,6 +98,8 @@ test('a multi-page TIFF decodes the requested page; a page past the end is a cle
   const first = await decodeImage(f);
   const last = await decodeImage(f, { page: 99 });
   assert.equal(first.pages, 100);
+  assert.equal(pageCount(f), 100);
+  assert.equal(pageCount(sharedPath('images/cellprofiler_examples/ExampleColocalization/images/0_1_N_G.png')), 1);
   assert.equal(last.page, 99);
   assert.notDeepEqual(first.data, last.data);
   assert.deepEqual(last.data, decodeTiffWithUtif(bytes, f, 99, 1e9, 'tiff').data);
