@@ -122,10 +122,15 @@ export async function assignLabels(catalogPath: string, outDir: string, input: L
     return s;
   };
 
-  // The fingerprint is DuckDB work on its own threads: started first, it overlaps the JS phases.
-  const fingerprintPromise = catalogFingerprint(catalog);
-  fingerprintPromise.catch(() => undefined); // a load error is the one to report
-  const loaded = await loadLabelTable(catalog, options.excludeSources, out);
+  // The fingerprint is DuckDB work on its own threads: started once the load's DuckDB part is
+  // done, it runs beside the single-threaded JS phases instead of competing with DuckDB.
+  let fingerprintPromise: Promise<string> | undefined;
+  const loaded = await loadLabelTable(catalog, options.excludeSources, out, {
+    afterDuckDB: () => {
+      fingerprintPromise = catalogFingerprint(catalog);
+      fingerprintPromise.catch(() => undefined); // reported where it is awaited
+    },
+  });
   const load = lap();
 
   const { table } = loaded;
@@ -134,7 +139,7 @@ export async function assignLabels(catalogPath: string, outDir: string, input: L
   const kept = outcomes.filter((o) => o.kept);
   const folders = dirLabels(kept);
   const select = lap();
-  const fingerprint = await fingerprintPromise;
+  const fingerprint = await (fingerprintPromise ?? catalogFingerprint(catalog));
   const fingerprintSeconds = lap();
 
   const labelRows: LabelRow[] = kept.map((o, i) => ({

@@ -40,12 +40,21 @@ async function strings(conn: DuckDBConnection, sql: string): Promise<(string | n
 /**
  * @param scratchDir where a temporary file of encoded rows may be written (and is removed):
  *   the labels folder, so nothing is written outside the output folder.
+ * @param hooks.afterDuckDB called once DuckDB's part is done and only JS work remains.
  */
-export async function loadLabelTable(catalogPath: string, excludeSources: readonly string[], scratchDir: string): Promise<LoadedCatalog> {
+export async function loadLabelTable(
+  catalogPath: string,
+  excludeSources: readonly string[],
+  scratchDir: string,
+  hooks: { afterDuckDB?: () => void } = {},
+): Promise<LoadedCatalog> {
   const path = resolve(catalogPath);
   if (!existsSync(path)) throw new UserError('catalog not found', { file: path }, 'build one with `cytoimagenet ingest`');
   const lap = debugClock();
-  const instance = await DuckDBInstance.create(':memory:');
+  await mkdir(scratchDir, { recursive: true });
+  // A sort too big for memory spills here, inside the output folder, never into the cwd.
+  const spill = join(scratchDir, `.labels-spill.${process.pid}`);
+  const instance = await DuckDBInstance.create(':memory:', { temp_directory: spill });
   const conn = await instance.connect();
   try {
     try {
@@ -110,7 +119,6 @@ export async function loadLabelTable(catalogPath: string, excludeSources: readon
     lap('distinct values');
     const select = KEY_COLUMNS.map((c) => `coalesce("m_${c}".id, -1)`).join(', ');
     const joins = KEY_COLUMNS.map((c) => `LEFT JOIN "map_${c}" AS "m_${c}" ON b."${c}" = "m_${c}".raw`).join(' ');
-    await mkdir(scratchDir, { recursive: true });
     const scratch = join(scratchDir, `.labels-rows.${process.pid}.${Date.now()}.csv`);
     let encoded: EncodedRows;
     try {
@@ -118,6 +126,7 @@ export async function loadLabelTable(catalogPath: string, excludeSources: readon
         `COPY (SELECT ${select}, b.idx FROM base AS b ${joins} ORDER BY b.idx) TO ${sqlString(scratch)} (FORMAT csv, HEADER false, DELIMITER ',', QUOTE '"', ESCAPE '"')`,
       );
       lap('encode, sort and write rows (DuckDB)');
+      hooks.afterDuckDB?.();
       encoded = parseEncodedRows(await readFile(scratch), KEY_COLUMNS.length, n);
       lap('parse rows');
     } finally {
@@ -139,5 +148,6 @@ export async function loadLabelTable(catalogPath: string, excludeSources: readon
   } finally {
     conn.closeSync();
     instance.closeSync();
+    await rm(spill, { recursive: true, force: true });
   }
 }
