@@ -146,18 +146,25 @@ function fuse16x1(a: Uint16Array, la: Float64Array, out: Uint8Array): number {
 function fuse16x2(a: Uint16Array, b: Uint16Array, la: Float64Array, lb: Float64Array, out: Uint8Array): number {
   let z = 0;
   for (let i = 0; i < a.length; i++) {
-    const v = (la[a[i]] + lb[b[i]]) / 2;
-    out[i] = roundHalfUp(v * 255);
-    z += v === 0 ? 1 : 0;
+    // (s / 2)·255 and s·127.5 are the same real number rounded once: identical, no division
+    const s = la[a[i]] + lb[b[i]];
+    out[i] = roundHalfUp(s * 127.5);
+    z += s === 0 ? 1 : 0;
   }
   return z;
 }
 function fuse16x3(a: Uint16Array, b: Uint16Array, c: Uint16Array, la: Float64Array, lb: Float64Array, lc: Float64Array, out: Uint8Array): number {
   let z = 0;
   for (let i = 0; i < a.length; i++) {
-    const v = (la[a[i]] + lb[b[i]] + lc[c[i]]) / 3;
-    out[i] = roundHalfUp(v * 255);
-    z += v === 0 ? 1 : 0;
+    const s = la[a[i]] + lb[b[i]] + lc[c[i]];
+    // s·85 is within a few ulps of (s / 3)·255, so floor(s·85 + 0.5) is Math.round((s / 3)·255)
+    // unless the value lies within a hair of a tie; those pixels take the exact route. (A
+    // division per pixel was the costliest step of this loop.)
+    const y = s * 85 + 0.5;
+    let r = y | 0;
+    if (Math.abs(y - r - 0.5) > 0.4999999) r = exactThird255(s);
+    out[i] = r;
+    z += s === 0 ? 1 : 0;
   }
   return z;
 }
@@ -173,22 +180,51 @@ function fuse8x1(a: Uint8Array, la: Float64Array, out: Uint8Array): number {
 function fuse8x2(a: Uint8Array, b: Uint8Array, la: Float64Array, lb: Float64Array, out: Uint8Array): number {
   let z = 0;
   for (let i = 0; i < a.length; i++) {
-    const v = (la[a[i]] + lb[b[i]]) / 2;
-    out[i] = roundHalfUp(v * 255);
-    z += v === 0 ? 1 : 0;
+    // (s / 2)·255 and s·127.5 are the same real number rounded once: identical, no division
+    const s = la[a[i]] + lb[b[i]];
+    out[i] = roundHalfUp(s * 127.5);
+    z += s === 0 ? 1 : 0;
   }
   return z;
 }
 function fuse8x3(a: Uint8Array, b: Uint8Array, c: Uint8Array, la: Float64Array, lb: Float64Array, lc: Float64Array, out: Uint8Array): number {
   let z = 0;
   for (let i = 0; i < a.length; i++) {
-    const v = (la[a[i]] + lb[b[i]] + lc[c[i]]) / 3;
-    out[i] = roundHalfUp(v * 255);
-    z += v === 0 ? 1 : 0;
+    const s = la[a[i]] + lb[b[i]] + lc[c[i]];
+    // s·85 is within a few ulps of (s / 3)·255, so floor(s·85 + 0.5) is Math.round((s / 3)·255)
+    // unless the value lies within a hair of a tie; those pixels take the exact route. (A
+    // division per pixel was the costliest step of this loop.)
+    const y = s * 85 + 0.5;
+    let r = y | 0;
+    if (Math.abs(y - r - 0.5) > 0.4999999) r = exactThird255(s);
+    out[i] = r;
+    z += s === 0 ? 1 : 0;
   }
   return z;
 }
 
+function exactThird255(s: number): number {
+  return roundHalfUp((s / 3) * 255);
+}
+
+// Run every loop on a tiny input with a tie and a non-tie, so the optimising compiler has type
+// feedback for both routes (without it the first near-tie pixel deoptimises the loop; V8 records
+// feedback only after a few calls, hence the repetition).
+{
+  const l1 = Float64Array.from([0, 1 / 170, 0.3]);
+  const l0 = new Float64Array(3);
+  const i16 = Uint16Array.from([0, 1, 2]);
+  const i8 = Uint8Array.from([0, 1, 2]);
+  const o = new Uint8Array(3);
+  for (let k = 0; k < 300; k++) {
+    fuse16x3(i16, i16, i16, l1, l0, l0, o);
+    fuse8x3(i8, i8, i8, l1, l0, l0, o);
+    fuse16x2(i16, i16, l1, l0, o);
+    fuse8x2(i8, i8, l1, l0, o);
+    fuse16x1(i16, l1, o);
+    fuse8x1(i8, l1, o);
+  }
+}
 
 /** The float merge (mean of normalised channels), in the kernels' arithmetic. */
 export function computeMerged(grays: readonly GrayImage[], bounds: ReadonlyArray<{ lo: number; hi: number }>): Float64Array {
