@@ -5,7 +5,7 @@
 //
 //   node dist/bench/train-throughput.js [--steps 5] [--batch 64] [--size 224] [--threads N] [--source 512]
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
@@ -35,6 +35,7 @@ const CLASSES = Number(values.classes);
 
 const engine = loadEngine();
 const info = engine.info();
+const load0 = loadavg()[0];
 console.log(`LibTorch ${info.torchVersion}, oneDNN ${info.mkldnn}, caching allocator ${info.cachingAllocator}, ${THREADS} threads`);
 console.log(`EfficientNetB0, ${CLASSES} classes, batch ${B}, ${S}×${S}, ${STEPS} timed steps after 1 warm-up step; source images ${SRC}×${SRC} 8-bit PNG`);
 
@@ -88,5 +89,6 @@ const epochImages = 890_737;
 console.log(`step alone (baseline):      ${stepAlone.toFixed(1)} images/s`);
 console.log(`whole pipeline:             ${pipeline.toFixed(1)} images/s  (ratio to baseline ${(pipeline / stepAlone).toFixed(2)}; goal ≥ 35 images/s)`);
 console.log(`loader alone (no step):     ${loader.toFixed(1)} images/s`);
+console.log(`load average (1 min) at start / end: ${load0.toFixed(1)} / ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores (other work on the machine slows both figures)`);
 console.log(`peak resident memory:       ${(process.resourceUsage().maxRSS / 1024 / 1024).toFixed(1)} GiB`);
 console.log(`projected full CytoImageNet epoch (${epochImages.toLocaleString('en')} images): ${(epochImages / pipeline / 3600).toFixed(1)} h at the pipeline rate`);

@@ -196,13 +196,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     savedAt: new Date().toISOString(),
   });
 
+  const perClass = split.classes.map(() => [0, 0]);
+  for (const t of split.train) perClass[t.classIndex][0]++;
+  for (const t of split.val) perClass[t.classIndex][1]++;
   await writeFileAtomic(
     resolveInside(out, 'classes.csv'),
-    'index,label,train_images,val_images\n' +
-      split.classes
-        .map((c, i) => `${i},${csvField(c)},${split.train.filter((t) => t.classIndex === i).length},${split.val.filter((t) => t.classIndex === i).length}`)
-        .join('\n') +
-      '\n',
+    'index,label,train_images,val_images\n' + split.classes.map((c, i) => `${i},${csvField(c)},${perClass[i][0]},${perClass[i][1]}`).join('\n') + '\n',
   );
   await writeFileAtomic(resolveInside(out, 'run.json'), `${JSON.stringify({ ...config, epochs, threads, engine: engine.info().torchVersion, toolVersion: options.toolVersion }, null, 1)}\n`);
 
