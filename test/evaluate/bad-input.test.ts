@@ -63,6 +63,12 @@ test('Parquet tables read the same as CSV (via DuckDB)', async () => {
     assert.deepEqual(b.keys, [['train', 'test1'], ['er', 'golgi']]);
     assert.deepEqual(Array.from(b.matrix.data), Array.from(a.matrix.data));
     assert.deepEqual(b.featureColumns, ['f0', 'f1']);
+    // Tab-separated text with Windows line ends reads the same too.
+    const t = join(dir, 't.tsv');
+    await writeFile(t, 'split\tlabel\tf0\tf1\r\ntrain\ter\t1.5\t-2\r\ntest1\tgolgi\t3\t4.25\r\n');
+    const c2 = await readFeaturesTable(t, { required: ['split', 'label'] });
+    assert.deepEqual(c2.keys, a.keys);
+    assert.deepEqual(Array.from(c2.matrix.data), Array.from(a.matrix.data));
   });
 });
 

@@ -63,6 +63,24 @@ test('fusion: two tables joined row by row give the concatenated features; a mis
   });
 });
 
+test('fusion with an id column joins by (split, label, id), whatever the row order', async () => {
+  await withTempDir(async (dir) => {
+    const a = join(dir, 'a.csv');
+    await coos7Table(a, 8);
+    const lines = (await readFile(a, 'utf8')).trim().split('\n');
+    const withId = (ls: string[]) => ls.map((l, i) => (i === 0 ? l.replace('split,label,', 'split,label,id,') : l.replace(/^([^,]*,[^,]*,)/, `$1cell${i},`)));
+    const idA = withId(lines);
+    await writeFile(a, idA.join('\n') + '\n');
+    // The second table: the same features under other names, rows reversed.
+    const b = join(dir, 'b.csv');
+    const header = idA[0].replace(/f(\d+)/g, 'g$1');
+    await writeFile(b, [header, ...idA.slice(1).reverse()].join('\n') + '\n');
+    const { result } = await runCoos7({ features: [a, b], out: join(dir, 'out'), k: 11, scaler: 'standard', toolVersion: 'test' });
+    assert.deepEqual([result.test1!.correct, result.test1!.total], [18, 18]);
+    assert.deepEqual([result.test2!.correct, result.test2!.total], [0, 12]);
+  });
+});
+
 test('CyCLOPS: leave-one-out drops DEAD/GHOST rows, counts SPINDLEPOLE as SPINDLE', async () => {
   await withTempDir(async (dir) => {
     const labels = [...Array(14).fill('ACTIN'), ...Array(8).fill('SPINDLE'), ...Array(6).fill('SPINDLEPOLE'), ...Array(5).fill('DEAD'), ...Array(3).fill('GHOST')];
