@@ -174,7 +174,8 @@ export async function readFeaturesTable(path: string, spec: KeySpec): Promise<Fe
           const x = doubles(chunk.getColumnVector(nk + c), n);
           for (let r = 0; r < n; r++) {
             const v = x[r];
-            if (!Number.isFinite(v)) {
+            // Features are held as float32: a double beyond its range is as unusable as NaN.
+            if (!Number.isFinite(Math.fround(v))) {
               bad = { row: rows + r, col: c };
               break;
             }
