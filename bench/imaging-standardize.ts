@@ -3,7 +3,7 @@
 // same run: libvips decoding the same 3 files and encoding one PNG of the same content, nothing
 // else. Also the percentile throughput in GB/s of uint16 input against a plain read of the array.
 //   node dist/bench/imaging-standardize.js [--sets N] [--rounds N] [--compression L]
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, loadavg, cpus } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -46,10 +46,11 @@ async function makeSets(dir: string): Promise<string[][]> {
     const files: string[] = [];
     for (let c = 0; c < 3; c++) {
       const f = join(dir, `set${s}_w${c + 1}.tif`);
-      await sharp(syntheticChannel(Rng.derive('bench', s, c), c), { raw: { width: W, height: H, channels: 1 } })
+      const { data } = await sharp(syntheticChannel(Rng.derive('bench', s, c), c), { raw: { width: W, height: H, channels: 1 } })
         .toColourspace('grey16')
         .tiff({ compression: 'none' })
-        .toFile(f);
+        .toUint8Array();
+      await writeFile(f, data);
       files.push(f);
     }
     sets.push(files);
@@ -62,12 +63,15 @@ async function ours(files: string[]): Promise<Buffer> {
   return encodePng(set.output!, set.width, set.height, { compression: COMPRESSION });
 }
 
-async function floor(files: string[], content: Uint8Array): Promise<Buffer> {
-  await Promise.all(files.map((f) => sharp(f).toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer()));
-  return sharp(content, { raw: { width: W, height: H, channels: 1 } })
+// The floor uses the same sharp output call as the library (toUint8Array; toBuffer's external
+// Buffers would also slow every typed-array loop in the process, see src/imaging/decode.ts).
+async function floor(files: string[], content: Uint8Array): Promise<Uint8Array> {
+  await Promise.all(files.map((f) => sharp(f).toColourspace('grey16').raw({ depth: 'ushort' }).toUint8Array()));
+  const { data } = await sharp(content, { raw: { width: W, height: H, channels: 1 } })
     .toColourspace('b-w')
     .png({ compressionLevel: COMPRESSION, palette: false })
-    .toBuffer();
+    .toUint8Array();
+  return data;
 }
 
 /** The baseline: read every sample once (a plain loop in its own function, so it is optimised). */

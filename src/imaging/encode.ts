@@ -47,8 +47,10 @@ export async function encodePng(
   const px = pixels instanceof Float64Array || pixels instanceof Float32Array ? quantize(pixels, opts.bitDepth ?? 8) : pixels;
   if (px.length !== width * height) throw new RangeError(`encodePng: ${px.length} pixels for ${width}×${height}`);
   const sixteen = px instanceof Uint16Array;
-  return sharp(px, { raw: { width, height, channels: 1 } })
+  // toUint8Array, not toBuffer: see decode.ts (keeps V8's detaching protector intact).
+  const { data } = await sharp(px, { raw: { width, height, channels: 1 } })
     .toColourspace(sixteen ? 'grey16' : 'b-w')
     .png({ compressionLevel: opts.compression ?? IMAGING.pngCompression, palette: false })
-    .toBuffer();
+    .toUint8Array();
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
