@@ -260,7 +260,8 @@ async function decodeWithSharp(
 }
 
 function typedView(buf: Uint8Array, raw: 'uchar' | 'ushort' | 'float'): SampleArray {
-  if (raw === 'uchar') return buf;
+  // a plain Uint8Array view (sharp hands back a Buffer subclass), so every path returns one type
+  if (raw === 'uchar') return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   const bytesPer = raw === 'ushort' ? 2 : 4;
   // Typed views need aligned offsets; these buffers are, but copy if not.
   const aligned = buf.byteOffset % bytesPer === 0 ? buf : buf.slice();
