@@ -48,7 +48,9 @@ function progressReporter(): { update: (p: TrainProgress) => void; stop: () => v
     ? new cliProgress.SingleBar(
         {
           stream: process.stderr,
-          format: 'epoch {epoch}/{epochs} {phase} |{bar}| {value}/{total} | loss {loss} top-1 {top1} | {ips} images/s | ETA {eta}',
+          // Most important first: a narrow terminal cuts the line from the right.
+          format: 'epoch {epoch}/{epochs} {phase} {bar} {value}/{total} ETA {left} | {ips} images/s | loss {loss} top-1 {top1}',
+          barsize: 20,
           hideCursor: true,
           clearOnComplete: true,
         },
@@ -65,7 +67,7 @@ function progressReporter(): { update: (p: TrainProgress) => void; stop: () => v
         loss: Number.isFinite(p.loss) ? p.loss.toFixed(3) : '-',
         top1: Number.isFinite(p.top1) ? `${(p.top1 * 100).toFixed(1)}%` : '-',
         ips: p.imagesPerSecond.toFixed(1),
-        eta: duration(p.etaSeconds),
+        left: duration(p.etaSeconds),
       };
       if (bar) {
         const key = `${p.epoch}-${p.phase}`;
@@ -79,7 +81,7 @@ function progressReporter(): { update: (p: TrainProgress) => void; stop: () => v
       // Not a terminal (a log file): one line every ~10 % of the epoch and at its end.
       const every = Math.max(1, Math.floor(p.steps / 10));
       if (p.phase === 'train' && (p.step % every === 0 || p.step === p.steps)) {
-        process.stderr.write(`epoch ${p.epoch}/${p.epochs} step ${p.step}/${p.steps} loss ${payload.loss} top-1 ${payload.top1} ${payload.ips} images/s ETA ${payload.eta}\n`);
+        process.stderr.write(`epoch ${p.epoch}/${p.epochs} step ${p.step}/${p.steps} loss ${payload.loss} top-1 ${payload.top1} ${payload.ips} images/s ETA ${payload.left}\n`);
       }
     },
     stop() {

@@ -211,6 +211,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const valSteps = Math.ceil(split.val.length / B);
   let backbone = resolveInside(out, BACKBONE_FILE);
   const rate = { images: 0, seconds: 0 };
+  const ei = engine.info();
+  log(
+    `EfficientNetB0 on ${split.classes.length} labels: ${split.train.length} training images (${trainSteps} steps of ${B} per epoch), ` +
+      `${split.val.length} validation images, ${S}×${S}; LibTorch ${ei.torchVersion}${ei.mkldnn ? ' (oneDNN)' : ''}, ${threads} thread(s)`,
+  );
 
   for (let e = startEpoch; e < epochs; e++) {
     const order = epochOrder(split.train, config.seed, e);
