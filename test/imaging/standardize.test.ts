@@ -28,6 +28,12 @@ test('a 3-channel set merges to the mean of the separately normalised channels (
   const parts = await Promise.all(HUMAN.map(async (f) => normalize(toGray(await decodeImage(f)))));
   const merged = mergeChannels(parts);
   assert.deepEqual(set.merged, merged); // the fused kernel does the same arithmetic, bit for bit
+  // more channels than the fused kernel covers (Cell Painting has five): the general path
+  const five = [...HUMAN, HUMAN[0], HUMAN[1]];
+  const set5 = await standardizeImageSet(five);
+  const parts5 = [...parts, parts[0], parts[1]];
+  assert.deepEqual(set5.merged, mergeChannels(parts5));
+  assert.deepEqual(set5.output, quantize(mergeChannels(parts5), 8));
   assert.deepEqual([...set.channels.map((c) => [c.lo, c.hi])], parts.map((p) => [p.lo, p.hi]));
   assert.deepEqual(set.output, quantize(set.merged!, 8));
 });
