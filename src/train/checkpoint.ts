@@ -139,7 +139,8 @@ export async function readCheckpoint(out: string): Promise<LoadedCheckpoint> {
 /** Differences that make a resume continue a different run than the one checkpointed. */
 export function configDifferences(a: RunConfig, b: RunConfig): string[] {
   const diffs: string[] = [];
-  const keys: (keyof RunConfig)[] = ['release', 'size', 'batchSize', 'learningRate', 'seed', 'trainCount', 'valCount'];
+  // The release's path may change (a moved data disk); its content is checked by counts and classes.
+  const keys: (keyof RunConfig)[] = ['size', 'batchSize', 'learningRate', 'seed', 'trainCount', 'valCount'];
   for (const k of keys) if (a[k] !== b[k]) diffs.push(`${k}: checkpoint ${String(a[k])}, now ${String(b[k])}`);
   if (a.classes.join('\u0000') !== b.classes.join('\u0000')) diffs.push(`classes: checkpoint ${a.classes.length} labels, now ${b.classes.length} (or in another order)`);
   return diffs;

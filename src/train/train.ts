@@ -160,10 +160,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       throw new UserError(
         `--resume: the options or the release differ from the checkpointed run (${diffs.join('; ')})`,
         { file: ck.dir },
-        'resume with the same --release, --size, --batch-size, --lr, --seed and --labels-subset, or start a new run in another --out',
+        'resume with the same release, --size, --batch-size, --lr, --seed and --labels-subset, or start a new run in another --out',
       );
     }
-    state = ck.state;
+    if (ck.state.config.release !== config.release) log(`note: the release was at ${ck.state.config.release} when the run started; now ${config.release}`);
+    state = { ...ck.state, config };
     resumed = { weights: ck.weights, optimizer: ck.optimizer };
     log(`resuming after epoch ${state.epochsDone}${state.stepInEpoch ? `, step ${state.stepInEpoch} of epoch ${state.epochsDone + 1}` : ''} from ${ck.dir}`);
   } else if (hasCheckpoint(out)) {
