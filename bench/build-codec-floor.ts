@@ -11,9 +11,15 @@ const raw = process.env.BENCH_SETS;
 if (raw) {
   const sets = JSON.parse(raw) as string[][];
   for (const files of sets) {
-    const decoded = await Promise.all(files.map((f) => sharp(f).raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true })));
+    // Gray 16-bit data must pass through grey16, or libvips returns 3-channel sRGB (more work, other
+    // values); toUint8Array, not toBuffer, as the library does.
+    const decoded = await Promise.all(
+      files.map((f) => sharp(f).toColourspace('grey16').raw({ depth: 'ushort' }).toUint8Array()),
+    );
     const { data, info } = decoded[0];
     const px = new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2);
+    // A linear min–max stretch of channel 1, so the PNG holds full-range content like a release
+    // image and costs the encoder as much.
     let lo = 65535;
     let hi = 0;
     for (let i = 0; i < px.length; i++) {
