@@ -20,11 +20,14 @@ export interface LoadedCatalog {
 /** Phase timings on stderr with CYTOIMAGENET_DEBUG=1 (what to look at when a catalog is slow). */
 function debugClock(): (what: string) => void {
   let t = performance.now();
+  let cpu = process.cpuUsage();
   return (what) => {
     if (!process.env.CYTOIMAGENET_DEBUG) return;
     const now = performance.now();
-    process.stderr.write(`labels: ${what} ${((now - t) / 1000).toFixed(2)} s\n`);
+    const used = process.cpuUsage(cpu);
+    process.stderr.write(`labels: ${what} ${((now - t) / 1000).toFixed(2)} s (CPU ${((used.user + used.system) / 1e6).toFixed(2)} s)\n`);
     t = now;
+    cpu = process.cpuUsage();
   };
 }
 
