@@ -1,10 +1,10 @@
 // What a source adapter is: a zod schema for its config, and a function that stages the source's
 // rows in a DuckDB temp table (raw values; the catalog cleans, checks and stores them).
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { relative, resolve, dirname, sep } from 'node:path';
+import { relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { CATALOG_COLUMNS, type CatalogColumn } from '../catalog/schema.js';
-import { ident, sqlString, sqlStringOrNull } from '../catalog/sql.js';
+import { ident, sqlString } from '../catalog/sql.js';
 import { runReading } from '../catalog/table-reader.js';
 
 /** Keys every config may carry, whatever its adapter. */
@@ -103,4 +103,5 @@ export async function buildStage(
   else await ctx.conn.run(sql);
 }
 
-export { sqlString, sqlStringOrNull, ident, dirname };
+/** Re-exported so adapters import their SQL helpers from one place. */
+export { sqlString, ident };
