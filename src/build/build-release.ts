@@ -11,7 +11,7 @@ import { rename, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { BUILD, LABELS } from '../defaults.js';
-import { toolVersion } from './tool-version.js';
+import { toolVersion } from '../util/tool-version.js';
 import { UserError } from '../util/errors.js';
 import { isInside, resolveInside } from '../util/safe-path.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { CATALOG_TABLE, STANDARD_COLUMNS } from '../catalog/schema.js';
 import { tempNameFor, writeFileAtomic } from '../util/fs-atomic.js';
-import { csvLine, toCsv } from './csv.js';
+import { csvLine, csvTable } from '../util/csv.js';
 import { sqlString } from './read-inputs.js';
 import type { RejectRow, ReleaseLabel } from './types.js';
 
@@ -67,12 +67,12 @@ export class ReleaseTables {
     // Streamed in chunks: at full scale this is ~0.9 M lines.
     const fh = await open(samplesCsv, 'w');
     try {
-      let chunk = csvLine(cols);
+      let chunk = `${csvLine(cols)}\n`;
       for (const l of labels) {
         for (const s of l.samples) {
           const w = s.sample;
           const { shard, pos } = shardOf({ path: s.dirLabel, filename: s.filename });
-          chunk += csvLine([s.label, s.category, s.dirLabel, s.filename, s.idx, s.sourceIdx, s.dset, w.crop, w.scaling, w.x_min, w.x_max, w.y_min, w.y_max, shard, pos]);
+          chunk += `${csvLine([s.label, s.category, s.dirLabel, s.filename, s.idx, s.sourceIdx, s.dset, w.crop, w.scaling, w.x_min, w.x_max, w.y_min, w.y_max, shard, pos])}\n`;
           if (chunk.length > 1 << 20) {
             await fh.write(chunk);
             chunk = '';
@@ -146,7 +146,7 @@ export class ReleaseTables {
 export async function writeRejects(out: string, rejects: readonly RejectRow[]): Promise<void> {
   await writeFileAtomic(
     join(out, 'rejects.csv'),
-    toCsv(
+    csvTable(
       REJECTS_COLUMNS,
       rejects.map((r) => [r.idx, r.label, r.category, r.stage, r.reason, r.detail]),
     ),

@@ -5,7 +5,7 @@ import { catalogFingerprint } from '../catalog/fingerprint.js';
 import type { Category } from '../defaults.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 import { resolveInside } from '../util/safe-path.js';
-import { csvLine, csvTable } from './csv.js';
+import { csvLine, csvTable } from '../util/csv.js';
 import type { IdxColumn } from './idx-column.js';
 import { dirLabels } from './dir-label.js';
 import { loadLabelTable } from './load-catalog.js';
@@ -21,7 +21,7 @@ import {
   type CategorySummary,
   type DatabaseSummary,
 } from './summary.js';
-import { toolVersion } from './tool-version.js';
+import { toolVersion } from '../util/tool-version.js';
 
 /** File names inside the labels folder (contract 2). */
 export const LABELS_FILES = {

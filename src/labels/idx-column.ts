@@ -1,6 +1,6 @@
 // The idx of every row, kept as the bytes of its CSV field rather than as 2.7 M JS strings:
 // assignments.csv is written by copying these bytes, and equality checks compare bytes.
-import { csvField } from './csv.js';
+import { csvField } from '../util/csv.js';
 
 export class IdxColumn {
   /**

@@ -1,6 +1,6 @@
 // The seed's "Category / # of labels" and "Database / Number of Labels Contributed" tables.
 import { CATEGORIES, type Category } from '../defaults.js';
-import { csvTable } from './csv.js';
+import { csvTable } from '../util/csv.js';
 import type { LabelTable } from './label-table.js';
 import type { LabelOutcome } from './select-labels.js';
 
