@@ -15,7 +15,7 @@ import { toolVersion } from '../util/tool-version.js';
 import { UserError } from '../util/errors.js';
 import { isInside, resolveInside } from '../util/safe-path.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
-import { dirLabelKey, resolveDirLabels } from './dir-label.js';
+import { dirLabelKey, resolveDirLabels } from '../labels/dir-label.js';
 import { Journal } from './journal.js';
 import { buildOptionsSchema, type BuildOptionsInput } from './options.js';
 import { BUILD_JSON, inspectOut, makeBuildRecord, removeTempFiles, takeLock, TRASH_DIR, WORK_DIR, writeBuildRecord } from './out-folder.js';

@@ -4,7 +4,7 @@
 import { Rng } from '../util/rng.js';
 import { imageFileName } from './binary-name.js';
 import { capRows, valRows } from './cap-and-split.js';
-import { dirLabelKey } from './dir-label.js';
+import { dirLabelKey } from '../labels/dir-label.js';
 import { compareCodePoints, naturalKey, sortNaturalBy } from './stable-order.js';
 import type { DroppedLabel, Job, JobOk, JobResult, RejectRow, ReleaseLabel, ReleaseSample, StagedSample } from './types.js';
 

@@ -7,7 +7,7 @@ import { writeFileAtomic } from '../util/fs-atomic.js';
 import { resolveInside } from '../util/safe-path.js';
 import { csvLine, csvTable } from '../util/csv.js';
 import type { IdxColumn } from './idx-column.js';
-import { dirLabels } from './dir-label.js';
+import { assignDirLabels, dirLabelKey } from './dir-label.js';
 import { loadLabelTable } from './load-catalog.js';
 import { parseLabelsOptions, type LabelsOptions, type LabelsOptionsInput } from './options.js';
 import { buildPostings } from './postings.js';
@@ -137,7 +137,8 @@ export async function assignLabels(catalogPath: string, outDir: string, input: L
   const postings = buildPostings(table, options.categories);
   const { outcomes } = selectLabels(table, postings, options);
   const kept = outcomes.filter((o) => o.kept);
-  const folders = dirLabels(kept);
+  const folderOf = assignDirLabels(kept.map((o) => ({ label: o.token, category: o.category })));
+  const folders = kept.map((o) => folderOf.get(dirLabelKey(o.token, o.category)) as string);
   const select = lap();
   const fingerprint = await (fingerprintPromise ?? catalogFingerprint(catalog));
   const fingerprintSeconds = lap();

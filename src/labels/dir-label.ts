@@ -1,48 +1,121 @@
-// Release folder names for labels. A label's token can hold characters no folder may have
-// ('/', ':'), and the same token can be a label in two categories (issue 3 rule 7), so the folder
-// name is derived here once, unique over the label table, and build uses it as given.
+// Folder names for labels. The original mapping (orig §8: ' -- '→'-', ' '→'_', '/'→'-', ','→'_')
+// is kept for readability, then anything a file system or shell could misread is replaced, and
+// collisions get a deterministic suffix. The label text itself is never changed (metadata keeps it).
+// The labels stage names every folder here (labels.csv dir_label); the build uses those names when
+// they are all acceptable and unique, and names folders itself with the same rules otherwise.
 import { createHash } from 'node:crypto';
-import type { Category } from '../defaults.js';
 
-const MAX_LENGTH = 100;
-/** Names the release folder uses for its own files (contract 4). */
-const RESERVED = new Set(['metadata.csv', 'metadata.parquet', 'rejects.csv', 'readme.md']);
-const WINDOWS_DEVICES = /^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$/i;
+/** Longest folder name, leaving room for "-<binary>.png" inside a 255-byte file name. */
+export const MAX_DIR_LABEL = 200;
 
-function shortHash(s: string): string {
-  return createHash('sha1').update(s).digest('hex').slice(0, 8);
-}
+const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/i;
+/** Names the release uses for its own files and folders (case-insensitive). */
+export const RESERVED_NAMES = new Set(['metadata.csv', 'metadata.parquet', 'rejects.csv', 'readme.md', 'build.json', 'shards', '.build', '.build.trash']);
 
-/** A folder-safe form of one token: no separators or control characters, bounded length. */
-export function folderName(token: string): string {
-  let s = token
-    .replace(/[\u0000-\u001f\u007f/\\:*?"<>|]/g, '-')
-    .replace(/\s+/g, ' ')
-    .trim()
-    .replace(/^\.+/, '')
-    .replace(/[. ]+$/, '');
-  if (s === '') s = `label~${shortHash(token)}`;
-  if (s.length > MAX_LENGTH) s = `${Array.from(s).slice(0, MAX_LENGTH - 9).join('').trimEnd()}~${shortHash(token)}`;
-  if (RESERVED.has(s.toLowerCase()) || WINDOWS_DEVICES.test(s)) s = `${s}_`;
+/** The readable part: the original's replacements, then a conservative character set. */
+export function baseDirLabel(label: string): string {
+  let s = label
+    .normalize('NFC')
+    .replaceAll(' -- ', '-')
+    .replaceAll(' ', '_')
+    .replaceAll('/', '-')
+    .replaceAll('\\', '-')
+    .replaceAll(',', '_');
+  // Letters and digits of any script are fine in folder names; everything else but - _ . + ( )
+  // (control characters, quotes, wildcards, ':' …) becomes '_'.
+  s = s.replace(/[^\p{L}\p{N}\-_.+()]/gu, '_');
+  // No hidden folders and never '.' or '..'.
+  s = s.replace(/^\.+/, (dots) => '_'.repeat(dots.length));
+  s = s.replace(/[. ]+$/, ''); // Windows drops trailing dots
+  if (s.length > MAX_DIR_LABEL) s = s.slice(0, MAX_DIR_LABEL);
+  if (s === '' || label.trim() === '') s = 'label';
+  if (WINDOWS_RESERVED.test(s) || RESERVED_NAMES.has(s.toLowerCase())) s = `${s}_`;
   return s;
 }
 
+/** True for a name this module makes: one folder directly inside OUT, in a conservative character set. */
+export function isSafeDirLabel(s: string): boolean {
+  return isAcceptableDirLabel(s) && /^[\p{L}\p{N}\-_.+()]+$/u.test(s);
+}
+
 /**
- * One folder name per label, unique even on case-insensitive file systems. A name shared by two
- * labels gets each label's category as a suffix ('actin__cell_visible', 'actin__gene'); a name
- * still shared after that gets a hash of the token.
+ * True for a folder name given by the labels stage that the build can use as is: one folder
+ * directly inside OUT (no '/', '\\', control characters, leading dot or '..'), not empty, not one
+ * of the release's own names, and short enough for `<name>-<binary>.png` to fit in 255 bytes.
  */
-export function dirLabels(labels: readonly { token: string; category: Category }[]): string[] {
-  const names = labels.map((l) => folderName(l.token));
-  const clashes = (list: string[]): Set<string> => {
-    const seen = new Map<string, number>();
-    for (const n of list) seen.set(n.toLowerCase(), (seen.get(n.toLowerCase()) ?? 0) + 1);
-    return new Set([...seen].filter(([, c]) => c > 1).map(([n]) => n));
-  };
-  let clash = clashes(names);
-  const withCategory = names.map((n, i) => (clash.has(n.toLowerCase()) ? `${n}__${labels[i].category}` : n));
-  clash = clashes(withCategory);
-  const out = withCategory.map((n, i) => (clash.has(n.toLowerCase()) ? `${n}~${shortHash(`${labels[i].category}\u0000${labels[i].token}`)}` : n));
-  if (clashes(out).size) throw new Error('dirLabels: could not make folder names unique');
+export function isAcceptableDirLabel(s: string): boolean {
+  return (
+    s.length > 0 &&
+    Buffer.byteLength(s) <= 2 * MAX_DIR_LABEL &&
+    !s.startsWith('.') &&
+    !/[/\\\u0000-\u001f\u007f]/.test(s) &&
+    s.trim() === s &&
+    !WINDOWS_RESERVED.test(s) &&
+    !RESERVED_NAMES.has(s.toLowerCase())
+  );
+}
+
+/**
+ * The folder of every label: the labels stage's dir_label when it gave one for every label and
+ * all are acceptable and unique (case-insensitively); otherwise this module's names for all.
+ */
+export function resolveDirLabels(keys: readonly LabelKey[], given: ReadonlyMap<string, string>): Map<string, string> {
+  const names = keys.map((k) => given.get(keyOf(k)));
+  if (names.every((g): g is string => g !== undefined && isAcceptableDirLabel(g)) && new Set(names.map((g) => g.toLowerCase())).size === names.length) {
+    return new Map(keys.map((k, i) => [keyOf(k), names[i]]));
+  }
+  return assignDirLabels(keys);
+}
+
+export interface LabelKey {
+  label: string;
+  category: string;
+}
+
+function shortHash(k: LabelKey): string {
+  return createHash('sha256').update(`${k.label}\u0000${k.category}`).digest('hex').slice(0, 8);
+}
+
+const keyOf = (k: LabelKey): string => `${k.label}\u0000${k.category}`;
+
+/**
+ * One folder per (label, category), unique even on case-insensitive file systems. A label that
+ * appears in several categories gets `<base>_<category>`; other collisions get `<base>_<hash8>`.
+ * Pure: the result for a label depends only on the set of labels.
+ */
+export function assignDirLabels(keys: readonly LabelKey[]): Map<string, string> {
+  const sorted = [...keys].sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
+  const groups = new Map<string, LabelKey[]>();
+  for (const k of sorted) {
+    const base = baseDirLabel(k.label).toLowerCase();
+    const g = groups.get(base);
+    if (g) g.push(k);
+    else groups.set(base, [k]);
+  }
+  const out = new Map<string, string>();
+  const taken = new Set<string>();
+  for (const members of groups.values()) {
+    if (members.length === 1) {
+      const name = baseDirLabel(members[0].label);
+      out.set(keyOf(members[0]), name);
+      taken.add(name.toLowerCase());
+    }
+  }
+  for (const members of groups.values()) {
+    if (members.length === 1) continue;
+    const sameText = members.every((m) => m.label === members[0].label);
+    for (const m of members) {
+      const base = baseDirLabel(m.label).slice(0, MAX_DIR_LABEL - 14);
+      let name = sameText ? `${base}_${baseDirLabel(m.category)}` : `${base}_${shortHash(m)}`;
+      if (taken.has(name.toLowerCase())) name = `${base}_${shortHash(m)}`;
+      if (taken.has(name.toLowerCase())) throw new Error(`cannot find a unique folder for label ${JSON.stringify(m.label)}`);
+      out.set(keyOf(m), name);
+      taken.add(name.toLowerCase());
+    }
+  }
   return out;
+}
+
+export function dirLabelKey(label: string, category: string): string {
+  return keyOf({ label, category });
 }

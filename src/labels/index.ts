@@ -3,5 +3,5 @@ export { assignLabels, assignmentsCsv, LABELS_CSV_COLUMNS, LABELS_FILES } from '
 export type { LabelRow, LabelsManifest, LabelsReport } from './assign-labels.js';
 export { parseLabelsOptions } from './options.js';
 export type { LabelsOptions, LabelsOptionsInput } from './options.js';
-export { dirLabels, folderName } from './dir-label.js';
+export { assignDirLabels, baseDirLabel, dirLabelKey } from './dir-label.js';
 export { splitTokens, normalizeValue } from './tokens.js';

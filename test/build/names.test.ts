@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
-import { assignDirLabels, baseDirLabel, isAcceptableDirLabel, isSafeDirLabel, resolveDirLabels } from '../../src/build/dir-label.js';
+import { assignDirLabels, baseDirLabel, isAcceptableDirLabel, isSafeDirLabel, resolveDirLabels } from '../../src/labels/dir-label.js';
 import { binaryWidth, imageFileName } from '../../src/build/binary-name.js';
 import { capRows, valRows } from '../../src/build/cap-and-split.js';
 import { compareNatural } from '../../src/build/stable-order.js';

@@ -7,7 +7,7 @@ import { encodeRows } from '../../src/labels/label-table.js';
 import { allocateQuotas, groupStrata, stratifiedSample, type Strata } from '../../src/labels/stratified-sample.js';
 import { presampleKeys, sampleKeys } from '../../src/labels/strata-keys.js';
 import { visitOrder } from '../../src/labels/visit-order.js';
-import { dirLabels, folderName } from '../../src/labels/dir-label.js';
+import { assignDirLabels, baseDirLabel, dirLabelKey } from '../../src/labels/dir-label.js';
 import { buildPostings } from '../../src/labels/postings.js';
 
 test('tokens are whole |-separated parts; a value normalises to its sorted token set', () => {
@@ -130,21 +130,24 @@ test('visit order: least count first; ties by category order, then token', () =>
 });
 
 test('release folders: unique per label, the same token in two categories gets category suffixes', () => {
-  const names = dirLabels([
-    { token: 'actin', category: 'cell_visible' },
-    { token: 'actin', category: 'phenotype' },
-    { token: 'dna damage -- apoptosis', category: 'phenotype' },
-    { token: 'a/b', category: 'compound' },
-    { token: 'a:b', category: 'compound' },
-    { token: 'human', category: 'organism' },
-  ]);
-  assert.equal(names[0], 'actin__cell_visible');
-  assert.equal(names[1], 'actin__phenotype');
-  assert.equal(names[2], 'dna damage -- apoptosis');
+  const keys = [
+    { label: 'actin', category: 'cell_visible' },
+    { label: 'actin', category: 'phenotype' },
+    { label: 'dna damage -- apoptosis', category: 'phenotype' },
+    { label: 'a/b', category: 'compound' },
+    { label: 'a:b', category: 'compound' },
+    { label: 'human', category: 'organism' },
+  ];
+  const byKey = assignDirLabels(keys);
+  const names = keys.map((k) => byKey.get(dirLabelKey(k.label, k.category)) as string);
+  assert.equal(names[0], 'actin_cell_visible');
+  assert.equal(names[1], 'actin_phenotype');
+  // The original's readable mapping (orig §8): ' -- ' → '-', ' ' → '_'.
+  assert.equal(names[2], 'dna_damage-apoptosis');
   assert.equal(names[5], 'human');
-  assert.equal(new Set(names).size, names.length);
+  assert.equal(new Set(names.map((n) => n.toLowerCase())).size, names.length);
   assert.ok(names.every((n) => !/[/\\:]/.test(n)));
-  assert.ok(folderName('x'.repeat(300)).length <= 100);
-  assert.equal(folderName('..'), folderName('..'));
-  assert.ok(!folderName('../etc').startsWith('.'));
+  assert.ok(baseDirLabel('x'.repeat(300)).length <= 200);
+  assert.ok(!baseDirLabel('..').startsWith('.'));
+  assert.ok(!baseDirLabel('../etc').startsWith('.'));
 });
