@@ -1,6 +1,7 @@
 // The labels stage's options, validated once (CLI flags and the programmatic API share this).
 // Defaults are the seed's (src/defaults.ts); every number can be changed.
 import { z } from 'zod';
+import { integerOption } from '../util/zod-options.js';
 import { CATEGORIES, LABELS, type Category } from '../defaults.js';
 import { UserError } from '../util/errors.js';
 
@@ -28,24 +29,9 @@ export type LabelsOptionsInput = Partial<{
   categories: Category[] | string[] | string;
 }>;
 
-/** Accepts a number or a string of digits (CLI values arrive as strings). */
+/** A whole number ≥ min (CLI values arrive as strings), or the default when absent. */
 function integer(flag: string, min: number, fallback: number) {
-  return z
-    .union([z.number(), z.string()])
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined) return fallback;
-      const n = typeof v === 'number' ? v : /^\s*[-+]?\d+\s*$/.test(v) ? Number(v) : Number.NaN;
-      if (!Number.isSafeInteger(n)) {
-        ctx.addIssue({ code: 'custom', message: `${flag} must be a whole number, got '${String(v)}'` });
-        return z.NEVER;
-      }
-      if (n < min) {
-        ctx.addIssue({ code: 'custom', message: `${flag} must be at least ${min}, got ${n}` });
-        return z.NEVER;
-      }
-      return n;
-    });
+  return integerOption(flag, min).transform((v) => v ?? fallback);
 }
 
 /** A list option given as an array, or one comma-separated string. */
