@@ -15,7 +15,7 @@
         "-L<!(node libtorch-paths.cjs libdir)",
         "-Wl,-rpath,<!(node libtorch-paths.cjs libdir)",
         "-Wl,--no-as-needed",
-        "-ltorch", "-ltorch_cpu", "-lc10",
+        "<!@(node libtorch-paths.cjs libs)",
         "-Wl,--as-needed"
       ]
     }

@@ -7,6 +7,13 @@ const { join } = require('node:path');
 const root = process.env.CYTOIMAGENET_LIBTORCH;
 const what = process.argv[2];
 
+/** Linker flags: the CPU libraries, plus the CUDA ones when this LibTorch has them. */
+function libs(libdir) {
+  const names = ['torch', 'torch_cpu', 'c10'];
+  for (const cuda of ['torch_cuda', 'c10_cuda']) if (existsSync(join(libdir, `lib${cuda}.so`))) names.push(cuda);
+  return names.map((n) => `-l${n}`).join(' ');
+}
+
 function fail(msg) {
   process.stderr.write(`cytoimagenet native build: ${msg}\n`);
   process.exit(1);
@@ -20,6 +27,7 @@ if (root) {
   }
   if (what === 'include') process.stdout.write(`${inc} ${join(inc, 'torch', 'csrc', 'api', 'include')}`);
   else if (what === 'libdir') process.stdout.write(lib);
+  else if (what === 'libs') process.stdout.write(libs(lib));
   else fail(`unknown query ${what}`);
 } else {
   const api = '/usr/include/torch/csrc/api/include';
@@ -31,5 +39,6 @@ if (root) {
     .find((d) => existsSync(join(d, 'libtorch.so'))) ?? '/usr/lib';
   if (what === 'include') process.stdout.write(api);
   else if (what === 'libdir') process.stdout.write(multiarch);
+  else if (what === 'libs') process.stdout.write(libs(multiarch));
   else fail(`unknown query ${what}`);
 }

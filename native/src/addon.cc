@@ -206,20 +206,23 @@ class Model : public Napi::ObjectWrap<Model> {
                         InstanceMethod("saveOptimizer", &Model::SaveOptimizer),
                         InstanceMethod("loadOptimizer", &Model::LoadOptimizer),
                         InstanceMethod("setLearningRate", &Model::SetLearningRate),
-                        InstanceAccessor("numClasses", &Model::NumClasses, nullptr)});
+                        InstanceAccessor("numClasses", &Model::NumClasses, nullptr),
+                        InstanceAccessor("device", &Model::Device, nullptr)});
   }
 
   Model(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Model>(info) {
     auto env = info.Env();
     if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "Model(graph, {lr, threads})");
     double lr = 1e-3;
+    std::string device = "cpu";
     if (info.Length() > 1 && info[1].IsObject()) {
       auto o = info[1].As<Napi::Object>();
       lr = num(o, "lr", 1e-3);
       threads = static_cast<int>(num(o, "threads", 0));
+      if (o.Get("device").IsString()) device = o.Get("device").As<Napi::String>().Utf8Value();
     }
     try {
-      net = std::make_unique<cin::Net>(parseGraph(info[0].As<Napi::Object>()), lr);
+      net = std::make_unique<cin::Net>(parseGraph(info[0].As<Napi::Object>()), lr, device);
     } catch (const std::exception& e) {
       throw Napi::Error::New(env, errorText(e));
     }
@@ -235,6 +238,8 @@ class Model : public Napi::ObjectWrap<Model> {
     if (!busy.compare_exchange_strong(expected, true))
       throw Napi::Error::New(env, "the model is busy: await the previous step first");
   }
+
+  Napi::Value Device(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), net->deviceName()); }
 
   Napi::Value NumClasses(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(net->numClasses()));
@@ -410,6 +415,8 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("mallopt", g_mallopt);
   o.Set("cachingAllocator", g_caching);
   o.Set("parallelInfo", at::get_parallel_info());
+  o.Set("cuda", torch::cuda::is_available());
+  o.Set("cudaDevices", static_cast<double>(torch::cuda::device_count()));
   return o;
 }
 

@@ -74,11 +74,13 @@ size_t weightCount(const std::string& kind, size_t given) {
 
 }  // namespace
 
-Net::Net(Graph graph, double lr) {
+Net::Net(Graph graph, double lr, const std::string& device) : device_(device) {
+  if (device_.is_cuda() && !torch::cuda::is_available())
+    throw std::invalid_argument("device " + device + " asked for, but this LibTorch has no CUDA device (a CPU build, or no GPU visible)");
   for (auto& w : graph.weights) {
     auto p = std::make_unique<Weight>(std::move(w));
     auto shape = torchShape(*p);
-    auto t = torch::zeros(shape, torch::kFloat32);
+    auto t = torch::zeros(shape, torch::TensorOptions().dtype(torch::kFloat32).device(device_));
     if (p->layout == Layout::Conv || p->layout == Layout::Depthwise) t = t.contiguous(at::MemoryFormat::ChannelsLast);
     if (p->trainable) t.set_requires_grad(true);
     p->t = t;
@@ -127,7 +129,7 @@ Weight* Net::find(const std::string& name) {
 std::vector<float> Net::getWeight(const std::string& name) {
   auto* w = find(name);
   if (!w) throw std::invalid_argument("unknown weight " + name);
-  auto k = torchToKeras(*w, w->t.detach()).contiguous();
+  auto k = torchToKeras(*w, w->t.detach()).to(torch::kCPU).contiguous();
   const float* p = k.data_ptr<float>();
   return std::vector<float>(p, p + k.numel());
 }
@@ -144,7 +146,8 @@ void Net::setWeight(const std::string& name, const float* data, size_t count) {
 
 torch::Tensor Net::input(const float* x, int64_t n, int64_t h, int64_t w) {
   // NHWC memory seen as NCHW is exactly the channels-last layout: no copy.
-  return torch::from_blob(const_cast<float*>(x), {n, h, w, 3}, torch::kFloat32).permute({0, 3, 1, 2});
+  auto t = torch::from_blob(const_cast<float*>(x), {n, h, w, 3}, torch::kFloat32).permute({0, 3, 1, 2});
+  return device_.is_cpu() ? t : t.to(device_);
 }
 
 torch::Tensor Net::run(const torch::Tensor& x, bool training, const std::string& stopAt) {
@@ -226,16 +229,16 @@ StepResult Net::score(const torch::Tensor& logits, const torch::Tensor& labels, 
   return r;
 }
 
-static torch::Tensor labelTensor(const int32_t* labels, int64_t n, int64_t classes) {
+static torch::Tensor labelTensor(const int32_t* labels, int64_t n, int64_t classes, torch::Device device) {
   auto t = torch::from_blob(const_cast<int32_t*>(labels), {n}, torch::kInt32).to(torch::kLong);
   if (n > 0 && (t.min().item<int64_t>() < 0 || t.max().item<int64_t>() >= classes))
     throw std::invalid_argument("label out of range [0, " + std::to_string(classes) + ")");
-  return t;
+  return device.is_cpu() ? t : t.to(device);
 }
 
 StepResult Net::trainStep(const float* x, const int32_t* labels, int64_t n, int64_t h, int64_t w, uint64_t seed) {
   torch::manual_seed(seed);
-  auto lab = labelTensor(labels, n, numClasses_);
+  auto lab = labelTensor(labels, n, numClasses_, device_);
   auto logits = run(input(x, n, h, w), true, "");
   auto loss = torch::nn::functional::cross_entropy(logits, lab);
   opt_->zero_grad();
@@ -246,7 +249,7 @@ StepResult Net::trainStep(const float* x, const int32_t* labels, int64_t n, int6
 
 StepResult Net::evalStep(const float* x, const int32_t* labels, int64_t n, int64_t h, int64_t w) {
   torch::NoGradGuard ng;
-  auto lab = labelTensor(labels, n, numClasses_);
+  auto lab = labelTensor(labels, n, numClasses_, device_);
   auto logits = run(input(x, n, h, w), false, "");
   auto loss = torch::nn::functional::cross_entropy(logits, lab,
       torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
@@ -257,7 +260,7 @@ torch::Tensor Net::forwardTo(const float* x, int64_t n, int64_t h, int64_t w, co
   torch::NoGradGuard ng;
   auto y = run(input(x, n, h, w), false, name.empty() ? output_ : name);
   if (y.dim() == 4) y = y.permute({0, 2, 3, 1});  // NHWC like Keras
-  return y.contiguous().reshape({n, -1});
+  return y.to(torch::kCPU).contiguous().reshape({n, -1});
 }
 
 std::string Net::saveOptimizer() {
@@ -271,7 +274,7 @@ std::string Net::saveOptimizer() {
 void Net::loadOptimizer(const std::string& bytes) {
   torch::serialize::InputArchive ar;
   std::istringstream is(bytes);
-  ar.load_from(is);
+  ar.load_from(is, device_);  // a checkpoint from another device continues here
   opt_->load(ar);
 }
 

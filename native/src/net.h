@@ -53,7 +53,8 @@ struct Graph {
 
 class Net {
  public:
-  Net(Graph graph, double lr);
+  // device: "cpu" or "cuda[:N]" (needs a CUDA build of LibTorch).
+  Net(Graph graph, double lr, const std::string& device = "cpu");
 
   const std::vector<std::unique_ptr<Weight>>& weights() const { return weights_; }
   Weight* find(const std::string& name);
@@ -74,6 +75,7 @@ class Net {
 
   int64_t numClasses() const { return numClasses_; }
   const std::string& outputName() const { return output_; }
+  std::string deviceName() const { return device_.str(); }
 
  private:
   torch::Tensor run(const torch::Tensor& x, bool training, const std::string& stopAt);
@@ -86,6 +88,7 @@ class Net {
   std::vector<Op> ops_;
   std::string output_;
   int64_t numClasses_ = 0;
+  torch::Device device_ = torch::kCPU;
   std::unique_ptr<torch::optim::Adam> opt_;
 };
 

@@ -30,6 +30,7 @@ const cliSchema = z.object({
   labelsSubset: z.string().optional(),
   resume: z.boolean().optional(),
   threads: int('--threads', 1, 1024).optional(),
+  device: z.string().regex(/^(cpu|cuda(:\d+)?)$/, '--device must be cpu, cuda or cuda:N'),
   prefetch: int('--prefetch', 0, 16),
   keepCheckpoints: int('--keep-checkpoints', 1, 1000),
   checkpointEvery: int('--checkpoint-every', 0, Number.MAX_SAFE_INTEGER),
@@ -114,6 +115,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seed of the init, shuffling, rotations and dropout', '0')
     .option('--resume', 'continue the run in --out from its last checkpoint')
     .option('--threads <n>', 'LibTorch threads (default: all cores)')
+    .option('--device <cpu|cuda[:N]>', 'where to train; cuda needs the addon built against a CUDA LibTorch', 'cpu')
     .option('--prefetch <n>', 'batches loaded ahead of the step', '1')
     .option('--checkpoint-every <steps>', 'also checkpoint every this many steps inside an epoch (0: epoch ends only)', '1000')
     .option('--keep-checkpoints <n>', 'newest checkpoints kept', '2')
@@ -133,6 +135,7 @@ export function register(program: Command): void {
             labelsSubset: o.labelsSubset ? parseLabelsSubset(o.labelsSubset) : undefined,
             resume: o.resume,
             threads: o.threads,
+            device: o.device,
             prefetch: o.prefetch,
             keepCheckpoints: o.keepCheckpoints,
             checkpointEvery: o.checkpointEvery,

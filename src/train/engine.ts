@@ -20,6 +20,8 @@ export interface StepStats {
 
 export interface NativeModel {
   readonly numClasses: number;
+  /** Where the weights and steps live: "cpu" or "cuda:N". */
+  readonly device: string;
   weightNames(): { name: string; shape: number[]; trainable: boolean }[];
   getWeight(name: string): Float32Array;
   setWeight(name: string, data: Float32Array): void;
@@ -39,10 +41,13 @@ export interface EngineInfo {
   mallopt: boolean;
   cachingAllocator: boolean;
   parallelInfo: string;
+  /** A CUDA build of LibTorch with a visible GPU. */
+  cuda: boolean;
+  cudaDevices: number;
 }
 
 export interface Engine {
-  Model: new (graph: TrainGraph, options: { lr: number; threads: number }) => NativeModel;
+  Model: new (graph: TrainGraph, options: { lr: number; threads: number; device?: string }) => NativeModel;
   info(): EngineInfo;
   path: string;
 }

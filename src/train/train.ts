@@ -39,6 +39,8 @@ export interface TrainOptions {
   resume?: boolean;
   /** LibTorch intra-op threads (default: all cores). */
   threads?: number;
+  /** "cpu" (default) or "cuda[:N]" with a CUDA build of LibTorch. */
+  device?: string;
   /** Batches loaded ahead of the step being computed. */
   prefetch?: number;
   /** Checkpoints kept (newest first). */
@@ -172,7 +174,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   }
 
   const graph: TrainGraph = trainGraph(split.classes.length);
-  const model = new engine.Model(graph, { lr: config.learningRate, threads });
+  let model: NativeModel;
+  try {
+    model = new engine.Model(graph, { lr: config.learningRate, threads, device: options.device ?? 'cpu' });
+  } catch (e) {
+    throw new UserError(`cannot create the model: ${(e as Error).message}`, {}, options.device && options.device !== 'cpu' ? 'build the addon against a CUDA LibTorch (CYTOIMAGENET_LIBTORCH, docs/train.md) on a machine with a GPU, or use --device cpu' : undefined);
+  }
   if (resumed) {
     loadEncodedWeights(model, graph, resumed.weights);
     model.loadOptimizer(resumed.optimizer);
@@ -215,7 +222,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const ei = engine.info();
   log(
     `EfficientNetB0 on ${split.classes.length} labels: ${split.train.length} training images (${trainSteps} steps of ${B} per epoch), ` +
-      `${split.val.length} validation images, ${S}×${S}; LibTorch ${ei.torchVersion}${ei.mkldnn ? ' (oneDNN)' : ''}, ${threads} thread(s)`,
+      `${split.val.length} validation images, ${S}×${S}; LibTorch ${ei.torchVersion}${ei.mkldnn ? ' (oneDNN)' : ''} on ${model.device}, ${threads} thread(s)`,
   );
 
   for (let e = startEpoch; e < epochs; e++) {

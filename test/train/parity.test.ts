@@ -82,3 +82,9 @@ test('weights set by Keras name come back unchanged, in Keras layout', { skip },
   assert.throws(() => model.setWeight('stem_conv/kernel:0', new Float32Array(3)), /needs 864 values/);
   assert.throws(() => model.getWeight('nope/kernel:0'), /unknown weight/);
 });
+
+test('asking for a GPU that this LibTorch cannot reach is an error that says so', { skip }, () => {
+  if (engine!.info().cuda) return; // a CUDA build on a GPU machine: nothing to refuse
+  assert.throws(() => new engine!.Model(trainGraph(3), { lr: 1e-3, threads: 1, device: 'cuda' }), /no CUDA device/);
+  assert.equal(new engine!.Model(trainGraph(3), { lr: 1e-3, threads: 1 }).device, 'cpu');
+});
