@@ -6,11 +6,15 @@ import { resolve, join, relative } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { runAction } from './run-action.js';
-import { writeDemoCorpus } from '../sources/demo-corpus.js';
+import { writeDemoCorpus, writeDemoCoos7 } from '../sources/demo-corpus.js';
 import { ingestSources } from '../catalog/ingest.js';
 import { describeCatalog } from '../catalog/describe.js';
 import { assignLabels } from '../labels/assign-labels.js';
 import { buildRelease } from '../build/build-release.js';
+import { runFeatures } from '../features/run-features.js';
+import { runCoos7 } from '../evaluate/run.js';
+import { EVALUATE } from '../defaults.js';
+import { toolVersion } from '../util/tool-version.js';
 
 /** Sizes for a corpus of a few hundred images: the seed's rules, scaled down (seed: 287/1000/10000/500). */
 export const DEMO_OPTIONS = { threshold: 40, cap: 80, presample: 400, minRelease: 50 } as const;
@@ -75,17 +79,45 @@ export async function runDemo(input: z.input<typeof optionsSchema>, log: (line: 
     log,
   });
 
+  step('features → evaluate: the COOS-7 transfer protocol on a small synthetic COOS-7 layout');
+  const coos7 = await writeDemoCoos7(join(out, 'sources', 'demo_coos7'), opts.seed);
+  const featuresFile = join(out, 'features', 'coos7-random.parquet');
+  const feats = await runFeatures({
+    model: `random:${opts.seed}`,
+    method: 'concat-norm',
+    out: featuresFile,
+    input: { coos7 },
+    progress: false,
+    log,
+  });
+  log(`  ${feats.sets} cells → ${feats.featureDim}-d features (EfficientNetB0, seeded random weights) in ${show(featuresFile)}`);
+  const evalDir = join(out, 'evaluate');
+  const { result } = await runCoos7({
+    features: [featuresFile],
+    out: evalDir,
+    k: EVALUATE.coos7K,
+    scaler: 'standard',
+    name: 'Random',
+    toolVersion: toolVersion(),
+    log,
+  });
+  if (result.test1) {
+    const a = result.test1;
+    log(`  11-NN accuracy on test1: ${(a.accuracy * 100).toFixed(1)} % ± ${(a.ci95 * 100).toFixed(1)} (${a.correct}/${a.total}); Table 2 in ${show(join(evalDir, 'table2.md'))}`);
+  }
+
   step('done');
   log(`  release:      ${show(releaseDir)}  (${build.images} images in ${build.labels} labels)`);
   log(`  dataset card: ${show(build.card)}`);
   log(`  metadata:     ${show(build.metadataCsv)}`);
+  log(`  evaluation:   ${show(join(evalDir, 'results.json'))}`);
   return { out, catalog, labels: labelsDir, release: releaseDir, card: build.card };
 }
 
 export function register(program: Command): void {
   program
     .command('demo')
-    .description('write a small synthetic multi-source corpus and run every stage on it (ingest → labels → build)')
+    .description('write a small synthetic multi-source corpus and run every stage on it (ingest → describe → labels → build → features → evaluate)')
     .requiredOption('--out <dir>', 'output folder')
     .option('--seed <n>', 'seed for the corpus and every random choice', '0')
     .option('--workers <n>', 'build worker processes')

@@ -277,3 +277,47 @@ function demoConfigs(): Record<string, unknown> {
     },
   };
 }
+
+/** Protein localisation classes of the demo transfer task: where the tagged protein sits. */
+const LOCALISATIONS = [
+  { label: 'nucleus', spots: 1, sigma: [6, 7] as [number, number], ring: false, diffuse: 0 },
+  { label: 'cytoplasm', spots: 0, sigma: [1, 1] as [number, number], ring: false, diffuse: 1 },
+  { label: 'punctate', spots: 10, sigma: [1, 1.6] as [number, number], ring: false, diffuse: 0 },
+  { label: 'nuclear_periphery', spots: 14, sigma: [1.2, 1.6] as [number, number], ring: true, diffuse: 0 },
+] as const;
+
+/**
+ * A small COOS-7-shaped evaluation set (train/test1/<label>/<id>_protein.tif + _nucleus.tif, 64×64
+ * 16-bit), so the demo can run `features` then `evaluate coos7` like on the downloaded benchmark.
+ */
+export async function writeDemoCoos7(dir: string, seed: number, perClass = { train: 40, test1: 20 }): Promise<string> {
+  const w = 64;
+  for (const [split, n] of Object.entries(perClass)) {
+    for (const loc of LOCALISATIONS) {
+      const folder = join(dir, split, loc.label);
+      await mkdir(folder, { recursive: true });
+      for (let i = 0; i < n; i++) {
+        const rng = Rng.derive(seed, 'demo_coos7', split, loc.label, i);
+        const cx = w / 2 + (rng.float() - 0.5) * 8;
+        const cy = w / 2 + (rng.float() - 0.5) * 8;
+        const nucleus = renderField(w, w, [{ x: cx, y: cy, sigma: 6, amp: 3000 }], rng, { background: 200, noise: 120 });
+        const blobs: Blob[] = [{ x: cx, y: cy, sigma: 16, amp: 400 + 1600 * loc.diffuse }];
+        if (loc.spots === 1) blobs.push({ x: cx, y: cy, sigma: loc.sigma[0] + rng.float(), amp: 2500 });
+        else {
+          for (let s = 0; s < loc.spots; s++) {
+            const a = rng.float() * 2 * Math.PI;
+            const r = loc.ring ? 7 + rng.float() : 3 + rng.float() * 14;
+            blobs.push({ x: cx + r * Math.cos(a), y: cy + r * Math.sin(a), sigma: loc.sigma[0] + rng.float() * (loc.sigma[1] - loc.sigma[0]), amp: 1800 });
+          }
+        }
+        const protein = renderField(w, w, blobs, rng, { background: 150, noise: 100 });
+        const id = `cell${String(i).padStart(3, '0')}`;
+        for (const [name, img] of [['protein', protein], ['nucleus', nucleus]] as const) {
+          const buf = await sharp(toUint16(img), { raw: { width: w, height: w, channels: 1 } }).toColourspace('grey16').tiff().toBuffer();
+          await writeFile(join(folder, `${id}_${name}.tif`), buf);
+        }
+      }
+    }
+  }
+  return dir;
+}

@@ -13,7 +13,7 @@ function parseCsv(text: string): Record<string, string>[] {
   return lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [cols[i], v])));
 }
 
-test('demo runs ingest → labels → build and leaves a complete, consistent release', async () => {
+test('demo runs ingest → labels → build → features → evaluate and leaves a complete, consistent release', async () => {
   await withTempDir(async (dir) => {
     const out = join(dir, 'demo-out');
     const r = spawnSync(process.execPath, [CLI, 'demo', '--out', out, '--no-progress'], { encoding: 'utf8' });
@@ -49,5 +49,15 @@ test('demo runs ingest → labels → build and leaves a complete, consistent re
     const card = readFileSync(join(release, 'README.md'), 'utf8');
     assert.match(card, /licence/i);
     assert.ok(new Set(rows.map((r) => r.dir_name)).size >= 2);
+
+    // The transfer protocol ran on the demo's COOS-7-shaped set: 4 classes, so chance is 25 %.
+    const results = JSON.parse(readFileSync(join(out, 'evaluate', 'results.json'), 'utf8')) as {
+      coos7: { test1: { correct: number; total: number; accuracy: number; ci95: number } };
+    };
+    const t1 = results.coos7.test1;
+    assert.equal(t1.total, 80);
+    assert.ok(t1.accuracy > 0.4, `test1 accuracy ${t1.accuracy}`);
+    assert.ok(Math.abs(t1.ci95 - 1.96 * Math.sqrt((t1.accuracy * (1 - t1.accuracy)) / t1.total)) < 1e-12);
+    assert.match(readFileSync(join(out, 'evaluate', 'table2.md'), 'utf8'), /COOS-7 test 1/);
   });
 });
