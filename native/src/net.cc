@@ -257,8 +257,14 @@ StepResult Net::evalStep(const float* x, const int32_t* labels, int64_t n, int64
 }
 
 torch::Tensor Net::forwardTo(const float* x, int64_t n, int64_t h, int64_t w, const std::string& name) {
+  const std::string& target = name.empty() ? output_ : name;
+  if (!lastUse_.count(target) && target != output_) {
+    bool known = false;
+    for (const auto& op : ops_) known = known || op.out == target;
+    if (!known) throw std::invalid_argument("no layer output named " + target);
+  }
   torch::NoGradGuard ng;
-  auto y = run(input(x, n, h, w), false, name.empty() ? output_ : name);
+  auto y = run(input(x, n, h, w), false, target);
   if (y.dim() == 4) y = y.permute({0, 2, 3, 1});  // NHWC like Keras
   return y.to(torch::kCPU).contiguous().reshape({n, -1});
 }

@@ -83,6 +83,17 @@ test('weights set by Keras name come back unchanged, in Keras layout', { skip },
   assert.throws(() => model.getWeight('nope/kernel:0'), /unknown weight/);
 });
 
+test('forward returns any named layer (NHWC per sample) and refuses unknown names', { skip }, async () => {
+  const graph = trainGraph(3);
+  const model = new engine!.Model(graph, { lr: 1e-3, threads: 1 });
+  initWeights(model, graph, 2);
+  const x = new Float32Array(2 * 32 * 32 * 3).fill(100);
+  assert.equal((await model.forward(x, 2, 32, 32, 'stem_conv')).length, 2 * 16 * 16 * 32);
+  assert.equal((await model.forward(x, 2, 32, 32)).length, 2 * 3); // the logits
+  await assert.rejects(model.forward(x, 2, 32, 32, 'no_such_layer'), /no layer output named no_such_layer/);
+  assert.throws(() => model.trainStep(new Float32Array(5), new Int32Array(2), 2, 32, 32, 0), /n\*h\*w\*3/);
+});
+
 test('asking for a GPU that this LibTorch cannot reach is an error that says so', { skip }, () => {
   if (engine!.info().cuda) return; // a CUDA build on a GPU machine: nothing to refuse
   assert.throws(() => new engine!.Model(trainGraph(3), { lr: 1e-3, threads: 1, device: 'cuda' }), /no CUDA device/);
