@@ -95,7 +95,7 @@ async function validateStage(conn: DuckDBConnection, file: string): Promise<void
   ];
   const f = (await scalar(conn, `SELECT ${flags.join(', ')} FROM ${STAGE_TABLE}`)) ?? {};
   const first = (cond: string, extra = ''): Promise<Record<string, unknown> | undefined> =>
-    scalar(conn, `SELECT ${extra}source_table, coalesce(source_row, rowid + 1) AS source_row FROM ${STAGE_TABLE} WHERE ${cond} ORDER BY rowid LIMIT 1`);
+    scalar(conn, `SELECT ${extra}source_table, coalesce(source_row, rowid + 1) AS source_row FROM ${STAGE_TABLE} WHERE ${cond} ORDER BY coalesce(source_row, rowid + 1) LIMIT 1`);
   for (const c of REQUIRED) {
     if (Number(f[`null_${c}`] ?? 0) === 0) continue;
     const bad = await first(`${ident(c)} IS NULL OR trim(${ident(c)}) = ''`);
@@ -256,7 +256,13 @@ async function ingestOne(conn: DuckDBConnection, prep: PreparedConfig, baseRules
       throw new UserError(`idx '${String(clash.idx)}' already belongs to source '${String(clash.dir_name)}'`, { file, column: 'idx' }, 'give this source another dir_name or idx prefix');
     }
     step('replace');
-    await conn.run(`INSERT INTO ${CATALOG_TABLE} (${CATALOG_COLUMNS.map(ident).join(', ')}) ${cleanedSelect(root !== null, changed)}`);
+    // Row order in the catalog carries no meaning (source_row does), so the insert may run in parallel.
+    await conn.run('SET preserve_insertion_order=false');
+    try {
+      await conn.run(`INSERT INTO ${CATALOG_TABLE} (${CATALOG_COLUMNS.map(ident).join(', ')}) ${cleanedSelect(root !== null, changed)}`);
+    } finally {
+      await conn.run('SET preserve_insertion_order=true');
+    }
     step('insert');
     const licence = config.licence ?? staged.licence ?? null;
     const citation = config.citation ?? staged.citation ?? null;
