@@ -28,6 +28,7 @@ const cliSchema = z.object({
     .refine((n) => Number.isFinite(n) && n > 0, '--lr must be a positive number'),
   seed: int('--seed', 0, 2 ** 31 - 1),
   labelsSubset: z.string().optional(),
+  init: z.string().min(1).optional(),
   resume: z.boolean().optional(),
   threads: int('--threads', 1, 1024).optional(),
   device: z.string().regex(/^(cpu|cuda(:\d+)?)$/, '--device must be cpu, cuda or cuda:N'),
@@ -114,6 +115,7 @@ export function register(program: Command): void {
     .option('--labels-subset <file|list>', 'train on these labels only: a file (one per line, or a CSV with a label column) or a comma list')
     .option('--seed <n>', 'seed of the init, shuffling, rotations and dropout', '0')
     .option('--resume', 'continue the run in --out from its last checkpoint')
+    .option('--init <file.h5>', 'start the backbone from a Keras EfficientNetB0 .h5 (no-top or full); the classifier is new')
     .option('--threads <n>', 'LibTorch threads (default: all cores)')
     .option('--device <cpu|cuda[:N]>', 'where to train; cuda needs the addon built against a CUDA LibTorch', 'cpu')
     .option('--prefetch <n>', 'batches loaded ahead of the step', '1')
@@ -134,6 +136,7 @@ export function register(program: Command): void {
             seed: o.seed,
             labelsSubset: o.labelsSubset ? parseLabelsSubset(o.labelsSubset) : undefined,
             resume: o.resume,
+            init: o.init,
             threads: o.threads,
             device: o.device,
             prefetch: o.prefetch,

@@ -1,6 +1,7 @@
 // Pretraining loop: release → batches (TS) → LibTorch steps (addon) → per-epoch history,
 // checkpoint and Keras-layout backbone. Every random choice derives from the run seed and the
 // position, so a resumed run continues exactly where the checkpoint left it.
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
@@ -25,7 +26,7 @@ import { trainGraph, type TrainGraph } from './graph.js';
 import { writeHistory, type HistoryRow } from './history.js';
 import { loadBatch, prefetch, rotationAngle } from './pipeline.js';
 import { readReleaseSplit, type TrainItem } from './release.js';
-import { encodeWeights, initWeights, kerasWeightsOf, loadEncodedWeights } from './weights.js';
+import { encodeWeights, initWeights, kerasWeightsOf, loadEncodedWeights, loadInitWeights } from './weights.js';
 
 export interface TrainOptions {
   release: string;
@@ -41,6 +42,8 @@ export interface TrainOptions {
   threads?: number;
   /** "cpu" (default) or "cuda[:N]" with a CUDA build of LibTorch. */
   device?: string;
+  /** Start the backbone from this Keras EfficientNetB0 .h5 instead of random weights (new runs only). */
+  init?: string;
   /** Batches loaded ahead of the step being computed. */
   prefetch?: number;
   /** Checkpoints kept (newest first). */
@@ -155,6 +158,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   await mkdir(out, { recursive: true });
   let state: TrainState | undefined;
   let resumed: { weights: Buffer; optimizer: Buffer } | undefined;
+  if (options.init && !existsSync(options.init)) {
+    throw new UserError(`--init: no such file ${options.init}`, { file: options.init }, 'give a Keras EfficientNetB0 .h5 (no-top or full model)');
+  }
+  if (options.resume && options.init) {
+    throw new UserError('--init and --resume do not go together', {}, 'a resumed run continues from its checkpoint; --init starts a new run');
+  }
   if (options.resume) {
     const ck = await readCheckpoint(out);
     const diffs = configDifferences(ck.state.config, config);
@@ -185,6 +194,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     model.loadOptimizer(resumed.optimizer);
   } else {
     initWeights(model, graph, config.seed);
+    if (options.init) {
+      const n = await loadInitWeights(model, graph, resolve(options.init));
+      log(`backbone initialised from ${options.init} (${n} tensors; the ${split.classes.length}-way classifier is new)`);
+    }
   }
   const history: HistoryRow[] = state ? [...state.history] : [];
   let globalStep = state?.globalStep ?? 0;
@@ -211,7 +224,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     resolveInside(out, 'classes.csv'),
     'index,label,train_images,val_images\n' + split.classes.map((c, i) => `${i},${csvField(c)},${perClass[i][0]},${perClass[i][1]}`).join('\n') + '\n',
   );
-  await writeFileAtomic(resolveInside(out, 'run.json'), `${JSON.stringify({ ...config, epochs, threads, engine: engine.info().torchVersion, toolVersion: options.toolVersion }, null, 1)}\n`);
+  await writeFileAtomic(resolveInside(out, 'run.json'), `${JSON.stringify({ ...config, epochs, threads, init: options.init ?? null, engine: engine.info().torchVersion, toolVersion: options.toolVersion }, null, 1)}\n`);
 
   const B = config.batchSize;
   const S = config.size;

@@ -1,7 +1,8 @@
 // Moving weights between the addon, the features stage's Keras-h5 layout, and checkpoint bytes.
 import { efficientNetB0Layers, shapeSize } from '../features/efficientnet-spec.js';
-import { randomEfficientNetWeights } from '../features/efficientnet-weights.js';
-import type { KerasTensor, KerasWeights } from '../features/keras-h5.js';
+import { checkEfficientNetWeights, randomEfficientNetWeights } from '../features/efficientnet-weights.js';
+import { readKerasH5, type KerasTensor, type KerasWeights } from '../features/keras-h5.js';
+import { UserError } from '../util/errors.js';
 import type { NativeModel } from './engine.js';
 import { storedName, type TrainGraph } from './graph.js';
 
@@ -85,4 +86,35 @@ export function loadEncodedWeights(model: NativeModel, graph: TrainGraph, buf: B
     if (!d) throw new Error(`checkpoint lacks weight ${w.name}`);
     model.setWeight(w.name, d);
   }
+}
+
+/**
+ * Start from a Keras EfficientNetB0 .h5 (no-top or full, e.g. ImageNet or CytoImageNet weights):
+ * every backbone weight is copied; the classifier top stays as initialised (a new Dense head, as
+ * the seed's "ImageNet start" does). Returns the number of tensors set.
+ */
+export async function loadInitWeights(model: NativeModel, graph: TrainGraph, file: string): Promise<number> {
+  const h5 = await readKerasH5(file);
+  const net = checkEfficientNetWeights(h5.weights, file);
+  if (net.imagenetStdFix) {
+    throw new UserError(
+      'this .h5 comes from a Keras ≥ 2.10 ImageNet EfficientNet with an extra per-channel rescaling (rescaling_1) that the training graph does not have',
+      { file },
+      'save the backbone from a model built with weights=None and load_weights, or start from random weights',
+    );
+  }
+  if (!net.layers.some((l) => l.name === 'rescaling')) {
+    throw new UserError("this .h5 has no 'rescaling' layer, so it expects another input scale than 0–255 images ÷ 255", { file });
+  }
+  const wanted = new Set(graph.weights.map((w) => w.name));
+  let n = 0;
+  for (const [layer, ws] of net.tensors) {
+    for (const [short, t] of ws) {
+      const name = storedName(layer, short);
+      if (!wanted.has(name)) continue;
+      model.setWeight(name, t.data);
+      n++;
+    }
+  }
+  return n;
 }

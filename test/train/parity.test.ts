@@ -8,7 +8,8 @@ import { sharedPath, withTempDir } from '../helpers/data.js';
 import { Rng } from '../../src/util/rng.js';
 import { tryLoadEngine } from '../../src/train/engine.js';
 import { trainGraph } from '../../src/train/graph.js';
-import { initWeights, kerasWeightsOf } from '../../src/train/weights.js';
+import { initWeights, kerasWeightsOf, loadInitWeights } from '../../src/train/weights.js';
+import { isUserError } from '../../src/util/errors.js';
 import { loadPlane } from '../../src/train/pipeline.js';
 import { writeKerasWeights } from '../../src/features/keras-h5.js';
 import { loadModel } from '../../src/features/model.js';
@@ -98,4 +99,25 @@ test('asking for a GPU that this LibTorch cannot reach is an error that says so'
   if (engine!.info().cuda) return; // a CUDA build on a GPU machine: nothing to refuse
   assert.throws(() => new engine!.Model(trainGraph(3), { lr: 1e-3, threads: 1, device: 'cuda' }), /no CUDA device/);
   assert.equal(new engine!.Model(trainGraph(3), { lr: 1e-3, threads: 1 }).device, 'cpu');
+});
+
+test('--init copies every backbone weight from a Keras .h5 and keeps the new classifier', { skip }, async () => {
+  await withTempDir(async (dir) => {
+    const a = new engine!.Model(trainGraph(7), { lr: 1e-3, threads: 1 });
+    initWeights(a, trainGraph(7), 1);
+    const full = join(dir, 'full.h5');
+    await writeKerasWeights(full, kerasWeightsOf(a, { top: true })); // a 7-way full model
+    const graph = trainGraph(3);
+    const b = new engine!.Model(graph, { lr: 1e-3, threads: 1 });
+    initWeights(b, graph, 2);
+    const head = b.getWeight('predictions/kernel:0');
+    const n = await loadInitWeights(b, graph, full);
+    assert.equal(n, graph.weights.filter((w) => !w.name.startsWith('predictions/')).length);
+    for (const w of graph.weights) {
+      if (w.name.startsWith('predictions/')) continue;
+      assert.deepEqual(b.getWeight(w.name), a.getWeight(w.name), w.name);
+    }
+    assert.deepEqual(b.getWeight('predictions/kernel:0'), head);
+    await assert.rejects(loadInitWeights(b, graph, join(dir, 'missing.h5')), (e) => isUserError(e) && /not found/.test(e.message));
+  });
 });
