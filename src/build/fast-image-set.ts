@@ -7,19 +7,17 @@
 //   - lo/hi from the same histogram percentiles;
 //   - whole-image QC: the verdict is decided from the histograms and an early-exit scan when that
 //     is certain, otherwise by the library's wholeImageQc on the full image;
-//   - crops: merged values of each window only, then the library's cropQc, normalizeValues and
-//     quantize.
+//   - crops: merged values of each window only, then crop QC, re-normalisation and quantisation
+//     in src/build/crop-kernel.ts (the library's arithmetic, fewer passes).
 // The result is bit-identical to the library's path (test/build/fast-image-set.test.ts checks it on
 // real and synthetic images); anything else (float TIFFs, unreadable or mismatched files) goes
 // through the library's path unchanged.
 import {
   cropCount,
-  cropQc,
   cropsForImage,
   decodeImage,
   histogram,
   normalizationLut,
-  normalizeValues,
   percentileIsZero,
   percentilesFromHistogram,
   planCrops,
@@ -34,6 +32,7 @@ import {
 } from '../imaging/index.js';
 import { IMAGING } from '../defaults.js';
 import type { Rng } from '../util/rng.js';
+import { cropWindow } from './crop-kernel.js';
 
 export interface SetCrop {
   window: CropWindow;
@@ -131,18 +130,6 @@ function mergedFull(ch: readonly Channel[], n: number): Float64Array {
   return out;
 }
 
-function mergedWindow(ch: readonly Channel[], width: number, w: CropWindow): Float64Array {
-  const cw = w.x_max - w.x_min;
-  const chh = w.y_max - w.y_min;
-  const out = new Float64Array(cw * chh);
-  let o = 0;
-  for (let y = w.y_min; y < w.y_max; y++) {
-    const row = y * width;
-    for (let x = w.x_min; x < w.x_max; x++) out[o++] = mergedAt(ch, row + x);
-  }
-  return out;
-}
-
 /** Whole-image QC: decided cheaply when certain, else by the library on the full image. */
 function wholeQc(ch: readonly Channel[], n: number, files: readonly string[]): { qc: QcVerdict; merged: Float64Array | null } {
   const bounds = ch.map((c, i) => ({ name: files[i], lo: c.lo, hi: c.hi, uniform: c.uniform }));
@@ -195,20 +182,14 @@ export async function standardizeAndCrop(files: readonly string[], opts: SetOpti
   const planned = planCrops(width, height, cropCount(opts.labelSize, opts.cap), opts.rng);
   const crops: SetCrop[] = [];
   let rejected = 0;
+  const lutChannels = ch.map((c) => ({ data: c.gray.data, lut: c.lut }));
   for (const window of planned) {
-    const values = mergedWindow(ch, width, window);
-    if (!cropQc(values).keep) {
+    const r = cropWindow(lutChannels, width, window);
+    if (!r.keep) {
       rejected++;
       continue;
     }
-    const cw = window.x_max - window.x_min;
-    const chh = window.y_max - window.y_min;
-    const normalized = normalizeValues(values, cw, chh);
-    if (normalized.uniform) {
-      rejected++;
-      continue;
-    }
-    crops.push({ window, width: cw, height: chh, output: quantize(normalized.data, 8) });
+    crops.push({ window, width: window.x_max - window.x_min, height: window.y_max - window.y_min, output: r.output });
   }
   const whole = crops.length === 0 ? quantize(merged ?? mergedFull(ch, n), 8) : null;
   return { ...base, whole, crops, cropsPlanned: planned.length, cropsRejected: rejected };

@@ -27,7 +27,7 @@ export {
 export { mergeChannels } from './merge.js';
 export { wholeImageQc, cropQc, percentileIsZero, distinctValues, OK, type ChannelBounds, type CropVerdict } from './qc.js';
 export { cropCount, isCroppable, usableScales, planCrops, extractCrop } from './crops.js';
-export { quantize, encodePng, type EncodeOptions, type OutputBitDepth } from './encode.js';
+export { quantize, roundHalfUp, encodePng, type EncodeOptions, type OutputBitDepth } from './encode.js';
 export {
   standardizeImageSet,
   cropsForImage,
