@@ -17,7 +17,7 @@ import { isInside, resolveInside } from '../util/safe-path.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 import { dirLabelKey, resolveDirLabels } from '../labels/dir-label.js';
 import { Journal } from './journal.js';
-import { buildOptionsSchema, type BuildOptionsInput } from './options.js';
+import { buildOptionsSchema, type BuildOptionsInput, type ValidBuildOptions } from './options.js';
 import { BUILD_JSON, inspectOut, makeBuildRecord, removeTempFiles, takeLock, TRASH_DIR, WORK_DIR, writeBuildRecord } from './out-folder.js';
 import { makeProgress } from './progress.js';
 import { readInputs, sqlString, type BuildInputs } from './read-inputs.js';
@@ -25,7 +25,7 @@ import { planRelease, type ReleasePlan } from './release-plan.js';
 import { ReleaseTables, writeRejects } from './release-tables.js';
 import { datasetCard } from './dataset-card.js';
 import { DEFAULT_SAMPLES_PER_SHARD, layoutShards, SHARDS_DIR, writeWebDataset, type ShardInfo } from './webdataset.js';
-import { runPool } from './worker-pool.js';
+import { runPool, WarmWorkers } from './worker-pool.js';
 import type { DroppedLabel, Job, JobResult } from './types.js';
 
 export interface BuildOptions extends BuildOptionsInput {
@@ -90,7 +90,6 @@ function parseSeed(s: number | string | undefined): number {
 
 export async function buildRelease(options: BuildOptions): Promise<BuildSummary> {
   const t0 = Date.now();
-  const { progress = true, log = (l: string) => process.stdout.write(`${l}\n`), samplesPerShard = DEFAULT_SAMPLES_PER_SHARD } = options;
   const opts = buildOptionsSchema.parse({
     catalog: options.catalog,
     labels: options.labels,
@@ -100,6 +99,17 @@ export async function buildRelease(options: BuildOptions): Promise<BuildSummary>
     minRelease: options.minRelease,
     format: options.format,
   });
+  // Workers start loading now, while the inputs are read and checked.
+  const warm = new WarmWorkers(opts.workers);
+  try {
+    return await build(options, opts, warm, t0);
+  } finally {
+    warm.release();
+  }
+}
+
+async function build(options: BuildOptions, opts: ValidBuildOptions, warm: WarmWorkers, t0: number): Promise<BuildSummary> {
+  const { progress = true, log = (l: string) => process.stdout.write(`${l}\n`), samplesPerShard = DEFAULT_SAMPLES_PER_SHARD } = options;
   const out = resolve(opts.out);
 
   // 1. Inputs, all checked before anything is written.
@@ -173,6 +183,7 @@ export async function buildRelease(options: BuildOptions): Promise<BuildSummary>
       try {
         await runPool(todo, {
           workers: opts.workers,
+          warm,
           stagingDir,
           onResult: (r) => {
             journal.append(r);

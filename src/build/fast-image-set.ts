@@ -163,8 +163,16 @@ function wholeQc(ch: readonly Channel[], n: number, files: readonly string[]): {
   return { qc: percentileIsZero(merged, 75) ? full().qc : { verdict: 'ok', reason: '' }, merged };
 }
 
-export async function standardizeAndCrop(files: readonly string[], opts: SetOptions): Promise<SetResult> {
-  const settled = await Promise.allSettled(files.map((f) => decodeImage(f)));
+/** Every channel file decoded (libvips works off the main thread); failures are kept, not thrown. */
+export type DecodedSet = Promise<PromiseSettledResult<DecodedImage>[]>;
+
+export function decodeSet(files: readonly string[]): DecodedSet {
+  return Promise.allSettled(files.map((f) => decodeImage(f)));
+}
+
+/** `decoded`, when given, is decodeSet(files) started earlier (a worker decodes its next job ahead). */
+export async function standardizeAndCrop(files: readonly string[], opts: SetOptions, decoded?: DecodedSet): Promise<SetResult> {
+  const settled = await (decoded ?? decodeSet(files));
   if (settled.some((s) => s.status === 'rejected')) return libraryPath(files, opts);
   const images = settled.map((s) => (s as PromiseFulfilledResult<DecodedImage>).value);
   const { width, height } = images[0];

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Rng } from '../util/rng.js';
 import { tempNameFor } from '../util/fs-atomic.js';
 import { encodePng } from '../imaging/index.js';
-import { standardizeAndCrop, type SetResult } from './fast-image-set.js';
+import { standardizeAndCrop, type DecodedSet, type SetResult } from './fast-image-set.js';
 import type { Job, JobResult, RejectStage, StagedSample } from './types.js';
 
 export function stagedName(key: string, j: number): string {
@@ -43,7 +43,8 @@ function decodeReason(detail: string): string {
   return 'corrupt-image';
 }
 
-export async function processJob(job: Job, stagingDir: string): Promise<JobResult> {
+/** `decoded`: the job's files already being decoded (see worker.ts), or undefined to decode here. */
+export async function processJob(job: Job, stagingDir: string, decoded?: DecodedSet): Promise<JobResult> {
   for (const f of job.files) {
     try {
       const st = await stat(f);
@@ -60,7 +61,7 @@ export async function processJob(job: Job, stagingDir: string): Promise<JobResul
   // into OUT (disk full, permissions) stops the build, since every later image would fail too.
   let set: SetResult;
   try {
-    set = await standardizeAndCrop(job.files, { labelSize: job.labelSize, cap: job.cap, rng: Rng.derive(job.seed, job.idx, job.label) });
+    set = await standardizeAndCrop(job.files, { labelSize: job.labelSize, cap: job.cap, rng: Rng.derive(job.seed, job.idx, job.label) }, decoded);
   } catch (e) {
     return rejected(job, 'decode', 'processing-error', `${job.files.join(' | ')}: ${firstLine(e)}`);
   }

@@ -11,8 +11,40 @@ import type { FromWorker, ToWorker } from './worker-protocol.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL('./worker.js', import.meta.url));
 
+function forkWorker(workers: number): ChildProcess {
+  // Fewer workers than cores: let libvips use the spare cores (bytes do not depend on it).
+  const vipsThreads = String(Math.max(1, Math.floor(availableParallelism() / Math.max(1, workers))));
+  const env = { ...process.env, CYTOIMAGENET_BUILD_VIPS_THREADS: process.env.CYTOIMAGENET_BUILD_VIPS_THREADS ?? vipsThreads };
+  return fork(WORKER_ENTRY, [], { execArgv: [], env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
+}
+
+/**
+ * Worker processes forked before the jobs are known: a worker takes a few hundred milliseconds to
+ * load, and that now overlaps the main process's reading and checking of the inputs.
+ */
+export class WarmWorkers {
+  private readonly children: ChildProcess[] = [];
+
+  constructor(workers: number) {
+    for (let i = 0; i < workers; i++) this.children.push(forkWorker(workers));
+  }
+
+  /** A started worker that is still alive, if any is left. */
+  take(): ChildProcess | undefined {
+    for (let c = this.children.shift(); c !== undefined; c = this.children.shift()) if (c.connected && c.exitCode === null) return c;
+    return undefined;
+  }
+
+  /** Stops the workers nobody took (nothing to do, or the build stopped early). */
+  release(): void {
+    for (const c of this.children.splice(0)) c.kill();
+  }
+}
+
 export interface PoolOptions {
   workers: number;
+  /** Workers already started (see WarmWorkers); the rest are forked here. */
+  warm?: WarmWorkers;
   stagingDir: string;
   /** Jobs queued per worker (default 2: one running, one ready). */
   prefetch?: number;
@@ -29,6 +61,7 @@ export function runPool(jobs: readonly Job[], opts: PoolOptions): Promise<void> 
   const prefetch = opts.prefetch ?? 2;
   const pending: Job[] = [...jobs].reverse(); // pop() from the end = original order
   const crashes = new Map<string, number>();
+  const solo = new Set<string>();
   let remaining = jobs.length;
   const slots = new Set<Slot>();
 
@@ -50,16 +83,17 @@ export function runPool(jobs: readonly Job[], opts: PoolOptions): Promise<void> 
     };
     const feed = (slot: Slot): void => {
       while (slot.inFlight.length < prefetch && pending.length > 0) {
+        // A job that was on a worker when it died runs alone: a worker decodes its next job
+        // ahead, so the crash may have come from either, and only a lone run tells which.
+        if (slot.inFlight.some((j) => solo.has(j.key))) break;
+        if (slot.inFlight.length > 0 && solo.has(pending[pending.length - 1].key)) break;
         const job = pending.pop() as Job;
         slot.inFlight.push(job);
         slot.child.send({ type: 'job', job } satisfies ToWorker);
       }
     };
     const spawn = (): void => {
-      // Fewer workers than cores: let libvips use the spare cores (bytes do not depend on it).
-      const vipsThreads = String(Math.max(1, Math.floor(availableParallelism() / Math.max(1, opts.workers))));
-      const env = { ...process.env, CYTOIMAGENET_BUILD_VIPS_THREADS: process.env.CYTOIMAGENET_BUILD_VIPS_THREADS ?? vipsThreads };
-      const child = fork(WORKER_ENTRY, [], { execArgv: [], env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
+      const child = opts.warm?.take() ?? forkWorker(opts.workers);
       const slot: Slot = { child, inFlight: [], exited: false };
       slots.add(slot);
       child.on('message', (msg: FromWorker) => {
@@ -85,9 +119,13 @@ export function runPool(jobs: readonly Job[], opts: PoolOptions): Promise<void> 
         slots.delete(slot);
         if (failed || (remaining === 0 && slot.inFlight.length === 0)) return;
         if (slot.inFlight.length === 0 && code === 0) return;
-        // Unexpected death: the first job in flight was the one running.
+        // Unexpected death: the first job in flight was the one running (the crash is counted
+        // against it); the next one may have been decoding ahead, so both are retried alone.
         const [running, ...queued] = slot.inFlight;
-        for (const j of queued.reverse()) pending.push(j);
+        for (const j of queued.reverse()) {
+          solo.add(j.key);
+          pending.push(j);
+        }
         if (running) {
           const n = (crashes.get(running.key) ?? 0) + 1;
           crashes.set(running.key, n);
@@ -106,6 +144,7 @@ export function runPool(jobs: readonly Job[], opts: PoolOptions): Promise<void> 
               return;
             }
           } else {
+            solo.add(running.key);
             pending.push(running);
           }
         }

@@ -3,6 +3,7 @@
 // or when the main process goes away (after a kill -9 of the build, no orphan keeps writing).
 import sharp from 'sharp';
 import { processJob } from './process-job.js';
+import { decodeSet, type DecodedSet } from './fast-image-set.js';
 import type { FromWorker, ToWorker, WorkerSetup } from './worker-protocol.js';
 import type { Job } from './types.js';
 
@@ -19,6 +20,17 @@ function send(msg: FromWorker): void {
   process.send?.(msg);
 }
 
+// The next job's files are decoded while this job's pixels are computed: libvips decodes on its
+// own threads, so the decode of job i+1 overlaps the JavaScript work of job i.
+let ahead: { key: string; decoded: DecodedSet } | null = null;
+let runningDecoded = false;
+let running = 0;
+
+function decodeAhead(): void {
+  const next = queue[0];
+  if (ahead === null && next !== undefined) ahead = { key: next.key, decoded: decodeSet(next.files) };
+}
+
 async function drain(): Promise<void> {
   if (busy || setup === null) return;
   busy = true;
@@ -27,7 +39,16 @@ async function drain(): Promise<void> {
       const job = queue.shift() as Job;
       // Test hook: die like a native crash would, on one image set.
       if (process.env.CYTOIMAGENET_BUILD_WORKER_CRASH_ON === job.idx) process.kill(process.pid, 'SIGKILL');
-      const result = await processJob(job, setup.stagingDir);
+      const decoded = ahead !== null && ahead.key === job.key ? ahead.decoded : decodeSet(job.files);
+      ahead = null;
+      runningDecoded = false;
+      const me = ++running;
+      void decoded.then(() => {
+        if (me !== running) return; // that job already ended (its files were missing)
+        runningDecoded = true;
+        decodeAhead();
+      });
+      const result = await processJob(job, setup.stagingDir, decoded);
       send({ type: 'result', result });
     }
   } catch (e) {
@@ -41,8 +62,11 @@ async function drain(): Promise<void> {
 
 process.on('message', (msg: ToWorker) => {
   if (msg.type === 'setup') setup = msg.setup;
-  else if (msg.type === 'job') queue.push(msg.job);
-  else if (msg.type === 'stop') {
+  else if (msg.type === 'job') {
+    queue.push(msg.job);
+    // a job that arrives after the running one's decode finished is decoded ahead now
+    if (busy && runningDecoded) decodeAhead();
+  } else if (msg.type === 'stop') {
     process.disconnect?.();
     return;
   }

@@ -12,6 +12,7 @@ import { decodeTiffWithUtif } from './decode-utif.js';
 import { decodeBmp } from './decode-bmp.js';
 import { inspectTiff, fileSource, type TiffLayout } from './tiff-structure.js';
 import { readPngHeader, type PngHeader } from './png-header.js';
+import { vipsAlone, vipsShared } from './vips-turns.js';
 import type { DecodedImage, SampleArray } from './types.js';
 
 export interface DecodeOptions {
@@ -40,7 +41,7 @@ export async function decodeImage(path: string, opts: DecodeOptions = {}): Promi
     const head = Buffer.alloc(Math.min(size, HEAD_BYTES));
     if (head.length > 0) readSync(fd, head, 0, head.length, 0);
     const input: Input = { name, size, head, source: size <= HEAD_BYTES ? head : path, fd };
-    return await decodeInput(input, opts);
+    return await decodeOrExplain(input, opts);
   } catch (e) {
     if (e instanceof ImageError) throw e;
     throw new ImageError(name, 'unreadable', ioReason(e));
@@ -52,7 +53,20 @@ export async function decodeImage(path: string, opts: DecodeOptions = {}): Promi
 /** Decode bytes already in memory (same rules as decodeImage). */
 export async function decodeBuffer(bytes: Buffer, opts: DecodeOptions = {}): Promise<DecodedImage> {
   const name = opts.name ?? '(buffer)';
-  return decodeInput({ name, size: bytes.length, head: bytes, source: bytes, fd: -1 }, opts);
+  return decodeOrExplain({ name, size: bytes.length, head: bytes, source: bytes, fd: -1 }, opts);
+}
+
+type Turn = <T>(op: () => Promise<T>) => Promise<T>;
+const direct: Turn = (op) => op();
+
+/** Decode; on failure, decode again alone, so the reason does not depend on other work in flight (see vips-turns.ts). */
+async function decodeOrExplain(input: Input, opts: DecodeOptions): Promise<DecodedImage> {
+  try {
+    return await decodeInput(input, opts, vipsShared);
+  } catch (e) {
+    if (!(e instanceof ImageError)) throw e;
+    return await vipsAlone(() => decodeInput(input, opts, direct));
+  }
 }
 
 const HEAD_BYTES = 1 << 16;
@@ -80,7 +94,7 @@ function ioReason(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-async function decodeInput(input: Input, opts: DecodeOptions): Promise<DecodedImage> {
+async function decodeInput(input: Input, opts: DecodeOptions, turn: Turn): Promise<DecodedImage> {
   const { name, head } = input;
   const page = opts.page ?? 0;
   const maxPixels = opts.maxPixels ?? IMAGING.maxPixels;
@@ -110,7 +124,7 @@ async function decodeInput(input: Input, opts: DecodeOptions): Promise<DecodedIm
     known = h ? layoutFromPng(h) : null;
   }
   try {
-    return await decodeWithSharp(input.source, container, format, name, page, maxPixels, known);
+    return await decodeWithSharp(input.source, container, format, name, page, maxPixels, known, turn);
   } catch (e) {
     if (e instanceof ImageError && e.kind !== 'unreadable') throw e;
     const sharpReason = e instanceof ImageError ? e.reason : (e as Error).message;
@@ -185,6 +199,7 @@ async function decodeWithSharp(
   page: number,
   maxPixels: number,
   known: KnownLayout | null,
+  turn: Turn,
 ): Promise<DecodedImage> {
   // failOn 'error': libtiff warns about harmless tag quirks (e.g. unterminated PageName), which
   // the default 'warning' would turn into failures.
@@ -193,7 +208,7 @@ async function decodeWithSharp(
   if (!layout) {
     let meta: Metadata;
     try {
-      meta = await sharp(bytes, base).metadata();
+      meta = await turn(() => sharp(bytes, base).metadata());
     } catch (e) {
       throw new ImageError(name, 'unreadable', (e as Error).message);
     }
@@ -232,7 +247,7 @@ async function decodeWithSharp(
     // toUint8Array, not toBuffer: sharp's Buffers are external memory whose release marks V8's
     // "ArrayBuffer detaching" protector invalid for the whole process, after which every typed-
     // array loop (histograms, lookup tables) runs about 1.5× slower.
-    out = await pipe.raw({ depth: depth.raw }).toUint8Array();
+    out = await turn(() => pipe.raw({ depth: depth.raw }).toUint8Array());
   } catch (e) {
     throw new ImageError(name, 'unreadable', (e as Error).message);
   }

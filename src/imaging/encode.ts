@@ -2,6 +2,7 @@
 // the nearest integer, ties up (Math.round).
 import sharp from 'sharp';
 import { IMAGING } from '../defaults.js';
+import { vipsShared } from './vips-turns.js';
 
 export type OutputBitDepth = 8 | 16;
 
@@ -48,9 +49,11 @@ export async function encodePng(
   if (px.length !== width * height) throw new RangeError(`encodePng: ${px.length} pixels for ${width}×${height}`);
   const sixteen = px instanceof Uint16Array;
   // toUint8Array, not toBuffer: see decode.ts (keeps V8's detaching protector intact).
-  const { data } = await sharp(px, { raw: { width, height, channels: 1 } })
-    .toColourspace(sixteen ? 'grey16' : 'b-w')
-    .png({ compressionLevel: opts.compression ?? IMAGING.pngCompression, palette: false })
-    .toUint8Array();
+  const { data } = await vipsShared(() =>
+    sharp(px, { raw: { width, height, channels: 1 } })
+      .toColourspace(sixteen ? 'grey16' : 'b-w')
+      .png({ compressionLevel: opts.compression ?? IMAGING.pngCompression, palette: false })
+      .toUint8Array(),
+  );
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
