@@ -38,3 +38,4 @@ export {
   type CropResult,
   type KeptCrop,
 } from './standardize.js';
+export { standardizeMany, type StandardizeManyOptions, type StandardizedPng } from './standardize-many.js';

@@ -54,24 +54,34 @@ export interface StandardizedSet {
 /** Merge the channel files of one image set into one normalised gray image, with its QC verdict. */
 export async function standardizeImageSet(files: readonly string[], opts: StandardizeOptions = {}): Promise<StandardizedSet> {
   if (files.length === 0) throw new RangeError('standardizeImageSet: no files');
-  const bitDepth = opts.bitDepth ?? 8;
+  return assembleSet(files, await decodeChannels(files, opts), opts.bitDepth ?? 8);
+}
+
+type DecodedChannel = { img: DecodedImage; gray: GrayImage; bounds: ReturnType<typeof normalizationBounds> };
+
+/** Decoded channels with their bounds; failures kept as rejections (standardizeImageSet's first half). */
+export function decodeChannels(files: readonly string[], opts: StandardizeOptions = {}): Promise<PromiseSettledResult<DecodedChannel>[]> {
   const decodeOpts = { page: opts.page ?? 0, maxPixels: opts.maxPixels ?? IMAGING.maxPixels };
   // Decode all channels concurrently (libvips works off the main thread), and take each channel's
   // histogram as soon as it arrives, while libvips is still decoding the others.
-  const settled = await Promise.allSettled(
+  return Promise.allSettled(
     files.map(async (f) => {
       const img = await decodeImage(f, decodeOpts);
       const gray = toGray(img);
       return { img, gray, bounds: normalizationBounds(gray) };
     }),
   );
+}
+
+/** The second half: merge, output and QC from decoded channels (synchronous). */
+export function assembleSet(files: readonly string[], settled: PromiseSettledResult<DecodedChannel>[], bitDepth: OutputBitDepth): StandardizedSet {
   const failed = settled.findIndex((s) => s.status === 'rejected');
   if (failed >= 0) {
     const err = (settled[failed] as PromiseRejectedResult).reason as unknown;
     if (!(err instanceof ImageError)) throw err;
     return unreadable(files[failed], `${err.kind}: ${err.reason}`);
   }
-  const decoded = settled.map((s) => (s as PromiseFulfilledResult<{ img: DecodedImage; gray: GrayImage; bounds: ReturnType<typeof normalizationBounds> }>).value);
+  const decoded = settled.map((s) => (s as PromiseFulfilledResult<DecodedChannel>).value);
   const images = decoded.map((d) => d.img);
   const { width, height } = images[0];
   for (let i = 1; i < images.length; i++) {
