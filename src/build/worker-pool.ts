@@ -46,7 +46,7 @@ export interface PoolOptions {
   /** Workers already started (see WarmWorkers); the rest are forked here. */
   warm?: WarmWorkers;
   stagingDir: string;
-  /** Jobs queued per worker (default 2: one running, one ready). */
+  /** Jobs queued per worker (default 3: one encoding and staging, one computing, one decoding ahead). */
   prefetch?: number;
   onResult: (result: JobResult) => void;
 }
@@ -58,7 +58,7 @@ interface Slot {
 }
 
 export function runPool(jobs: readonly Job[], opts: PoolOptions): Promise<void> {
-  const prefetch = opts.prefetch ?? 2;
+  const prefetch = opts.prefetch ?? 3;
   const pending: Job[] = [...jobs].reverse(); // pop() from the end = original order
   const crashes = new Map<string, number>();
   const solo = new Set<string>();
@@ -119,8 +119,8 @@ export function runPool(jobs: readonly Job[], opts: PoolOptions): Promise<void> 
         slots.delete(slot);
         if (failed || (remaining === 0 && slot.inFlight.length === 0)) return;
         if (slot.inFlight.length === 0 && code === 0) return;
-        // Unexpected death: the first job in flight was the one running (the crash is counted
-        // against it); the next one may have been decoding ahead, so both are retried alone.
+        // Unexpected death: the crash is counted against the oldest job in flight; the others may
+        // have been decoding or encoding at the same time, so every one of them is retried alone.
         const [running, ...queued] = slot.inFlight;
         for (const j of queued.reverse()) {
           solo.add(j.key);

@@ -1,8 +1,9 @@
-// Entry point of one build worker process (child_process.fork). It takes jobs one at a time from
-// the main process, runs the per-image path and answers with the result. It exits when told to,
+// Entry point of one build worker process (child_process.fork). It takes jobs from the main
+// process, runs the per-image path and answers with each result; the pixel work of one job at a
+// time, with the next job's decode and the previous job's PNG encoding overlapping it. It exits when told to,
 // or when the main process goes away (after a kill -9 of the build, no orphan keeps writing).
 import sharp from 'sharp';
-import { processJob } from './process-job.js';
+import { finishJob, prepareJob } from './process-job.js';
 import { decodeSet, type DecodedSet } from './fast-image-set.js';
 import type { FromWorker, ToWorker, WorkerSetup } from './worker-protocol.js';
 import type { Job } from './types.js';
@@ -31,11 +32,22 @@ function decodeAhead(): void {
   if (ahead === null && next !== undefined) ahead = { key: next.key, decoded: decodeSet(next.files) };
 }
 
+let failed = false;
+function fatal(e: unknown): void {
+  if (failed) return;
+  failed = true;
+  send({ type: 'fatal', message: e instanceof Error ? e.message : String(e) });
+  process.exitCode = 2;
+  process.disconnect?.();
+}
+
+// A job's PNGs are encoded and staged while the next job's pixels are computed; its result is sent
+// when its files are staged (results may overtake each other; the main process matches them by key).
 async function drain(): Promise<void> {
   if (busy || setup === null) return;
   busy = true;
   try {
-    while (queue.length > 0) {
+    while (queue.length > 0 && !failed) {
       const job = queue.shift() as Job;
       // Test hook: die like a native crash would, on one image set.
       if (process.env.CYTOIMAGENET_BUILD_WORKER_CRASH_ON === job.idx) process.kill(process.pid, 'SIGKILL');
@@ -48,13 +60,12 @@ async function drain(): Promise<void> {
         runningDecoded = true;
         decodeAhead();
       });
-      const result = await processJob(job, setup.stagingDir, decoded);
-      send({ type: 'result', result });
+      const prepared = await prepareJob(job, decoded);
+      const result = 'pngs' in prepared ? finishJob(prepared, setup.stagingDir) : Promise.resolve(prepared);
+      result.then((r) => send({ type: 'result', result: r }), fatal);
     }
   } catch (e) {
-    send({ type: 'fatal', message: e instanceof Error ? e.message : String(e) });
-    process.exitCode = 2;
-    process.disconnect?.();
+    fatal(e);
   } finally {
     busy = false;
   }
