@@ -8,8 +8,6 @@ import type { Metadata, OutputInfo } from 'sharp';
 import { IMAGING } from '../defaults.js';
 import { ImageError } from './image-error.js';
 import { sniffContainer, formatOf, type Container } from './sniff.js';
-import { decodeTiffWithUtif } from './decode-utif.js';
-import { decodeBmp } from './decode-bmp.js';
 import { inspectTiff, fileSource, type TiffLayout } from './tiff-structure.js';
 import { readPngHeader, type PngHeader } from './png-header.js';
 import { vipsAlone, vipsShared } from './vips-turns.js';
@@ -107,6 +105,8 @@ async function decodeInput(input: Input, opts: DecodeOptions, turn: Turn): Promi
   }
   if (container === 'bmp' || container === 'dib') {
     if (page !== 0) throw new ImageError(name, 'bad-page', `page ${page} requested but a BMP has only 1 page`);
+    // utif2 and fast-bmp load on first use: most processes never need them (build workers start faster)
+    const { decodeBmp } = await import('./decode-bmp.js');
     return decodeBmp(await allBytes(input), container === 'dib', name, maxPixels);
   }
   let known: KnownLayout | null = null;
@@ -130,6 +130,7 @@ async function decodeInput(input: Input, opts: DecodeOptions, turn: Turn): Promi
     const sharpReason = e instanceof ImageError ? e.reason : (e as Error).message;
     if (container === 'tiff') {
       try {
+        const { decodeTiffWithUtif } = await import('./decode-utif.js');
         return decodeTiffWithUtif(await allBytes(input), name, page, maxPixels, format);
       } catch (e2) {
         if (e2 instanceof ImageError && e2.kind !== 'unreadable') throw e2;
