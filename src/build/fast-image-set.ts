@@ -16,7 +16,7 @@ import {
   cropCount,
   cropsForImage,
   decodeImage,
-  histogram,
+  withIntegerHistogram,
   normalizationLut,
   percentileIsZero,
   percentilesFromHistogram,
@@ -79,26 +79,40 @@ export async function libraryPath(files: readonly string[], opts: SetOptions): P
 
 interface Channel {
   gray: GrayImage & { data: Uint8Array | Uint16Array | Uint32Array };
-  hist: Uint32Array;
   lo: number;
   hi: number;
   uniform: boolean;
   lut: Float64Array;
+  /** Pixels whose code the table maps to 0. */
+  zeroMapped: number;
 }
 
-function channelOf(img: DecodedImage): Channel | null {
+// One table per channel slot, reused from image to image (the channels of a set are used
+// synchronously, then dropped): fresh 512 KiB tables per channel showed up as GC time.
+const lutSlots: Float64Array[] = [];
+function lutSlot(slot: number, size: number): Float64Array {
+  let lut = lutSlots[slot];
+  if (lut === undefined || lut.length !== size) lut = lutSlots[slot] = new Float64Array(size);
+  return lut;
+}
+
+function channelOf(img: DecodedImage, slot: number): Channel | null {
   if (img.sampleFormat !== 'uint') return null;
   const gray = toGray(img);
   if (!gray.integer || !Number.isFinite(gray.maxCode) || gray.maxCode > 1 << 20) return null;
   const data = gray.data as Uint8Array | Uint16Array | Uint32Array;
-  const hist = histogram(data, gray.maxCode);
-  // As imagePercentiles + normalizationBounds: histogram percentiles on the code scale, then / divisor.
-  const raw = percentilesFromHistogram(hist, data.length, [IMAGING.lowPercentile, IMAGING.highPercentile]);
-  const [lo, hi] = gray.divisor === 1 ? raw : raw.map((v) => v / gray.divisor);
-  const uniform = !(hi > lo);
-  // A uniform channel contributes zeros (accumulateNormalized returns early); x + 0 = x keeps the bits.
-  const lut = uniform ? new Float64Array(gray.maxCode + 1) : normalizationLut(gray.maxCode, gray.divisor, lo, hi);
-  return { gray: { ...gray, data }, hist, lo, hi, uniform, lut };
+  const size = gray.maxCode + 1;
+  return withIntegerHistogram(data, gray.maxCode, (hist) => {
+    // As imagePercentiles + normalizationBounds: histogram percentiles on the code scale, then / divisor.
+    const raw = percentilesFromHistogram(hist, data.length, [IMAGING.lowPercentile, IMAGING.highPercentile]);
+    const [lo, hi] = gray.divisor === 1 ? raw : raw.map((v) => v / gray.divisor);
+    const uniform = !(hi > lo);
+    // A uniform channel contributes zeros (accumulateNormalized returns early); x + 0 = x keeps the bits.
+    const lut = uniform ? lutSlot(slot, size).fill(0) : normalizationLut(gray.maxCode, gray.divisor, lo, hi, lutSlot(slot, size));
+    let zeroMapped = 0;
+    for (let code = 0; code < size; code++) if (lut[code] === 0) zeroMapped += hist[code];
+    return { gray: { ...gray, data }, lo, hi, uniform, lut, zeroMapped };
+  });
 }
 
 /** merged[i] exactly as the library computes it: ((0 + l0) + l1 + …) / k. */
@@ -152,11 +166,7 @@ function wholeQc(ch: readonly Channel[], n: number, files: readonly string[]): {
   // 'dim' needs more than 75 % zeros in the merged image; a merged pixel is 0 only where every
   // channel's table gives 0, so the fewest zero-mapped pixels of any channel bounds the count.
   let zerosBound = n;
-  for (const c of ch) {
-    let z = 0;
-    for (let code = 0; code < c.lut.length; code++) if (c.lut[code] === 0) z += c.hist[code];
-    zerosBound = Math.min(zerosBound, z);
-  }
+  for (const c of ch) zerosBound = Math.min(zerosBound, c.zeroMapped);
   const k = Math.floor(0.75 * (n - 1));
   if (zerosBound <= k) return { qc: { verdict: 'ok', reason: '' }, merged: null };
   const merged = mergedFull(ch, n);
@@ -179,7 +189,7 @@ export async function standardizeAndCrop(files: readonly string[], opts: SetOpti
   if (images.some((im) => im.width !== width || im.height !== height)) return libraryPath(files, opts);
   const ch: Channel[] = [];
   for (const im of images) {
-    const c = channelOf(im);
+    const c = channelOf(im, ch.length);
     if (c === null) return libraryPath(files, opts);
     ch.push(c);
   }

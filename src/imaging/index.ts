@@ -15,7 +15,7 @@ export { ImageError, type ImageErrorKind } from './image-error.js';
 export { decodeImage, decodeBuffer, pageCount, type DecodeOptions } from './decode.js';
 export { sniffContainer, formatOf, type Container } from './sniff.js';
 export { toGray, grayValues } from './gray.js';
-export { lerp, percentile, percentilesOfFloats, percentilesFromHistogram, histogram, imagePercentiles } from './percentile.js';
+export { lerp, percentile, percentilesOfFloats, percentilesFromHistogram, histogram, withIntegerHistogram, imagePercentiles } from './percentile.js';
 export {
   normalize,
   normalizeValues,

@@ -56,6 +56,13 @@ export function histogram(data: Uint8Array | Uint16Array | Uint32Array, maxCode:
   return withHistogram(data, size, (h) => h.slice(0, size));
 }
 
+/** Run fn on the histogram of integer data in [0, maxCode] (the table is valid only during the call). */
+export function withIntegerHistogram<T>(data: Uint8Array | Uint16Array | Uint32Array, maxCode: number, fn: (h: Uint32Array) => T): T {
+  const size = maxCode + 1;
+  if (size > 1 << 18 || data.length < 4096) return fn(histogram(data, maxCode));
+  return withHistogram(data, size, fn);
+}
+
 /** Run fn on the histogram held in the shared scratch (valid only during the call). */
 function withHistogram<T>(data: Uint8Array | Uint16Array | Uint32Array, size: number, fn: (h: Uint32Array) => T): T {
   if (scratch.length < 4 * size) scratch = new Uint32Array(4 * Math.max(size, 65536));
