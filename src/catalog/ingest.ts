@@ -11,9 +11,10 @@ import { CATALOG_COLUMNS, CATALOG_TABLE, COLUMN_TYPES, SOURCES_TABLE } from './s
 import { EXTRAS_TABLE, ensureCatalogTables, withCatalog } from './db.js';
 import { CLEANED_COLUMNS, cleanValue, type SynonymRule } from './clean.js';
 import { loadRuleFiles, loadSynonymRules } from './synonyms.js';
-import { ident, sqlString } from './sql.js';
+import { ident, sqlString, trimmedSql } from './sql.js';
+import { csvErrorToUserError } from './duckdb-errors.js';
 import { readConfigFile, validateConfig } from '../sources/config-file.js';
-import { STAGE_TABLE, type Adapter, type CommonConfig, type StageContext } from '../sources/adapter.js';
+import { STAGE_NUMBERED, STAGE_TABLE, type Adapter, type CommonConfig, type StageContext } from '../sources/adapter.js';
 import { adapterByName, ADAPTER_NAMES } from '../sources/registry.js';
 import { listFiles } from '../sources/walk.js';
 
@@ -81,28 +82,83 @@ function rowLocation(row: Record<string, unknown>, fallbackFile: string): { file
 
 const REQUIRED = ['dir_name', 'database', 'name', 'idx'] as const;
 const TYPED = CATALOG_COLUMNS.filter((c) => COLUMN_TYPES[c] !== 'VARCHAR' && c !== 'source_row');
+const DIR_NAME_RE = /^[A-Za-z0-9_.-]+$/;
+/** Up to this many exceptions a column is cleaned by a CASE; beyond, by a join on a small table. */
+const MAX_CASE_EXCEPTIONS = 64;
 
 function badTypeCond(c: string): string {
-  return `${ident(c)} IS NOT NULL AND trim(${ident(c)}) <> '' AND TRY_CAST(trim(${ident(c)}) AS ${COLUMN_TYPES[c as keyof typeof COLUMN_TYPES]}) IS NULL`;
+  const v = trimmedSql(ident(c));
+  return `${v} IS NOT NULL AND TRY_CAST(${v} AS ${COLUMN_TYPES[c as keyof typeof COLUMN_TYPES]}) IS NULL`;
 }
 
-async function validateStage(conn: DuckDBConnection, file: string): Promise<void> {
-  // One scan counts every kind of problem; only a failing check pays for locating its first row.
-  const flags = [
-    ...REQUIRED.map((c) => `count(*) FILTER (WHERE ${ident(c)} IS NULL OR trim(${ident(c)}) = '') AS ${ident(`null_${c}`)}`),
-    `count(*) FILTER (WHERE NOT regexp_full_match(dir_name, '[A-Za-z0-9_.-]+')) AS bad_dir`,
+/** Where the stage's rows are read from with their final source_row (file order for a streamed stage). */
+function numberedRows(streamed: boolean): string {
+  return streamed ? STAGE_NUMBERED : `(SELECT * REPLACE (coalesce(source_row, rowid + 1) AS source_row) FROM ${STAGE_TABLE})`;
+}
+
+/** What one scan of the stage tells: its size, problems, distinct values, and whether any file exists. */
+interface StageScan {
+  rows: number;
+  /** Columns with a value that trimming would change (or empty): only these are trimmed per row. */
+  needsTrim: Set<string>;
+  flags: Record<string, unknown>;
+  distinct: Map<string, string[]>;
+  anyFirstPresent: boolean;
+}
+
+/**
+ * ONE scan of the stage (parallel, nothing materialised) counts every kind of problem and collects
+ * the distinct values of dir_name and of the cleaned columns; only a failing check pays for
+ * locating its first row.
+ */
+async function scanStage(conn: DuckDBConnection, file: string, withFiles: boolean): Promise<StageScan> {
+  const listed = ['dir_name', ...CLEANED_COLUMNS];
+  const parts = [
+    'count(*) AS n',
+    ...REQUIRED.map((c) => `count(*) FILTER (WHERE ${trimmedSql(ident(c))} IS NULL) AS ${ident(`null_${c}`)}`),
     ...TYPED.map((c) => `count(*) FILTER (WHERE ${badTypeCond(c)}) AS ${ident(`type_${c}`)}`),
+    // dir_name as it will be stored; the cleaned columns raw (cleaning trims them).
+    `list(DISTINCT ${trimmedSql('dir_name')}) AS d_dir_name`,
+    ...CLEANED_COLUMNS.map((c) => `list(DISTINCT ${ident(c)}) FILTER (WHERE ${ident(c)} IS NOT NULL) AS ${ident(`d_${c}`)}`),
   ];
-  const f = (await scalar(conn, `SELECT ${flags.join(', ')} FROM ${STAGE_TABLE}`)) ?? {};
+  // Which stored-as-is columns hold a value that trim would change: the parallel scan pays for
+  // this check so that the single-threaded insert trims only those columns.
+  const trimmable = CATALOG_COLUMNS.filter((c) => c !== 'files_status' && c !== 'source_row' && !(CLEANED_COLUMNS as readonly string[]).includes(c));
+  for (const c of trimmable) {
+    const x = ident(c);
+    parts.push(`coalesce(bool_or(${x} = '' OR starts_with(${x}, ' ') OR ends_with(${x}, ' ') OR strlen(${x}) <> length(${x})), false) AS ${ident(`t_${c}`)}`);
+  }
+  if (withFiles) parts.push(`count(*) FILTER (WHERE split_part(source_files, '|', 1) IN (SELECT f FROM present_files)) AS first_present`);
+  let r;
+  try {
+    await explained(conn, `SELECT ${parts.join(', ')} FROM ${STAGE_TABLE}`);
+    r = await conn.runAndReadAll(traced(`SELECT ${parts.join(', ')} FROM ${STAGE_TABLE}`));
+  } catch (e) {
+    throw csvErrorToUserError(e, file);
+  }
+  const flags = (r.getRowObjectsJson()[0] ?? {}) as Record<string, unknown>;
+  const distinct = new Map<string, string[]>();
+  for (const c of listed) {
+    const v = flags[`d_${c}`];
+    distinct.set(c, Array.isArray(v) ? v.filter((x) => x !== null && x !== undefined).map(String) : []);
+  }
+  const needsTrim = new Set(trimmable.filter((c) => flags[`t_${c}`] === true));
+  return { rows: Number(flags.n ?? 0), needsTrim, flags, distinct, anyFirstPresent: Number(flags.first_present ?? 0) > 0 };
+}
+
+async function validateScan(conn: DuckDBConnection, scan: StageScan, file: string, rows: string): Promise<void> {
+  const f = scan.flags;
   const first = (cond: string, extra = ''): Promise<Record<string, unknown> | undefined> =>
-    scalar(conn, `SELECT ${extra}source_table, coalesce(source_row, rowid + 1) AS source_row FROM ${STAGE_TABLE} WHERE ${cond} ORDER BY coalesce(source_row, rowid + 1) LIMIT 1`);
+    scalar(conn, `SELECT ${extra}source_table, source_row FROM ${rows} WHERE ${cond} ORDER BY source_row LIMIT 1`);
   for (const c of REQUIRED) {
     if (Number(f[`null_${c}`] ?? 0) === 0) continue;
-    const bad = await first(`${ident(c)} IS NULL OR trim(${ident(c)}) = ''`);
+    const bad = await first(`${trimmedSql(ident(c))} IS NULL`);
     throw new UserError(`row has no '${c}'`, { ...rowLocation(bad ?? {}, file), column: c }, c === 'idx' ? 'every row needs a stable identifier' : `give the column, or '${c}' in the config`);
   }
-  if (Number(f.bad_dir ?? 0) > 0) {
-    const bad = (await first(`NOT regexp_full_match(dir_name, '[A-Za-z0-9_.-]+')`, 'dir_name, ')) ?? {};
+  // dir_name is checked on its few distinct values, not on every row.
+  const badDir = (scan.distinct.get('dir_name') ?? []).filter((d) => !DIR_NAME_RE.test(d));
+  if (badDir.length) {
+    const bad = (await first(`${trimmedSql('dir_name')} IN (${badDir.map(sqlString).join(', ')})`, `${trimmedSql('dir_name')} AS dir_name, `)) ?? {};
     throw new UserError(`dir_name '${String(bad.dir_name)}' has characters other than letters, digits, '_', '.', '-'`, { ...rowLocation(bad, file), column: 'dir_name' });
   }
   for (const c of TYPED) {
@@ -112,48 +168,90 @@ async function validateStage(conn: DuckDBConnection, file: string): Promise<void
     const expected = t === 'BOOLEAN' ? 'true or false' : t === 'DOUBLE' ? 'a number' : 'an integer';
     throw new UserError(`'${String(bad.v)}' is not ${expected}`, { ...rowLocation(bad, file), column: c });
   }
-  const dup = await scalar(conn, `SELECT idx, count(*) AS n FROM ${STAGE_TABLE} GROUP BY idx HAVING count(*) > 1 LIMIT 1`);
-  if (dup) {
-    const where = await scalar(conn, `SELECT source_table, coalesce(source_row, rowid + 1) AS source_row FROM ${STAGE_TABLE} WHERE idx = ${sqlString(String(dup.idx))} ORDER BY 2 LIMIT 1 OFFSET 1`);
-    throw new UserError(`idx '${String(dup.idx)}' occurs ${String(dup.n)} times`, { ...(where ? rowLocation(where, file) : { file }), column: 'idx' }, 'idx must identify one image; build it from the source\'s own identifiers');
-  }
 }
 
 /**
- * Cleans each distinct raw value once in JS; the result is joined back in SQL. Only values that
- * change are kept, and a column none of whose values change is not joined at all. Returns the
- * columns that need their dictionary.
+ * The cheap SQL most values of a column clean to. Gene: ' targeted' on each '|' token. Values
+ * whose JS cleaning differs become exceptions, so this need not be exact, only usually right.
  */
-async function buildDictionaries(conn: DuckDBConnection, rules: readonly SynonymRule[]): Promise<Set<string>> {
-  const changed = new Set<string>();
-  for (const c of CLEANED_COLUMNS) {
-    const t = `dict_${c}`;
-    await conn.run(`DROP TABLE IF EXISTS ${t}`);
-    await conn.run(`CREATE TEMP TABLE ${t} (raw VARCHAR, clean VARCHAR)`);
-    const r = await conn.runAndReadAll(`SELECT DISTINCT ${ident(c)} AS v FROM ${STAGE_TABLE} WHERE ${ident(c)} IS NOT NULL`);
-    const values = r.getColumnsJson()[0] ?? [];
-    if (!values.length) continue;
-    const ap = await conn.createAppender(t, 'main', 'temp');
-    for (const v of values) {
-      const raw = String(v);
-      const clean = cleanValue(c, raw, rules);
-      if (clean === raw) continue;
-      changed.add(c);
-      ap.appendVarchar(raw);
-      if (clean === null) ap.appendNull();
-      else ap.appendVarchar(clean);
-      ap.endRow();
-    }
-    ap.flushSync();
-    ap.closeSync();
-  }
-  return changed;
+function simpleClean(c: string, x: string): string {
+  return c === 'gene' ? `rtrim(replace(replace(lower(${x}) || '|', ' targeted|', '|'), '|', ' targeted|'), '|')` : `lower(${x})`;
 }
 
-/** Temp table missing_idx: rows with at least one listed file absent under imagesRoot. */
-async function checkFiles(conn: DuckDBConnection, imagesRoot: string): Promise<void> {
+/** How the insert cleans one column: an expression over `s`, and a join when exceptions are many. */
+interface ColumnCleaning {
+  expr: string;
+  join?: string;
+}
+
+/**
+ * Cleans each distinct raw value once in JS and compares it with the identity and with
+ * simpleClean (evaluated by DuckDB on the same distinct values). The insert then applies whichever
+ * base needs fewer exceptions, and maps the exceptions with a CASE (few) or a join on a small
+ * table (many): per row that is one string function at most, never a join on every column.
+ */
+async function planCleaning(conn: DuckDBConnection, distinct: Map<string, string[]>, rules: readonly SynonymRule[]): Promise<Map<string, ColumnCleaning>> {
+  await conn.run('DROP TABLE IF EXISTS distinct_values');
+  await conn.run('CREATE TEMP TABLE distinct_values (col VARCHAR, raw VARCHAR)');
+  const ap = await conn.createAppender('distinct_values', 'main', 'temp');
+  for (const c of CLEANED_COLUMNS) {
+    for (const v of distinct.get(c) ?? []) {
+      ap.appendVarchar(c);
+      ap.appendVarchar(v);
+      ap.endRow();
+    }
+  }
+  ap.flushSync();
+  ap.closeSync();
+  const simple = `CASE WHEN col = 'gene' THEN ${simpleClean('gene', 'raw')} ELSE ${simpleClean('', 'raw')} END`;
+  const r = await conn.runAndReadAll(`SELECT col, raw, ${simple} AS simple FROM distinct_values`);
+  const byCol = new Map<string, { identity: [string, string | null][]; simple: [string, string | null][] }>();
+  for (const row of r.getRowsJson()) {
+    const [col, raw, simpleV] = row.map((v) => (v === null ? null : String(v)));
+    if (col === null || raw === null) continue;
+    const clean = cleanValue(col, raw, rules);
+    const e = byCol.get(col) ?? { identity: [], simple: [] };
+    byCol.set(col, e);
+    if (clean !== raw) e.identity.push([raw, clean]);
+    if (clean !== simpleV) e.simple.push([raw, clean]);
+  }
+  const plan = new Map<string, ColumnCleaning>();
+  for (const c of CLEANED_COLUMNS) {
+    const x = `s.${ident(c)}`;
+    const e = byCol.get(c);
+    if (!e || e.identity.length === 0) {
+      plan.set(c, { expr: x });
+      continue;
+    }
+    const useSimple = e.simple.length < e.identity.length;
+    const base = useSimple ? simpleClean(c, x) : x;
+    const exceptions = useSimple ? e.simple : e.identity;
+    const lit = (v: string | null): string => (v === null ? 'NULL' : sqlString(v));
+    if (exceptions.length === 0) plan.set(c, { expr: base });
+    else if (exceptions.length <= MAX_CASE_EXCEPTIONS) {
+      plan.set(c, { expr: `CASE ${x} ${exceptions.map(([a, b]) => `WHEN ${lit(a)} THEN ${lit(b)}`).join(' ')} ELSE ${base} END` });
+    } else {
+      const t = `clean_${c}`;
+      await conn.run(`DROP TABLE IF EXISTS ${t}`);
+      await conn.run(`CREATE TEMP TABLE ${t} (raw VARCHAR, clean VARCHAR)`);
+      const a = await conn.createAppender(t, 'main', 'temp');
+      for (const [raw, clean] of exceptions) {
+        a.appendVarchar(raw);
+        if (clean === null) a.appendNull();
+        else a.appendVarchar(clean);
+        a.endRow();
+      }
+      a.flushSync();
+      a.closeSync();
+      plan.set(c, { expr: `CASE WHEN d_${c}.raw IS NULL THEN ${base} ELSE d_${c}.clean END`, join: `LEFT JOIN ${t} d_${c} ON ${x} = d_${c}.raw` });
+    }
+  }
+  return plan;
+}
+
+/** Lists the image folder into present_files; returns how many files it holds. */
+async function listPresentFiles(conn: DuckDBConnection, imagesRoot: string): Promise<number> {
   await conn.run('DROP TABLE IF EXISTS present_files');
-  await conn.run('DROP TABLE IF EXISTS missing_idx');
   await conn.run('CREATE TEMP TABLE present_files (f VARCHAR)');
   const files = existsSync(imagesRoot) && statSync(imagesRoot).isDirectory() ? await listFiles(imagesRoot) : [];
   if (files.length) {
@@ -165,15 +263,12 @@ async function checkFiles(conn: DuckDBConnection, imagesRoot: string): Promise<v
     ap.flushSync();
     ap.closeSync();
   }
-  // Metadata without its images (the usual case at scale): when not even one row's first file is
-  // there, every row is missing, and the file lists need not be exploded.
-  const anyFirst = files.length
-    ? await scalar(conn, `SELECT 1 AS y FROM ${STAGE_TABLE} s SEMI JOIN present_files p ON split_part(s.source_files, '|', 1) = p.f LIMIT 1`)
-    : undefined;
-  if (!anyFirst) {
-    await conn.run(`CREATE TEMP TABLE missing_idx AS SELECT idx FROM ${STAGE_TABLE} WHERE source_files IS NOT NULL`);
-    return;
-  }
+  return files.length;
+}
+
+/** Temp table missing_idx: rows with at least one listed file absent (only when some file exists). */
+async function findMissing(conn: DuckDBConnection): Promise<void> {
+  await conn.run('DROP TABLE IF EXISTS missing_idx');
   await conn.run(
     `CREATE TEMP TABLE missing_idx AS SELECT DISTINCT e.idx FROM ` +
       `(SELECT idx, unnest(string_split(source_files, '|')) AS f FROM ${STAGE_TABLE} WHERE source_files IS NOT NULL) e ` +
@@ -181,28 +276,48 @@ async function checkFiles(conn: DuckDBConnection, imagesRoot: string): Promise<v
   );
 }
 
-function cleanedSelect(hasRoot: boolean, changed: Set<string>): string {
+/** files: 'none' (no image folder), 'all-missing' (not one listed file exists), or 'check' (join missing_idx). */
+function cleanedSelect(rows: string, files: 'none' | 'all-missing' | 'check', cleaning: Map<string, ColumnCleaning>, needsTrim: Set<string>): string {
+  const stored = (c: string): string => (needsTrim.has(c) ? trimmedSql(`s.${ident(c)}`) : `s.${ident(c)}`);
   const parts = CATALOG_COLUMNS.map((c) => {
     let expr: string;
-    if (changed.has(c)) expr = `CASE WHEN d_${c}.raw IS NULL THEN s.${ident(c)} ELSE d_${c}.clean END`;
-    else if ((CLEANED_COLUMNS as readonly string[]).includes(c)) expr = `s.${ident(c)}`;
+    const plan = cleaning.get(c);
+    if (plan) expr = plan.expr;
     else if (c === 'files_status') {
-      expr = hasRoot ? `CASE WHEN s.source_files IS NULL THEN 'unchecked' WHEN m.idx IS NOT NULL THEN 'missing' ELSE 'present' END` : `'unchecked'`;
-    } else if (c === 'source_row') expr = 'coalesce(s.source_row, s.rowid + 1)';
-    else if (COLUMN_TYPES[c] === 'VARCHAR') expr = `nullif(trim(s.${ident(c)}), '')`;
-    else expr = `CAST(nullif(trim(s.${ident(c)}), '') AS ${COLUMN_TYPES[c]})`;
+      expr =
+        files === 'none'
+          ? `'unchecked'`
+          : files === 'all-missing'
+            ? `CASE WHEN s.source_files IS NULL THEN 'unchecked' ELSE 'missing' END`
+            : `CASE WHEN s.source_files IS NULL THEN 'unchecked' WHEN m.idx IS NOT NULL THEN 'missing' ELSE 'present' END`;
+    } else if (c === 'source_row') expr = 's.source_row';
+    else if (COLUMN_TYPES[c] === 'VARCHAR') expr = stored(c);
+    else expr = `CAST(${stored(c)} AS ${COLUMN_TYPES[c]})`;
     return `${expr} AS ${ident(c)}`;
   });
-  const joins = CLEANED_COLUMNS.filter((c) => changed.has(c))
-    .map((c) => `LEFT JOIN dict_${c} d_${c} ON s.${ident(c)} = d_${c}.raw`)
-    .join(' ');
-  const miss = hasRoot ? 'LEFT JOIN missing_idx m ON s.idx = m.idx' : '';
-  return `SELECT ${parts.join(', ')} FROM ${STAGE_TABLE} s ${joins} ${miss}`;
+  const joins = [...cleaning.values()].map((p) => p.join ?? '').filter(Boolean);
+  if (files === 'check') joins.push('LEFT JOIN missing_idx m ON s.idx = m.idx');
+  return `SELECT ${parts.join(', ')} FROM ${rows} s ${joins.join(' ')}`;
 }
 
 async function dropScratch(conn: DuckDBConnection): Promise<void> {
+  const v = await conn.runAndReadAll(`SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal`);
+  for (const row of v.getRowObjectsJson()) await conn.run(`DROP VIEW IF EXISTS temp.${ident(String(row.view_name))}`);
   const r = await conn.runAndReadAll(`SELECT table_name FROM duckdb_tables() WHERE temporary`);
   for (const row of r.getRowObjectsJson()) await conn.run(`DROP TABLE IF EXISTS temp.${ident(String(row.table_name))}`);
+}
+
+/** CYTOIMAGENET_TIMING=sql also prints the SQL of the two passes over the rows. */
+function traced(sql: string): string {
+  if (process.env.CYTOIMAGENET_TIMING === 'sql') process.stderr.write(`${sql}\n`);
+  return sql;
+}
+
+/** CYTOIMAGENET_TIMING=explain prints DuckDB's profile of a pass (running it once more). */
+async function explained(conn: DuckDBConnection, sql: string): Promise<void> {
+  if (process.env.CYTOIMAGENET_TIMING !== 'explain') return;
+  const r = await conn.runAndReadAll(`EXPLAIN ANALYZE ${sql}`);
+  for (const row of r.getRows()) process.stderr.write(`${String(row[1])}\n`);
 }
 
 /** CYTOIMAGENET_TIMING=1 prints each ingest step's time to stderr. */
@@ -233,45 +348,76 @@ async function ingestOne(conn: DuckDBConnection, prep: PreparedConfig, baseRules
   try {
     const step = stepTimer();
     const staged = await adapter.stage(config, ctx);
+    const streamed = staged.streamed === true;
+    const rows = numberedRows(streamed);
     step('stage');
-    await validateStage(conn, file);
-    step('validate');
-    const changed = await buildDictionaries(conn, rules);
-    step('dictionaries');
     const root = staged.imagesRoot;
-    if (root) await checkFiles(conn, root);
+    const nFiles = root ? await listPresentFiles(conn, root) : 0;
+    const readingFile = staged.readingFile ?? file;
+    const scan = await scanStage(conn, readingFile, nFiles > 0);
+    step('scan');
+    await validateScan(conn, scan, file, rows);
+    const cleaning = await planCleaning(conn, scan.distinct, rules);
+    step('validate+plan');
+    // Metadata without its images (the usual case at scale): when not even one row's first file
+    // is there, every listed row is missing and the file lists need not be exploded.
+    const files = root === null ? 'none' : scan.anyFirstPresent ? 'check' : 'all-missing';
+    if (files === 'check') await findMissing(conn);
     step('files');
-    const dirRows = (await conn.runAndReadAll(`SELECT DISTINCT dir_name FROM ${STAGE_TABLE} ORDER BY dir_name`)).getRowObjectsJson();
-    const dirNames = dirRows.map((r) => String(r.dir_name));
+    const dirNames = [...(scan.distinct.get('dir_name') ?? [])].sort();
     await conn.run('BEGIN TRANSACTION');
     inTransaction = true;
     // The rows this ingest replaces: the same dir_names, and whatever this config produced before.
-    await conn.run(`CREATE TEMP TABLE replaced_dirs AS SELECT DISTINCT dir_name FROM ${STAGE_TABLE} UNION SELECT dir_name FROM ${SOURCES_TABLE} WHERE config = ${sqlString(file)}`);
+    await conn.run('CREATE TEMP TABLE new_dirs (dir_name VARCHAR)');
+    if (dirNames.length) await conn.run(`INSERT INTO new_dirs VALUES ${dirNames.map((d) => `(${sqlString(d)})`).join(', ')}`);
+    await conn.run(`CREATE TEMP TABLE replaced_dirs AS SELECT dir_name FROM new_dirs UNION SELECT dir_name FROM ${SOURCES_TABLE} WHERE config = ${sqlString(file)}`);
     const replaced = Number((await scalar(conn, `SELECT count(*) AS n FROM ${CATALOG_TABLE} WHERE dir_name IN (SELECT dir_name FROM replaced_dirs)`))?.n ?? 0);
     await conn.run(`DELETE FROM ${CATALOG_TABLE} WHERE dir_name IN (SELECT dir_name FROM replaced_dirs)`);
     await conn.run(`DELETE FROM ${SOURCES_TABLE} WHERE dir_name IN (SELECT dir_name FROM replaced_dirs)`);
     await conn.run(`DELETE FROM ${EXTRAS_TABLE} WHERE dir_name IN (SELECT dir_name FROM replaced_dirs)`);
-    const clash = await scalar(conn, `SELECT c.idx, c.dir_name FROM ${CATALOG_TABLE} c SEMI JOIN ${STAGE_TABLE} s ON c.idx = s.idx LIMIT 1`);
-    if (clash) {
-      throw new UserError(`idx '${String(clash.idx)}' already belongs to source '${String(clash.dir_name)}'`, { file, column: 'idx' }, 'give this source another dir_name or idx prefix');
-    }
     step('replace');
-    // Row order in the catalog carries no meaning (source_row does), so the insert may run in parallel.
+    // Row order in the catalog carries no meaning (source_row does), so the insert may run in
+    // parallel. The optimiser cannot size a file it has not read (it guesses a few rows) and would
+    // build the hash table of a cleaning join on the whole file: keep the small tables as build side.
     await conn.run('SET preserve_insertion_order=false');
+    await conn.run(`SET disabled_optimizers='join_order,build_side_probe_side'`);
     try {
-      await conn.run(`INSERT INTO ${CATALOG_TABLE} (${CATALOG_COLUMNS.map(ident).join(', ')}) ${cleanedSelect(root !== null, changed)}`);
+      await explained(conn, `CREATE TEMP TABLE explain_insert AS ${cleanedSelect(rows, files, cleaning, scan.needsTrim)}`);
+      await conn.run(traced(`INSERT INTO ${CATALOG_TABLE} (${CATALOG_COLUMNS.map(ident).join(', ')}) ${cleanedSelect(rows, files, cleaning, scan.needsTrim)}`));
+    } catch (e) {
+      throw csvErrorToUserError(e, readingFile);
     } finally {
       await conn.run('SET preserve_insertion_order=true');
+      await conn.run(`RESET disabled_optimizers`);
     }
     step('insert');
+    // idx is unique across the catalog: one aggregate over the stored rows (no index to maintain
+    // at insert) finds both a duplicate within this source and an idx that another source owns.
+    const dup = await scalar(conn, `SELECT idx, count(*) AS n FROM ${CATALOG_TABLE} GROUP BY idx HAVING count(*) > 1 LIMIT 1`);
+    if (dup) {
+      const idx = sqlString(String(dup.idx));
+      const owner = await scalar(conn, `SELECT dir_name FROM ${CATALOG_TABLE} WHERE idx = ${idx} AND dir_name NOT IN (SELECT dir_name FROM replaced_dirs) LIMIT 1`);
+      if (owner) {
+        throw new UserError(`idx '${String(dup.idx)}' already belongs to source '${String(owner.dir_name)}'`, { file, column: 'idx' }, 'give this source another dir_name or idx prefix');
+      }
+      const where = await scalar(conn, `SELECT source_table, source_row FROM ${rows} WHERE ${trimmedSql('idx')} = ${idx} ORDER BY source_row LIMIT 1 OFFSET 1`);
+      throw new UserError(`idx '${String(dup.idx)}' occurs ${String(dup.n)} times`, { ...(where ? rowLocation(where, file) : { file }), column: 'idx' }, 'idx must identify one image; build it from the source\'s own identifiers');
+    }
+    step('unique');
     const licence = config.licence ?? staged.licence ?? null;
     const citation = config.citation ?? staged.citation ?? null;
+    // database/name of a source: those of its first row (a streamed stage is not read again for it).
+    const firstOf = streamed
+      ? `SELECT dir_name, arg_min(database, source_row) AS database, arg_min(name, source_row) AS name FROM ${CATALOG_TABLE} WHERE dir_name IN (SELECT dir_name FROM new_dirs) GROUP BY dir_name`
+      : `SELECT dir_name, arg_min(database, rowid) AS database, arg_min(name, rowid) AS name FROM ${STAGE_TABLE} GROUP BY dir_name`;
     await conn.run(
-      `INSERT INTO ${SOURCES_TABLE} SELECT dir_name, arg_min(database, rowid), arg_min(name, rowid), ` +
+      `INSERT INTO ${SOURCES_TABLE} SELECT dir_name, database, name, ` +
         `${licence === null ? 'NULL' : sqlString(licence)}, ${citation === null ? 'NULL' : sqlString(citation)}, ` +
-        `${root === null ? 'NULL' : sqlString(root)}, ${sqlString(file)}, ${sqlString(adapter.name)} FROM ${STAGE_TABLE} GROUP BY dir_name`,
+        `${root === null ? 'NULL' : sqlString(root)}, ${sqlString(file)}, ${sqlString(adapter.name)} FROM (${firstOf})`,
     );
-    const extraCols = (await conn.runAndReadAll(`SELECT column_name FROM duckdb_columns() WHERE table_name = '${STAGE_TABLE}' AND database_name = 'temp' AND starts_with(column_name, 'extra:')`)).getRowObjectsJson();
+    const extraCols = streamed
+      ? []
+      : (await conn.runAndReadAll(`SELECT column_name FROM duckdb_columns() WHERE table_name = '${STAGE_TABLE}' AND database_name = 'temp' AND starts_with(column_name, 'extra:')`)).getRowObjectsJson();
     for (const r of extraCols) {
       const col = String(r.column_name);
       await conn.run(`INSERT INTO ${EXTRAS_TABLE} SELECT dir_name, idx, ${sqlString(col.slice('extra:'.length))}, ${ident(col)} FROM ${STAGE_TABLE} WHERE ${ident(col)} IS NOT NULL`);

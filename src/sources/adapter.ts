@@ -34,6 +34,13 @@ export const STAGE_COLUMNS = CATALOG_COLUMNS.filter((c) => c !== 'files_status')
 export type StageColumn = (typeof STAGE_COLUMNS)[number];
 
 export const STAGE_TABLE = 'stage';
+/**
+ * With a streamed stage (see buildStageView), the same rows numbered in file order. Numbering
+ * makes DuckDB read the file on one thread, so only the pass that stores rows pays for it.
+ */
+export const STAGE_NUMBERED = 'stage_numbered';
+/** In a streamed stage's source_row expression: the 1-based record number in file order. */
+export const ROW_NUMBER = '"__cytoimagenet_row"';
 
 export interface StageContext {
   conn: DuckDBConnection;
@@ -50,6 +57,10 @@ export interface StageResult {
   imagesRoot: string | null;
   licence?: string | null;
   citation?: string | null;
+  /** True when the stage is a pair of views over the file (buildStageView), not a table. */
+  streamed?: boolean;
+  /** The file a streamed stage reads, named in messages about its malformed lines. */
+  readingFile?: string;
 }
 
 export interface Adapter<C extends CommonConfig = CommonConfig> {
@@ -87,20 +98,39 @@ export async function buildStage(
   extras: Record<string, string> = {},
   readingFile?: string,
 ): Promise<void> {
-  const e: Partial<Record<StageColumn, string>> = { ...exprs };
-  if (ctx.common.database) e.database = sqlString(ctx.common.database);
-  if (ctx.common.name) e.name = sqlString(ctx.common.name);
-  if (ctx.common.dir_name) e.dir_name = sqlString(ctx.common.dir_name);
-  const cols = STAGE_COLUMNS.map((c) => {
-    const x = e[c];
-    if (c === 'source_row') return `CAST(${x ?? 'NULL'} AS BIGINT) AS source_row`;
-    return `CAST(${x ?? 'NULL'} AS VARCHAR) AS ${ident(c)}`;
-  });
+  const cols = stageSelectList(ctx, exprs);
   const extraCols = Object.entries(extras).map(([k, x]) => `CAST(${x} AS VARCHAR) AS ${ident(`extra:${k}`)}`);
   await ctx.conn.run(`DROP TABLE IF EXISTS ${STAGE_TABLE}`);
   const sql = `CREATE TEMP TABLE ${STAGE_TABLE} AS SELECT ${[...cols, ...extraCols].join(', ')} FROM ${from}`;
   if (readingFile) await runReading(ctx.conn, sql, readingFile);
   else await ctx.conn.run(sql);
+}
+
+function stageSelectList(ctx: StageContext, exprs: Partial<Record<StageColumn, string>>): string[] {
+  const e: Partial<Record<StageColumn, string>> = { ...exprs };
+  if (ctx.common.database) e.database = sqlString(ctx.common.database);
+  if (ctx.common.name) e.name = sqlString(ctx.common.name);
+  if (ctx.common.dir_name) e.dir_name = sqlString(ctx.common.dir_name);
+  return STAGE_COLUMNS.map((c) => {
+    const x = e[c];
+    if (c === 'source_row') return `CAST(${x ?? 'NULL'} AS BIGINT) AS source_row`;
+    return `CAST(${x ?? 'NULL'} AS VARCHAR) AS ${ident(c)}`;
+  });
+}
+
+/**
+ * A stage that is never copied: `stage` is a view over `from` (read in parallel by the checks),
+ * and `stage_numbered` the same rows with source_row defaulting to the record number (read once,
+ * by the insert). `sourceRow` is the table's own row number or NULL; for a large table this saves
+ * materialising millions of strings in a temp table before storing them again.
+ */
+export async function buildStageView(ctx: StageContext, exprs: Partial<Record<StageColumn, string>>, from: string, sourceRow: string): Promise<void> {
+  await ctx.conn.run(`DROP VIEW IF EXISTS ${STAGE_TABLE}`);
+  await ctx.conn.run(`DROP VIEW IF EXISTS ${STAGE_NUMBERED}`);
+  const plain = stageSelectList(ctx, { ...exprs, source_row: sourceRow });
+  const numbered = stageSelectList(ctx, { ...exprs, source_row: `coalesce(${sourceRow}, ${ROW_NUMBER})` });
+  await ctx.conn.run(`CREATE TEMP VIEW ${STAGE_TABLE} AS SELECT ${plain.join(', ')} FROM ${from}`);
+  await ctx.conn.run(`CREATE TEMP VIEW ${STAGE_NUMBERED} AS SELECT ${numbered.join(', ')} FROM (SELECT *, row_number() OVER () AS ${ROW_NUMBER} FROM ${from})`);
 }
 
 /** Re-exported so adapters import their SQL helpers from one place. */

@@ -4,8 +4,9 @@
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { openTableReader } from '../catalog/table-reader.js';
+import { trimmedSql } from '../catalog/sql.js';
 import { UserError } from '../util/errors.js';
-import { commonConfigShape, buildStage, resolveFromConfig, tablePathForProvenance, ident, sqlString, STAGE_COLUMNS, type Adapter, type CommonConfig, type StageColumn } from './adapter.js';
+import { commonConfigShape, buildStageView, resolveFromConfig, tablePathForProvenance, ident, sqlString, STAGE_COLUMNS, type Adapter, type CommonConfig, type StageColumn } from './adapter.js';
 
 export interface StandardConfig extends CommonConfig {
   table: string;
@@ -27,9 +28,12 @@ export const standardAdapter: Adapter<StandardConfig> = {
         throw new UserError(`missing column '${c}'`, { file, line: 1, column: c }, `add the column, or give '${c}' in the config`);
       }
     }
-    const col = (c: string): string => `nullif(trim(${ident(c)}), '')`;
+    // Columns pass through raw: the catalog's insert trims them (and cleaning trims the label
+    // columns), so each cell is trimmed once. Only values combined here are trimmed here.
+    const raw = (c: string): string => ident(c);
+    const col = (c: string): string => trimmedSql(ident(c));
     const exprs: Partial<Record<StageColumn, string>> = {};
-    for (const c of STAGE_COLUMNS) if (has(c)) exprs[c] = col(c);
+    for (const c of STAGE_COLUMNS) if (has(c)) exprs[c] = raw(c);
     const dirExpr = ctx.common.dir_name ? sqlString(ctx.common.dir_name) : col('dir_name');
     // Without source_files (or where it is empty), path/filename locate one file.
     if (has('filename')) {
@@ -44,10 +48,10 @@ export const standardAdapter: Adapter<StandardConfig> = {
     }
     if (!has('source_table')) exprs.source_table = sqlString(tablePathForProvenance(ctx, file));
     else exprs.source_table = `coalesce(${col('source_table')}, ${sqlString(tablePathForProvenance(ctx, file))})`;
-    // One pass over the file: the stage is built straight from the reader, in file order, so a
-    // row without its own source_row gets the stage's rowid + 1 (see the catalog's ingest).
-    exprs.source_row = has('source_row') ? `TRY_CAST(${col('source_row')} AS BIGINT)` : 'NULL';
-    await buildStage(ctx, exprs, loaded.reader, {}, file);
-    return { imagesRoot: config.images ? resolveFromConfig(ctx, config.images) : dirname(file) };
+    // The table is never copied: the checks read it in parallel, the insert reads it once more,
+    // numbering rows in file order for those without their own source_row.
+    const sourceRow = has('source_row') ? `TRY_CAST(${col('source_row')} AS BIGINT)` : 'NULL';
+    await buildStageView(ctx, exprs, loaded.reader, sourceRow);
+    return { imagesRoot: config.images ? resolveFromConfig(ctx, config.images) : dirname(file), streamed: true, readingFile: file };
   },
 };
