@@ -82,7 +82,9 @@ export function runPool(jobs: readonly Job[], opts: PoolOptions): Promise<void> 
       }
     };
     const feed = (slot: Slot): void => {
-      while (slot.inFlight.length < prefetch && pending.length > 0) {
+      // Near the end, no worker queues a third job while another may run dry.
+      const limit = (): number => (pending.length > slots.size ? prefetch : Math.min(prefetch, 2));
+      while (slot.inFlight.length < limit() && pending.length > 0) {
         // A job that was on a worker when it died runs alone: a worker decodes its next job
         // ahead, so the crash may have come from either, and only a lone run tells which.
         if (slot.inFlight.some((j) => solo.has(j.key))) break;
