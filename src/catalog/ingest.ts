@@ -1,7 +1,7 @@
 // Ingest: each config is staged by its adapter, then validated, cleaned (synonyms, lower case,
 // gene suffix), checked against the image folder and stored, all in ONE transaction per config,
 // so a bad source leaves the catalog exactly as it was. Re-ingesting replaces rows by dir_name.
-import type { DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBListValue, type DuckDBConnection } from '@duckdb/node-api';
 import { existsSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -136,11 +136,13 @@ async function scanStage(conn: DuckDBConnection, file: string, withFiles: boolea
   } catch (e) {
     throw csvErrorToUserError(e, file);
   }
-  const flags = (r.getRowObjectsJson()[0] ?? {}) as Record<string, unknown>;
+  // getRowObjects, not ...Json: the distinct-value lists come back without a JSON round trip.
+  const flags = (r.getRowObjects()[0] ?? {}) as Record<string, unknown>;
   const distinct = new Map<string, string[]>();
   for (const c of listed) {
     const v = flags[`d_${c}`];
-    distinct.set(c, Array.isArray(v) ? v.filter((x) => x !== null && x !== undefined).map(String) : []);
+    const items = v instanceof DuckDBListValue ? v.items : [];
+    distinct.set(c, items.filter((x) => x !== null && x !== undefined).map(String));
   }
   const needsTrim = new Set(trimmable.filter((c) => flags[`t_${c}`] === true));
   return { rows: Number(flags.n ?? 0), needsTrim, flags, distinct, anyFirstPresent: Number(flags.first_present ?? 0) > 0 };
@@ -178,6 +180,13 @@ function simpleClean(c: string, x: string): string {
   return c === 'gene' ? `rtrim(replace(replace(lower(${x}) || '|', ' targeted|', '|'), '|', ' targeted|'), '|')` : `lower(${x})`;
 }
 
+/** simpleClean on an ASCII value, as DuckDB computes it (lower() of ASCII; replace() of all occurrences). */
+function simpleCleanAscii(c: string, v: string): string {
+  const lower = v.toLowerCase();
+  if (c !== 'gene') return lower;
+  return `${lower}|`.split(' targeted|').join('|').split('|').join(' targeted|').replace(/\|+$/, '');
+}
+
 /** How the insert cleans one column: an expression over `s`, and a join when exceptions are many. */
 interface ColumnCleaning {
   expr: string;
@@ -191,29 +200,43 @@ interface ColumnCleaning {
  * table (many): per row that is one string function at most, never a join on every column.
  */
 async function planCleaning(conn: DuckDBConnection, distinct: Map<string, string[]>, rules: readonly SynonymRule[]): Promise<Map<string, ColumnCleaning>> {
-  await conn.run('DROP TABLE IF EXISTS distinct_values');
-  await conn.run('CREATE TEMP TABLE distinct_values (col VARCHAR, raw VARCHAR)');
-  const ap = await conn.createAppender('distinct_values', 'main', 'temp');
+  // simpleClean of an ASCII value is computed here exactly as DuckDB would; other values (rare)
+  // are evaluated by DuckDB itself, so the comparison never depends on two lower-case tables.
+  const simpleOf = new Map<string, Map<string, string>>();
+  const nonAscii: [string, string][] = [];
   for (const c of CLEANED_COLUMNS) {
+    const m = new Map<string, string>();
+    simpleOf.set(c, m);
     for (const v of distinct.get(c) ?? []) {
+      if (/^[\x00-\x7f]*$/.test(v)) m.set(v, simpleCleanAscii(c, v));
+      else nonAscii.push([c, v]);
+    }
+  }
+  if (nonAscii.length) {
+    await conn.run('DROP TABLE IF EXISTS distinct_values');
+    await conn.run('CREATE TEMP TABLE distinct_values (col VARCHAR, raw VARCHAR)');
+    const ap = await conn.createAppender('distinct_values', 'main', 'temp');
+    for (const [c, v] of nonAscii) {
       ap.appendVarchar(c);
       ap.appendVarchar(v);
       ap.endRow();
     }
+    ap.flushSync();
+    ap.closeSync();
+    const simple = `CASE WHEN col = 'gene' THEN ${simpleClean('gene', 'raw')} ELSE ${simpleClean('', 'raw')} END`;
+    const r = await conn.runAndReadAll(`SELECT col, raw, ${simple} AS simple FROM distinct_values`);
+    for (const [col, raw, simpleV] of r.getRows()) simpleOf.get(String(col))?.set(String(raw), String(simpleV));
   }
-  ap.flushSync();
-  ap.closeSync();
-  const simple = `CASE WHEN col = 'gene' THEN ${simpleClean('gene', 'raw')} ELSE ${simpleClean('', 'raw')} END`;
-  const r = await conn.runAndReadAll(`SELECT col, raw, ${simple} AS simple FROM distinct_values`);
   const byCol = new Map<string, { identity: [string, string | null][]; simple: [string, string | null][] }>();
-  for (const row of r.getRowsJson()) {
-    const [col, raw, simpleV] = row.map((v) => (v === null ? null : String(v)));
-    if (col === null || raw === null) continue;
-    const clean = cleanValue(col, raw, rules);
-    const e = byCol.get(col) ?? { identity: [], simple: [] };
-    byCol.set(col, e);
-    if (clean !== raw) e.identity.push([raw, clean]);
-    if (clean !== simpleV) e.simple.push([raw, clean]);
+  for (const c of CLEANED_COLUMNS) {
+    const applicable = rules.filter((r) => r.column === '*' || r.column === c);
+    const e = { identity: [] as [string, string | null][], simple: [] as [string, string | null][] };
+    byCol.set(c, e);
+    for (const [raw, simpleV] of simpleOf.get(c) ?? []) {
+      const clean = cleanValue(c, raw, applicable);
+      if (clean !== raw) e.identity.push([raw, clean]);
+      if (clean !== simpleV) e.simple.push([raw, clean]);
+    }
   }
   const plan = new Map<string, ColumnCleaning>();
   for (const c of CLEANED_COLUMNS) {
@@ -357,8 +380,9 @@ async function ingestOne(conn: DuckDBConnection, prep: PreparedConfig, baseRules
     const scan = await scanStage(conn, readingFile, nFiles > 0);
     step('scan');
     await validateScan(conn, scan, file, rows);
+    step('validate');
     const cleaning = await planCleaning(conn, scan.distinct, rules);
-    step('validate+plan');
+    step('plan cleaning');
     // Metadata without its images (the usual case at scale): when not even one row's first file
     // is there, every listed row is missing and the file lists need not be exploded.
     const files = root === null ? 'none' : scan.anyFirstPresent ? 'check' : 'all-missing';
@@ -381,6 +405,11 @@ async function ingestOne(conn: DuckDBConnection, prep: PreparedConfig, baseRules
     // build the hash table of a cleaning join on the whole file: keep the small tables as build side.
     await conn.run('SET preserve_insertion_order=false');
     await conn.run(`SET disabled_optimizers='join_order,build_side_probe_side'`);
+    // Numbering rows in file order runs the whole insert on one thread; a second DuckDB thread only
+    // spins beside it (as much CPU again, for no time saved), which on a shared machine is time
+    // taken from the thread doing the work.
+    const threads = streamed ? (await scalar(conn, `SELECT current_setting('threads') AS t`))?.t : undefined;
+    if (streamed) await conn.run('SET threads=1');
     try {
       await explained(conn, `CREATE TEMP TABLE explain_insert AS ${cleanedSelect(rows, files, cleaning, scan.needsTrim)}`);
       await conn.run(traced(`INSERT INTO ${CATALOG_TABLE} (${CATALOG_COLUMNS.map(ident).join(', ')}) ${cleanedSelect(rows, files, cleaning, scan.needsTrim)}`));
@@ -389,11 +418,21 @@ async function ingestOne(conn: DuckDBConnection, prep: PreparedConfig, baseRules
     } finally {
       await conn.run('SET preserve_insertion_order=true');
       await conn.run(`RESET disabled_optimizers`);
+      if (threads !== undefined) await conn.run(`SET threads=${Number(threads)}`);
     }
     step('insert');
     // idx is unique across the catalog: one aggregate over the stored rows (no index to maintain
     // at insert) finds both a duplicate within this source and an idx that another source owns.
-    const dup = await scalar(conn, `SELECT idx, count(*) AS n FROM ${CATALOG_TABLE} GROUP BY idx HAVING count(*) > 1 LIMIT 1`);
+    // Grouping 64-bit hashes is far cheaper than grouping the strings; only colliding hashes
+    // (a duplicate, or by rare chance two idx values) are compared as strings.
+    const dupHash = await scalar(conn, `SELECT count(*) AS n FROM (SELECT hash(idx) AS h FROM ${CATALOG_TABLE} GROUP BY h HAVING count(*) > 1)`);
+    const dup =
+      Number(dupHash?.n ?? 0) === 0
+        ? undefined
+        : await scalar(
+            conn,
+            `SELECT idx, count(*) AS n FROM ${CATALOG_TABLE} WHERE hash(idx) IN (SELECT hash(idx) FROM ${CATALOG_TABLE} GROUP BY hash(idx) HAVING count(*) > 1) GROUP BY idx HAVING count(*) > 1 ORDER BY idx LIMIT 1`,
+          );
     if (dup) {
       const idx = sqlString(String(dup.idx));
       const owner = await scalar(conn, `SELECT dir_name FROM ${CATALOG_TABLE} WHERE idx = ${idx} AND dir_name NOT IN (SELECT dir_name FROM replaced_dirs) LIMIT 1`);
