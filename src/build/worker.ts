@@ -1,7 +1,8 @@
 // Entry point of one build worker process (child_process.fork). It takes jobs from the main
-// process, runs the per-image path and answers with each result; the pixel work of one job at a
-// time, with the next job's decode and the previous job's PNG encoding overlapping it. It exits when told to,
-// or when the main process goes away (after a kill -9 of the build, no orphan keeps writing).
+// process, runs the per-image path and answers with each result: the pixel work of one job at a
+// time, overlapped by the next job's decode and the previous job's PNG encoding. It exits when
+// told to, or when the main process goes away (after a kill -9 of the build, no orphan keeps
+// writing).
 import sharp from 'sharp';
 import { finishJob, prepareJob } from './process-job.js';
 import { decodeSet, type DecodedSet } from './fast-image-set.js';
