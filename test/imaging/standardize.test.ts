@@ -14,6 +14,7 @@ import {
   quantize,
   encodePng,
   decodeBuffer,
+  standardizeMany,
 } from '../../src/imaging/index.js';
 import { sharedPath, withTempDir } from '../helpers/data.js';
 
@@ -148,5 +149,24 @@ test('channels of different depths and kinds (16-bit gray, 8-bit RGB) merge by t
     const folder = await standardizeImageSet([dir]);
     assert.equal(folder.qc.verdict, 'unreadable');
     assert.match(folder.qc.reason, /is a folder/);
+  });
+});
+
+test('standardizeMany (pipelined) yields, in order, exactly what one standardise + encode per set gives', async () => {
+  await withTempDir(async (dir) => {
+    const text = join(dir, 'not-an-image.png');
+    await writeFile(text, 'hello');
+    const sets = [HUMAN, SPECKLES, [text], [BBBC022], HUMAN.slice(0, 2)];
+    const got = [];
+    for await (const r of standardizeMany(sets)) got.push(r);
+    assert.deepEqual(got.map((r) => r.index), [0, 1, 2, 3, 4]);
+    for (const [i, files] of sets.entries()) {
+      const one = await standardizeImageSet(files);
+      assert.equal(got[i].set.qc.verdict, one.qc.verdict, `set ${i}`);
+      assert.deepEqual(got[i].set.output, one.output, `set ${i}`);
+      const png = one.output === null ? null : await encodePng(one.output, one.width, one.height);
+      assert.deepEqual(got[i].png, png, `set ${i} PNG bytes`);
+    }
+    assert.equal(got[2].png, null, 'an unreadable set has no PNG');
   });
 });
