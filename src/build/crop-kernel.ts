@@ -5,6 +5,7 @@
 // those of extractCrop → cropQc → normalizeValues → quantize (test/build/fast-image-set.test.ts).
 import { IMAGING } from '../defaults.js';
 import { lerp, percentileIsZero, roundHalfUp, type CropWindow } from '../imaging/index.js';
+import { selectInPlace } from '../imaging/percentile.js';
 
 /** One channel as the window pass reads it: integer codes and their normalised values. */
 export interface LutChannel {
@@ -67,30 +68,6 @@ function binOf(v: number): number {
   return b > BINS ? BINS : b;
 }
 
-/** k-th smallest (0-based) of a[lo..hi], in place. */
-function select(a: Float64Array, k: number, lo: number, hi: number): number {
-  while (hi > lo) {
-    const mid = (lo + hi) >>> 1;
-    let x = a[lo], y = a[mid], z = a[hi];
-    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
-    let i = lo, j = hi;
-    while (i <= j) {
-      while (a[i] < pivot) i++;
-      while (a[j] > pivot) j--;
-      if (i <= j) {
-        x = a[i];
-        a[i] = a[j];
-        a[j] = x;
-        i++;
-        j--;
-      }
-    }
-    if (k <= j) hi = j;
-    else if (k >= i) lo = i;
-    else return a[k];
-  }
-  return a[k];
-}
 
 /** Order statistics at the given ranks (0-based) of values[0..n), guided by the bin counts. */
 function orderStatistics(values: Float64Array, n: number, ranks: readonly number[]): Map<number, number> {
@@ -122,7 +99,7 @@ function orderStatistics(values: Float64Array, n: number, ranks: readonly number
   const result = new Map<number, number>();
   bins.forEach((b, i) => {
     const e = want.get(b)!;
-    for (const rank of e.rank) result.set(rank, select(pools[i], rank - e.before, 0, pools[i].length - 1));
+    for (const rank of e.rank) result.set(rank, selectInPlace(pools[i], rank - e.before, 0, pools[i].length - 1));
   });
   return result;
 }

@@ -140,7 +140,7 @@ function countAny(d: Uint8Array | Uint16Array | Uint32Array, h: Uint32Array, siz
 }
 
 /** k-th smallest (0-based) of a[lo..hi] in place (Floyd–Rivest-free quickselect, median of 3). */
-function select(a: Float64Array | Float32Array, k: number, lo: number, hi: number): number {
+export function selectInPlace(a: Float64Array | Float32Array, k: number, lo: number, hi: number): number {
   while (hi > lo) {
     const mid = (lo + hi) >>> 1;
     // median of three as pivot
@@ -181,7 +181,7 @@ export function percentilesOfFloats(values: ArrayLike<number>, qs: readonly numb
   const value = new Map<number, number>();
   let lo = 0;
   for (const r of ranks) {
-    value.set(r, select(a, r, lo, n - 1));
+    value.set(r, selectInPlace(a, r, lo, n - 1));
     lo = r;
   }
   return wanted.map(({ k, t }) => lerp(value.get(k)!, value.get(Math.min(k + 1, n - 1))!, t));
