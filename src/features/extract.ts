@@ -26,7 +26,7 @@ export interface ExtractStats {
   sets: number;
   images: number;
   skipped: number;
-  /** Seconds spent inside session.run. */
+  /** Seconds spent inside session.run (packing the input tensor not included). */
   inferenceSeconds: number;
 }
 
@@ -36,14 +36,27 @@ interface Ready {
   error?: unknown;
 }
 
-/** Run `model` over planes of one size; returns one feature vector per plane. */
-export async function runPlanes(model: FeatureModel, planes: readonly Plane[]): Promise<Float32Array[]> {
+/** Seconds inside session.run, and a reusable input buffer (see packBatch). */
+export interface RunScratch {
+  input?: Float32Array;
+  runSeconds: number;
+}
+
+/**
+ * Run `model` over planes of one size; returns one feature vector per plane. With `scratch`, the
+ * input tensor's memory is reused between calls and the time inside session.run is added up.
+ */
+export async function runPlanes(model: FeatureModel, planes: readonly Plane[], scratch?: RunScratch): Promise<Float32Array[]> {
   const n = planes.length;
   const batch = model.maxBatch ?? n;
   if (model.maxBatch !== undefined && n > model.maxBatch) throw new Error(`runPlanes: ${n} images for a model with batch ${model.maxBatch}`);
-  const { data, dims } = packBatch(planes, model.channels, model.layout, batch);
+  const need = batch * model.channels * planes[0].width * planes[0].height;
+  if (scratch && (scratch.input?.length ?? 0) < need) scratch.input = new Float32Array(need);
+  const { data, dims } = packBatch(planes, model.channels, model.layout, batch, scratch?.input);
   const input = new ort.Tensor('float32', data, dims);
+  const t0 = process.hrtime.bigint();
   const result = await model.session.run({ [model.inputName]: input });
+  if (scratch) scratch.runSeconds += Number(process.hrtime.bigint() - t0) / 1e9;
   const out = result[model.outputName];
   const values = out.data as Float32Array;
   if (!(values instanceof Float32Array)) throw new UserError(`model output '${model.outputName}' is ${out.type}, not float32`);
@@ -79,6 +92,7 @@ export async function extractFeatures(model: FeatureModel, sets: AsyncIterable<I
   const stats: ExtractStats = { sets: 0, images: 0, skipped: 0, inferenceSeconds: 0 };
   const it = sets[Symbol.asyncIterator]();
   let done = 0;
+  const scratch: RunScratch = { runSeconds: 0 };
 
   const nextChunk = async (): Promise<ImageSetJob[]> => {
     const jobs: ImageSetJob[] = [];
@@ -104,13 +118,12 @@ export async function extractFeatures(model: FeatureModel, sets: AsyncIterable<I
   const runGroup = async (group: { job: ImageSetJob; planes: Plane[] }[]): Promise<void> => {
     const planes = group.flatMap((p) => p.planes);
     if (!planes.length) return;
-    const t0 = process.hrtime.bigint();
     const rows: Float32Array[] = [];
     // Native-size microscopy images can be megapixels: fewer per call keeps activations bounded.
     const pixels = planes[0].width * planes[0].height;
     const step = model.maxBatch !== undefined ? batchSize : Math.max(1, Math.min(batchSize, Math.floor(MAX_BATCH_PIXELS / pixels)));
-    for (let i = 0; i < planes.length; i += step) rows.push(...(await runPlanes(model, planes.slice(i, i + step))));
-    stats.inferenceSeconds += Number(process.hrtime.bigint() - t0) / 1e9;
+    for (let i = 0; i < planes.length; i += step) for (const row of await runPlanes(model, planes.slice(i, i + step), scratch)) rows.push(row);
+    stats.inferenceSeconds = scratch.runSeconds;
     let r = 0;
     for (const p of group) {
       const k = p.planes.length;

@@ -159,17 +159,29 @@ export async function planesForSet(files: readonly string[], method: Method, siz
   return size ? chosen.map((p) => resizeBilinear(p, size.width, size.height)) : chosen;
 }
 
-/** Pack planes of one size into a model input: gray repeated into `channels`, NCHW or NHWC. */
-export function packBatch(planes: readonly Plane[], channels: 1 | 3, layout: 'NCHW' | 'NHWC', batch = planes.length): { data: Float32Array; dims: number[] } {
+/**
+ * Pack planes of one size into a model input: gray repeated into `channels`, NCHW or NHWC. `out`,
+ * when given and large enough, is reused (its first batch·channels·pixels values are the result):
+ * a fresh 10 MB tensor per call cost page faults and GC time in the extraction loop.
+ */
+export function packBatch(
+  planes: readonly Plane[],
+  channels: 1 | 3,
+  layout: 'NCHW' | 'NHWC',
+  batch = planes.length,
+  out?: Float32Array,
+): { data: Float32Array; dims: number[] } {
   const { width, height } = planes[0];
   const n = width * height;
-  const data = new Float32Array(batch * channels * n);
-  planes.forEach((p, b) => {
+  const len = batch * channels * n;
+  const reused = out !== undefined && out.length >= len;
+  const data = reused ? (out.length === len ? out : out.subarray(0, len)) : new Float32Array(len);
+  for (let b = 0; b < planes.length; b++) {
+    const d = planes[b].data;
     const base = b * channels * n;
     if (layout === 'NCHW' || channels === 1) {
-      for (let c = 0; c < channels; c++) data.set(p.data, base + c * n);
+      for (let c = 0; c < channels; c++) data.set(d, base + c * n);
     } else {
-      const d = p.data;
       for (let i = 0, j = base; i < n; i++, j += 3) {
         const v = d[i];
         data[j] = v;
@@ -177,7 +189,9 @@ export function packBatch(planes: readonly Plane[], channels: 1 | 3, layout: 'NC
         data[j + 2] = v;
       }
     }
-  });
+  }
+  // padding images of a fixed-batch model: zero, whatever a reused buffer held
+  if (reused) data.fill(0, planes.length * channels * n, len);
   const dims = layout === 'NCHW' ? [batch, channels, height, width] : [batch, height, width, channels];
   return { data, dims };
 }
