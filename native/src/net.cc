@@ -1,5 +1,13 @@
 #include "net.h"
 
+#include <torch/csrc/autograd/profiler_legacy.h>
+
+#include <ATen/Parallel.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
 #include <sstream>
 #include <stdexcept>
 #include <unordered_map>
@@ -236,14 +244,43 @@ static torch::Tensor labelTensor(const int32_t* labels, int64_t n, int64_t class
   return device.is_cpu() ? t : t.to(device);
 }
 
+namespace {
+// CYTOIMAGENET_TRAIN_PROFILE=1 prints each step's forward/backward/optimiser split (wall and CPU ms)
+// to stderr; =ops also writes LibTorch's per-op profile to cytoimagenet-train-profile.json.
+const char* profileMode() {
+  static const char* m = std::getenv("CYTOIMAGENET_TRAIN_PROFILE");
+  return m ? m : "";
+}
+struct Clock {
+  std::chrono::steady_clock::time_point w = std::chrono::steady_clock::now();
+  double cpu = static_cast<double>(std::clock()) / CLOCKS_PER_SEC;
+  void lap(const char* what, int64_t n) {
+    auto w2 = std::chrono::steady_clock::now();
+    double c2 = static_cast<double>(std::clock()) / CLOCKS_PER_SEC;
+    std::fprintf(stderr, "  %-9s wall %8.1f ms  cpu %8.1f ms  (%.2f ms cpu/image)\n", what,
+                 std::chrono::duration<double, std::milli>(w2 - w).count(), (c2 - cpu) * 1e3, (c2 - cpu) * 1e3 / n);
+    w = w2;
+    cpu = c2;
+  }
+};
+}  // namespace
+
 StepResult Net::trainStep(const float* x, const int32_t* labels, int64_t n, int64_t h, int64_t w, uint64_t seed) {
+  const bool prof = profileMode()[0] != 0;
+  std::unique_ptr<torch::autograd::profiler::RecordProfile> rec;
+  if (std::string(profileMode()) == "ops") rec = std::make_unique<torch::autograd::profiler::RecordProfile>("cytoimagenet-train-profile.json");
+  Clock clk;
+  if (prof) std::fprintf(stderr, "step: %d intra-op threads on this thread\n%s", at::get_num_threads(), at::get_parallel_info().c_str());
   torch::manual_seed(seed);
   auto lab = labelTensor(labels, n, numClasses_, device_);
   auto logits = run(input(x, n, h, w), true, "");
   auto loss = torch::nn::functional::cross_entropy(logits, lab);
+  if (prof) clk.lap("forward", n);
   opt_->zero_grad();
   loss.backward();
+  if (prof) clk.lap("backward", n);
   opt_->step();
+  if (prof) clk.lap("optimiser", n);
   return score(logits.detach(), lab, loss.item<double>() * n);
 }
 
