@@ -1,10 +1,14 @@
-// The extraction loop: image sets → planes (decoded ahead, in parallel with inference) → batches of
-// one spatial size → onnxruntime → one feature row per set, in input order.
+// The extraction loop: image sets → chunks prepared ahead (decoded, normalised and packed in a
+// worker thread, in parallel with inference) → onnxruntime → one feature row per set, in input order.
 import ort from 'onnxruntime-node';
 import { UserError, messageOf } from '../util/errors.js';
 import type { FeatureModel } from './model.js';
 import type { ImageSetJob } from './inputs.js';
-import { packBatch, planesForSet, type Method, type Plane } from './preprocess.js';
+import { packBatch, type Method, type Plane } from './preprocess.js';
+import { MAX_BATCH_PIXELS, type PackedCall, type PrepConfig, type PreparedItem } from './chunk-prep.js';
+import { InThreadPreparer, WorkerPreparer, type ChunkPreparer } from './prep-client.js';
+
+export { MAX_BATCH_PIXELS };
 
 export interface ExtractOptions {
   method: Method;
@@ -12,7 +16,7 @@ export interface ExtractOptions {
   size?: number;
   /** Images per onnxruntime call (default 16). */
   batchSize?: number;
-  /** Decode the next chunk of image sets while the current one runs (default true; see below). */
+  /** Prepare the next chunk of image sets while the current one runs (default true; see below). */
   overlap?: boolean;
   /** Skip image sets whose files cannot be read (reported through onSkip) instead of stopping. */
   skipUnreadable?: boolean;
@@ -20,6 +24,13 @@ export interface ExtractOptions {
   onSkip?: (job: ImageSetJob, reason: string) => void;
   /** Called after each image set (done or skipped). */
   onProgress?: (done: number) => void;
+  /**
+   * Prepare chunks in a worker thread (default true), so decoding and normalisation overlap
+   * session.run; false prepares them on this thread. The features are the same either way.
+   */
+  worker?: boolean;
+  /** A preparer already started (its start-up then overlaps opening the model); the caller closes it. */
+  preparer?: ChunkPreparer;
 }
 
 export interface ExtractStats {
@@ -30,16 +41,36 @@ export interface ExtractStats {
   inferenceSeconds: number;
 }
 
-interface Ready {
-  job: ImageSetJob;
-  planes?: Plane[];
-  error?: unknown;
-}
-
 /** Seconds inside session.run, and a reusable input buffer (see packBatch). */
 export interface RunScratch {
   input?: Float32Array;
   runSeconds: number;
+}
+
+/** Run one packed call; returns the feature vectors of its `count` real images. */
+export async function runCall(model: FeatureModel, call: PackedCall, scratch?: RunScratch): Promise<Float32Array[]> {
+  let data = call.data;
+  if (data.buffer instanceof SharedArrayBuffer) {
+    // onnxruntime-node refuses shared memory ("Invalid argument"): one copy into a reused buffer
+    const n = data.length;
+    const local = scratch?.input && scratch.input.length >= n ? scratch.input : new Float32Array(n);
+    if (scratch) scratch.input = local;
+    data = local.length === n ? local : local.subarray(0, n);
+    data.set(call.data);
+  }
+  const input = new ort.Tensor('float32', data, call.dims);
+  const t0 = process.hrtime.bigint();
+  const result = await model.session.run({ [model.inputName]: input });
+  if (scratch) scratch.runSeconds += Number(process.hrtime.bigint() - t0) / 1e9;
+  const out = result[model.outputName];
+  const values = out.data as Float32Array;
+  if (!(values instanceof Float32Array)) throw new UserError(`model output '${model.outputName}' is ${out.type}, not float32`);
+  const per = values.length / call.dims[0];
+  const rows: Float32Array[] = [];
+  for (let i = 0; i < call.count; i++) rows.push(values.slice(i * per, (i + 1) * per));
+  for (const t of Object.values(result)) t.dispose();
+  input.dispose();
+  return rows;
 }
 
 /**
@@ -53,26 +84,8 @@ export async function runPlanes(model: FeatureModel, planes: readonly Plane[], s
   const need = batch * model.channels * planes[0].width * planes[0].height;
   if (scratch && (scratch.input?.length ?? 0) < need) scratch.input = new Float32Array(need);
   const { data, dims } = packBatch(planes, model.channels, model.layout, batch, scratch?.input);
-  const input = new ort.Tensor('float32', data, dims);
-  const t0 = process.hrtime.bigint();
-  const result = await model.session.run({ [model.inputName]: input });
-  if (scratch) scratch.runSeconds += Number(process.hrtime.bigint() - t0) / 1e9;
-  const out = result[model.outputName];
-  const values = out.data as Float32Array;
-  if (!(values instanceof Float32Array)) throw new UserError(`model output '${model.outputName}' is ${out.type}, not float32`);
-  const per = values.length / batch;
-  const rows: Float32Array[] = [];
-  for (let i = 0; i < n; i++) rows.push(values.slice(i * per, (i + 1) * per));
-  for (const t of Object.values(result)) t.dispose();
-  input.dispose();
-  return rows;
+  return runCall(model, { data, dims, count: n }, scratch);
 }
-
-/**
- * Pixels per onnxruntime call: 16 images of 256×256. EfficientNetB0's largest activation is 96
- * channels at half resolution, so a call stays around 100 MB of activations at any image size.
- */
-export const MAX_BATCH_PIXELS = 16 * 256 * 256;
 
 /** Images a set contributes: one per channel (concat) or one (merge). */
 function imagesOf(job: ImageSetJob, method: Method): number {
@@ -80,19 +93,22 @@ function imagesOf(job: ImageSetJob, method: Method): number {
 }
 
 /**
- * Sets are taken a chunk at a time (about batchSize images), decoded concurrently, then run in
- * batches of one spatial size; rows go out in input order. session.run blocks the JS thread, so
- * only the file decoding (libvips threads) of the next chunk can overlap inference; it fills the
- * gaps onnxruntime leaves between its parallel sections. `overlap: false` decodes strictly after
- * each run (one chunk in memory instead of two).
+ * Sets are taken a chunk at a time (about batchSize images) and prepared — decoded, normalised,
+ * packed into tensors (chunk-prep.ts) — while the previous chunk runs; rows go out in input order.
+ * session.run blocks the JS thread, so by default a worker thread prepares the chunks and only
+ * inference, the copying out of features and onRow stay on this thread. Two chunks are in flight
+ * at most: the one running and the one being prepared. `overlap: false` prepares strictly after
+ * each run (one chunk in flight).
  */
 export async function extractFeatures(model: FeatureModel, sets: AsyncIterable<ImageSetJob>, opts: ExtractOptions): Promise<ExtractStats> {
   const batchSize = Math.max(1, Math.min(opts.batchSize ?? 16, model.maxBatch ?? Infinity));
   const size = model.fixedSize ?? (opts.size ? { width: opts.size, height: opts.size } : undefined);
+  const config: PrepConfig = { method: opts.method, size, batchSize, channels: model.channels, layout: model.layout, maxBatch: model.maxBatch };
   const stats: ExtractStats = { sets: 0, images: 0, skipped: 0, inferenceSeconds: 0 };
   const it = sets[Symbol.asyncIterator]();
   let done = 0;
   const scratch: RunScratch = { runSeconds: 0 };
+  const prep = opts.preparer ?? ((opts.worker ?? true) ? new WorkerPreparer() : new InThreadPreparer());
 
   const nextChunk = async (): Promise<ImageSetJob[]> => {
     const jobs: ImageSetJob[] = [];
@@ -105,28 +121,24 @@ export async function extractFeatures(model: FeatureModel, sets: AsyncIterable<I
     }
     return jobs;
   };
-  const decode = (jobs: ImageSetJob[]): Promise<Ready[]> =>
-    Promise.all(
-      jobs.map((job) =>
-        planesForSet(job.files, opts.method, size).then(
-          (planes): Ready => ({ job, planes }),
-          (error: unknown): Ready => ({ job, error }),
-        ),
-      ),
+  const prepare = (jobs: ImageSetJob[]): Promise<PreparedItem[]> => {
+    const p = prep.prepare(
+      jobs.map((j) => j.files),
+      config,
     );
+    p.catch(() => undefined); // awaited later; abandoned (and so handled) when an earlier chunk fails
+    return p;
+  };
 
-  const runGroup = async (group: { job: ImageSetJob; planes: Plane[] }[]): Promise<void> => {
-    const planes = group.flatMap((p) => p.planes);
-    if (!planes.length) return;
+  const runGroup = async (jobs: ImageSetJob[], item: Extract<PreparedItem, { kind: 'group' }>): Promise<void> => {
     const rows: Float32Array[] = [];
-    // Native-size microscopy images can be megapixels: fewer per call keeps activations bounded.
-    const pixels = planes[0].width * planes[0].height;
-    const step = model.maxBatch !== undefined ? batchSize : Math.max(1, Math.min(batchSize, Math.floor(MAX_BATCH_PIXELS / pixels)));
-    for (let i = 0; i < planes.length; i += step) for (const row of await runPlanes(model, planes.slice(i, i + step), scratch)) rows.push(row);
+    for (const call of item.calls) {
+      for (const row of await runCall(model, call, scratch)) rows.push(row);
+      prep.recycle(call.data.buffer);
+    }
     stats.inferenceSeconds = scratch.runSeconds;
     let r = 0;
-    for (const p of group) {
-      const k = p.planes.length;
+    for (const { index, images: k } of item.sets) {
       let features: Float32Array;
       if (k === 1) features = rows[r];
       else {
@@ -136,44 +148,38 @@ export async function extractFeatures(model: FeatureModel, sets: AsyncIterable<I
         for (let j = 0; j < k; j++) features.set(rows[r + j], j * per);
       }
       r += k;
-      await opts.onRow(p.job.key, features);
+      await opts.onRow(jobs[index].key, features);
       stats.sets++;
       stats.images += k;
       opts.onProgress?.(++done);
     }
   };
 
-  let chunk = await nextChunk();
-  let decoded = chunk.length ? decode(chunk) : undefined;
-  while (decoded) {
-    const ready = await decoded;
-    const following = await nextChunk();
-    decoded = undefined;
-    if ((opts.overlap ?? true) && following.length) decoded = decode(following);
-    let group: { job: ImageSetJob; planes: Plane[] }[] = [];
-    for (const r of ready) {
-      if (r.error !== undefined || !r.planes) {
-        if (!opts.skipUnreadable) {
-          throw r.error instanceof UserError ? r.error : new UserError(`image set '${r.job.key.join(', ')}': ${messageOf(r.error)}`);
+  try {
+    let chunk = await nextChunk();
+    let prepared = chunk.length ? prepare(chunk) : undefined;
+    while (prepared) {
+      const items = await prepared;
+      const current = chunk;
+      chunk = await nextChunk();
+      prepared = (opts.overlap ?? true) && chunk.length ? prepare(chunk) : undefined;
+      for (const item of items) {
+        if (item.kind === 'group') {
+          await runGroup(current, item);
+          continue;
         }
-        await runGroup(group);
-        group = [];
+        const job = current[item.index];
+        if (!opts.skipUnreadable) {
+          throw item.error instanceof UserError ? item.error : new UserError(`image set '${job.key.join(', ')}': ${messageOf(item.error)}`);
+        }
         stats.skipped++;
-        opts.onSkip?.(r.job, messageOf(r.error));
+        opts.onSkip?.(job, messageOf(item.error));
         opts.onProgress?.(++done);
-        continue;
       }
-      const first = r.planes[0];
-      const g0 = group[0]?.planes[0];
-      if (g0 && (g0.width !== first.width || g0.height !== first.height)) {
-        await runGroup(group);
-        group = [];
-      }
-      group.push({ job: r.job, planes: r.planes });
+      if (!prepared && chunk.length) prepared = prepare(chunk);
     }
-    await runGroup(group);
-    chunk = following;
-    if (!decoded && chunk.length) decoded = decode(chunk);
+  } finally {
+    if (!opts.preparer) await prep.close();
   }
   return stats;
 }

@@ -4,6 +4,7 @@ import cliProgress from 'cli-progress';
 import { UserError } from '../util/errors.js';
 import { loadModel, type Layout } from './model.js';
 import { extractFeatures, type ExtractStats } from './extract.js';
+import { WorkerPreparer } from './prep-client.js';
 import { bbbc021Input, coos7Input, cyclopsInput, filesInput, releaseInput, type InputSource } from './inputs.js';
 import { FeatureTableWriter } from './table-writer.js';
 import type { Method } from './preprocess.js';
@@ -27,6 +28,8 @@ export interface RunFeaturesOptions {
   layout?: Layout;
   threads?: number;
   skipUnreadable?: boolean;
+  /** Prepare images in a worker thread (default true; see extract.ts). The table is the same either way. */
+  worker?: boolean;
   /** Show a progress bar on stderr (default: when stderr is a terminal). */
   progress?: boolean;
   /** Where skipped sets and notes go (default stderr). */
@@ -56,6 +59,16 @@ export async function runFeatures(o: RunFeaturesOptions): Promise<RunFeaturesRep
   const t0 = Date.now();
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const source = await openInput(o.input);
+  // started first: its start-up (loading sharp and the imaging library) overlaps opening the model
+  const preparer = (o.worker ?? true) ? new WorkerPreparer() : undefined;
+  try {
+    return await extract(o, source, preparer, log, t0);
+  } finally {
+    await preparer?.close();
+  }
+}
+
+async function extract(o: RunFeaturesOptions, source: InputSource, preparer: WorkerPreparer | undefined, log: (line: string) => void, t0: number): Promise<RunFeaturesReport> {
   const tModel = Date.now();
   const model = await loadModel(o.model, { outputName: o.outputName, layout: o.layout, threads: o.threads });
   const modelSeconds = (Date.now() - tModel) / 1000;
@@ -79,6 +92,8 @@ export async function runFeatures(o: RunFeaturesOptions): Promise<RunFeaturesRep
       size: o.size,
       batchSize: o.batchSize,
       skipUnreadable: o.skipUnreadable,
+      worker: o.worker,
+      preparer,
       onRow: (key, features) => writer.writeRow(key, features),
       onSkip: (job, reason) => {
         bar?.stop();
