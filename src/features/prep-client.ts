@@ -37,6 +37,7 @@ export class WorkerPreparer implements ChunkPreparer {
   private nextId = 0;
   private failure?: Error;
   private closing = false;
+  private isReady = false;
   private readonly started: Promise<void>;
   private markReady: () => void = () => undefined;
   private markFailed: (e: Error) => void = () => undefined;
@@ -50,15 +51,15 @@ export class WorkerPreparer implements ChunkPreparer {
     this.started.catch(() => undefined); // reported through ready() or prepare()
     this.worker.on('message', (msg: FromPrepWorker) => {
       if (msg.type === 'ready') {
-        // from now on only a pending chunk keeps the process alive (see prepare)
-        if (!this.pending.size) this.worker.unref();
+        this.isReady = true;
+        this.updateRef();
         this.markReady();
         return;
       }
       const p = this.pending.get(msg.id);
       if (!p) return;
       this.pending.delete(msg.id);
-      if (!this.pending.size) this.worker.unref(); // 'ready' always comes first
+      this.updateRef();
       if (msg.type === 'failed') {
         p.reject(fromWire(msg.error));
         return;
@@ -69,6 +70,15 @@ export class WorkerPreparer implements ChunkPreparer {
     this.worker.on('exit', (code) => {
       if (!this.closing) this.fail(new Error(`the preprocessing worker stopped (exit code ${code})`));
     });
+  }
+
+  /**
+   * Only a worker still starting, one with a chunk pending or one being closed keeps the process
+   * alive: an idle one must not stop a program from ending.
+   */
+  private updateRef(): void {
+    if (this.closing || this.pending.size > 0 || !this.isReady) this.worker.ref();
+    else this.worker.unref();
   }
 
   /** Resolves once the worker has loaded its modules (rejects if it failed first). */
@@ -93,7 +103,7 @@ export class WorkerPreparer implements ChunkPreparer {
     const msg: ToPrepWorker = { type: 'prepare', id, sets: sets.map((s) => [...s]), config, buffers };
     return new Promise<PreparedItem[]>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.ref();
+      this.updateRef();
       this.worker.postMessage(msg);
     });
   }
@@ -106,6 +116,7 @@ export class WorkerPreparer implements ChunkPreparer {
     if (this.closing) return;
     this.closing = true;
     this.fail(new Error('the preprocessing worker is closed'));
+    this.updateRef(); // closing: referenced until it has exited, or the awaited exit never comes
     await this.worker.terminate();
   }
 }

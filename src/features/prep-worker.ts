@@ -1,7 +1,7 @@
 // Entry point of the preprocessing worker thread (see prep-client.ts): decodes, normalises and
-// packs each chunk it is sent, and answers with the tensors, transferred rather than copied.
-// The main thread blocks inside session.run, so this is the only way the JavaScript half of
-// preprocessing (percentiles, normalisation, packing) overlaps inference.
+// packs each chunk it is sent, and answers with the tensors, in shared memory rather than copied.
+// The main thread blocks inside session.run, so this is the only way the JavaScript part of
+// preprocessing (PNG decoding, percentiles, normalisation, packing) overlaps inference.
 import { parentPort } from 'node:worker_threads';
 import { prepareChunk, toWire, TensorBuffers } from './chunk-prep.js';
 import type { FromPrepWorker, ToPrepWorker, WirePreparedItem } from './prep-protocol.js';

@@ -4,9 +4,14 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { UserError } from '../util/errors.js';
 import { tempNameFor } from '../util/fs-atomic.js';
+import { csvField, csvRow } from './csv-format.js';
+import type { FromRowWorker, ToRowWorker } from './csv-row-protocol.js';
+
+export { csvField, formatFloat32 } from './csv-format.js';
 
 export type TableFormat = 'csv' | 'parquet';
 
@@ -17,19 +22,21 @@ export function tableFormatOf(path: string): TableFormat {
   throw new UserError(`unknown table format '${ext || '(no extension)'}'`, { file: path }, 'name the output .csv or .parquet');
 }
 
-export function csvField(v: string): string {
-  return /[",\r\n]/.test(v) || v !== v.trim() ? `"${v.replace(/"/g, '""')}"` : v;
-}
-
-/** Text that reads back as the same float32 value: 9 significant digits always suffice (and are cheap). */
-export function formatFloat32(v: number): string {
-  if (!Number.isFinite(v)) return Number.isNaN(v) ? 'nan' : v > 0 ? 'inf' : '-inf';
-  return v === 0 ? '0' : v.toPrecision(9);
-}
-
 function sqlString(s: string): string {
   return `'${s.replace(/'/g, "''")}'`;
 }
+
+export interface TableWriterOptions {
+  /**
+   * Format and write the rows in a worker thread (default true): ~0.15 ms of float formatting per
+   * 1,280-value row then overlaps inference instead of running between session.run calls. The
+   * bytes written are the same either way.
+   */
+  thread?: boolean;
+}
+
+/** Rows queued in the row thread before writeRow waits (about 5 MB of 1,280-float rows). */
+const MAX_QUEUED_ROWS = 1024;
 
 export class FeatureTableWriter {
   readonly path: string;
@@ -39,12 +46,15 @@ export class FeatureTableWriter {
   private readonly csvPath: string;
   private stream?: WriteStream;
   private rows = 0;
+  private readonly rowThread?: RowThread;
 
-  constructor(path: string, keyColumns: readonly string[]) {
+  constructor(path: string, keyColumns: readonly string[], options: TableWriterOptions = {}) {
     this.path = path;
     this.format = tableFormatOf(path);
     this.keyColumns = [...keyColumns];
     this.csvPath = tempNameFor(this.format === 'csv' ? path : `${path}.csv`);
+    // started now: its start-up overlaps whatever comes before the first row (opening the model)
+    if (options.thread ?? true) this.rowThread = new RowThread();
   }
 
   get rowCount(): number {
@@ -58,9 +68,13 @@ export class FeatureTableWriter {
   private async open(dim: number): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true });
     this.dim = dim;
+    const header = [...this.keyColumns, ...Array.from({ length: dim }, (_, i) => `f${i}`)].map(csvField).join(',') + '\n';
+    if (this.rowThread) {
+      this.rowThread.post({ type: 'open', path: this.csvPath, header });
+      return;
+    }
     this.stream = createWriteStream(this.csvPath);
-    const header = [...this.keyColumns, ...Array.from({ length: dim }, (_, i) => `f${i}`)];
-    await this.write(header.map(csvField).join(',') + '\n');
+    await this.write(header);
   }
 
   private write(s: string): Promise<void> {
@@ -78,13 +92,26 @@ export class FeatureTableWriter {
     if (features.length !== this.dim) {
       throw new UserError(`image set '${key.join(', ')}' gave ${features.length} features but earlier sets gave ${this.dim}`, {}, 'with concat methods every image set needs the same number of channels');
     }
-    const parts = key.map(csvField);
-    for (let i = 0; i < features.length; i++) parts.push(formatFloat32(features[i]));
-    await this.write(parts.join(',') + '\n');
+    if (this.rowThread) {
+      // posting copies the values (the whole underlying buffer of a view, hence the slice)
+      const values =
+        features instanceof Float32Array
+          ? features.byteLength === features.buffer.byteLength
+            ? features
+            : features.slice()
+          : Float64Array.from(features);
+      await this.rowThread.row([...key], values);
+    } else {
+      await this.write(csvRow(key, features));
+    }
     this.rows++;
   }
 
   private async closeStream(): Promise<void> {
+    if (this.rowThread) {
+      await this.rowThread.end();
+      return;
+    }
     const st = this.stream;
     if (!st) return;
     await new Promise<void>((res, rej) => st.end((e?: Error | null) => (e ? rej(e) : res())));
@@ -92,7 +119,10 @@ export class FeatureTableWriter {
 
   /** Finish: the table appears under its final name only now. */
   async finish(): Promise<void> {
-    if (this.dim < 0) throw new UserError('no image set gave features; nothing written', { file: this.path });
+    if (this.dim < 0) {
+      await this.rowThread?.stop();
+      throw new UserError('no image set gave features; nothing written', { file: this.path });
+    }
     await this.closeStream();
     if (this.format === 'csv') {
       await rename(this.csvPath, this.path);
@@ -123,10 +153,92 @@ export class FeatureTableWriter {
   /** Abandon: remove temporary files. */
   async abort(): Promise<void> {
     try {
-      await this.closeStream();
+      if (this.rowThread) await this.rowThread.stop();
+      else await this.closeStream();
     } catch {
       /* already failing */
     }
     await rm(this.csvPath, { force: true });
+  }
+}
+
+/**
+ * The row writer thread (csv-row-worker.ts). Rows are posted without waiting; writeRow waits only
+ * when MAX_QUEUED_ROWS are not yet written, which bounds memory. A write error is reported by the
+ * next writeRow or by finish.
+ */
+class RowThread {
+  private readonly worker: Worker;
+  private queued = 0;
+  private failure?: Error;
+  private waiters: { ready: () => boolean; resolve: () => void; reject: (e: Error) => void }[] = [];
+  private closed = false;
+  private stopped = false;
+
+  constructor() {
+    this.worker = new Worker(new URL('./csv-row-worker.js', import.meta.url));
+    this.worker.unref(); // only waiting for it (wait) keeps the process alive
+    this.worker.on('message', (msg: FromRowWorker) => {
+      if (msg.type === 'written') this.queued -= msg.rows;
+      else if (msg.type === 'closed') this.closed = true;
+      else this.fail(new Error(`writing the features table: ${msg.message}`));
+      this.wake();
+    });
+    this.worker.on('error', (e: Error) => this.fail(new Error(`the table writer thread failed: ${e.message}`)));
+    this.worker.on('exit', (code) => {
+      if (!this.stopped) this.fail(new Error(`the table writer thread stopped (exit code ${code})`));
+    });
+  }
+
+  private fail(e: Error): void {
+    this.failure ??= e;
+    this.wake();
+  }
+
+  private wake(): void {
+    const still: typeof this.waiters = [];
+    for (const w of this.waiters) {
+      if (this.failure) w.reject(this.failure);
+      else if (w.ready()) w.resolve();
+      else still.push(w);
+    }
+    this.waiters = still;
+    // referenced while waited for or being stopped: an unreferenced worker's awaited exit never comes
+    if (!this.waiters.length && !this.stopped) this.worker.unref();
+  }
+
+  private wait(ready: () => boolean): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (ready()) return Promise.resolve();
+    this.worker.ref();
+    return new Promise((resolve, reject) => this.waiters.push({ ready, resolve, reject }));
+  }
+
+  post(msg: ToRowWorker): void {
+    if (this.failure) throw this.failure;
+    this.worker.postMessage(msg);
+  }
+
+  async row(key: string[], features: Float32Array | Float64Array): Promise<void> {
+    this.post({ type: 'row', key, features });
+    this.queued++;
+    if (this.queued >= MAX_QUEUED_ROWS) await this.wait(() => this.queued < MAX_QUEUED_ROWS / 2);
+  }
+
+  /** All rows written and the file closed; then the thread is stopped. */
+  async end(): Promise<void> {
+    this.post({ type: 'end' });
+    try {
+      await this.wait(() => this.closed);
+    } finally {
+      await this.stop();
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.worker.ref();
+    await this.worker.terminate();
   }
 }
