@@ -85,6 +85,16 @@ for await (const b of prefetch(STEPS, 1, (s) => load(s + 1))) await model.trainS
 const pipeline = (STEPS * B) / ((performance.now() - t) / 1000);
 const pipelineCpu = cpuPerImage(process.cpuUsage(cpu0));
 
+// (d) the step alone with LibTorch's kernels only (no own depthwise weight gradient), same weights.
+const plain = new engine.Model(graph, { lr: 1e-3, threads: THREADS, kernels: 'libtorch' });
+initWeights(plain, graph, 0);
+await plain.trainStep(premade.x, premade.labels, B, S, S, 0);
+cpu0 = process.cpuUsage();
+t = performance.now();
+for (let s = 0; s < STEPS; s++) await plain.trainStep(premade.x, premade.labels, B, S, S, s + 1);
+const plainAlone = (STEPS * B) / ((performance.now() - t) / 1000);
+const plainCpu = cpuPerImage(process.cpuUsage(cpu0));
+
 // (c) the loader alone (what the pipeline must hide behind the step).
 t = performance.now();
 for (let s = 0; s < STEPS; s++) await load(s + 1);
@@ -94,6 +104,7 @@ await rm(dir, { recursive: true, force: true });
 const epochImages = 890_737;
 console.log(`step alone (baseline):      ${stepAlone.toFixed(1)} images/s, ${(stepCpu * 1000).toFixed(1)} ms CPU per image`);
 console.log(`whole pipeline:             ${pipeline.toFixed(1)} images/s, ${(pipelineCpu * 1000).toFixed(1)} ms CPU per image  (ratio to baseline ${(pipeline / stepAlone).toFixed(2)}; goal ≥ 35 images/s)`);
+console.log(`step alone, LibTorch kernels only: ${plainAlone.toFixed(1)} images/s, ${(plainCpu * 1000).toFixed(1)} ms CPU per image  (own kernels: ${(stepAlone / plainAlone).toFixed(2)}× the images/s)`);
 console.log(`loader alone (no step):     ${loader.toFixed(1)} images/s`);
 console.log(`load average (1 min) at start / end: ${load0.toFixed(1)} / ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores (other work on the machine slows both figures)`);
 console.log(`peak resident memory:       ${(process.resourceUsage().maxRSS / 1024 / 1024).toFixed(1)} GiB`);

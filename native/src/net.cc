@@ -1,8 +1,13 @@
 #include "net.h"
 
+#include "bn_swish.h"
+#include "depthwise.h"
+#include "se_block.h"
+
 #include <torch/csrc/autograd/profiler_legacy.h>
 
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
 
 #include <chrono>
 #include <cstdio>
@@ -82,7 +87,8 @@ size_t weightCount(const std::string& kind, size_t given) {
 
 }  // namespace
 
-Net::Net(Graph graph, double lr, const std::string& device) : device_(device) {
+Net::Net(Graph graph, double lr, const std::string& device, bool ownKernels)
+    : device_(device), ownKernels_(ownKernels && device_.is_cpu()) {
   if (device_.is_cuda() && !torch::cuda::is_available())
     throw std::invalid_argument("device " + device + " asked for, but this LibTorch has no CUDA device (a CPU build, or no GPU visible)");
   for (auto& w : graph.weights) {
@@ -122,6 +128,45 @@ Net::Net(Graph graph, double lr, const std::string& device) : device_(device) {
     for (auto& n : ops_[i].in) last[n] = i;
   for (auto& op : ops_) op.lastUse = last.count(op.out) ? last[op.out] : -1;
   lastUse_ = last;
+  if (ownKernels_) {
+    std::unordered_map<std::string, int> readers;
+    for (const auto& op : ops_)
+      for (const auto& n : op.in) ++readers[n];
+    std::unordered_map<std::string, int> producer;
+    for (int i = 0; i < static_cast<int>(ops_.size()); ++i) producer[ops_[i].out] = i;
+    for (int i = 0; i < static_cast<int>(ops_.size()); ++i) {
+      auto& act = ops_[i];
+      if (act.kind != "act" || act.fn != "swish") continue;
+      const int b = producer.at(act.in[0]);
+      if (ops_[b].kind == "bn" && readers[ops_[b].out] == 1 && ops_[b].out != output_) {
+        ops_[b].swishOf = i;
+      }
+    }
+    // Squeeze-and-excitation: mul(a, sigmoid(conv(swish(conv(reshape4(gap(a))))))), each link
+    // read once, the convs 1×1 with bias.
+    for (int i = 0; i < static_cast<int>(ops_.size()); ++i) {
+      if (ops_[i].kind != "mul") continue;
+      std::vector<int> chain;
+      auto step = [&](const std::string& name, const char* kind, const char* fn) -> int {
+        auto it = producer.find(name);
+        if (it == producer.end() || readers[name] != 1 || name == output_) return -1;
+        const Op& p = ops_[it->second];
+        if (p.kind != kind || (fn && p.fn != fn)) return -1;
+        if (p.kind == std::string("conv") && (p.wp.size() != 2 || p.kernel != 1 || p.groups != 1)) return -1;
+        chain.push_back(it->second);
+        return it->second;
+      };
+      int sig = step(ops_[i].in[1], "act", "sigmoid");
+      int c2 = sig < 0 ? -1 : step(ops_[sig].in[0], "conv", nullptr);
+      int sw = c2 < 0 ? -1 : step(ops_[c2].in[0], "act", "swish");
+      int c1 = sw < 0 ? -1 : step(ops_[sw].in[0], "conv", nullptr);
+      int r4 = c1 < 0 ? -1 : step(ops_[c1].in[0], "reshape4", nullptr);
+      int gap = r4 < 0 ? -1 : producer.count(ops_[r4].in[0]) ? producer.at(ops_[r4].in[0]) : -1;
+      if (gap < 0 || ops_[gap].kind != "gap" || readers[ops_[gap].out] != 1 || ops_[gap].in[0] != ops_[i].in[0]) continue;
+      ops_[gap].seMul = i;
+      ops_[gap].seChain = chain;
+    }
+  }
 
   std::vector<torch::Tensor> params;
   for (auto& w : weights_)
@@ -160,12 +205,30 @@ torch::Tensor Net::input(const float* x, int64_t n, int64_t h, int64_t w) {
 
 torch::Tensor Net::run(const torch::Tensor& x, bool training, const std::string& stopAt) {
   std::unordered_map<std::string, torch::Tensor> env;
+  // Ops that own kernels run inside another op this step: kPass hands its input on, kSkip does
+  // nothing, kSeBlock runs the whole squeeze-and-excitation block that starts at seStart.
+  enum : char { kRun = 0, kPass, kSkip, kSeBlock };
+  std::vector<char> fused(ops_.size(), kRun);
+  std::unordered_map<int, int> seStart;
   const auto CL = at::MemoryFormat::ChannelsLast;
   for (int i = 0; i < static_cast<int>(ops_.size()); ++i) {
     const Op& op = ops_[i];
     torch::Tensor y;
     const std::string& k = op.kind;
-    if (k == "input") {
+    if (fused[i] == kSkip) continue;  // part of a squeeze-and-excitation block run at its mul
+    if (fused[i] == kPass) {
+      y = env.at(op.in[0]);  // this swish already ran inside its bn
+    } else if (fused[i] == kSeBlock) {
+      const Op& gap = ops_[seStart.at(i)];
+      const Op& c1 = ops_[gap.seChain[3]];
+      const Op& c2 = ops_[gap.seChain[1]];
+      y = seBlock(env.at(op.in[0]), c1.wp[0]->t, c1.wp[1]->t, c2.wp[0]->t, c2.wp[1]->t);
+    } else if (op.seMul >= 0 && training && ownKernels_ && seBlockApplies(env.at(op.in[0]))) {
+      for (int c : op.seChain) fused[c] = kSkip;
+      fused[op.seMul] = kSeBlock;
+      seStart[op.seMul] = i;
+      continue;
+    } else if (k == "input") {
       y = x;
     } else {
       const torch::Tensor& a = env.at(op.in[0]);
@@ -179,11 +242,23 @@ torch::Tensor Net::run(const torch::Tensor& x, bool training, const std::string&
       } else if (k == "pad") {  // Keras ZeroPadding2D ((top, bottom), (left, right))
         y = torch::constant_pad_nd(a, {op.pads.at(2), op.pads.at(3), op.pads.at(0), op.pads.at(1)}, 0).contiguous(CL);
       } else if (k == "conv") {
-        c10::optional<torch::Tensor> bias;
-        if (op.wp.size() == 2) bias = op.wp[1]->t;
-        y = torch::conv2d(a, op.wp[0]->t, bias, {op.stride, op.stride}, {op.pad, op.pad}, {1, 1}, op.groups);
+        const auto& kernel = op.wp[0]->t;
+        if (ownKernels_ && op.wp.size() == 1 && op.wp[0]->layout == Layout::Depthwise && depthwiseApplies(a, kernel)) {
+          y = depthwiseConv(a, kernel, {kernel.size(2), op.stride, op.pad});
+        } else {
+          c10::optional<torch::Tensor> bias;
+          if (op.wp.size() == 2) bias = op.wp[1]->t;
+          y = torch::conv2d(a, kernel, bias, {op.stride, op.stride}, {op.pad, op.pad}, {1, 1}, op.groups);
+        }
       } else if (k == "bn") {
-        y = torch::batch_norm(a, op.wp[0]->t, op.wp[1]->t, op.wp[2]->t, op.wp[3]->t, training, 1.0 - op.momentum, op.eps, false);
+        if (training && ownKernels_ && batchNormSwishApplies(a)) {
+          y = batchNormSwish(a, op.wp[0]->t, op.wp[1]->t, op.wp[2]->t, op.wp[3]->t, 1.0 - op.momentum, op.eps,
+                             op.swishOf >= 0);
+          if (op.swishOf >= 0) fused[op.swishOf] = kPass;
+        } else {
+          y = torch::batch_norm(a, op.wp[0]->t, op.wp[1]->t, op.wp[2]->t, op.wp[3]->t, training, 1.0 - op.momentum,
+                                op.eps, false);
+        }
       } else if (k == "act") {
         if (op.fn == "swish") y = torch::silu(a);
         else if (op.fn == "sigmoid") y = torch::sigmoid(a);
@@ -273,7 +348,16 @@ StepResult Net::trainStep(const float* x, const int32_t* labels, int64_t n, int6
   if (prof) std::fprintf(stderr, "step: %d intra-op threads on this thread\n%s", at::get_num_threads(), at::get_parallel_info().c_str());
   torch::manual_seed(seed);
   auto lab = labelTensor(labels, n, numClasses_, device_);
-  auto logits = run(input(x, n, h, w), true, "");
+  static const bool amp = std::getenv("CYTOIMAGENET_TRAIN_AMP") != nullptr;
+  if (amp) {
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    at::autocast::set_cpu_enabled(true);
+  }
+  auto logits = run(input(x, n, h, w), true, "").to(torch::kFloat32);
+  if (amp) {
+    at::autocast::set_cpu_enabled(false);
+    at::autocast::clear_cache();
+  }
   auto loss = torch::nn::functional::cross_entropy(logits, lab);
   if (prof) clk.lap("forward", n);
   opt_->zero_grad();

@@ -38,6 +38,13 @@ struct Op {
   // resolved weight pointers
   std::vector<Weight*> wp;
   int lastUse = -1;  // filled for inputs' liveness (index into ops)
+  // bn whose only reader is a swish: that act's index. Training with own kernels runs the two
+  // as one op, and the act passes its input through.
+  int swishOf = -1;
+  // gap that starts a squeeze-and-excitation block: the mul that ends it, and the ops between
+  // (skipped when training with own kernels runs the block as one op at the mul).
+  int seMul = -1;
+  std::vector<int> seChain;
 };
 
 struct StepResult {
@@ -53,8 +60,9 @@ struct Graph {
 
 class Net {
  public:
-  // device: "cpu" or "cuda[:N]" (needs a CUDA build of LibTorch).
-  Net(Graph graph, double lr, const std::string& device = "cpu");
+  // device: "cpu" or "cuda[:N]" (needs a CUDA build of LibTorch). ownKernels: use this project's
+  // CPU kernels where LibTorch's are slow (depthwise weight gradient); false = LibTorch's alone.
+  Net(Graph graph, double lr, const std::string& device = "cpu", bool ownKernels = true);
 
   const std::vector<std::unique_ptr<Weight>>& weights() const { return weights_; }
   Weight* find(const std::string& name);
@@ -76,6 +84,7 @@ class Net {
   int64_t numClasses() const { return numClasses_; }
   const std::string& outputName() const { return output_; }
   std::string deviceName() const { return device_.str(); }
+  bool ownKernels() const { return ownKernels_; }
 
  private:
   torch::Tensor run(const torch::Tensor& x, bool training, const std::string& stopAt);
@@ -89,6 +98,7 @@ class Net {
   std::string output_;
   int64_t numClasses_ = 0;
   torch::Device device_ = torch::kCPU;
+  bool ownKernels_ = true;
   std::unique_ptr<torch::optim::Adam> opt_;
 };
 

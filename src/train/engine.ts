@@ -18,10 +18,14 @@ export interface StepStats {
   threads: number;
 }
 
+export type Kernels = 'own' | 'libtorch';
+
 export interface NativeModel {
   readonly numClasses: number;
   /** Where the weights and steps live: "cpu" or "cuda:N". */
   readonly device: string;
+  /** "own": this project's CPU kernels where LibTorch's are slow (depthwise weight gradient); "libtorch": LibTorch's alone. */
+  readonly kernels: Kernels;
   weightNames(): { name: string; shape: number[]; trainable: boolean }[];
   getWeight(name: string): Float32Array;
   setWeight(name: string, data: Float32Array): void;
@@ -47,8 +51,10 @@ export interface EngineInfo {
 }
 
 export interface Engine {
-  Model: new (graph: TrainGraph, options: { lr: number; threads: number; device?: string }) => NativeModel;
+  Model: new (graph: TrainGraph, options: { lr: number; threads: number; device?: string; kernels?: Kernels }) => NativeModel;
   info(): EngineInfo;
+  /** Own CPU kernels against plain LibTorch ops on random tensors: worst relative difference per output and gradient. */
+  checkKernels(): Record<string, number>;
   path: string;
 }
 
@@ -110,13 +116,13 @@ export function loadEngine(): Engine {
   if (cached) return cached;
   const path = addonPath();
   if (!existsSync(path)) throw missingEngineError();
-  let mod: { Model: Engine['Model']; info: () => EngineInfo };
+  let mod: Pick<Engine, 'Model' | 'info' | 'checkKernels'>;
   try {
     mod = createRequire(import.meta.url)(path) as typeof mod;
   } catch (e) {
     throw missingEngineError((e as Error).message.split('\n')[0]);
   }
-  cached = { Model: mod.Model, info: mod.info, path };
+  cached = { Model: mod.Model, info: mod.info, checkKernels: mod.checkKernels, path };
   return cached;
 }
 

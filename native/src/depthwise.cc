@@ -1,0 +1,182 @@
+#include "depthwise.h"
+
+#include <ATen/Parallel.h>
+
+#include <vector>
+
+namespace cin {
+
+namespace {
+
+constexpr auto CL = at::MemoryFormat::ChannelsLast;
+
+// Sizes of one call, in elements. Tensors are NHWC in memory; taps are stored [i][j][c].
+struct Dims {
+  int64_t n, c, h, w, oh, ow, k, s, pt, pl;
+};
+
+Dims dims(const torch::Tensor& x, const DepthwiseGeometry& g) {
+  Dims d{};
+  d.n = x.size(0);
+  d.c = x.size(1);
+  d.h = x.size(2);
+  d.w = x.size(3);
+  d.k = g.kernel;
+  d.s = g.stride;
+  d.pt = g.pad;
+  d.pl = g.pad;
+  d.oh = (d.h + 2 * g.pad - d.k) / d.s + 1;
+  d.ow = (d.w + 2 * g.pad - d.k) / d.s + 1;
+  return d;
+}
+
+// The hot loops are compiled for AVX-512, AVX2 and plain x86-64; the loader picks one per machine.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define CIN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define CIN_CLONES
+#endif
+
+// Each kernel works on blocks of 32 or 16 channels held in GCC vector registers (a 16-float vector
+// is one AVX-512 register, two AVX2 ones), so a value is summed over all its taps before it is
+// stored once; leftover channels go one at a time. The summation order of every value is fixed
+// (taps in order), whatever the block or thread count.
+#define CIN_INLINE inline __attribute__((always_inline))
+
+typedef float vf __attribute__((vector_size(64)));
+CIN_INLINE vf ld(const float* p) {
+  vf v;
+  __builtin_memcpy(&v, p, sizeof v);
+  return v;
+}
+CIN_INLINE void st(float* p, vf v) { __builtin_memcpy(p, &v, sizeof v); }
+
+// NV vectors of 16 channels, or NV = 0: one channel. Unrolled so the vectors stay in registers.
+template <int NV>
+struct Acc {
+  static constexpr int N = NV > 0 ? NV : 1;
+  vf a[N] = {};
+  float s = 0;
+  CIN_INLINE void madd(const float* x, const float* y) {
+    if constexpr (NV == 0) {
+      s += x[0] * y[0];
+    } else {
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) a[v] += ld(x + 16 * v) * ld(y + 16 * v);
+    }
+  }
+  CIN_INLINE void store(float* p) const {
+    if constexpr (NV == 0) {
+      p[0] = s;
+    } else {
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) st(p + 16 * v, a[v]);
+    }
+  }
+  CIN_INLINE void addTo(float* p) const {
+    if constexpr (NV == 0) {
+      p[0] += s;
+    } else {
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) st(p + 16 * v, ld(p + 16 * v) + a[v]);
+    }
+  }
+};
+
+// Adds one output row's contribution to every tap: part[i][j][c] += Σ_ow x[ih][ow*s-pl+j][c]·gy[oh][ow][c].
+template <int NV>
+CIN_INLINE void weightGradBlock(const float* x, const float* gy, float* part, const Dims& d, int64_t oh, int64_t c0) {
+  for (int64_t i = 0; i < d.k; ++i) {
+    const int64_t ih = oh * d.s - d.pt + i;
+    if (ih < 0 || ih >= d.h) continue;
+    for (int64_t j = 0; j < d.k; ++j) {
+      // ow such that 0 <= ow*s - pl + j < w
+      const int64_t lo = d.pl - j > 0 ? (d.pl - j + d.s - 1) / d.s : 0;
+      const int64_t hi = std::min(d.ow, (d.w - 1 + d.pl - j) / d.s + 1);
+      Acc<NV> acc;
+      for (int64_t ow = lo; ow < hi; ++ow)
+        acc.madd(x + (ih * d.w + ow * d.s - d.pl + j) * d.c + c0, gy + (oh * d.ow + ow) * d.c + c0);
+      acc.addTo(part + (i * d.k + j) * d.c + c0);
+    }
+  }
+}
+
+#define CIN_BLOCKS(F, ...)                                   \
+  do {                                                       \
+    int64_t c0 = 0;                                          \
+    for (; c0 + 128 <= d.c; c0 += 128) F<8>(__VA_ARGS__, c0); \
+    for (; c0 + 64 <= d.c; c0 += 64) F<4>(__VA_ARGS__, c0);  \
+    for (; c0 + 32 <= d.c; c0 += 32) F<2>(__VA_ARGS__, c0);  \
+    for (; c0 + 16 <= d.c; c0 += 16) F<1>(__VA_ARGS__, c0);  \
+    for (; c0 < d.c; ++c0) F<0>(__VA_ARGS__, c0);            \
+  } while (0)
+
+CIN_CLONES void weightGradImage(const float* x, const float* gy, float* part, const Dims& d) {
+  for (int64_t oh = 0; oh < d.oh; ++oh) CIN_BLOCKS(weightGradBlock, x, gy, part, d, oh);
+}
+
+torch::Tensor weightGradKernel(const torch::Tensor& x, const torch::Tensor& gy, const Dims& d) {
+  const int64_t taps = d.k * d.k * d.c;
+  // One partial sum per image, added in image order: the result does not depend on threads.
+  std::vector<float> part(static_cast<size_t>(d.n * taps), 0.0f);
+  const float* xp = x.data_ptr<float>();
+  const float* gp = gy.data_ptr<float>();
+  at::parallel_for(0, d.n, 1, [&](int64_t b, int64_t e) {
+    for (int64_t n = b; n < e; ++n)
+      weightGradImage(xp + n * d.h * d.w * d.c, gp + n * d.oh * d.ow * d.c, part.data() + n * taps, d);
+  });
+  auto sum = at::zeros({d.k, d.k, 1, d.c}, x.options());
+  float* sp = sum.data_ptr<float>();
+  for (int64_t n = 0; n < d.n; ++n) {
+    const float* p = part.data() + n * taps;
+    for (int64_t t = 0; t < taps; ++t) sp[t] += p[t];
+  }
+  return sum.permute({3, 2, 0, 1}).contiguous(CL);  // (C, 1, k, k) like the weight
+}
+
+torch::Tensor oneDnnForward(const torch::Tensor& x, const torch::Tensor& w, const DepthwiseGeometry& g) {
+  return at::convolution(x, w, c10::nullopt, {g.stride, g.stride}, {g.pad, g.pad}, {1, 1}, false, {0, 0}, x.size(1));
+}
+
+class DepthwiseFunction : public torch::autograd::Function<DepthwiseFunction> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w,
+                               int64_t kernel, int64_t stride, int64_t pad) {
+    auto xc = x.contiguous(CL);
+    ctx->save_for_backward({xc, w});
+    ctx->saved_data["kernel"] = kernel;
+    ctx->saved_data["stride"] = stride;
+    ctx->saved_data["pad"] = pad;
+    return oneDnnForward(xc, w, {kernel, stride, pad});
+  }
+
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
+                                               torch::autograd::tensor_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const auto& x = saved[0];
+    const auto& w = saved[1];
+    const DepthwiseGeometry g{ctx->saved_data["kernel"].toInt(), ctx->saved_data["stride"].toInt(),
+                              ctx->saved_data["pad"].toInt()};
+    auto gy = grads[0].contiguous(CL);
+    torch::Tensor gx, gw;
+    if (ctx->needs_input_grad(0)) {
+      gx = std::get<0>(at::convolution_backward(gy, x, w, c10::nullopt, {g.stride, g.stride}, {g.pad, g.pad}, {1, 1},
+                                                false, {0, 0}, x.size(1), {true, false, false}));
+    }
+    if (ctx->needs_input_grad(1)) gw = weightGradKernel(x, gy, dims(x, g));
+    return {gx, gw, torch::Tensor(), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+bool depthwiseApplies(const torch::Tensor& x, const torch::Tensor& w) {
+  return x.device().is_cpu() && x.scalar_type() == torch::kFloat32 && w.scalar_type() == torch::kFloat32 &&
+         x.dim() == 4 && w.dim() == 4 && w.size(1) == 1 && w.size(0) == x.size(1) && w.size(2) == w.size(3);
+}
+
+torch::Tensor depthwiseConv(const torch::Tensor& x, const torch::Tensor& w, const DepthwiseGeometry& g) {
+  return DepthwiseFunction::apply(x, w, g.kernel, g.stride, g.pad);
+}
+
+}  // namespace cin

@@ -1,0 +1,94 @@
+#include "kernel_check.h"
+
+#include <torch/torch.h>
+
+#include "bn_swish.h"
+#include "depthwise.h"
+#include "se_block.h"
+
+namespace cin {
+
+namespace {
+
+constexpr auto CL = at::MemoryFormat::ChannelsLast;
+
+double rel(const torch::Tensor& own, const torch::Tensor& ref) {
+  auto scale = ref.abs().max().item<double>();
+  return (own - ref).abs().max().item<double>() / (scale > 0 ? scale : 1.0);
+}
+
+// Records, for each output name, the worst difference between the two routes.
+void compare(std::map<std::string, double>& out, const std::string& name, const std::vector<torch::Tensor>& inputs,
+             const std::function<torch::Tensor()>& own, const std::function<torch::Tensor()>& ref,
+             const std::vector<std::string>& inputNames) {
+  auto y1 = own();
+  auto y2 = ref();
+  auto gy = torch::randn_like(y2);
+  auto g1 = torch::autograd::grad({y1}, inputs, {gy});
+  auto g2 = torch::autograd::grad({y2}, inputs, {gy});
+  auto put = [&](const std::string& k, double v) { out[k] = std::max(out.count(k) ? out[k] : 0.0, v); };
+  put(name + ".y", rel(y1, y2));
+  for (size_t i = 0; i < inputs.size(); ++i) put(name + ".d" + inputNames[i], rel(g1[i], g2[i]));
+}
+
+}  // namespace
+
+std::map<std::string, double> checkKernels() {
+  torch::manual_seed(20211);
+  std::map<std::string, double> out;
+  // Depthwise: 3×3 and 5×5, stride 1 and 2, channel counts with and without a 16-wide remainder.
+  struct Dw {
+    int64_t c, h, k, s, pad;
+  };
+  for (const Dw& d : {Dw{32, 12, 3, 1, 1}, Dw{24, 13, 3, 2, 0}, Dw{40, 9, 5, 1, 2}, Dw{19, 11, 5, 2, 0}}) {
+    auto x = torch::randn({3, d.c, d.h, d.h}).contiguous(CL).requires_grad_(true);
+    auto w = torch::randn({d.c, 1, d.k, d.k}).contiguous(CL).requires_grad_(true);
+    compare(
+        out, "depthwise", {x, w}, [&] { return depthwiseConv(x, w, {d.k, d.s, d.pad}); },
+        [&] {
+          return torch::conv2d(x, w, c10::optional<torch::Tensor>(), at::IntArrayRef{d.s, d.s},
+                               at::IntArrayRef{d.pad, d.pad}, at::IntArrayRef{1, 1}, d.c);
+        },
+        {"x", "w"});
+  }
+  // BatchNorm (+ swish), including the running statistics.
+  for (bool swish : {true, false}) {
+    for (int64_t c : {16, 24, 37}) {
+      auto x = (torch::randn({4, c, 7, 9}) * 3 + 1).contiguous(CL).requires_grad_(true);
+      auto g = (torch::rand({c}) + 0.5).requires_grad_(true);
+      auto b = torch::randn({c}).requires_grad_(true);
+      auto rm1 = torch::randn({c}), rv1 = torch::rand({c}) + 0.5;
+      auto rm2 = rm1.clone(), rv2 = rv1.clone();
+      const std::string name = swish ? "bn_swish" : "bn";
+      compare(
+          out, name, {x, g, b}, [&] { return batchNormSwish(x, g, b, rm1, rv1, 0.01, 1e-3, swish); },
+          [&] {
+            auto z = torch::batch_norm(x, g, b, rm2, rv2, true, 0.01, 1e-3, false);
+            return swish ? torch::silu(z) : z;
+          },
+          {"x", "gamma", "beta"});
+      out[name + ".running_mean"] = std::max(out[name + ".running_mean"], rel(rm1, rm2));
+      out[name + ".running_var"] = std::max(out[name + ".running_var"], rel(rv1, rv2));
+    }
+  }
+  // Squeeze-and-excitation.
+  for (int64_t c : {32, 40}) {
+    const int64_t cr = c / 4;
+    auto a = torch::randn({3, c, 6, 5}).contiguous(CL).requires_grad_(true);
+    auto w1 = (torch::randn({cr, c, 1, 1}) * 0.3).contiguous(CL).requires_grad_(true);
+    auto b1 = torch::randn({cr}).requires_grad_(true);
+    auto w2 = (torch::randn({c, cr, 1, 1}) * 0.3).contiguous(CL).requires_grad_(true);
+    auto b2 = torch::randn({c}).requires_grad_(true);
+    compare(
+        out, "se", {a, w1, b1, w2, b2}, [&] { return seBlock(a, w1, b1, w2, b2); },
+        [&] {
+          auto m = a.mean({2, 3}, true);
+          auto h = torch::silu(torch::conv2d(m, w1, b1));
+          return a * torch::sigmoid(torch::conv2d(h, w2, b2));
+        },
+        {"a", "w1", "b1", "w2", "b2"});
+  }
+  return out;
+}
+
+}  // namespace cin

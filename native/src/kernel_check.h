@@ -1,0 +1,14 @@
+// Compares this project's CPU kernels (depthwise weight gradient, BatchNorm+swish, squeeze-and-
+// excitation) with the same computation in plain LibTorch ops, forward and every gradient, on
+// seeded random tensors. The largest relative difference per quantity (max |own − LibTorch| /
+// max |LibTorch|) comes back by name; tests and `train` users on another LibTorch build run it.
+#pragma once
+
+#include <map>
+#include <string>
+
+namespace cin {
+
+std::map<std::string, double> checkKernels();
+
+}  // namespace cin

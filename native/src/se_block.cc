@@ -1,0 +1,146 @@
+#include "se_block.h"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <vector>
+
+namespace cin {
+
+namespace {
+
+constexpr auto CL = at::MemoryFormat::ChannelsLast;
+constexpr int64_t kChunk = 256;  // pixels summed in float before the sum goes into double
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define CIN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define CIN_CLONES
+#endif
+
+// out[c] = Σ_rows x[r][c] (· y[r][c] when y is given), for one image of `rows` pixels.
+CIN_CLONES void channelSums(const float* __restrict x, const float* __restrict y, int64_t rows, int64_t C,
+                            double* __restrict out, float* __restrict f) {
+  std::fill(out, out + C, 0.0);
+  for (int64_t r0 = 0; r0 < rows; r0 += kChunk) {
+    std::fill(f, f + C, 0.0f);
+    const int64_t r1 = std::min(rows, r0 + kChunk);
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* __restrict xr = x + r * C;
+      if (y) {
+        const float* __restrict yr = y + r * C;
+        for (int64_t c = 0; c < C; ++c) f[c] += xr[c] * yr[c];
+      } else {
+        for (int64_t c = 0; c < C; ++c) f[c] += xr[c];
+      }
+    }
+    for (int64_t c = 0; c < C; ++c) out[c] += f[c];
+  }
+}
+
+// out[r][c] = x[r][c] · s[c] (+ add[c] when given), for one image.
+CIN_CLONES void scaleRows(const float* __restrict x, const float* __restrict s, const float* __restrict add,
+                          float* __restrict out, int64_t rows, int64_t C) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* __restrict xr = x + r * C;
+    float* __restrict o = out + r * C;
+    if (add) {
+      for (int64_t c = 0; c < C; ++c) o[c] = xr[c] * s[c] + add[c];
+    } else {
+      for (int64_t c = 0; c < C; ++c) o[c] = xr[c] * s[c];
+    }
+  }
+}
+
+// Per image and channel Σ_pixels x (· y), as an (N, C) float tensor.
+torch::Tensor pixelSums(const torch::Tensor& x, const float* y) {
+  const int64_t n = x.size(0), C = x.size(1), rows = x.size(2) * x.size(3);
+  const float* xp = x.data_ptr<float>();
+  std::vector<double> sums(static_cast<size_t>(n * C));
+  at::parallel_for(0, n, 1, [&](int64_t b, int64_t e) {
+    std::vector<float> f(static_cast<size_t>(C));
+    for (int64_t i = b; i < e; ++i)
+      channelSums(xp + i * rows * C, y ? y + i * rows * C : nullptr, rows, C, sums.data() + i * C, f.data());
+  });
+  auto out = torch::empty({n, C}, torch::kFloat32);
+  float* op = out.data_ptr<float>();
+  for (int64_t i = 0; i < n * C; ++i) op[i] = static_cast<float>(sums[i]);
+  return out;
+}
+
+// The excitation MLP on the (N, C) means: σ(W2 · swish(W1 · m + b1) + b2).
+torch::Tensor excite(const torch::Tensor& m, const torch::Tensor& w1, const torch::Tensor& b1, const torch::Tensor& w2,
+                     const torch::Tensor& b2) {
+  auto h = torch::linear(m, w1.reshape({w1.size(0), w1.size(1)}), b1);
+  return torch::sigmoid(torch::linear(torch::silu(h), w2.reshape({w2.size(0), w2.size(1)}), b2));
+}
+
+// out = x · s (+ add), s and add per image and channel ((N, C) tensors).
+torch::Tensor scale(const torch::Tensor& x, const torch::Tensor& s, const torch::Tensor& add) {
+  const int64_t n = x.size(0), C = x.size(1), rows = x.size(2) * x.size(3);
+  auto out = at::empty_like(x, x.options().memory_format(CL));
+  const float* xp = x.data_ptr<float>();
+  const float* sp = s.data_ptr<float>();
+  const float* ap = add.defined() ? add.data_ptr<float>() : nullptr;
+  float* op = out.data_ptr<float>();
+  at::parallel_for(0, n, 1, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i)
+      scaleRows(xp + i * rows * C, sp + i * C, ap ? ap + i * C : nullptr, op + i * rows * C, rows, C);
+  });
+  return out;
+}
+
+class SeBlockFunction : public torch::autograd::Function<SeBlockFunction> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& a, const torch::Tensor& w1,
+                               const torch::Tensor& b1, const torch::Tensor& w2, const torch::Tensor& b2) {
+    auto ac = a.contiguous(CL);
+    auto m = pixelSums(ac, nullptr) / static_cast<double>(ac.size(2) * ac.size(3));
+    auto s = excite(m, w1, b1, w2, b2).contiguous();
+    ctx->save_for_backward({ac, w1, b1, w2, b2});
+    ctx->saved_data["m"] = m;
+    ctx->saved_data["s"] = s;
+    return scale(ac, s, torch::Tensor());
+  }
+
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
+                                               torch::autograd::tensor_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const auto& a = saved[0];
+    auto g = grads[0].contiguous(CL);
+    auto s = ctx->saved_data["s"].toTensor();
+    const double hw = static_cast<double>(a.size(2) * a.size(3));
+    // dL/ds = Σ_pixels g·a; then back through the small MLP with LibTorch's autograd.
+    auto gs = pixelSums(a, g.data_ptr<float>());
+    torch::Tensor gm, gw1, gb1, gw2, gb2;
+    {
+      torch::AutoGradMode on(true);
+      auto m = ctx->saved_data["m"].toTensor().detach().requires_grad_(true);
+      std::vector<torch::Tensor> w;
+      for (int i = 1; i <= 4; ++i) w.push_back(saved[i].detach().requires_grad_(true));
+      auto sAgain = excite(m, w[0], w[1], w[2], w[3]);
+      auto r = torch::autograd::grad({sAgain}, {m, w[0], w[1], w[2], w[3]}, {gs});
+      gm = r[0];
+      gw1 = r[1];
+      gb1 = r[2];
+      gw2 = r[3];
+      gb2 = r[4];
+    }
+    // dL/da = g·s + dL/dm / (H·W), in one sweep.
+    auto ga = scale(g, s, (gm / hw).contiguous());
+    return {ga, gw1, gb1, gw2, gb2};
+  }
+};
+
+}  // namespace
+
+bool seBlockApplies(const torch::Tensor& a) {
+  return a.device().is_cpu() && a.scalar_type() == torch::kFloat32 && a.dim() == 4;
+}
+
+torch::Tensor seBlock(const torch::Tensor& a, const torch::Tensor& w1, const torch::Tensor& b1, const torch::Tensor& w2,
+                      const torch::Tensor& b2) {
+  return SeBlockFunction::apply(a, w1, b1, w2, b2);
+}
+
+}  // namespace cin

@@ -1,0 +1,20 @@
+// A squeeze-and-excitation block as one differentiable op on float32 CPU tensors in the
+// channels-last layout: y = a · σ(W2 · swish(W1 · mean_hw(a) + b1) + b2), per image and channel.
+// As separate LibTorch ops its backward sweeps the activation about ten times (the scale's two
+// products and their sum, the mean's broadcast, and adding the two gradients of a); here it is
+// twice in backward and three times in forward. The small MLP stays LibTorch's own ops.
+#pragma once
+
+#include <torch/torch.h>
+
+namespace cin {
+
+// True when seBlock can take a: CPU float32, 4-D.
+bool seBlockApplies(const torch::Tensor& a);
+
+// w1: (Cr, C, 1, 1), b1: (Cr), w2: (C, Cr, 1, 1), b2: (C). Sums over pixels run per image in a
+// fixed order: the result does not depend on the thread count.
+torch::Tensor seBlock(const torch::Tensor& a, const torch::Tensor& w1, const torch::Tensor& b1, const torch::Tensor& w2,
+                      const torch::Tensor& b2);
+
+}  // namespace cin
