@@ -109,6 +109,8 @@ async function main(): Promise<void> {
       pipes.push(await pipeline(true));
       if (withInThread) inThread.push(await pipeline(false));
     }
+    // one more baseline, so each round's pipelines sit between two baselines (see `paired`)
+    bases.push(await runOnly());
     const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     const base = median(bases.map((b) => b.seconds));
     const baseCpu = median(bases.map((b) => b.cpu));
@@ -117,16 +119,24 @@ async function main(): Promise<void> {
     await model.session.release();
     await preparer.close();
     const baseRate = nImages / base;
-    const line = (name: string, p: Timed): void => {
+    // Each round against the mean of the baselines just before and after it: a neighbour's load
+    // that comes and goes within seconds then weighs on both sides of one ratio.
+    const paired = (ts: Timed[], key: 'seconds' | 'cpu'): number[] => ts.map((t, i) => t[key] / ((bases[i][key] + bases[i + 1][key]) / 2) - 1);
+    const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
+    const line = (name: string, ts: Timed[]): void => {
+      const p = med(ts);
       const wall = p.seconds / base - 1;
       const cpu = p.cpu / baseCpu - 1;
+      const pw = paired(ts, 'seconds');
+      const pc = paired(ts, 'cpu');
       console.log(`  ${name}: ${(nImages / p.seconds).toFixed(1)} images/s (${p.seconds.toFixed(2)} s; ${p.inference.toFixed(2)} s inside run); CPU ${p.cpu.toFixed(2)} s`);
-      console.log(`      ratio pipeline/baseline images/s ${(base / p.seconds).toFixed(3)} → overhead ${(wall * 100).toFixed(1)} % wall (goal ≤ 15 %), ${(cpu * 100).toFixed(1)} % CPU`);
+      console.log(`      ratio pipeline/baseline images/s ${(base / p.seconds).toFixed(3)} → overhead ${pct(wall)} wall (goal ≤ 15 %), ${pct(cpu)} CPU`);
+      console.log(`      paired rounds: overhead median ${pct(median(pw))} wall (${pw.map(pct).join(', ')}), median ${pct(median(pc))} CPU`);
     };
     console.log(`features throughput: EfficientNetB0 (random:0), ${nImages} images ${size}×${size} ${bits}-bit${noise ? ' noise' : ''}, ${method}, batch ${batch}${overlap ? '' : ', no overlap'}${threads > 0 ? `, ${threads} onnxruntime threads` : ''}, ${cpus().length} cores`);
     console.log(`  baseline  onnxruntime session.run on the preprocessed tensors: ${baseRate.toFixed(1)} images/s (${base.toFixed(2)} s); CPU ${baseCpu.toFixed(2)} s (all threads)`);
-    line('pipeline  files → decode → normalise → batch → run → CSV, worker thread (default)', pipe);
-    if (withInThread) line('pipeline  the same, prepared on the main thread (worker: false)', med(inThread));
+    line('pipeline  files → decode → normalise → batch → run → CSV, worker thread (default)', pipes);
+    if (withInThread) line('pipeline  the same, prepared on the main thread (worker: false)', inThread);
     console.log(`  worker start-up (outside the timing; the command overlaps it with opening the model): ${(startup * 1000).toFixed(0)} ms`);
     console.log(`  goal ≥ 25 images/s: ${nImages / pipe.seconds >= 25 ? 'met' : 'not met'}; medians of ${reps} alternating rounds; load average now ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   } finally {

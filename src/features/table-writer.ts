@@ -231,7 +231,8 @@ class RowThread {
     try {
       await this.wait(() => this.closed);
     } finally {
-      await this.stop();
+      // the file is complete once 'closed' has come; the thread's exit need not be waited for
+      void this.stop();
     }
   }
 
