@@ -101,6 +101,37 @@ CIN_INLINE void weightGradBlock(const float* x, const float* gy, float* part, co
   }
 }
 
+// The same sums for a k×k kernel known at compile time, all k taps of a kernel row at once: each
+// dy vector is loaded once for k multiply-adds (the loop above loads it once per tap). Pixels
+// where some tap falls outside the image go through the per-tap loop.
+template <int K, int NV>
+CIN_INLINE void weightGradBlockK(const float* x, const float* gy, float* part, const Dims& d, int64_t oh, int64_t c0) {
+  const int64_t loAll = d.pl > 0 ? (d.pl + d.s - 1) / d.s : 0;
+  const int64_t lastIw = d.w - 1 + d.pl - (K - 1);
+  const int64_t hiAll = lastIw < 0 ? 0 : std::min(d.ow, lastIw / d.s + 1);
+  if (hiAll <= loAll) return weightGradBlock<NV>(x, gy, part, d, oh, c0);
+  for (int64_t i = 0; i < K; ++i) {
+    const int64_t ih = oh * d.s - d.pt + i;
+    if (ih < 0 || ih >= d.h) continue;
+    const float* xr = x + ih * d.w * d.c + c0;
+    const float* gr = gy + oh * d.ow * d.c + c0;
+    Acc<NV> acc[K];
+    for (int64_t ow = loAll; ow < hiAll; ++ow) {
+      const float* xb = xr + (ow * d.s - d.pl) * d.c;
+      const float* g = gr + ow * d.c;
+#pragma GCC unroll 5
+      for (int j = 0; j < K; ++j) acc[j].madd(xb + j * d.c, g);
+    }
+    for (int j = 0; j < K; ++j) {
+      const int64_t lo = d.pl - j > 0 ? (d.pl - j + d.s - 1) / d.s : 0;
+      const int64_t hi = std::min(d.ow, (d.w - 1 + d.pl - j) / d.s + 1);
+      for (int64_t ow = lo; ow < loAll; ++ow) acc[j].madd(xr + (ow * d.s - d.pl + j) * d.c, gr + ow * d.c);
+      for (int64_t ow = hiAll; ow < hi; ++ow) acc[j].madd(xr + (ow * d.s - d.pl + j) * d.c, gr + ow * d.c);
+      acc[j].addTo(part + (i * K + j) * d.c + c0);
+    }
+  }
+}
+
 #define CIN_BLOCKS(F, ...)                                   \
   do {                                                       \
     int64_t c0 = 0;                                          \
@@ -111,8 +142,20 @@ CIN_INLINE void weightGradBlock(const float* x, const float* gy, float* part, co
     for (; c0 < d.c; ++c0) F<0>(__VA_ARGS__, c0);            \
   } while (0)
 
+template <int K>
+CIN_INLINE void weightGradRowK(const float* x, const float* gy, float* part, const Dims& d, int64_t oh) {
+  int64_t c0 = 0;
+  for (; c0 + 32 <= d.c; c0 += 32) weightGradBlockK<K, 2>(x, gy, part, d, oh, c0);
+  for (; c0 + 16 <= d.c; c0 += 16) weightGradBlockK<K, 1>(x, gy, part, d, oh, c0);
+  for (; c0 < d.c; ++c0) weightGradBlock<0>(x, gy, part, d, oh, c0);
+}
+
 CIN_CLONES void weightGradImage(const float* x, const float* gy, float* part, const Dims& d) {
-  for (int64_t oh = 0; oh < d.oh; ++oh) CIN_BLOCKS(weightGradBlock, x, gy, part, d, oh);
+  for (int64_t oh = 0; oh < d.oh; ++oh) {
+    if (d.k == 3) weightGradRowK<3>(x, gy, part, d, oh);
+    else if (d.k == 5) weightGradRowK<5>(x, gy, part, d, oh);
+    else CIN_BLOCKS(weightGradBlock, x, gy, part, d, oh);
+  }
 }
 
 torch::Tensor weightGradKernel(const torch::Tensor& x, const torch::Tensor& gy, const Dims& d) {

@@ -32,6 +32,7 @@ const cliSchema = z.object({
   resume: z.boolean().optional(),
   threads: int('--threads', 1, 1024).optional(),
   device: z.string().regex(/^(cpu|cuda(:\d+)?)$/, '--device must be cpu, cuda or cuda:N'),
+  kernels: z.enum(['own', 'libtorch'], { message: '--kernels must be own or libtorch' }),
   prefetch: int('--prefetch', 0, 16),
   keepCheckpoints: int('--keep-checkpoints', 1, 1000),
   checkpointEvery: int('--checkpoint-every', 0, Number.MAX_SAFE_INTEGER),
@@ -118,6 +119,7 @@ export function register(program: Command): void {
     .option('--init <file.h5>', 'start the backbone from a Keras EfficientNetB0 .h5 (no-top or full); the classifier is new')
     .option('--threads <n>', 'LibTorch threads (default: all cores)')
     .option('--device <cpu|cuda[:N]>', 'where to train; cuda needs the addon built against a CUDA LibTorch', 'cpu')
+    .option('--kernels <own|libtorch>', "CPU kernels: own (fused BatchNorm+swish, squeeze-excitation, depthwise weight gradient) or LibTorch's alone", 'own')
     .option('--prefetch <n>', 'batches loaded ahead of the step', '1')
     .option('--checkpoint-every <steps>', 'also checkpoint every this many steps inside an epoch (0: epoch ends only)', '1000')
     .option('--keep-checkpoints <n>', 'newest checkpoints kept', '2')
@@ -139,6 +141,7 @@ export function register(program: Command): void {
             init: o.init,
             threads: o.threads,
             device: o.device,
+            kernels: o.kernels,
             prefetch: o.prefetch,
             keepCheckpoints: o.keepCheckpoints,
             checkpointEvery: o.checkpointEvery,

@@ -21,7 +21,7 @@ import {
   type RunConfig,
   type TrainState,
 } from './checkpoint.js';
-import { loadEngine, type NativeModel, type StepStats } from './engine.js';
+import { loadEngine, type Kernels, type NativeModel, type StepStats } from './engine.js';
 import { trainGraph, type TrainGraph } from './graph.js';
 import { writeHistory, type HistoryRow } from './history.js';
 import { loadBatch, prefetch, rotationAngle } from './pipeline.js';
@@ -42,6 +42,8 @@ export interface TrainOptions {
   threads?: number;
   /** "cpu" (default) or "cuda[:N]" with a CUDA build of LibTorch. */
   device?: string;
+  /** CPU kernels: "own" (default; fused, see docs/train.md) or LibTorch's alone. Same results within float rounding. */
+  kernels?: Kernels;
   /** Start the backbone from this Keras EfficientNetB0 .h5 instead of random weights (new runs only). */
   init?: string;
   /** Batches loaded ahead of the step being computed. */
@@ -185,7 +187,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const graph: TrainGraph = trainGraph(split.classes.length);
   let model: NativeModel;
   try {
-    model = new engine.Model(graph, { lr: config.learningRate, threads, device: options.device ?? 'cpu' });
+    model = new engine.Model(graph, { lr: config.learningRate, threads, device: options.device ?? 'cpu', kernels: options.kernels ?? 'own' });
   } catch (e) {
     throw new UserError(`cannot create the model: ${(e as Error).message}`, {}, options.device && options.device !== 'cpu' ? 'build the addon against a CUDA LibTorch (CYTOIMAGENET_LIBTORCH, docs/train.md) on a machine with a GPU, or use --device cpu' : undefined);
   }
@@ -224,7 +226,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     resolveInside(out, 'classes.csv'),
     'index,label,train_images,val_images\n' + split.classes.map((c, i) => `${i},${csvField(c)},${perClass[i][0]},${perClass[i][1]}`).join('\n') + '\n',
   );
-  await writeFileAtomic(resolveInside(out, 'run.json'), `${JSON.stringify({ ...config, epochs, threads, init: options.init ?? null, engine: engine.info().torchVersion, toolVersion: options.toolVersion }, null, 1)}\n`);
+  await writeFileAtomic(resolveInside(out, 'run.json'), `${JSON.stringify({ ...config, epochs, threads, init: options.init ?? null, engine: engine.info().torchVersion, kernels: model.kernels, toolVersion: options.toolVersion }, null, 1)}\n`);
 
   const B = config.batchSize;
   const S = config.size;
@@ -235,7 +237,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const ei = engine.info();
   log(
     `EfficientNetB0 on ${split.classes.length} labels: ${split.train.length} training images (${trainSteps} steps of ${B} per epoch), ` +
-      `${split.val.length} validation images, ${S}×${S}; LibTorch ${ei.torchVersion}${ei.mkldnn ? ' (oneDNN)' : ''} on ${model.device}, ${threads} thread(s)`,
+      `${split.val.length} validation images, ${S}×${S}; LibTorch ${ei.torchVersion}${ei.mkldnn ? ' (oneDNN)' : ''} on ${model.device}, ${threads} thread(s), ${model.kernels === 'own' ? 'own fused CPU kernels' : "LibTorch's kernels"}`,
   );
 
   for (let e = startEpoch; e < epochs; e++) {
