@@ -12,6 +12,15 @@
 #include <unordered_map>
 
 #include <c10/core/CPUAllocator.h>
+#include <torch/version.h>
+
+// LibTorch 2.3 made Allocator::allocate non-const and added copy_data.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3)
+#define CIN_ALLOCATE_CONST
+#define CIN_ALLOCATOR_COPY_DATA 1
+#else
+#define CIN_ALLOCATE_CONST const
+#endif
 
 #include "kernel_check.h"
 #include "net.h"
@@ -25,7 +34,7 @@ bool g_caching = false;
 // the same sizes, and glibc would otherwise mmap/munmap (and zero-fill) hundreds of MB per step.
 class CachingCpuAllocator final : public c10::Allocator {
  public:
-  c10::DataPtr allocate(size_t n) const override {
+  c10::DataPtr allocate(size_t n) CIN_ALLOCATE_CONST override {
     void* p = nullptr;
     {
       std::lock_guard<std::mutex> g(mu());
@@ -54,6 +63,11 @@ class CachingCpuAllocator final : public c10::Allocator {
     return {p, p, &CachingCpuAllocator::release, c10::Device(c10::DeviceType::CPU)};
   }
   c10::DeleterFnPtr raw_deleter() const override { return &CachingCpuAllocator::release; }
+#ifdef CIN_ALLOCATOR_COPY_DATA
+  void copy_data(void* dest, const void* src, std::size_t count) const override {
+    if (count) std::memcpy(dest, src, count);
+  }
+#endif
 
  private:
   static constexpr size_t kHuge = size_t(2) << 20;

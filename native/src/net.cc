@@ -4,10 +4,14 @@
 #include "depthwise.h"
 #include "se_block.h"
 
+#include <torch/version.h>
+// The legacy op profiler (CYTOIMAGENET_TRAIN_PROFILE=ops) is LibTorch 1.x API.
+#if TORCH_VERSION_MAJOR < 2
+#define CIN_LEGACY_PROFILER 1
 #include <torch/csrc/autograd/profiler_legacy.h>
+#endif
 
 #include <ATen/Parallel.h>
-#include <ATen/autocast_mode.h>
 
 #include <chrono>
 #include <cstdio>
@@ -91,6 +95,13 @@ Net::Net(Graph graph, double lr, const std::string& device, bool ownKernels)
     : device_(device), ownKernels_(ownKernels && device_.is_cpu()) {
   if (device_.is_cuda() && !torch::cuda::is_available())
     throw std::invalid_argument("device " + device + " asked for, but this LibTorch has no CUDA device (a CPU build, or no GPU visible)");
+  // LibTorch lets cuDNN use TF32 (as Keras/TensorFlow do); CYTOIMAGENET_TRAIN_TF32=0 keeps float32.
+  if (device_.is_cuda()) {
+    if (const char* v = std::getenv("CYTOIMAGENET_TRAIN_TF32"); v && std::string(v) == "0") {
+      at::globalContext().setAllowTF32CuDNN(false);
+      at::globalContext().setAllowTF32CuBLAS(false);
+    }
+  }
   for (auto& w : graph.weights) {
     auto p = std::make_unique<Weight>(std::move(w));
     auto shape = torchShape(*p);
@@ -342,22 +353,15 @@ struct Clock {
 
 StepResult Net::trainStep(const float* x, const int32_t* labels, int64_t n, int64_t h, int64_t w, uint64_t seed) {
   const bool prof = profileMode()[0] != 0;
+#ifdef CIN_LEGACY_PROFILER
   std::unique_ptr<torch::autograd::profiler::RecordProfile> rec;
   if (std::string(profileMode()) == "ops") rec = std::make_unique<torch::autograd::profiler::RecordProfile>("cytoimagenet-train-profile.json");
+#endif
   Clock clk;
   if (prof) std::fprintf(stderr, "step: %d intra-op threads on this thread\n%s", at::get_num_threads(), at::get_parallel_info().c_str());
   torch::manual_seed(seed);
   auto lab = labelTensor(labels, n, numClasses_, device_);
-  static const bool amp = std::getenv("CYTOIMAGENET_TRAIN_AMP") != nullptr;
-  if (amp) {
-    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-    at::autocast::set_cpu_enabled(true);
-  }
-  auto logits = run(input(x, n, h, w), true, "").to(torch::kFloat32);
-  if (amp) {
-    at::autocast::set_cpu_enabled(false);
-    at::autocast::clear_cache();
-  }
+  auto logits = run(input(x, n, h, w), true, "");
   auto loss = torch::nn::functional::cross_entropy(logits, lab);
   if (prof) clk.lap("forward", n);
   opt_->zero_grad();
