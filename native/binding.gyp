@@ -10,7 +10,8 @@
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++14"],
-      "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-frtti", "-Wno-unused-parameter", "-Wno-psabi"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-frtti", "-Wno-unused-parameter", "-Wno-psabi", "-fopenmp"],
+      "ldflags": ["-fopenmp"],
       "libraries": [
         "-L<!(node libtorch-paths.cjs libdir)",
         "-Wl,-rpath,<!(node libtorch-paths.cjs libdir)",
