@@ -1,4 +1,5 @@
 #include "bn_swish.h"
+#include "simd.h"
 
 #include <ATen/Parallel.h>
 
@@ -12,14 +13,7 @@ namespace cin {
 namespace {
 
 constexpr auto CL = at::MemoryFormat::ChannelsLast;
-constexpr int64_t kChunk = 256;  // rows summed in float before the sum goes into double
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define CIN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define CIN_CLONES
-#endif
-#define CIN_INLINE inline __attribute__((always_inline))
 
 // e^x in float, written so the compiler vectorises it: no calls, no branches (Cephes expf:
 // Cody–Waite range reduction and a degree-6 polynomial, within 2 ulp; rounding to the nearest
@@ -51,10 +45,10 @@ CIN_INLINE float swishGrad(float g, float z) {
 // Per-channel Σx and Σx² over one image's rows (H·W rows of C channels).
 CIN_CLONES void imageSums(const float* __restrict x, int64_t rows, int64_t C, double* __restrict s,
                           double* __restrict q, float* __restrict fs, float* __restrict fq) {
-  for (int64_t r0 = 0; r0 < rows; r0 += kChunk) {
+  for (int64_t r0 = 0; r0 < rows; r0 += kSumChunk) {
     std::fill(fs, fs + C, 0.0f);
     std::fill(fq, fq + C, 0.0f);
-    const int64_t r1 = std::min(rows, r0 + kChunk);
+    const int64_t r1 = std::min(rows, r0 + kSumChunk);
     for (int64_t r = r0; r < r1; ++r) {
       const float* __restrict xr = x + r * C;
       for (int64_t c = 0; c < C; ++c) {
@@ -94,10 +88,10 @@ CIN_INLINE void gradSumsBody(const float* __restrict x, const float* __restrict 
                              const float* __restrict a, const float* __restrict b, const float* __restrict mean,
                              double* __restrict sg, double* __restrict sgx, float* __restrict fg,
                              float* __restrict fgx) {
-  for (int64_t r0 = 0; r0 < rows; r0 += kChunk) {
+  for (int64_t r0 = 0; r0 < rows; r0 += kSumChunk) {
     std::fill(fg, fg + C, 0.0f);
     std::fill(fgx, fgx + C, 0.0f);
-    const int64_t r1 = std::min(rows, r0 + kChunk);
+    const int64_t r1 = std::min(rows, r0 + kSumChunk);
     for (int64_t r = r0; r < r1; ++r) {
       const float* __restrict xr = x + r * C;
       const float* __restrict gr = gy + r * C;

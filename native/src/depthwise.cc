@@ -1,4 +1,5 @@
 #include "depthwise.h"
+#include "simd.h"
 
 #include <ATen/Parallel.h>
 
@@ -30,18 +31,11 @@ Dims dims(const torch::Tensor& x, const DepthwiseGeometry& g) {
   return d;
 }
 
-// The hot loops are compiled for AVX-512, AVX2 and plain x86-64; the loader picks one per machine.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define CIN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define CIN_CLONES
-#endif
 
 // Each kernel works on blocks of 32 or 16 channels held in GCC vector registers (a 16-float vector
 // is one AVX-512 register, two AVX2 ones), so a value is summed over all its taps before it is
 // stored once; leftover channels go one at a time. The summation order of every value is fixed
 // (taps in order), whatever the block or thread count.
-#define CIN_INLINE inline __attribute__((always_inline))
 
 typedef float vf __attribute__((vector_size(64)));
 CIN_INLINE vf ld(const float* p) {

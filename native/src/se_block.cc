@@ -1,4 +1,5 @@
 #include "se_block.h"
+#include "simd.h"
 
 #include <ATen/Parallel.h>
 
@@ -10,21 +11,15 @@ namespace cin {
 namespace {
 
 constexpr auto CL = at::MemoryFormat::ChannelsLast;
-constexpr int64_t kChunk = 256;  // pixels summed in float before the sum goes into double
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define CIN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define CIN_CLONES
-#endif
 
 // out[c] = Σ_rows x[r][c] (· y[r][c] when y is given), for one image of `rows` pixels.
 CIN_CLONES void channelSums(const float* __restrict x, const float* __restrict y, int64_t rows, int64_t C,
                             double* __restrict out, float* __restrict f) {
   std::fill(out, out + C, 0.0);
-  for (int64_t r0 = 0; r0 < rows; r0 += kChunk) {
+  for (int64_t r0 = 0; r0 < rows; r0 += kSumChunk) {
     std::fill(f, f + C, 0.0f);
-    const int64_t r1 = std::min(rows, r0 + kChunk);
+    const int64_t r1 = std::min(rows, r0 + kSumChunk);
     for (int64_t r = r0; r < r1; ++r) {
       const float* __restrict xr = x + r * C;
       if (y) {
