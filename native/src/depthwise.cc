@@ -31,11 +31,9 @@ Dims dims(const torch::Tensor& x, const DepthwiseGeometry& g) {
   return d;
 }
 
-
-// Each kernel works on blocks of 32 or 16 channels held in GCC vector registers (a 16-float vector
-// is one AVX-512 register, two AVX2 ones), so a value is summed over all its taps before it is
-// stored once; leftover channels go one at a time. The summation order of every value is fixed
-// (taps in order), whatever the block or thread count.
+// The loops work on blocks of 16 to 128 channels held in GCC vector registers (a 16-float vector
+// is one AVX-512 register, two AVX2 ones); leftover channels go one at a time. The summation order
+// of every value is fixed, whatever the block or thread count.
 
 typedef float vf __attribute__((vector_size(64)));
 CIN_INLINE vf ld(const float* p) {
