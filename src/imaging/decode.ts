@@ -224,7 +224,6 @@ async function decodeWithSharp(
     layout = { width: meta.width ?? 0, height: meta.height ?? 0, pages: meta.pages ?? 1, depth: meta.depth ?? '', colour, alpha };
   }
   const { width, height, pages, colour } = layout;
-  const alphaIn = layout.alpha;
   if (page >= pages) {
     throw new ImageError(name, 'bad-page', `page ${page} requested but the file has ${pages} page${pages === 1 ? '' : 's'} (pages count from 0)`);
   }
@@ -256,15 +255,17 @@ async function decodeWithSharp(
   if (info.width !== width || info.height !== height) {
     throw new ImageError(name, 'unreadable', `decoded size ${info.width}×${info.height} differs from the header's ${width}×${height}`);
   }
-  const expectedChannels = (colour === 'gray' ? 1 : 3) + (alphaIn ? 1 : 0);
-  if (info.channels !== expectedChannels && !(colour === 'rgb' && info.channels === 3 + (info.hasAlpha ? 1 : 0))) {
+  // The colour bands, plus alpha when it survives: a gray PNG whose tRNS chunk libvips reports as
+  // alpha comes back from the b-w conversion as one band. The bands returned are what counts.
+  const bands = colour === 'gray' ? 1 : 3;
+  if (info.channels !== bands && info.channels !== bands + 1) {
     throw new ImageError(name, 'unreadable', `libvips returned ${info.channels} channels for a ${colour} image`);
   }
   return {
     width,
     height,
     channels: info.channels,
-    hasAlpha: info.hasAlpha,
+    hasAlpha: info.channels === bands + 1,
     bitDepth: depth.bitDepth,
     sampleFormat: depth.sampleFormat,
     data: typedView(data, depth.raw),
