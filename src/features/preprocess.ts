@@ -2,9 +2,8 @@
 // unweighted mean of R, G, B, 0.1/99.9 percentile normalisation. Then the seed's four methods
 // (orig §11) and an optional resize; the model sees gray copied into 3 channels on a 0–255 scale.
 import { readFileSync } from 'node:fs';
-import { decodeImage, toGray, normalizationBounds, type DecodedImage, type GrayImage } from '../imaging/index.js';
+import { decodeImage, decodePlainPng, toGray, normalizationBounds, type DecodedImage, type GrayImage } from '../imaging/index.js';
 import { ImageError } from '../imaging/index.js';
-import { decodePlainPng } from './png-fast.js';
 
 export const METHODS = ['concat-norm', 'concat-raw', 'merge-norm', 'merge-raw'] as const;
 export type Method = (typeof METHODS)[number];
@@ -60,7 +59,7 @@ export function normalisedPlane(gray: GrayImage): Plane {
 }
 
 /**
- * Decode one channel file: plain PNGs directly (png-fast.ts: the same pixels for a third of the
+ * Decode one channel file: plain PNGs directly (imaging/png-fast.ts: the same pixels for a third of the
  * CPU), everything else — and any PNG that decoder does not take — by the imaging library, which
  * also gives every error its message.
  */

@@ -13,6 +13,7 @@ export type {
 } from './types.js';
 export { ImageError, type ImageErrorKind } from './image-error.js';
 export { decodeImage, decodeBuffer, pageCount, type DecodeOptions } from './decode.js';
+export { decodePlainPng } from './png-fast.js';
 export { sniffContainer, formatOf, type Container } from './sniff.js';
 export { toGray, grayValues } from './gray.js';
 export { lerp, percentile, percentilesOfFloats, percentilesFromHistogram, histogram, withIntegerHistogram, imagePercentiles } from './percentile.js';

@@ -7,7 +7,7 @@
 // errors and unusual files get exactly its messages and pixels. Tested equal to it, pixel for pixel.
 import { crc32, inflateSync } from 'node:zlib';
 import { IMAGING } from '../defaults.js';
-import type { DecodedImage } from '../imaging/index.js';
+import type { DecodedImage } from './types.js';
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 // Chunks that do not change the pixels libvips returns. Anything else (tRNS, PLTE, gAMA, iCCP,
