@@ -42,6 +42,20 @@ function progress(enabled: boolean | undefined): ((done: number, total: number) 
   };
 }
 
+/** The options the two exhaustive-kNN protocols (COOS-7, CyCLOPS) share after --k. */
+function knnOptions(cmd: Command): Command {
+  return cmd
+    .option('--name <title>', 'column title in table2.md (default: the features file names)')
+    .option('--threads <n>', 'threads for the distance products (default: all cores)')
+    .option('--no-progress', 'no progress line');
+}
+
+/** Their validated options, as runCoos7 / runCyclops take them. */
+function knnRun(raw: Record<string, unknown>) {
+  const o = z.object({ ...common, scaler: z.enum(['standard', 'none']), k: positiveInt('--k') }).parse(raw);
+  return { ...o, toolVersion: toolVersion(), knn: { threads: o.threads, onProgress: progress(o.progress) }, log: (l: string) => process.stderr.write(`${l}\n`) };
+}
+
 function line(title: string, a: Accuracy | undefined): void {
   if (a) say(`  ${title.padEnd(8)} ${formatAccuracy(a)}`);
 }
@@ -73,43 +87,37 @@ export function register(program: Command): void {
       }),
     );
 
-  ev.command('coos7')
+  const coos7 = ev
+    .command('coos7')
     .description('COOS-7: standardise with the training split, 11-NN Euclidean fit on train, accuracy on test1..test4 and per class')
     .requiredOption('--features <files...>', 'features table(s) keyed by split (train, test1..test4), label [, id]; several are fused column-wise')
     .requiredOption('--out <dir>', 'output folder')
     .option('--scaler <standard|none>', 'standard: mean and population SD of the training split; none', 'standard')
-    .option('--k <n>', 'neighbours that vote', String(EVALUATE.coos7K))
-    .option('--name <title>', 'column title in table2.md (default: the features file names)')
-    .option('--threads <n>', 'threads for the distance products (default: all cores)')
-    .option('--no-progress', 'no progress line')
-    .action(
-      runAction(async (raw: Record<string, unknown>) => {
-        const o = z.object({ ...common, scaler: z.enum(['standard', 'none']), k: positiveInt('--k') }).parse(raw);
-        const { result, written } = await runCoos7({ ...o, toolVersion: toolVersion(), knn: { threads: o.threads, onProgress: progress(o.progress) }, log: (l) => process.stderr.write(`${l}\n`) });
-        say(`COOS-7: ${Object.entries(result.counts).map(([s, n]) => `${s} ${n}`).join(', ')}; ${result.k}-NN in ${result.knn.seconds.toFixed(1)} s`);
-        for (const s of ['test1', 'test2', 'test3', 'test4'] as const) line(s, result[s]);
-        say(`wrote ${written.join(', ')}`);
-      }),
-    );
+    .option('--k <n>', 'neighbours that vote', String(EVALUATE.coos7K));
+  knnOptions(coos7).action(
+    runAction(async (raw: Record<string, unknown>) => {
+      const { result, written } = await runCoos7(knnRun(raw));
+      say(`COOS-7: ${Object.entries(result.counts).map(([s, n]) => `${s} ${n}`).join(', ')}; ${result.k}-NN in ${result.knn.seconds.toFixed(1)} s`);
+      for (const s of ['test1', 'test2', 'test3', 'test4'] as const) line(s, result[s]);
+      say(`wrote ${written.join(', ')}`);
+    }),
+  );
 
-  ev.command('cyclops')
+  const cyclops = ev
+    .command('cyclops')
     .description('CyCLOPS: standardise over the whole set, leave-one-out 11-NN Euclidean (DEAD and GHOST dropped, SPINDLEPOLE counted as SPINDLE)')
     .requiredOption('--features <files...>', 'features table(s) keyed by label [, id]; several are fused column-wise')
     .requiredOption('--out <dir>', 'output folder')
     .option('--scaler <standard|none>', 'standard: mean and population SD over all cells; none', 'standard')
-    .option('--k <n>', 'neighbours that vote', String(EVALUATE.cyclopsK))
-    .option('--name <title>', 'column title in table2.md (default: the features file names)')
-    .option('--threads <n>', 'threads for the distance products (default: all cores)')
-    .option('--no-progress', 'no progress line')
-    .action(
-      runAction(async (raw: Record<string, unknown>) => {
-        const o = z.object({ ...common, scaler: z.enum(['standard', 'none']), k: positiveInt('--k') }).parse(raw);
-        const { result, written } = await runCyclops({ ...o, toolVersion: toolVersion(), knn: { threads: o.threads, onProgress: progress(o.progress) }, log: (l) => process.stderr.write(`${l}\n`) });
-        say(`CyCLOPS: ${result.counts.cells} cells, ${result.counts.classes} classes (${result.counts.droppedRows} DEAD/GHOST rows dropped); leave-one-out ${result.k}-NN in ${result.knn.seconds.toFixed(1)} s`);
-        line('LOO', result.loo);
-        say(`wrote ${written.join(', ')}`);
-      }),
-    );
+    .option('--k <n>', 'neighbours that vote', String(EVALUATE.cyclopsK));
+  knnOptions(cyclops).action(
+    runAction(async (raw: Record<string, unknown>) => {
+      const { result, written } = await runCyclops(knnRun(raw));
+      say(`CyCLOPS: ${result.counts.cells} cells, ${result.counts.classes} classes (${result.counts.droppedRows} DEAD/GHOST rows dropped); leave-one-out ${result.k}-NN in ${result.knn.seconds.toFixed(1)} s`);
+      line('LOO', result.loo);
+      say(`wrote ${written.join(', ')}`);
+    }),
+  );
 
   ev.command('table')
     .description('Gather several evaluation folders into one Table 2 (one column per folder)')

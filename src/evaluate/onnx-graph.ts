@@ -23,6 +23,12 @@ function valueInfo(name: string, elemType: number, dims: (number | string)[]): P
   };
 }
 
+/** A graph as a serialised opset-13 model. */
+function encodeModel(graph: P.IGraphProto): Uint8Array {
+  const model: P.IModelProto = { irVersion: 8, producerName: 'cytoimagenet-evaluate', opsetImport: [{ domain: '', version: 13 }], graph };
+  return onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish();
+}
+
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
 const INT64 = onnx.TensorProto.DataType.INT64;
 
@@ -50,32 +56,20 @@ export function distanceTopKModel(): Uint8Array {
       { name: 'sorted', type: onnx.AttributeProto.AttributeType.INT, i: 1 },
     ],
   };
-  const model: P.IModelProto = {
-    irVersion: 8,
-    producerName: 'cytoimagenet-evaluate',
-    opsetImport: [{ domain: '', version: 13 }],
-    graph: {
-      name: 'distance_topk',
-      node: [gemm, topk],
-      input: [valueInfo('q', FLOAT, ['m', 'dim']), valueInfo('t', FLOAT, ['n', 'dim']), valueInfo('tn', FLOAT, ['n']), valueInfo('k', INT64, [1])],
-      output: [valueInfo('values', FLOAT, ['m', 'kk']), valueInfo('indices', INT64, ['m', 'kk'])],
-    },
-  };
-  return onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish();
+  return encodeModel({
+    name: 'distance_topk',
+    node: [gemm, topk],
+    input: [valueInfo('q', FLOAT, ['m', 'dim']), valueInfo('t', FLOAT, ['n', 'dim']), valueInfo('tn', FLOAT, ['n']), valueInfo('k', INT64, [1])],
+    output: [valueInfo('values', FLOAT, ['m', 'kk']), valueInfo('indices', INT64, ['m', 'kk'])],
+  });
 }
 
 /** A plain Q · Tᵀ model (Gemm, transB=1), for the throughput benchmark. */
 export function matMulModel(): Uint8Array {
-  const model: P.IModelProto = {
-    irVersion: 8,
-    producerName: 'cytoimagenet-evaluate',
-    opsetImport: [{ domain: '', version: 13 }],
-    graph: {
-      name: 'matmul',
-      node: [{ opType: 'Gemm', name: 'gemm', input: ['q', 't'], output: ['y'], attribute: [{ name: 'transB', type: onnx.AttributeProto.AttributeType.INT, i: 1 }] }],
-      input: [valueInfo('q', FLOAT, ['m', 'dim']), valueInfo('t', FLOAT, ['n', 'dim'])],
-      output: [valueInfo('y', FLOAT, ['m', 'n'])],
-    },
-  };
-  return onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish();
+  return encodeModel({
+    name: 'matmul',
+    node: [{ opType: 'Gemm', name: 'gemm', input: ['q', 't'], output: ['y'], attribute: [{ name: 'transB', type: onnx.AttributeProto.AttributeType.INT, i: 1 }] }],
+    input: [valueInfo('q', FLOAT, ['m', 'dim']), valueInfo('t', FLOAT, ['n', 'dim'])],
+    output: [valueInfo('y', FLOAT, ['m', 'n'])],
+  });
 }
