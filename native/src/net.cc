@@ -176,6 +176,8 @@ Net::Net(Graph graph, double lr, const std::string& device, bool ownKernels)
       if (gap < 0 || ops_[gap].kind != "gap" || readers[ops_[gap].out] != 1 || ops_[gap].in[0] != ops_[i].in[0]) continue;
       ops_[gap].seMul = i;
       ops_[gap].seChain = chain;
+      ops_[i].seConv1 = ops_[gap].seConv1 = c1;
+      ops_[i].seConv2 = ops_[gap].seConv2 = c2;
     }
   }
 
@@ -217,10 +219,9 @@ torch::Tensor Net::input(const float* x, int64_t n, int64_t h, int64_t w) {
 torch::Tensor Net::run(const torch::Tensor& x, bool training, const std::string& stopAt) {
   std::unordered_map<std::string, torch::Tensor> env;
   // Ops that own kernels run inside another op this step: kPass hands its input on, kSkip does
-  // nothing, kSeBlock runs the whole squeeze-and-excitation block that starts at seStart.
+  // nothing, kSeBlock runs the whole squeeze-and-excitation block at its mul.
   enum : char { kRun = 0, kPass, kSkip, kSeBlock };
   std::vector<char> fused(ops_.size(), kRun);
-  std::unordered_map<int, int> seStart;
   const auto CL = at::MemoryFormat::ChannelsLast;
   for (int i = 0; i < static_cast<int>(ops_.size()); ++i) {
     const Op& op = ops_[i];
@@ -230,14 +231,12 @@ torch::Tensor Net::run(const torch::Tensor& x, bool training, const std::string&
     if (fused[i] == kPass) {
       y = env.at(op.in[0]);  // this swish already ran inside its bn
     } else if (fused[i] == kSeBlock) {
-      const Op& gap = ops_[seStart.at(i)];
-      const Op& c1 = ops_[gap.seChain[3]];
-      const Op& c2 = ops_[gap.seChain[1]];
+      const Op& c1 = ops_[op.seConv1];
+      const Op& c2 = ops_[op.seConv2];
       y = seBlock(env.at(op.in[0]), c1.wp[0]->t, c1.wp[1]->t, c2.wp[0]->t, c2.wp[1]->t);
     } else if (op.seMul >= 0 && training && ownKernels_ && seBlockApplies(env.at(op.in[0]))) {
       for (int c : op.seChain) fused[c] = kSkip;
       fused[op.seMul] = kSeBlock;
-      seStart[op.seMul] = i;
       continue;
     } else if (k == "input") {
       y = x;

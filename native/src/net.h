@@ -41,9 +41,9 @@ struct Op {
   // bn whose only reader is a swish: that act's index. Training with own kernels runs the two
   // as one op, and the act passes its input through.
   int swishOf = -1;
-  // gap that starts a squeeze-and-excitation block: the mul that ends it, and the ops between
-  // (skipped when training with own kernels runs the block as one op at the mul).
-  int seMul = -1;
+  // Squeeze-and-excitation: on its gap, the mul that ends it and the ops between (skipped when
+  // training with own kernels runs the block as one op at the mul); on both, its two 1×1 convs.
+  int seMul = -1, seConv1 = -1, seConv2 = -1;
   std::vector<int> seChain;
 };
 
