@@ -1,5 +1,6 @@
 // N-API surface of the training engine. Steps run on libuv worker threads (AsyncWorker) so the
 // TypeScript input pipeline keeps decoding the next batch while LibTorch computes this one.
+#include <dlfcn.h>
 #include <malloc.h>
 #include <sys/mman.h>
 #include <napi.h>
@@ -239,7 +240,8 @@ class Model : public Napi::ObjectWrap<Model> {
                         InstanceMethod("setLearningRate", &Model::SetLearningRate),
                         InstanceAccessor("numClasses", &Model::NumClasses, nullptr),
                         InstanceAccessor("device", &Model::Device, nullptr),
-                        InstanceAccessor("kernels", &Model::Kernels, nullptr)});
+                        InstanceAccessor("kernels", &Model::Kernels, nullptr),
+                        InstanceAccessor("precision", &Model::Precision, nullptr)});
   }
 
   Model(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Model>(info) {
@@ -247,7 +249,7 @@ class Model : public Napi::ObjectWrap<Model> {
     if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "Model(graph, {lr, threads})");
     double lr = 1e-3;
     std::string device = "cpu";
-    bool ownKernels = true;
+    bool ownKernels = true, mixedBf16 = false;
     if (info.Length() > 1 && info[1].IsObject()) {
       auto o = info[1].As<Napi::Object>();
       lr = num(o, "lr", 1e-3);
@@ -258,9 +260,15 @@ class Model : public Napi::ObjectWrap<Model> {
         if (k != "own" && k != "libtorch") throw Napi::TypeError::New(env, "kernels must be \"own\" or \"libtorch\"");
         ownKernels = k == "own";
       }
+      if (o.Get("precision").IsString()) {
+        auto p = o.Get("precision").As<Napi::String>().Utf8Value();
+        if (p != "float32" && p != "mixed_bfloat16")
+          throw Napi::TypeError::New(env, "precision must be \"float32\" or \"mixed_bfloat16\"");
+        mixedBf16 = p == "mixed_bfloat16";
+      }
     }
     try {
-      net = std::make_unique<cin::Net>(parseGraph(info[0].As<Napi::Object>()), lr, device, ownKernels);
+      net = std::make_unique<cin::Net>(parseGraph(info[0].As<Napi::Object>()), lr, device, ownKernels, mixedBf16);
     } catch (const std::exception& e) {
       throw Napi::Error::New(env, errorText(e));
     }
@@ -280,6 +288,9 @@ class Model : public Napi::ObjectWrap<Model> {
   Napi::Value Device(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), net->deviceName()); }
   Napi::Value Kernels(const Napi::CallbackInfo& info) {
     return Napi::String::New(info.Env(), net->ownKernels() ? "own" : "libtorch");
+  }
+  Napi::Value Precision(const Napi::CallbackInfo& info) {
+    return Napi::String::New(info.Env(), net->mixedBf16() ? "mixed_bfloat16" : "float32");
   }
 
   Napi::Value NumClasses(const Napi::CallbackInfo& info) {
@@ -447,6 +458,29 @@ void StepWorker::OnError(const Napi::Error& e) {
   deferred_.Reject(e.Value());
 }
 
+// OpenBLAS (pthread build) serves LibTorch's few small matrix products here (the dense layer, the
+// squeeze-and-excitation MLPs). Its own threads spin in sched_yield between calls and took about
+// 7 % of a step from the OpenMP threads that run everything else; one thread ends that. A user's
+// OPENBLAS_NUM_THREADS wins.
+bool g_blasOneThread = false;
+void quietBlas() {
+  if (std::getenv("OPENBLAS_NUM_THREADS")) return;
+  using SetThreads = void (*)(int);
+  if (auto f = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
+    f(1);
+    g_blasOneThread = true;
+  }
+}
+
+// bfloat16 dot products in hardware (AVX512-BF16, also on AMX machines): where mixed precision pays.
+bool nativeBf16() {
+#if defined(__x86_64__) && defined(__GNUC__)
+  return __builtin_cpu_supports("avx512bf16");
+#else
+  return false;
+#endif
+}
+
 Napi::Value Info(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   auto o = Napi::Object::New(env);
@@ -455,6 +489,8 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("openmp", at::hasOpenMP());
   o.Set("mallopt", g_mallopt);
   o.Set("cachingAllocator", g_caching);
+  o.Set("blasOneThread", g_blasOneThread);
+  o.Set("nativeBf16", nativeBf16());
   o.Set("parallelInfo", at::get_parallel_info());
   o.Set("cuda", torch::cuda::is_available());
   o.Set("cudaDevices", static_cast<double>(torch::cuda::device_count()));
@@ -474,6 +510,7 @@ Napi::Value CheckKernels(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   keepFreedMemory();
+  quietBlas();
   exports.Set("Model", Model::Define(env));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("checkKernels", Napi::Function::New(env, CheckKernels));

@@ -12,7 +12,8 @@ namespace {
 
 constexpr auto CL = at::MemoryFormat::ChannelsLast;
 
-double rel(const torch::Tensor& own, const torch::Tensor& ref) {
+double rel(const torch::Tensor& ownAny, const torch::Tensor& refAny) {
+  auto own = ownAny.to(torch::kFloat32), ref = refAny.to(torch::kFloat32);
   auto scale = ref.abs().max().item<double>();
   return (own - ref).abs().max().item<double>() / (scale > 0 ? scale : 1.0);
 }
@@ -51,19 +52,21 @@ std::map<std::string, double> checkKernels() {
         },
         {"x", "w"});
   }
-  // BatchNorm (+ swish), including the running statistics.
+  // BatchNorm (+ swish), including the running statistics; x float32, or bfloat16 as mixed
+  // precision feeds it (the reference then reads the same values as float).
   for (bool swish : {true, false}) {
+    for (auto dt : {torch::kFloat32, torch::kBFloat16})
     for (int64_t c : {16, 24, 37}) {
-      auto x = (torch::randn({4, c, 7, 9}) * 3 + 1).contiguous(CL).requires_grad_(true);
+      auto x = (torch::randn({4, c, 7, 9}) * 3 + 1).to(dt).contiguous(CL).requires_grad_(true);
       auto g = (torch::rand({c}) + 0.5).requires_grad_(true);
       auto b = torch::randn({c}).requires_grad_(true);
       auto rm1 = torch::randn({c}), rv1 = torch::rand({c}) + 0.5;
       auto rm2 = rm1.clone(), rv2 = rv1.clone();
-      const std::string name = swish ? "bn_swish" : "bn";
+      const std::string name = std::string(swish ? "bn_swish" : "bn") + (dt == torch::kBFloat16 ? "_bf16" : "");
       compare(
           out, name, {x, g, b}, [&] { return batchNormSwish(x, g, b, rm1, rv1, 0.01, 1e-3, swish); },
           [&] {
-            auto z = torch::batch_norm(x, g, b, rm2, rv2, true, 0.01, 1e-3, false);
+            auto z = torch::batch_norm(x.to(torch::kFloat32), g, b, rm2, rv2, true, 0.01, 1e-3, false);
             return swish ? torch::silu(z) : z;
           },
           {"x", "gamma", "beta"});
@@ -71,7 +74,8 @@ std::map<std::string, double> checkKernels() {
       out[name + ".running_var"] = std::max(out[name + ".running_var"], rel(rv1, rv2));
     }
   }
-  // Squeeze-and-excitation.
+  // Squeeze-and-excitation, with a float32 or (for a mixed-precision convolution) bfloat16 output.
+  for (bool bf16Out : {false, true})
   for (int64_t c : {32, 40}) {
     const int64_t cr = c / 4;
     auto a = torch::randn({3, c, 6, 5}).contiguous(CL).requires_grad_(true);
@@ -80,11 +84,12 @@ std::map<std::string, double> checkKernels() {
     auto w2 = (torch::randn({c, cr, 1, 1}) * 0.3).contiguous(CL).requires_grad_(true);
     auto b2 = torch::randn({c}).requires_grad_(true);
     compare(
-        out, "se", {a, w1, b1, w2, b2}, [&] { return seBlock(a, w1, b1, w2, b2); },
+        out, bf16Out ? "se_bf16" : "se", {a, w1, b1, w2, b2}, [&] { return seBlock(a, w1, b1, w2, b2, bf16Out); },
         [&] {
           auto m = a.mean({2, 3}, true);
           auto h = torch::silu(torch::conv2d(m, w1, b1));
-          return a * torch::sigmoid(torch::conv2d(h, w2, b2));
+          auto y = a * torch::sigmoid(torch::conv2d(h, w2, b2));
+          return bf16Out ? y.to(torch::kBFloat16) : y;
         },
         {"a", "w1", "b1", "w2", "b2"});
   }

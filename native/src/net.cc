@@ -91,8 +91,8 @@ size_t weightCount(const std::string& kind, size_t given) {
 
 }  // namespace
 
-Net::Net(Graph graph, double lr, const std::string& device, bool ownKernels)
-    : device_(device), ownKernels_(ownKernels && device_.is_cpu()) {
+Net::Net(Graph graph, double lr, const std::string& device, bool ownKernels, bool mixedBf16)
+    : device_(device), ownKernels_(ownKernels && device_.is_cpu()), mixedBf16_(mixedBf16) {
   if (device_.is_cuda() && !torch::cuda::is_available())
     throw std::invalid_argument("device " + device + " asked for, but this LibTorch has no CUDA device (a CPU build, or no GPU visible)");
   // LibTorch lets cuDNN use TF32 (as Keras/TensorFlow do); CYTOIMAGENET_TRAIN_TF32=0 keeps float32.
@@ -139,6 +139,23 @@ Net::Net(Graph graph, double lr, const std::string& device, bool ownKernels)
     for (auto& n : ops_[i].in) last[n] = i;
   for (auto& op : ops_) op.lastUse = last.count(op.out) ? last[op.out] : -1;
   lastUse_ = last;
+  {
+    std::unordered_map<std::string, std::vector<int>> readersOf;
+    for (int i = 0; i < static_cast<int>(ops_.size()); ++i) {
+      auto& op = ops_[i];
+      op.pointwise = op.kind == "conv" && op.kernel == 1 && op.groups == 1 && op.stride == 1 && op.pad == 0 && op.wp.size() == 1;
+      for (const auto& n : op.in) readersOf[n].push_back(i);
+    }
+    for (auto& op : ops_) {
+      auto it = readersOf.find(op.out);
+      if (it == readersOf.end() || op.out == output_) continue;
+      op.feedsPointwise = op.feedsBatchNorm = true;
+      for (int r : it->second) {
+        op.feedsPointwise = op.feedsPointwise && ops_[r].pointwise;
+        op.feedsBatchNorm = op.feedsBatchNorm && ops_[r].kind == "bn";
+      }
+    }
+  }
   if (ownKernels_) {
     std::unordered_map<std::string, int> readers;
     for (const auto& op : ops_)
@@ -233,7 +250,8 @@ torch::Tensor Net::run(const torch::Tensor& x, bool training, const std::string&
     } else if (fused[i] == kSeBlock) {
       const Op& c1 = ops_[op.seConv1];
       const Op& c2 = ops_[op.seConv2];
-      y = seBlock(env.at(op.in[0]), c1.wp[0]->t, c1.wp[1]->t, c2.wp[0]->t, c2.wp[1]->t);
+      y = seBlock(env.at(op.in[0]), c1.wp[0]->t, c1.wp[1]->t, c2.wp[0]->t, c2.wp[1]->t,
+                  training && mixedBf16_ && op.feedsPointwise);
     } else if (op.seMul >= 0 && training && ownKernels_ && seBlockApplies(env.at(op.in[0]))) {
       for (int c : op.seChain) fused[c] = kSkip;
       fused[op.seMul] = kSeBlock;
@@ -258,7 +276,14 @@ torch::Tensor Net::run(const torch::Tensor& x, bool training, const std::string&
         } else {
           c10::optional<torch::Tensor> bias;
           if (op.wp.size() == 2) bias = op.wp[1]->t;
-          y = torch::conv2d(a, kernel, bias, {op.stride, op.stride}, {op.pad, op.pad}, {1, 1}, op.groups);
+          if (training && mixedBf16_ && op.pointwise) {
+            // bfloat16 in and out: the BatchNorm after it reads bfloat16 (own kernels) or a float copy.
+            const auto bf = torch::kBFloat16;
+            y = torch::conv2d(a.scalar_type() == bf ? a : a.to(bf), kernel.to(bf));
+            if (!ownKernels_ || !op.feedsBatchNorm || !batchNormSwishApplies(y)) y = y.to(torch::kFloat32);
+          } else {
+            y = torch::conv2d(a, kernel, bias, {op.stride, op.stride}, {op.pad, op.pad}, {1, 1}, op.groups);
+          }
         }
       } else if (k == "bn") {
         if (training && ownKernels_ && batchNormSwishApplies(a)) {

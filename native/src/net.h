@@ -45,6 +45,11 @@ struct Op {
   // training with own kernels runs the block as one op at the mul); on both, its two 1×1 convs.
   int seMul = -1, seConv1 = -1, seConv2 = -1;
   std::vector<int> seChain;
+  // conv: a 1×1 convolution without bias, groups 1 — the convs mixed precision runs in bfloat16.
+  bool pointwise = false;
+  // Every reader of this op's output is a pointwise conv / a bn: mixed precision may hand it
+  // bfloat16 (own kernels read it).
+  bool feedsPointwise = false, feedsBatchNorm = false;
 };
 
 struct StepResult {
@@ -62,7 +67,11 @@ class Net {
  public:
   // device: "cpu" or "cuda[:N]" (needs a CUDA build of LibTorch). ownKernels: use this project's
   // CPU kernels where LibTorch's are slow (depthwise weight gradient); false = LibTorch's alone.
-  Net(Graph graph, double lr, const std::string& device = "cpu", bool ownKernels = true);
+  // mixedBf16: in training, the 1×1 convolutions (about 85 % of the network's multiply-adds) run
+  // in bfloat16 on bfloat16 copies of their inputs and weights, like Keras's "mixed_bfloat16"
+  // policy; weights, optimiser state, BatchNorm statistics and everything else stay float32, and
+  // evaluation is float32 throughout.
+  Net(Graph graph, double lr, const std::string& device = "cpu", bool ownKernels = true, bool mixedBf16 = false);
 
   const std::vector<std::unique_ptr<Weight>>& weights() const { return weights_; }
   Weight* find(const std::string& name);
@@ -85,6 +94,7 @@ class Net {
   const std::string& outputName() const { return output_; }
   std::string deviceName() const { return device_.str(); }
   bool ownKernels() const { return ownKernels_; }
+  bool mixedBf16() const { return mixedBf16_; }
 
  private:
   torch::Tensor run(const torch::Tensor& x, bool training, const std::string& stopAt);
@@ -99,6 +109,7 @@ class Net {
   int64_t numClasses_ = 0;
   torch::Device device_ = torch::kCPU;
   bool ownKernels_ = true;
+  bool mixedBf16_ = false;
   std::unique_ptr<torch::optim::Adam> opt_;
 };
 

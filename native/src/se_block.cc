@@ -1,9 +1,11 @@
 #include "se_block.h"
+#include "bfloat16.h"
 #include "simd.h"
 
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <stdexcept>
 #include <vector>
 
 namespace cin {
@@ -13,9 +15,13 @@ namespace {
 constexpr auto CL = at::MemoryFormat::ChannelsLast;
 
 
+// The block's output (and so the gradient that comes back) is float, or bfloat16 when a
+// mixed-precision 1×1 convolution reads it; a, its gradient and the scales are always float.
+
 // out[c] = Σ_rows x[r][c] (· y[r][c] when y is given), for one image of `rows` pixels.
-CIN_CLONES void channelSums(const float* __restrict x, const float* __restrict y, int64_t rows, int64_t C,
-                            double* __restrict out, float* __restrict f) {
+template <typename Y>
+CIN_INLINE void channelSumsBody(const float* __restrict x, const Y* __restrict y, int64_t rows, int64_t C,
+                                double* __restrict out, float* __restrict f) {
   std::fill(out, out + C, 0.0);
   for (int64_t r0 = 0; r0 < rows; r0 += kSumChunk) {
     std::fill(f, f + C, 0.0f);
@@ -23,8 +29,8 @@ CIN_CLONES void channelSums(const float* __restrict x, const float* __restrict y
     for (int64_t r = r0; r < r1; ++r) {
       const float* __restrict xr = x + r * C;
       if (y) {
-        const float* __restrict yr = y + r * C;
-        for (int64_t c = 0; c < C; ++c) f[c] += xr[c] * yr[c];
+        const Y* __restrict yr = y + r * C;
+        for (int64_t c = 0; c < C; ++c) f[c] += xr[c] * load(yr, c);
       } else {
         for (int64_t c = 0; c < C; ++c) f[c] += xr[c];
       }
@@ -32,30 +38,53 @@ CIN_CLONES void channelSums(const float* __restrict x, const float* __restrict y
     for (int64_t c = 0; c < C; ++c) out[c] += f[c];
   }
 }
+CIN_CLONES void channelSums(const float* x, const float* y, int64_t rows, int64_t C, double* out, float* f) {
+  channelSumsBody(x, y, rows, C, out, f);
+}
+CIN_CLONES void channelSums(const float* x, const bf16* y, int64_t rows, int64_t C, double* out, float* f) {
+  channelSumsBody(x, y, rows, C, out, f);
+}
 
 // out[r][c] = x[r][c] · s[c] (+ add[c] when given), for one image.
-CIN_CLONES void scaleRows(const float* __restrict x, const float* __restrict s, const float* __restrict add,
-                          float* __restrict out, int64_t rows, int64_t C) {
+template <typename In, typename Out>
+CIN_INLINE void scaleRowsBody(const In* __restrict x, const float* __restrict s, const float* __restrict add,
+                              Out* __restrict out, int64_t rows, int64_t C) {
   for (int64_t r = 0; r < rows; ++r) {
-    const float* __restrict xr = x + r * C;
-    float* __restrict o = out + r * C;
+    const In* __restrict xr = x + r * C;
+    Out* __restrict o = out + r * C;
     if (add) {
-      for (int64_t c = 0; c < C; ++c) o[c] = xr[c] * s[c] + add[c];
+      for (int64_t c = 0; c < C; ++c) store(o, c, load(xr, c) * s[c] + add[c]);
     } else {
-      for (int64_t c = 0; c < C; ++c) o[c] = xr[c] * s[c];
+      for (int64_t c = 0; c < C; ++c) store(o, c, load(xr, c) * s[c]);
     }
   }
 }
+CIN_CLONES void scaleRows(const float* x, const float* s, const float* add, float* out, int64_t rows, int64_t C) {
+  scaleRowsBody(x, s, add, out, rows, C);
+}
+CIN_CLONES void scaleRows(const float* x, const float* s, const float* add, bf16* out, int64_t rows, int64_t C) {
+  scaleRowsBody(x, s, add, out, rows, C);
+}
+CIN_CLONES void scaleRows(const bf16* x, const float* s, const float* add, float* out, int64_t rows, int64_t C) {
+  scaleRowsBody(x, s, add, out, rows, C);
+}
 
-// Per image and channel Σ_pixels x (· y), as an (N, C) float tensor.
-torch::Tensor pixelSums(const torch::Tensor& x, const float* y) {
+
+// Per image and channel Σ_pixels x (· y), as an (N, C) float tensor. y: float or bfloat16, x's shape.
+torch::Tensor pixelSums(const torch::Tensor& x, const torch::Tensor& y) {
   const int64_t n = x.size(0), C = x.size(1), rows = x.size(2) * x.size(3);
   const float* xp = x.data_ptr<float>();
+  const bool yb = y.defined() && y.scalar_type() == torch::kBFloat16;
+  const float* yf = y.defined() && !yb ? y.data_ptr<float>() : nullptr;
+  const bf16* yh = yb ? data<bf16>(y) : nullptr;
   std::vector<double> sums(static_cast<size_t>(n * C));
   at::parallel_for(0, n, 1, [&](int64_t b, int64_t e) {
     std::vector<float> f(static_cast<size_t>(C));
-    for (int64_t i = b; i < e; ++i)
-      channelSums(xp + i * rows * C, y ? y + i * rows * C : nullptr, rows, C, sums.data() + i * C, f.data());
+    for (int64_t i = b; i < e; ++i) {
+      const int64_t off = i * rows * C;
+      if (yb) channelSums(xp + off, yh + off, rows, C, sums.data() + i * C, f.data());
+      else channelSums(xp + off, yf ? yf + off : nullptr, rows, C, sums.data() + i * C, f.data());
+    }
   });
   auto out = torch::empty({n, C}, torch::kFloat32);
   float* op = out.data_ptr<float>();
@@ -70,32 +99,40 @@ torch::Tensor excite(const torch::Tensor& m, const torch::Tensor& w1, const torc
   return torch::sigmoid(torch::linear(torch::silu(h), w2.reshape({w2.size(0), w2.size(1)}), b2));
 }
 
-// out = x · s (+ add), s and add per image and channel ((N, C) tensors).
-torch::Tensor scale(const torch::Tensor& x, const torch::Tensor& s, const torch::Tensor& add) {
+// out = x · s (+ add), s and add per image and channel ((N, C) tensors), out in dtype `to`.
+template <typename In, typename Out>
+void scaleInto(const torch::Tensor& x, const torch::Tensor& s, const torch::Tensor& add, torch::Tensor& out) {
   const int64_t n = x.size(0), C = x.size(1), rows = x.size(2) * x.size(3);
-  auto out = at::empty_like(x, x.options().memory_format(CL));
-  const float* xp = x.data_ptr<float>();
+  const In* xp = data<In>(x);
   const float* sp = s.data_ptr<float>();
   const float* ap = add.defined() ? add.data_ptr<float>() : nullptr;
-  float* op = out.data_ptr<float>();
+  Out* op = data<Out>(out);
   at::parallel_for(0, n, 1, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i)
       scaleRows(xp + i * rows * C, sp + i * C, ap ? ap + i * C : nullptr, op + i * rows * C, rows, C);
   });
+}
+torch::Tensor scale(const torch::Tensor& x, const torch::Tensor& s, const torch::Tensor& add, torch::ScalarType to) {
+  auto out = at::empty(x.sizes(), x.options().dtype(to).memory_format(CL));
+  const bool inB = x.scalar_type() == torch::kBFloat16, outB = to == torch::kBFloat16;
+  if (inB && outB) throw std::logic_error("seBlock: bfloat16 in and out");
+  if (inB) scaleInto<bf16, float>(x, s, add, out);
+  else if (outB) scaleInto<float, bf16>(x, s, add, out);
+  else scaleInto<float, float>(x, s, add, out);
   return out;
 }
 
 class SeBlockFunction : public torch::autograd::Function<SeBlockFunction> {
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& a, const torch::Tensor& w1,
-                               const torch::Tensor& b1, const torch::Tensor& w2, const torch::Tensor& b2) {
+                               const torch::Tensor& b1, const torch::Tensor& w2, const torch::Tensor& b2, bool bf16Out) {
     auto ac = a.contiguous(CL);
-    auto m = pixelSums(ac, nullptr) / static_cast<double>(ac.size(2) * ac.size(3));
+    auto m = pixelSums(ac, torch::Tensor()) / static_cast<double>(ac.size(2) * ac.size(3));
     auto s = excite(m, w1, b1, w2, b2).contiguous();
     ctx->save_for_backward({ac, w1, b1, w2, b2});
     ctx->saved_data["m"] = m;
     ctx->saved_data["s"] = s;
-    return scale(ac, s, torch::Tensor());
+    return scale(ac, s, torch::Tensor(), bf16Out ? torch::kBFloat16 : torch::kFloat32);
   }
 
   static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
@@ -106,7 +143,7 @@ class SeBlockFunction : public torch::autograd::Function<SeBlockFunction> {
     auto s = ctx->saved_data["s"].toTensor();
     const double hw = static_cast<double>(a.size(2) * a.size(3));
     // dL/ds = Σ_pixels g·a; then back through the small MLP with LibTorch's autograd.
-    auto gs = pixelSums(a, g.data_ptr<float>());
+    auto gs = pixelSums(a, g);
     torch::Tensor gm, gw1, gb1, gw2, gb2;
     {
       torch::AutoGradMode on(true);
@@ -122,8 +159,8 @@ class SeBlockFunction : public torch::autograd::Function<SeBlockFunction> {
       gb2 = r[4];
     }
     // dL/da = g·s + dL/dm / (H·W), in one sweep.
-    auto ga = scale(g, s, (gm / hw).contiguous());
-    return {ga, gw1, gb1, gw2, gb2};
+    auto ga = scale(g, s, (gm / hw).contiguous(), torch::kFloat32);
+    return {ga, gw1, gb1, gw2, gb2, torch::Tensor()};
   }
 };
 
@@ -134,8 +171,8 @@ bool seBlockApplies(const torch::Tensor& a) {
 }
 
 torch::Tensor seBlock(const torch::Tensor& a, const torch::Tensor& w1, const torch::Tensor& b1, const torch::Tensor& w2,
-                      const torch::Tensor& b2) {
-  return SeBlockFunction::apply(a, w1, b1, w2, b2);
+                      const torch::Tensor& b2, bool bf16Out) {
+  return SeBlockFunction::apply(a, w1, b1, w2, b2, bf16Out);
 }
 
 }  // namespace cin

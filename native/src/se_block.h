@@ -13,8 +13,9 @@ namespace cin {
 bool seBlockApplies(const torch::Tensor& a);
 
 // w1: (Cr, C, 1, 1), b1: (Cr), w2: (C, Cr, 1, 1), b2: (C). Sums over pixels run per image in a
-// fixed order: the result does not depend on the thread count.
+// fixed order: the result does not depend on the thread count. bf16Out: y in bfloat16, for a
+// mixed-precision convolution that reads it (its gradient then comes back in bfloat16 too).
 torch::Tensor seBlock(const torch::Tensor& a, const torch::Tensor& w1, const torch::Tensor& b1, const torch::Tensor& w2,
-                      const torch::Tensor& b2);
+                      const torch::Tensor& b2, bool bf16Out = false);
 
 }  // namespace cin

@@ -6,7 +6,9 @@
 #include <cstdint>
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define CIN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+// x86-64-v4 (AVX-512 F, BW, DQ, VL) rather than plain avx512f: without BW there are no 16-bit
+// lanes in 512-bit registers, and the bfloat16 loops would not vectorise at all.
+#define CIN_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
 #else
 #define CIN_CLONES
 #endif

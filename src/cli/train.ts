@@ -33,6 +33,7 @@ const cliSchema = z.object({
   threads: int('--threads', 1, 1024).optional(),
   device: z.string().regex(/^(cpu|cuda(:\d+)?)$/, '--device must be cpu, cuda or cuda:N'),
   kernels: z.enum(['own', 'libtorch'], { message: '--kernels must be own or libtorch' }),
+  precision: z.enum(['auto', 'float32', 'mixed_bfloat16'], { message: '--precision must be auto, float32 or mixed_bfloat16' }),
   prefetch: int('--prefetch', 0, 16),
   keepCheckpoints: int('--keep-checkpoints', 1, 1000),
   checkpointEvery: int('--checkpoint-every', 0, Number.MAX_SAFE_INTEGER),
@@ -120,6 +121,11 @@ export function register(program: Command): void {
     .option('--threads <n>', 'LibTorch threads (default: all cores)')
     .option('--device <cpu|cuda[:N]>', 'where to train; cuda needs the addon built against a CUDA LibTorch', 'cpu')
     .option('--kernels <own|libtorch>', "CPU kernels: own (fused BatchNorm+swish, squeeze-excitation, depthwise weight gradient) or LibTorch's alone", 'own')
+    .option(
+      '--precision <auto|float32|mixed_bfloat16>',
+      'step arithmetic: mixed_bfloat16 runs the 1×1 convolutions in bfloat16 (weights, statistics and evaluation stay float32); auto picks it on CPUs with bfloat16 dot products, and a resumed run keeps its own',
+      'auto',
+    )
     .option('--prefetch <n>', 'batches loaded ahead of the step', '1')
     .option('--checkpoint-every <steps>', 'also checkpoint every this many steps inside an epoch (0: epoch ends only)', '1000')
     .option('--keep-checkpoints <n>', 'newest checkpoints kept', '2')
@@ -142,6 +148,7 @@ export function register(program: Command): void {
             threads: o.threads,
             device: o.device,
             kernels: o.kernels,
+            precision: o.precision,
             prefetch: o.prefetch,
             keepCheckpoints: o.keepCheckpoints,
             checkpointEvery: o.checkpointEvery,

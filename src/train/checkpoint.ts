@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 import { UserError } from '../util/errors.js';
+import type { Precision } from './engine.js';
 import type { HistoryRow } from './history.js';
 
 /** What makes two runs the same run (a resume must match it). */
@@ -47,6 +48,8 @@ export interface TrainState {
    * dropout seed from Rng.derive(seed, 'step', e, s). The position (epochsDone) is their whole state.
    */
   rng: { seed: number; streams: string[] };
+  /** The step arithmetic the run used (absent in checkpoints of earlier versions: float32). */
+  precision?: Precision;
   history: HistoryRow[];
   savedAt: string;
 }

@@ -21,7 +21,7 @@ import {
   type RunConfig,
   type TrainState,
 } from './checkpoint.js';
-import { loadEngine, type Kernels, type NativeModel, type StepStats } from './engine.js';
+import { loadEngine, resolvePrecision, type Kernels, type NativeModel, type Precision, type StepStats } from './engine.js';
 import { trainGraph, type TrainGraph } from './graph.js';
 import { writeHistory, type HistoryRow } from './history.js';
 import { loadBatch, prefetch, rotationAngle } from './pipeline.js';
@@ -44,6 +44,11 @@ export interface TrainOptions {
   device?: string;
   /** CPU kernels: "own" (default; fused, see docs/train.md) or LibTorch's alone. Same results within float rounding. */
   kernels?: Kernels;
+  /**
+   * Step arithmetic: "auto" (default: mixed_bfloat16 on CPUs with bfloat16 dot products, else
+   * float32; a resumed run keeps the precision it started with), "float32" or "mixed_bfloat16".
+   */
+  precision?: Precision | 'auto';
   /** Start the backbone from this Keras EfficientNetB0 .h5 instead of random weights (new runs only). */
   init?: string;
   /** Batches loaded ahead of the step being computed. */
@@ -185,9 +190,16 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   }
 
   const graph: TrainGraph = trainGraph(split.classes.length);
+  const device = options.device ?? 'cpu';
+  const kernels = options.kernels ?? 'own';
+  const requested = options.precision ?? 'auto';
+  // A resumed run keeps its arithmetic unless told otherwise: only then is it bit-identical to an uninterrupted one.
+  const startedWith = state ? (state.precision ?? 'float32') : undefined;
+  const precision = requested === 'auto' && startedWith ? startedWith : resolvePrecision(requested, { device, kernels, info: engine.info() });
+  if (startedWith && precision !== startedWith) log(`note: the run started in ${startedWith} and continues in ${precision}`);
   let model: NativeModel;
   try {
-    model = new engine.Model(graph, { lr: config.learningRate, threads, device: options.device ?? 'cpu', kernels: options.kernels ?? 'own' });
+    model = new engine.Model(graph, { lr: config.learningRate, threads, device, kernels, precision });
   } catch (e) {
     throw new UserError(`cannot create the model: ${(e as Error).message}`, {}, options.device && options.device !== 'cpu' ? 'build the addon against a CUDA LibTorch (CYTOIMAGENET_LIBTORCH, docs/train.md) on a machine with a GPU, or use --device cpu' : undefined);
   }
@@ -215,6 +227,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     globalStep,
     ...(stepInEpoch > 0 ? { stepInEpoch, trainMeter: meter } : {}),
     rng: { seed: config.seed, streams: RNG_STREAMS },
+    precision: model.precision,
     history,
     savedAt: new Date().toISOString(),
   });
@@ -226,7 +239,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     resolveInside(out, 'classes.csv'),
     'index,label,train_images,val_images\n' + split.classes.map((c, i) => `${i},${csvField(c)},${perClass[i][0]},${perClass[i][1]}`).join('\n') + '\n',
   );
-  await writeFileAtomic(resolveInside(out, 'run.json'), `${JSON.stringify({ ...config, epochs, threads, init: options.init ?? null, engine: engine.info().torchVersion, kernels: model.kernels, toolVersion: options.toolVersion }, null, 1)}\n`);
+  await writeFileAtomic(resolveInside(out, 'run.json'), `${JSON.stringify({ ...config, epochs, threads, init: options.init ?? null, engine: engine.info().torchVersion, kernels: model.kernels, precision: model.precision, toolVersion: options.toolVersion }, null, 1)}\n`);
 
   const B = config.batchSize;
   const S = config.size;
@@ -237,7 +250,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const ei = engine.info();
   log(
     `EfficientNetB0 on ${split.classes.length} labels: ${split.train.length} training images (${trainSteps} steps of ${B} per epoch), ` +
-      `${split.val.length} validation images, ${S}×${S}; LibTorch ${ei.torchVersion}${ei.mkldnn ? ' (oneDNN)' : ''} on ${model.device}, ${threads} thread(s), ${model.kernels === 'own' ? 'own fused CPU kernels' : "LibTorch's kernels"}`,
+      `${split.val.length} validation images, ${S}×${S}; LibTorch ${ei.torchVersion}${ei.mkldnn ? ' (oneDNN)' : ''} on ${model.device}, ${threads} thread(s), ${model.kernels === 'own' ? 'own fused CPU kernels' : "LibTorch's kernels"}, ${model.precision}`,
   );
 
   for (let e = startEpoch; e < epochs; e++) {

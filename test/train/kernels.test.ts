@@ -10,16 +10,23 @@ import { initWeights } from '../../src/train/weights.js';
 const { engine, reason } = tryLoadEngine();
 const skip = engine ? false : `training addon unavailable (${reason})`;
 
-test('own kernels: outputs, input gradients, weight gradients and running statistics equal LibTorch ops within 1e-5 relative', { skip }, () => {
+test('own kernels: outputs, input gradients, weight gradients and running statistics equal LibTorch ops within 1e-5 relative (bfloat16-stored ones within a rounding step)', { skip }, () => {
   const r = engine!.checkKernels();
+  const bn = ['y', 'dx', 'dgamma', 'dbeta', 'running_mean', 'running_var'];
+  const se = ['y', 'da', 'dw1', 'db1', 'dw2', 'db2'];
   const expected = [
     'depthwise.y', 'depthwise.dx', 'depthwise.dw',
-    'bn_swish.y', 'bn_swish.dx', 'bn_swish.dgamma', 'bn_swish.dbeta', 'bn_swish.running_mean', 'bn_swish.running_var',
-    'bn.y', 'bn.dx', 'bn.dgamma', 'bn.dbeta', 'bn.running_mean', 'bn.running_var',
-    'se.y', 'se.da', 'se.dw1', 'se.db1', 'se.dw2', 'se.db2',
+    ...['bn_swish', 'bn', 'bn_swish_bf16', 'bn_bf16'].flatMap((k) => bn.map((o) => `${k}.${o}`)),
+    ...['se', 'se_bf16'].flatMap((k) => se.map((o) => `${k}.${o}`)),
   ];
   assert.deepEqual(Object.keys(r).sort(), [...expected].sort());
-  for (const k of expected) assert.ok(Number.isFinite(r[k]) && r[k] <= 1e-5, `${k}: relative difference ${r[k]}`);
+  // Mixed precision stores these in bfloat16: the two routes may round a value to neighbouring
+  // bfloat16 numbers (8 significant bits), never further apart.
+  const bf16Stored = new Set(['bn_swish_bf16.dx', 'bn_bf16.dx', 'se_bf16.y']);
+  for (const k of expected) {
+    const tol = bf16Stored.has(k) ? 2 ** -7 : 1e-5;
+    assert.ok(Number.isFinite(r[k]) && r[k] <= tol, `${k}: relative difference ${r[k]} (tolerance ${tol})`);
+  }
 });
 
 test('own kernels: a training step gives the LibTorch-kernels loss (1e-5) and moves the weights the same way; loss falls', { skip }, async () => {
