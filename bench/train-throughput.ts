@@ -3,14 +3,17 @@
 // (decode PNG, resize, rotate with reflection, pack, step, with the next batch loading meanwhile),
 // in the same run, plus the loader alone. Needs the addon (npm run build:native).
 //
+// (a) and (b) use the precision `train` would choose here ("auto"); the float32 step is timed too.
+//
 //   node dist/bench/train-throughput.js [--steps 5] [--batch 64] [--size 224] [--threads N] [--source 512]
+//                                       [--precision auto|float32|mixed_bfloat16]
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { Rng } from '../src/util/rng.js';
-import { loadEngine } from '../src/train/engine.js';
+import { loadEngine, resolvePrecision, type Precision } from '../src/train/engine.js';
 import { trainGraph } from '../src/train/graph.js';
 import { initWeights } from '../src/train/weights.js';
 import { loadBatch, prefetch, rotationAngle } from '../src/train/pipeline.js';
@@ -24,6 +27,7 @@ const { values } = parseArgs({
     threads: { type: 'string', default: String(availableParallelism()) },
     source: { type: 'string', default: '512' },
     classes: { type: 'string', default: '894' },
+    precision: { type: 'string', default: 'auto' },
   },
 });
 const STEPS = Number(values.steps);
@@ -35,8 +39,10 @@ const CLASSES = Number(values.classes);
 
 const engine = loadEngine();
 const info = engine.info();
+if (!['auto', 'float32', 'mixed_bfloat16'].includes(values.precision!)) throw new Error('--precision must be auto, float32 or mixed_bfloat16');
+const PRECISION = resolvePrecision(values.precision as Precision | 'auto', { device: 'cpu', kernels: 'own', info });
 const load0 = loadavg()[0];
-console.log(`LibTorch ${info.torchVersion}, oneDNN ${info.mkldnn}, caching allocator ${info.cachingAllocator}, ${THREADS} threads`);
+console.log(`LibTorch ${info.torchVersion}, oneDNN ${info.mkldnn}, caching allocator ${info.cachingAllocator}, ${THREADS} threads, bfloat16 dot products ${info.nativeBf16}; precision ${PRECISION}`);
 console.log(`EfficientNetB0, ${CLASSES} classes, batch ${B}, ${S}×${S}, ${STEPS} timed steps after 1 warm-up step; source images ${SRC}×${SRC} 8-bit PNG`);
 
 // Source images: gray PNGs of release-like size, made here (noise over blobs; not compressible to nothing).
@@ -59,7 +65,7 @@ for (let i = 0; i < nImages; i++) {
 }
 
 const graph = trainGraph(CLASSES);
-const model = new engine.Model(graph, { lr: 1e-3, threads: THREADS });
+const model = new engine.Model(graph, { lr: 1e-3, threads: THREADS, precision: PRECISION });
 initWeights(model, graph, 0);
 const batchOf = (s: number): TrainItem[] => {
   const start = (s * B) % nImages;
@@ -85,15 +91,18 @@ for await (const b of prefetch(STEPS, 1, (s) => load(s + 1))) await model.trainS
 const pipeline = (STEPS * B) / ((performance.now() - t) / 1000);
 const pipelineCpu = cpuPerImage(process.cpuUsage(cpu0));
 
-// (d) the step alone with LibTorch's kernels only (no own depthwise weight gradient), same weights.
-const plain = new engine.Model(graph, { lr: 1e-3, threads: THREADS, kernels: 'libtorch' });
-initWeights(plain, graph, 0);
-await plain.trainStep(premade.x, premade.labels, B, S, S, 0);
-cpu0 = process.cpuUsage();
-t = performance.now();
-for (let s = 0; s < STEPS; s++) await plain.trainStep(premade.x, premade.labels, B, S, S, s + 1);
-const plainAlone = (STEPS * B) / ((performance.now() - t) / 1000);
-const plainCpu = cpuPerImage(process.cpuUsage(cpu0));
+// (d) the step alone in float32, with the own kernels and with LibTorch's alone, same weights.
+const stepOf = async (options: { kernels: 'own' | 'libtorch'; precision: Precision }) => {
+  const m = new engine.Model(graph, { lr: 1e-3, threads: THREADS, ...options });
+  initWeights(m, graph, 0);
+  await m.trainStep(premade.x, premade.labels, B, S, S, 0);
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let s = 0; s < STEPS; s++) await m.trainStep(premade.x, premade.labels, B, S, S, s + 1);
+  return { rate: (STEPS * B) / ((performance.now() - t0) / 1000), cpu: cpuPerImage(process.cpuUsage(c0)) };
+};
+const f32 = PRECISION === 'float32' ? { rate: stepAlone, cpu: stepCpu } : await stepOf({ kernels: 'own', precision: 'float32' });
+const plain = await stepOf({ kernels: 'libtorch', precision: 'float32' });
 
 // (c) the loader alone (what the pipeline must hide behind the step).
 t = performance.now();
@@ -102,9 +111,10 @@ const loader = (STEPS * B) / ((performance.now() - t) / 1000);
 
 await rm(dir, { recursive: true, force: true });
 const epochImages = 890_737;
-console.log(`step alone (baseline):      ${stepAlone.toFixed(1)} images/s, ${(stepCpu * 1000).toFixed(1)} ms CPU per image`);
+console.log(`step alone (baseline):      ${stepAlone.toFixed(1)} images/s, ${(stepCpu * 1000).toFixed(1)} ms CPU per image  (${PRECISION})`);
 console.log(`whole pipeline:             ${pipeline.toFixed(1)} images/s, ${(pipelineCpu * 1000).toFixed(1)} ms CPU per image  (ratio to baseline ${(pipeline / stepAlone).toFixed(2)}; goal ≥ 35 images/s)`);
-console.log(`step alone, LibTorch kernels only: ${plainAlone.toFixed(1)} images/s, ${(plainCpu * 1000).toFixed(1)} ms CPU per image  (own kernels: ${(stepAlone / plainAlone).toFixed(2)}× the images/s)`);
+if (PRECISION !== 'float32') console.log(`step alone, float32:        ${f32.rate.toFixed(1)} images/s, ${(f32.cpu * 1000).toFixed(1)} ms CPU per image  (${PRECISION}: ${(stepAlone / f32.rate).toFixed(2)}× the images/s)`);
+console.log(`step alone, float32, LibTorch kernels only: ${plain.rate.toFixed(1)} images/s, ${(plain.cpu * 1000).toFixed(1)} ms CPU per image  (own kernels: ${(f32.rate / plain.rate).toFixed(2)}× the images/s)`);
 console.log(`loader alone (no step):     ${loader.toFixed(1)} images/s`);
 console.log(`load average (1 min) at start / end: ${load0.toFixed(1)} / ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores (other work on the machine slows both figures)`);
 console.log(`peak resident memory:       ${(process.resourceUsage().maxRSS / 1024 / 1024).toFixed(1)} GiB`);

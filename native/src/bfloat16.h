@@ -32,4 +32,11 @@ T* data(const torch::Tensor& t) {
   else return t.data_ptr<float>();
 }
 
+// Calls f with a null pointer of t's storage type (float or bf16), to pick a template instance.
+template <typename F>
+auto withStorage(const torch::Tensor& t, F f) {
+  if (t.scalar_type() == torch::kBFloat16) return f(static_cast<bf16*>(nullptr));
+  return f(static_cast<float*>(nullptr));
+}
+
 }  // namespace cin

@@ -43,9 +43,10 @@ CIN_INLINE float swishGrad(float g, float z) {
   return g * s * (1.0f + z * (1.0f - s));
 }
 
-// The loops below read the BatchNorm input x as float or as bfloat16 (mixed precision: x is a
-// bfloat16 convolution output, and dL/dx goes back to that convolution as bfloat16); y and dL/dy
-// are always float. Each body is compiled once per storage type and per instruction set.
+// The loops below read the BatchNorm input x (T) and write its output y (Y) as float or as
+// bfloat16. Mixed precision: x is a bfloat16 convolution output, and dL/dx goes back to that
+// convolution as bfloat16; y is bfloat16 when a bfloat16 depthwise convolution reads it, and
+// dL/dy then comes back as bfloat16. Each body is compiled per storage pair and instruction set.
 
 // Per-channel Σx and Σx² over one image's rows (H·W rows of C channels).
 template <typename T>
@@ -70,22 +71,22 @@ CIN_INLINE void imageSumsBody(const T* __restrict x, int64_t rows, int64_t C, do
   }
 }
 
-template <bool Swish, typename T>
-CIN_INLINE void applyBody(const T* __restrict x, float* __restrict y, int64_t rows, int64_t C,
+template <bool Swish, typename T, typename Y>
+CIN_INLINE void applyBody(const T* __restrict x, Y* __restrict y, int64_t rows, int64_t C,
                           const float* __restrict a, const float* __restrict b) {
   for (int64_t r = 0; r < rows; ++r) {
     const T* __restrict xr = x + r * C;
-    float* __restrict yr = y + r * C;
+    Y* __restrict yr = y + r * C;
     for (int64_t c = 0; c < C; ++c) {
       const float z = load(xr, c) * a[c] + b[c];
-      yr[c] = Swish ? z / (1.0f + expf_(-z)) : z;
+      store(yr, c, Swish ? z / (1.0f + expf_(-z)) : z);
     }
   }
 }
 
 // Per-channel Σg and Σg·(x − mean) over one image, g = dL/d(BN output).
-template <bool Swish, typename T>
-CIN_INLINE void gradSumsBody(const T* __restrict x, const float* __restrict gy, int64_t rows, int64_t C,
+template <bool Swish, typename T, typename Y>
+CIN_INLINE void gradSumsBody(const T* __restrict x, const Y* __restrict gy, int64_t rows, int64_t C,
                              const float* __restrict a, const float* __restrict b, const float* __restrict mean,
                              double* __restrict sg, double* __restrict sgx, float* __restrict fg,
                              float* __restrict fgx) {
@@ -95,10 +96,10 @@ CIN_INLINE void gradSumsBody(const T* __restrict x, const float* __restrict gy, 
     const int64_t r1 = std::min(rows, r0 + kSumChunk);
     for (int64_t r = r0; r < r1; ++r) {
       const T* __restrict xr = x + r * C;
-      const float* __restrict gr = gy + r * C;
+      const Y* __restrict gr = gy + r * C;
       for (int64_t c = 0; c < C; ++c) {
         const float v = load(xr, c);
-        const float g = Swish ? swishGrad(gr[c], v * a[c] + b[c]) : gr[c];
+        const float g = Swish ? swishGrad(load(gr, c), v * a[c] + b[c]) : load(gr, c);
         fg[c] += g;
         fgx[c] += g * (v - mean[c]);
       }
@@ -111,58 +112,64 @@ CIN_INLINE void gradSumsBody(const T* __restrict x, const float* __restrict gy, 
 }
 
 // dx = k1 · (g − k2 − (x − mean) · k3)
-template <bool Swish, typename T>
-CIN_INLINE void gradApplyBody(const T* __restrict x, const float* __restrict gy, T* __restrict gx, int64_t rows,
+template <bool Swish, typename T, typename Y>
+CIN_INLINE void gradApplyBody(const T* __restrict x, const Y* __restrict gy, T* __restrict gx, int64_t rows,
                               int64_t C, const float* __restrict a, const float* __restrict b,
                               const float* __restrict mean, const float* __restrict k1, const float* __restrict k2,
                               const float* __restrict k3) {
   for (int64_t r = 0; r < rows; ++r) {
     const T* __restrict xr = x + r * C;
-    const float* __restrict gr = gy + r * C;
+    const Y* __restrict gr = gy + r * C;
     T* __restrict out = gx + r * C;
     for (int64_t c = 0; c < C; ++c) {
       const float v = load(xr, c);
-      const float g = Swish ? swishGrad(gr[c], v * a[c] + b[c]) : gr[c];
+      const float g = Swish ? swishGrad(load(gr, c), v * a[c] + b[c]) : load(gr, c);
       store(out, c, k1[c] * (g - k2[c] - (v - mean[c]) * k3[c]));
     }
   }
 }
 
-// One multi-versioned entry point per loop, storage type and swish/plain. Overloads on T let the
-// templated autograd code below call them by one name.
-#define CIN_BN_KERNELS(T)                                                                                      \
+// One multi-versioned entry point per loop, storage pair and swish/plain. Overloads on the
+// storage types let the templated autograd code below call them by one name.
+#define CIN_BN_SUMS(T)                                                                                         \
   CIN_CLONES void imageSums(const T* x, int64_t rows, int64_t C, double* s, double* q, float* fs, float* fq) { \
     imageSumsBody<T>(x, rows, C, s, q, fs, fq);                                                                \
-  }                                                                                                            \
-  CIN_CLONES void applySwish(const T* x, float* y, int64_t rows, int64_t C, const float* a, const float* b) {   \
-    applyBody<true, T>(x, y, rows, C, a, b);                                                                   \
-  }                                                                                                            \
-  CIN_CLONES void applyPlain(const T* x, float* y, int64_t rows, int64_t C, const float* a, const float* b) {   \
-    applyBody<false, T>(x, y, rows, C, a, b);                                                                  \
-  }                                                                                                            \
-  CIN_CLONES void gradSumsSwish(const T* x, const float* gy, int64_t rows, int64_t C, const float* a,           \
-                                const float* b, const float* mean, double* sg, double* sgx, float* fg,         \
-                                float* fgx) {                                                                  \
-    gradSumsBody<true, T>(x, gy, rows, C, a, b, mean, sg, sgx, fg, fgx);                                       \
-  }                                                                                                            \
-  CIN_CLONES void gradSumsPlain(const T* x, const float* gy, int64_t rows, int64_t C, const float* a,           \
-                                const float* b, const float* mean, double* sg, double* sgx, float* fg,         \
-                                float* fgx) {                                                                  \
-    gradSumsBody<false, T>(x, gy, rows, C, a, b, mean, sg, sgx, fg, fgx);                                      \
-  }                                                                                                            \
-  CIN_CLONES void gradApplySwish(const T* x, const float* gy, T* gx, int64_t rows, int64_t C, const float* a,   \
-                                 const float* b, const float* mean, const float* k1, const float* k2,          \
-                                 const float* k3) {                                                            \
-    gradApplyBody<true, T>(x, gy, gx, rows, C, a, b, mean, k1, k2, k3);                                        \
-  }                                                                                                            \
-  CIN_CLONES void gradApplyPlain(const T* x, const float* gy, T* gx, int64_t rows, int64_t C, const float* a,   \
-                                 const float* b, const float* mean, const float* k1, const float* k2,          \
-                                 const float* k3) {                                                            \
-    gradApplyBody<false, T>(x, gy, gx, rows, C, a, b, mean, k1, k2, k3);                                       \
   }
-CIN_BN_KERNELS(float)
-CIN_BN_KERNELS(bf16)
+#define CIN_BN_KERNELS(T, Y)                                                                                   \
+  CIN_CLONES void applySwish(const T* x, Y* y, int64_t rows, int64_t C, const float* a, const float* b) {       \
+    applyBody<true>(x, y, rows, C, a, b);                                                                      \
+  }                                                                                                            \
+  CIN_CLONES void applyPlain(const T* x, Y* y, int64_t rows, int64_t C, const float* a, const float* b) {       \
+    applyBody<false>(x, y, rows, C, a, b);                                                                     \
+  }                                                                                                            \
+  CIN_CLONES void gradSumsSwish(const T* x, const Y* gy, int64_t rows, int64_t C, const float* a,               \
+                                const float* b, const float* mean, double* sg, double* sgx, float* fg,         \
+                                float* fgx) {                                                                  \
+    gradSumsBody<true>(x, gy, rows, C, a, b, mean, sg, sgx, fg, fgx);                                          \
+  }                                                                                                            \
+  CIN_CLONES void gradSumsPlain(const T* x, const Y* gy, int64_t rows, int64_t C, const float* a,               \
+                                const float* b, const float* mean, double* sg, double* sgx, float* fg,         \
+                                float* fgx) {                                                                  \
+    gradSumsBody<false>(x, gy, rows, C, a, b, mean, sg, sgx, fg, fgx);                                         \
+  }                                                                                                            \
+  CIN_CLONES void gradApplySwish(const T* x, const Y* gy, T* gx, int64_t rows, int64_t C, const float* a,       \
+                                 const float* b, const float* mean, const float* k1, const float* k2,          \
+                                 const float* k3) {                                                            \
+    gradApplyBody<true>(x, gy, gx, rows, C, a, b, mean, k1, k2, k3);                                           \
+  }                                                                                                            \
+  CIN_CLONES void gradApplyPlain(const T* x, const Y* gy, T* gx, int64_t rows, int64_t C, const float* a,       \
+                                 const float* b, const float* mean, const float* k1, const float* k2,          \
+                                 const float* k3) {                                                            \
+    gradApplyBody<false>(x, gy, gx, rows, C, a, b, mean, k1, k2, k3);                                          \
+  }
+CIN_BN_SUMS(float)
+CIN_BN_SUMS(bf16)
+CIN_BN_KERNELS(float, float)
+CIN_BN_KERNELS(bf16, float)
+CIN_BN_KERNELS(float, bf16)
+CIN_BN_KERNELS(bf16, bf16)
 #undef CIN_BN_KERNELS
+#undef CIN_BN_SUMS
 
 // Per-image double sums of two per-channel quantities, added over images in image order.
 template <typename F>
@@ -181,13 +188,6 @@ std::pair<std::vector<double>, std::vector<double>> sumOverImages(int64_t n, int
   return {std::move(S), std::move(Q)};
 }
 
-// Calls f with a null pointer of x's storage type (float or bf16).
-template <typename F>
-auto withStorage(const torch::Tensor& x, F f) {
-  if (x.scalar_type() == torch::kBFloat16) return f(static_cast<bf16*>(nullptr));
-  return f(static_cast<float*>(nullptr));
-}
-
 torch::Tensor floats(const std::vector<float>& v) {
   return torch::from_blob(const_cast<float*>(v.data()), {static_cast<int64_t>(v.size())}, torch::kFloat32).clone();
 }
@@ -196,7 +196,7 @@ class BatchNormSwishFunction : public torch::autograd::Function<BatchNormSwishFu
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
                                const torch::Tensor& gamma, const torch::Tensor& beta, torch::Tensor runningMean,
-                               torch::Tensor runningVar, double momentum, double eps, bool swish) {
+                               torch::Tensor runningVar, double momentum, double eps, bool swish, bool bf16Out) {
     auto xc = x.contiguous(CL);
     const int64_t n = xc.size(0), C = xc.size(1), rows = xc.size(2) * xc.size(3), M = n * rows;
     if (M <= 1) throw std::invalid_argument("BatchNorm in training needs more than one value per channel");
@@ -226,15 +226,17 @@ class BatchNormSwishFunction : public torch::autograd::Function<BatchNormSwishFu
       runningMean.mul_(1.0 - momentum).add_(floats(mean), momentum);
       runningVar.mul_(1.0 - momentum).add_(floats(unbiased), momentum);
     }
-    auto y = at::empty(xc.sizes(), xc.options().dtype(torch::kFloat32).memory_format(CL));
-    float* yp = y.data_ptr<float>();
-    withStorage(xc, [&](auto* tag) {
-      const auto* xp = data<std::remove_pointer_t<decltype(tag)>>(xc);
-      at::parallel_for(0, n, 1, [&](int64_t lo, int64_t hi) {
-        for (int64_t i = lo; i < hi; ++i) {
-          if (swish) applySwish(xp + i * rows * C, yp + i * rows * C, rows, C, a.data(), b.data());
-          else applyPlain(xp + i * rows * C, yp + i * rows * C, rows, C, a.data(), b.data());
-        }
+    auto y = at::empty(xc.sizes(), xc.options().dtype(bf16Out ? torch::kBFloat16 : torch::kFloat32).memory_format(CL));
+    withStorage(xc, [&](auto* xt) {
+      withStorage(y, [&](auto* yt) {
+        const auto* xp = data<std::remove_pointer_t<decltype(xt)>>(xc);
+        auto* yp = data<std::remove_pointer_t<decltype(yt)>>(y);
+        at::parallel_for(0, n, 1, [&](int64_t lo, int64_t hi) {
+          for (int64_t i = lo; i < hi; ++i) {
+            if (swish) applySwish(xp + i * rows * C, yp + i * rows * C, rows, C, a.data(), b.data());
+            else applyPlain(xp + i * rows * C, yp + i * rows * C, rows, C, a.data(), b.data());
+          }
+        });
       });
     });
     ctx->save_for_backward({xc, g});
@@ -243,6 +245,7 @@ class BatchNormSwishFunction : public torch::autograd::Function<BatchNormSwishFu
     ctx->saved_data["a"] = floats(a);
     ctx->saved_data["b"] = floats(b);
     ctx->saved_data["swish"] = swish;
+    ctx->saved_data["bf16Out"] = bf16Out;
     return y;
   }
 
@@ -259,14 +262,17 @@ class BatchNormSwishFunction : public torch::autograd::Function<BatchNormSwishFu
     const float *mean = meanT.data_ptr<float>(), *invstd = invstdT.data_ptr<float>(), *a = aT.data_ptr<float>(),
                 *b = bT.data_ptr<float>(), *gp = gamma.data_ptr<float>();
     const int64_t n = x.size(0), C = x.size(1), rows = x.size(2) * x.size(3), M = n * rows;
-    auto gy = grads[0].to(torch::kFloat32).contiguous(CL);
-    const float* gyp = gy.data_ptr<float>();
-    auto [SG, SGX] = withStorage(x, [&](auto* tag) {
-      const auto* xp = data<std::remove_pointer_t<decltype(tag)>>(x);
-      return sumOverImages(n, C, [&](int64_t i, double* sg, double* sgx, float* f1, float* f2) {
-        const int64_t off = i * rows * C;
-        if (swish) gradSumsSwish(xp + off, gyp + off, rows, C, a, b, mean, sg, sgx, f1, f2);
-        else gradSumsPlain(xp + off, gyp + off, rows, C, a, b, mean, sg, sgx, f1, f2);
+    // dL/dy arrives in y's storage type.
+    auto gy = grads[0].to(ctx->saved_data["bf16Out"].toBool() ? torch::kBFloat16 : torch::kFloat32).contiguous(CL);
+    auto [SG, SGX] = withStorage(x, [&](auto* xt) {
+      return withStorage(gy, [&](auto* yt) {
+        const auto* xp = data<std::remove_pointer_t<decltype(xt)>>(x);
+        const auto* gyp = data<std::remove_pointer_t<decltype(yt)>>(gy);
+        return sumOverImages(n, C, [&](int64_t i, double* sg, double* sgx, float* f1, float* f2) {
+          const int64_t off = i * rows * C;
+          if (swish) gradSumsSwish(xp + off, gyp + off, rows, C, a, b, mean, sg, sgx, f1, f2);
+          else gradSumsPlain(xp + off, gyp + off, rows, C, a, b, mean, sg, sgx, f1, f2);
+        });
       });
     });
     std::vector<float> gGamma(C), gBeta(C), k1(C), k2(C), k3(C);
@@ -279,20 +285,23 @@ class BatchNormSwishFunction : public torch::autograd::Function<BatchNormSwishFu
       k3[c] = static_cast<float>(SGX[c] * is * is / M);
     }
     auto gx = at::empty_like(x, x.options().memory_format(CL));  // x's dtype: bfloat16 goes back as bfloat16
-    withStorage(x, [&](auto* tag) {
-      using T = std::remove_pointer_t<decltype(tag)>;
-      const T* xp = data<T>(x);
-      T* gxp = data<T>(gx);
-      at::parallel_for(0, n, 1, [&](int64_t lo, int64_t hi) {
-        for (int64_t i = lo; i < hi; ++i) {
-          const int64_t off = i * rows * C;
-          if (swish) gradApplySwish(xp + off, gyp + off, gxp + off, rows, C, a, b, mean, k1.data(), k2.data(), k3.data());
-          else gradApplyPlain(xp + off, gyp + off, gxp + off, rows, C, a, b, mean, k1.data(), k2.data(), k3.data());
-        }
+    withStorage(x, [&](auto* xt) {
+      withStorage(gy, [&](auto* yt) {
+        using T = std::remove_pointer_t<decltype(xt)>;
+        const T* xp = data<T>(x);
+        T* gxp = data<T>(gx);
+        const auto* gyp = data<std::remove_pointer_t<decltype(yt)>>(gy);
+        at::parallel_for(0, n, 1, [&](int64_t lo, int64_t hi) {
+          for (int64_t i = lo; i < hi; ++i) {
+            const int64_t off = i * rows * C;
+            if (swish) gradApplySwish(xp + off, gyp + off, gxp + off, rows, C, a, b, mean, k1.data(), k2.data(), k3.data());
+            else gradApplyPlain(xp + off, gyp + off, gxp + off, rows, C, a, b, mean, k1.data(), k2.data(), k3.data());
+          }
+        });
       });
     });
     return {gx, floats(gGamma), floats(gBeta), torch::Tensor(), torch::Tensor(),
-            torch::Tensor(), torch::Tensor(), torch::Tensor()};
+            torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -305,8 +314,8 @@ bool batchNormSwishApplies(const torch::Tensor& x) {
 
 torch::Tensor batchNormSwish(const torch::Tensor& x, const torch::Tensor& gamma, const torch::Tensor& beta,
                              torch::Tensor& runningMean, torch::Tensor& runningVar, double momentum, double eps,
-                             bool swish) {
-  return BatchNormSwishFunction::apply(x, gamma, beta, runningMean, runningVar, momentum, eps, swish);
+                             bool swish, bool bf16Out) {
+  return BatchNormSwishFunction::apply(x, gamma, beta, runningMean, runningVar, momentum, eps, swish, bf16Out);
 }
 
 }  // namespace cin

@@ -1,4 +1,5 @@
 #include "depthwise.h"
+#include "bfloat16.h"
 #include "simd.h"
 
 #include <ATen/Parallel.h>
@@ -36,10 +37,18 @@ Dims dims(const torch::Tensor& x, const DepthwiseGeometry& g) {
 // of every value is fixed, whatever the block or thread count.
 
 typedef float vf __attribute__((vector_size(64)));
+typedef uint16_t vh __attribute__((vector_size(32)));
+typedef uint32_t vu __attribute__((vector_size(64)));
 CIN_INLINE vf ld(const float* p) {
   vf v;
   __builtin_memcpy(&v, p, sizeof v);
   return v;
+}
+// 16 bfloat16 values widened to floats (exact).
+CIN_INLINE vf ld(const bf16* p) {
+  vh h;
+  __builtin_memcpy(&h, p, sizeof h);
+  return reinterpret_cast<vf>(__builtin_convertvector(h, vu) << 16);
 }
 CIN_INLINE void st(float* p, vf v) { __builtin_memcpy(p, &v, sizeof v); }
 
@@ -49,9 +58,10 @@ struct Acc {
   static constexpr int N = NV > 0 ? NV : 1;
   vf a[N] = {};
   float s = 0;
-  CIN_INLINE void madd(const float* x, const float* y) {
+  template <typename T>
+  CIN_INLINE void madd(const T* x, const T* y) {
     if constexpr (NV == 0) {
-      s += x[0] * y[0];
+      s += load(x, 0) * load(y, 0);
     } else {
 #pragma GCC unroll 8
       for (int v = 0; v < NV; ++v) a[v] += ld(x + 16 * v) * ld(y + 16 * v);
@@ -76,8 +86,8 @@ struct Acc {
 };
 
 // Adds one output row's contribution to every tap: part[i][j][c] += Σ_ow x[ih][ow*s-pl+j][c]·gy[oh][ow][c].
-template <int NV>
-CIN_INLINE void weightGradBlock(const float* x, const float* gy, float* part, const Dims& d, int64_t oh, int64_t c0) {
+template <int NV, typename T>
+CIN_INLINE void weightGradBlock(const T* x, const T* gy, float* part, const Dims& d, int64_t oh, int64_t c0) {
   for (int64_t i = 0; i < d.k; ++i) {
     const int64_t ih = oh * d.s - d.pt + i;
     if (ih < 0 || ih >= d.h) continue;
@@ -96,8 +106,8 @@ CIN_INLINE void weightGradBlock(const float* x, const float* gy, float* part, co
 // The same sums for a k×k kernel known at compile time, all k taps of a kernel row at once: each
 // dy vector is loaded once for k multiply-adds (the loop above loads it once per tap). Pixels
 // where some tap falls outside the image go through the per-tap loop.
-template <int K, int NV>
-CIN_INLINE void weightGradBlockK(const float* x, const float* gy, float* part, const Dims& d, int64_t oh, int64_t c0) {
+template <int K, int NV, typename T>
+CIN_INLINE void weightGradBlockK(const T* x, const T* gy, float* part, const Dims& d, int64_t oh, int64_t c0) {
   const int64_t loAll = d.pl > 0 ? (d.pl + d.s - 1) / d.s : 0;
   const int64_t lastIw = d.w - 1 + d.pl - (K - 1);
   const int64_t hiAll = lastIw < 0 ? 0 : std::min(d.ow, lastIw / d.s + 1);
@@ -105,12 +115,12 @@ CIN_INLINE void weightGradBlockK(const float* x, const float* gy, float* part, c
   for (int64_t i = 0; i < K; ++i) {
     const int64_t ih = oh * d.s - d.pt + i;
     if (ih < 0 || ih >= d.h) continue;
-    const float* xr = x + ih * d.w * d.c + c0;
-    const float* gr = gy + oh * d.ow * d.c + c0;
+    const T* xr = x + ih * d.w * d.c + c0;
+    const T* gr = gy + oh * d.ow * d.c + c0;
     Acc<NV> acc[K];
     for (int64_t ow = loAll; ow < hiAll; ++ow) {
-      const float* xb = xr + (ow * d.s - d.pl) * d.c;
-      const float* g = gr + ow * d.c;
+      const T* xb = xr + (ow * d.s - d.pl) * d.c;
+      const T* g = gr + ow * d.c;
 #pragma GCC unroll 5
       for (int j = 0; j < K; ++j) acc[j].madd(xb + j * d.c, g);
     }
@@ -134,33 +144,44 @@ CIN_INLINE void weightGradBlockK(const float* x, const float* gy, float* part, c
     for (; c0 < d.c; ++c0) F<0>(__VA_ARGS__, c0);            \
   } while (0)
 
-template <int K>
-CIN_INLINE void weightGradRowK(const float* x, const float* gy, float* part, const Dims& d, int64_t oh) {
+template <int K, typename T>
+CIN_INLINE void weightGradRowK(const T* x, const T* gy, float* part, const Dims& d, int64_t oh) {
   int64_t c0 = 0;
   for (; c0 + 32 <= d.c; c0 += 32) weightGradBlockK<K, 2>(x, gy, part, d, oh, c0);
   for (; c0 + 16 <= d.c; c0 += 16) weightGradBlockK<K, 1>(x, gy, part, d, oh, c0);
   for (; c0 < d.c; ++c0) weightGradBlock<0>(x, gy, part, d, oh, c0);
 }
 
-CIN_CLONES void weightGradImage(const float* x, const float* gy, float* part, const Dims& d) {
+template <typename T>
+CIN_INLINE void weightGradImageBody(const T* x, const T* gy, float* part, const Dims& d) {
   for (int64_t oh = 0; oh < d.oh; ++oh) {
     if (d.k == 3) weightGradRowK<3>(x, gy, part, d, oh);
     else if (d.k == 5) weightGradRowK<5>(x, gy, part, d, oh);
     else CIN_BLOCKS(weightGradBlock, x, gy, part, d, oh);
   }
 }
+// x and dy as float, or both bfloat16 (mixed precision); sums are float either way.
+CIN_CLONES void weightGradImage(const float* x, const float* gy, float* part, const Dims& d) {
+  weightGradImageBody(x, gy, part, d);
+}
+CIN_CLONES void weightGradImage(const bf16* x, const bf16* gy, float* part, const Dims& d) {
+  weightGradImageBody(x, gy, part, d);
+}
 
 torch::Tensor weightGradKernel(const torch::Tensor& x, const torch::Tensor& gy, const Dims& d) {
   const int64_t taps = d.k * d.k * d.c;
   // One partial sum per image, added in image order: the result does not depend on threads.
   std::vector<float> part(static_cast<size_t>(d.n * taps), 0.0f);
-  const float* xp = x.data_ptr<float>();
-  const float* gp = gy.data_ptr<float>();
-  at::parallel_for(0, d.n, 1, [&](int64_t b, int64_t e) {
-    for (int64_t n = b; n < e; ++n)
-      weightGradImage(xp + n * d.h * d.w * d.c, gp + n * d.oh * d.ow * d.c, part.data() + n * taps, d);
+  withStorage(x, [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    const T* xp = data<T>(x);
+    const T* gp = data<T>(gy);
+    at::parallel_for(0, d.n, 1, [&](int64_t b, int64_t e) {
+      for (int64_t n = b; n < e; ++n)
+        weightGradImage(xp + n * d.h * d.w * d.c, gp + n * d.oh * d.ow * d.c, part.data() + n * taps, d);
+    });
   });
-  auto sum = at::zeros({d.k, d.k, 1, d.c}, x.options());
+  auto sum = at::zeros({d.k, d.k, 1, d.c}, x.options().dtype(torch::kFloat32));
   float* sp = sum.data_ptr<float>();
   for (int64_t n = 0; n < d.n; ++n) {
     const float* p = part.data() + n * taps;
@@ -178,11 +199,13 @@ class DepthwiseFunction : public torch::autograd::Function<DepthwiseFunction> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w,
                                int64_t kernel, int64_t stride, int64_t pad) {
     auto xc = x.contiguous(CL);
-    ctx->save_for_backward({xc, w});
+    // Mixed precision: x bfloat16, the float weight rounded to bfloat16 for oneDNN.
+    auto wc = w.scalar_type() == xc.scalar_type() ? w : w.to(xc.scalar_type()).contiguous(CL);
+    ctx->save_for_backward({xc, wc});
     ctx->saved_data["kernel"] = kernel;
     ctx->saved_data["stride"] = stride;
     ctx->saved_data["pad"] = pad;
-    return oneDnnForward(xc, w, {kernel, stride, pad});
+    return oneDnnForward(xc, wc, {kernel, stride, pad});
   }
 
   static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
@@ -192,7 +215,7 @@ class DepthwiseFunction : public torch::autograd::Function<DepthwiseFunction> {
     const auto& w = saved[1];
     const DepthwiseGeometry g{ctx->saved_data["kernel"].toInt(), ctx->saved_data["stride"].toInt(),
                               ctx->saved_data["pad"].toInt()};
-    auto gy = grads[0].contiguous(CL);
+    auto gy = grads[0].to(x.scalar_type()).contiguous(CL);
     torch::Tensor gx, gw;
     if (ctx->needs_input_grad(0)) {
       gx = std::get<0>(at::convolution_backward(gy, x, w, c10::nullopt, {g.stride, g.stride}, {g.pad, g.pad}, {1, 1},
@@ -206,7 +229,8 @@ class DepthwiseFunction : public torch::autograd::Function<DepthwiseFunction> {
 }  // namespace
 
 bool depthwiseApplies(const torch::Tensor& x, const torch::Tensor& w) {
-  return x.device().is_cpu() && x.scalar_type() == torch::kFloat32 && w.scalar_type() == torch::kFloat32 &&
+  return x.device().is_cpu() && (x.scalar_type() == torch::kFloat32 || x.scalar_type() == torch::kBFloat16) &&
+         w.scalar_type() == torch::kFloat32 &&
          x.dim() == 4 && w.dim() == 4 && w.size(1) == 1 && w.size(0) == x.size(1) && w.size(2) == w.size(3);
 }
 

@@ -13,8 +13,9 @@ struct DepthwiseGeometry {
   int64_t kernel = 3, stride = 1, pad = 0;  // pad: the same on every side
 };
 
-// True when depthwiseConv can take this input and weight: CPU float32, weight (C, 1, k, k), C = x's
-// channels.
+// True when depthwiseConv can take this input and weight: CPU, x float32 or bfloat16 (mixed
+// precision: y and dx are then bfloat16, the float32 weight is rounded for the convolution and its
+// gradient is float32), weight float32 (C, 1, k, k), C = x's channels.
 bool depthwiseApplies(const torch::Tensor& x, const torch::Tensor& w);
 
 // y = depthwise(x, w), differentiable in x and w. The weight gradient is summed in a fixed order

@@ -52,22 +52,42 @@ std::map<std::string, double> checkKernels() {
         },
         {"x", "w"});
   }
-  // BatchNorm (+ swish), including the running statistics; x float32, or bfloat16 as mixed
-  // precision feeds it (the reference then reads the same values as float).
+  // Mixed precision: bfloat16 x and float32 weight; the reference convolves the same values as
+  // float (the weight rounded to bfloat16 as oneDNN gets it) and rounds y to bfloat16.
+  for (const Dw& d : {Dw{32, 12, 3, 1, 1}, Dw{19, 11, 5, 2, 0}}) {
+    auto x = torch::randn({3, d.c, d.h, d.h}).to(torch::kBFloat16).contiguous(CL).requires_grad_(true);
+    auto w = torch::randn({d.c, 1, d.k, d.k}).contiguous(CL).requires_grad_(true);
+    compare(
+        out, "depthwise_x16", {x, w}, [&] { return depthwiseConv(x, w, {d.k, d.s, d.pad}); },
+        [&] {
+          // The rounded values with w's own (float) gradient.
+          auto wr = (w.to(torch::kBFloat16).to(torch::kFloat32) - w).detach() + w;
+          return torch::conv2d(x.to(torch::kFloat32), wr, c10::optional<torch::Tensor>(), at::IntArrayRef{d.s, d.s},
+                               at::IntArrayRef{d.pad, d.pad}, at::IntArrayRef{1, 1}, d.c)
+              .to(torch::kBFloat16);
+        },
+        {"x", "w"});
+  }
+  // BatchNorm (+ swish), including the running statistics. x and y float32, or either bfloat16
+  // as mixed precision uses them (_x16: x; _y16: y); the reference computes on the same values
+  // as float and rounds y.
   for (bool swish : {true, false}) {
-    for (auto dt : {torch::kFloat32, torch::kBFloat16})
+    for (bool x16 : {false, true})
+    for (bool y16 : {false, true})
     for (int64_t c : {16, 24, 37}) {
+      const auto dt = x16 ? torch::kBFloat16 : torch::kFloat32;
       auto x = (torch::randn({4, c, 7, 9}) * 3 + 1).to(dt).contiguous(CL).requires_grad_(true);
       auto g = (torch::rand({c}) + 0.5).requires_grad_(true);
       auto b = torch::randn({c}).requires_grad_(true);
       auto rm1 = torch::randn({c}), rv1 = torch::rand({c}) + 0.5;
       auto rm2 = rm1.clone(), rv2 = rv1.clone();
-      const std::string name = std::string(swish ? "bn_swish" : "bn") + (dt == torch::kBFloat16 ? "_bf16" : "");
+      const std::string name = std::string(swish ? "bn_swish" : "bn") + (x16 ? "_x16" : "") + (y16 ? "_y16" : "");
       compare(
-          out, name, {x, g, b}, [&] { return batchNormSwish(x, g, b, rm1, rv1, 0.01, 1e-3, swish); },
+          out, name, {x, g, b}, [&] { return batchNormSwish(x, g, b, rm1, rv1, 0.01, 1e-3, swish, y16); },
           [&] {
             auto z = torch::batch_norm(x.to(torch::kFloat32), g, b, rm2, rv2, true, 0.01, 1e-3, false);
-            return swish ? torch::silu(z) : z;
+            auto y = swish ? torch::silu(z) : z;
+            return y16 ? y.to(torch::kBFloat16) : y;
           },
           {"x", "gamma", "beta"});
       out[name + ".running_mean"] = std::max(out[name + ".running_mean"], rel(rm1, rm2));

@@ -146,13 +146,19 @@ Net::Net(Graph graph, double lr, const std::string& device, bool ownKernels, boo
       op.pointwise = op.kind == "conv" && op.kernel == 1 && op.groups == 1 && op.stride == 1 && op.pad == 0 && op.wp.size() == 1;
       for (const auto& n : op.in) readersOf[n].push_back(i);
     }
-    for (auto& op : ops_) {
+    auto isDepthwise = [](const Op& r) {
+      return r.kind == "conv" && r.wp.size() == 1 && r.wp[0]->layout == Layout::Depthwise;
+    };
+    // Backwards, so that a pad's flag is known before the op that feeds it.
+    for (int i = static_cast<int>(ops_.size()) - 1; i >= 0; --i) {
+      auto& op = ops_[i];
       auto it = readersOf.find(op.out);
       if (it == readersOf.end() || op.out == output_) continue;
-      op.feedsPointwise = op.feedsBatchNorm = true;
+      op.feedsPointwise = op.feedsBatchNorm = op.feedsDepthwise = true;
       for (int r : it->second) {
         op.feedsPointwise = op.feedsPointwise && ops_[r].pointwise;
         op.feedsBatchNorm = op.feedsBatchNorm && ops_[r].kind == "bn";
+        op.feedsDepthwise = op.feedsDepthwise && (isDepthwise(ops_[r]) || (ops_[r].kind == "pad" && ops_[r].feedsDepthwise));
       }
     }
   }
@@ -282,13 +288,16 @@ torch::Tensor Net::run(const torch::Tensor& x, bool training, const std::string&
             y = torch::conv2d(a.scalar_type() == bf ? a : a.to(bf), kernel.to(bf));
             if (!ownKernels_ || !op.feedsBatchNorm || !batchNormSwishApplies(y)) y = y.to(torch::kFloat32);
           } else {
-            y = torch::conv2d(a, kernel, bias, {op.stride, op.stride}, {op.pad, op.pad}, {1, 1}, op.groups);
+            const auto& in = a.scalar_type() == kernel.scalar_type() ? a : a.to(kernel.scalar_type());
+            y = torch::conv2d(in, kernel, bias, {op.stride, op.stride}, {op.pad, op.pad}, {1, 1}, op.groups);
           }
         }
       } else if (k == "bn") {
         if (training && ownKernels_ && batchNormSwishApplies(a)) {
+          // Mixed precision: bfloat16 out when only depthwise convs (own kernel) read the result.
+          const Op& result = op.swishOf >= 0 ? ops_[op.swishOf] : op;
           y = batchNormSwish(a, op.wp[0]->t, op.wp[1]->t, op.wp[2]->t, op.wp[3]->t, 1.0 - op.momentum, op.eps,
-                             op.swishOf >= 0);
+                             op.swishOf >= 0, mixedBf16_ && result.feedsDepthwise);
           if (op.swishOf >= 0) fused[op.swishOf] = kPass;
         } else {
           y = torch::batch_norm(a, op.wp[0]->t, op.wp[1]->t, op.wp[2]->t, op.wp[3]->t, training, 1.0 - op.momentum,

@@ -47,9 +47,9 @@ struct Op {
   std::vector<int> seChain;
   // conv: a 1×1 convolution without bias, groups 1 — the convs mixed precision runs in bfloat16.
   bool pointwise = false;
-  // Every reader of this op's output is a pointwise conv / a bn: mixed precision may hand it
-  // bfloat16 (own kernels read it).
-  bool feedsPointwise = false, feedsBatchNorm = false;
+  // Every reader of this op's output is a pointwise conv / a bn / a depthwise conv (directly or
+  // through a pad): mixed precision may hand it bfloat16 (own kernels read it).
+  bool feedsPointwise = false, feedsBatchNorm = false, feedsDepthwise = false;
 };
 
 struct StepResult {
@@ -67,10 +67,10 @@ class Net {
  public:
   // device: "cpu" or "cuda[:N]" (needs a CUDA build of LibTorch). ownKernels: use this project's
   // CPU kernels where LibTorch's are slow (depthwise weight gradient); false = LibTorch's alone.
-  // mixedBf16: in training, the 1×1 convolutions (about 85 % of the network's multiply-adds) run
-  // in bfloat16 on bfloat16 copies of their inputs and weights, like Keras's "mixed_bfloat16"
-  // policy; weights, optimiser state, BatchNorm statistics and everything else stay float32, and
-  // evaluation is float32 throughout.
+  // mixedBf16: in training, the 1×1 and depthwise convolutions run in bfloat16 (bfloat16
+  // activations between them, bfloat16 copies of the weights), like Keras's "mixed_bfloat16"
+  // policy; weights, optimiser state, BatchNorm statistics and arithmetic, and everything else stay
+  // float32, and evaluation is float32 throughout.
   Net(Graph graph, double lr, const std::string& device = "cpu", bool ownKernels = true, bool mixedBf16 = false);
 
   const std::vector<std::unique_ptr<Weight>>& weights() const { return weights_; }

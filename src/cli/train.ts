@@ -123,7 +123,7 @@ export function register(program: Command): void {
     .option('--kernels <own|libtorch>', "CPU kernels: own (fused BatchNorm+swish, squeeze-excitation, depthwise weight gradient) or LibTorch's alone", 'own')
     .option(
       '--precision <auto|float32|mixed_bfloat16>',
-      'step arithmetic: mixed_bfloat16 runs the 1×1 convolutions in bfloat16 (weights, statistics and evaluation stay float32); auto picks it on CPUs with bfloat16 dot products, and a resumed run keeps its own',
+      'step arithmetic: mixed_bfloat16 runs the 1×1 and depthwise convolutions in bfloat16 (weights, statistics and evaluation stay float32); auto picks it on CPUs with bfloat16 dot products, and a resumed run keeps its own',
       'auto',
     )
     .option('--prefetch <n>', 'batches loaded ahead of the step', '1')

@@ -22,9 +22,9 @@ export type Kernels = 'own' | 'libtorch';
 
 /**
  * Arithmetic of a training step. "float32": everything in float32. "mixed_bfloat16" (Keras's
- * policy name): the 1×1 convolutions, about 85 % of EfficientNetB0's multiply-adds, run in
- * bfloat16 on bfloat16 copies of their inputs and weights; weights, optimiser state, BatchNorm
- * statistics, the loss and evaluation stay float32.
+ * policy name): the 1×1 and depthwise convolutions run in bfloat16 on bfloat16 activations and
+ * bfloat16 copies of the weights; the weights themselves, optimiser state, BatchNorm statistics,
+ * the squeeze-and-excitation MLPs, the loss and all evaluation stay float32.
  */
 export type Precision = 'float32' | 'mixed_bfloat16';
 

@@ -14,15 +14,21 @@ test('own kernels: outputs, input gradients, weight gradients and running statis
   const r = engine!.checkKernels();
   const bn = ['y', 'dx', 'dgamma', 'dbeta', 'running_mean', 'running_var'];
   const se = ['y', 'da', 'dw1', 'db1', 'dw2', 'db2'];
+  // _x16: the input (and so its gradient) in bfloat16; _y16: the output (and its gradient).
+  const bnVariants = ['bn_swish', 'bn'].flatMap((k) => ['', '_x16', '_y16', '_x16_y16'].map((v) => k + v));
   const expected = [
-    'depthwise.y', 'depthwise.dx', 'depthwise.dw',
-    ...['bn_swish', 'bn', 'bn_swish_bf16', 'bn_bf16'].flatMap((k) => bn.map((o) => `${k}.${o}`)),
+    ...['depthwise', 'depthwise_x16'].flatMap((k) => ['y', 'dx', 'dw'].map((o) => `${k}.${o}`)),
+    ...bnVariants.flatMap((k) => bn.map((o) => `${k}.${o}`)),
     ...['se', 'se_bf16'].flatMap((k) => se.map((o) => `${k}.${o}`)),
   ];
   assert.deepEqual(Object.keys(r).sort(), [...expected].sort());
   // Mixed precision stores these in bfloat16: the two routes may round a value to neighbouring
   // bfloat16 numbers (8 significant bits), never further apart.
-  const bf16Stored = new Set(['bn_swish_bf16.dx', 'bn_bf16.dx', 'se_bf16.y']);
+  const bf16Stored = new Set([
+    'depthwise_x16.y', 'depthwise_x16.dx', 'se_bf16.y',
+    ...bnVariants.filter((k) => k.includes('_x16')).map((k) => `${k}.dx`),
+    ...bnVariants.filter((k) => k.includes('_y16')).map((k) => `${k}.y`),
+  ]);
   for (const k of expected) {
     const tol = bf16Stored.has(k) ? 2 ** -7 : 1e-5;
     assert.ok(Number.isFinite(r[k]) && r[k] <= tol, `${k}: relative difference ${r[k]} (tolerance ${tol})`);
