@@ -131,6 +131,40 @@ void useThreads(int n) {
   if (n > 0 && at::get_num_threads() != n) at::set_num_threads(n);
 }
 
+// OpenBLAS (pthread build) serves LibTorch's few small matrix products here (the dense layer, the
+// squeeze-and-excitation MLPs). Its own threads spin in sched_yield between calls and took about
+// 7 % of a step from the OpenMP threads that run everything else; one thread ends that. A user's
+// OPENBLAS_NUM_THREADS wins.
+bool g_blasOneThread = false;
+void quietBlas() {
+  if (std::getenv("OPENBLAS_NUM_THREADS")) return;
+  using SetThreads = void (*)(int);
+  if (auto f = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
+    f(1);
+    g_blasOneThread = true;
+  }
+}
+
+// bfloat16 dot products in hardware (AVX512-BF16, also on AMX machines): where mixed precision pays.
+bool nativeBf16() {
+#if defined(__x86_64__) && defined(__GNUC__)
+  return __builtin_cpu_supports("avx512bf16");
+#else
+  return false;
+#endif
+}
+
+// What LibTorch 1.13's oneDNN needs for bfloat16 convolutions at all (it emulates the dot products
+// without AVX512-BF16, slower than float32).
+bool bf16Supported() {
+#if defined(__x86_64__) && defined(__GNUC__)
+  return __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+         __builtin_cpu_supports("avx512dq");
+#else
+  return false;
+#endif
+}
+
 cin::Layout parseLayout(const std::string& s) {
   if (s == "conv") return cin::Layout::Conv;
   if (s == "depthwise") return cin::Layout::Depthwise;
@@ -267,6 +301,9 @@ class Model : public Napi::ObjectWrap<Model> {
         mixedBf16 = p == "mixed_bfloat16";
       }
     }
+    if (mixedBf16 && device == "cpu" && !bf16Supported())
+      throw Napi::Error::New(env, "precision mixed_bfloat16 needs a CPU with AVX-512 (BW, VL, DQ) for oneDNN's bfloat16 "
+                                  "convolutions, and this one has none: use float32");
     try {
       net = std::make_unique<cin::Net>(parseGraph(info[0].As<Napi::Object>()), lr, device, ownKernels, mixedBf16);
     } catch (const std::exception& e) {
@@ -458,29 +495,6 @@ void StepWorker::OnError(const Napi::Error& e) {
   deferred_.Reject(e.Value());
 }
 
-// OpenBLAS (pthread build) serves LibTorch's few small matrix products here (the dense layer, the
-// squeeze-and-excitation MLPs). Its own threads spin in sched_yield between calls and took about
-// 7 % of a step from the OpenMP threads that run everything else; one thread ends that. A user's
-// OPENBLAS_NUM_THREADS wins.
-bool g_blasOneThread = false;
-void quietBlas() {
-  if (std::getenv("OPENBLAS_NUM_THREADS")) return;
-  using SetThreads = void (*)(int);
-  if (auto f = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
-    f(1);
-    g_blasOneThread = true;
-  }
-}
-
-// bfloat16 dot products in hardware (AVX512-BF16, also on AMX machines): where mixed precision pays.
-bool nativeBf16() {
-#if defined(__x86_64__) && defined(__GNUC__)
-  return __builtin_cpu_supports("avx512bf16");
-#else
-  return false;
-#endif
-}
-
 Napi::Value Info(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   auto o = Napi::Object::New(env);
@@ -491,6 +505,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("cachingAllocator", g_caching);
   o.Set("blasOneThread", g_blasOneThread);
   o.Set("nativeBf16", nativeBf16());
+  o.Set("bf16Supported", bf16Supported());
   o.Set("parallelInfo", at::get_parallel_info());
   o.Set("cuda", torch::cuda::is_available());
   o.Set("cudaDevices", static_cast<double>(torch::cuda::device_count()));
@@ -501,7 +516,7 @@ Napi::Value CheckKernels(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   try {
     auto o = Napi::Object::New(env);
-    for (const auto& [k, v] : cin::checkKernels()) o.Set(k, v);
+    for (const auto& [k, v] : cin::checkKernels(bf16Supported())) o.Set(k, v);
     return o;
   } catch (const std::exception& e) {
     throw Napi::Error::New(env, errorText(e));

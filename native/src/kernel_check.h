@@ -9,6 +9,7 @@
 
 namespace cin {
 
-std::map<std::string, double> checkKernels();
+// bf16Convs: also check the bfloat16 depthwise convolution (oneDNN needs AVX-512 for it).
+std::map<std::string, double> checkKernels(bool bf16Convs);
 
 }  // namespace cin

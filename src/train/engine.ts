@@ -57,6 +57,8 @@ export interface EngineInfo {
   blasOneThread: boolean;
   /** The CPU has bfloat16 dot products in hardware (AVX512-BF16, also on AMX machines). */
   nativeBf16: boolean;
+  /** oneDNN can run bfloat16 convolutions here at all (AVX-512 BW, VL, DQ); mixed_bfloat16 is refused without. */
+  bf16Supported: boolean;
   parallelInfo: string;
   /** A CUDA build of LibTorch with a visible GPU. */
   cuda: boolean;
