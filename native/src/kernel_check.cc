@@ -95,21 +95,25 @@ std::map<std::string, double> checkKernels(bool bf16Convs) {
       out[name + ".running_var"] = std::max(out[name + ".running_var"], rel(rv1, rv2));
     }
   }
-  // Squeeze-and-excitation, with a float32 or (for a mixed-precision convolution) bfloat16 output.
+  // Squeeze-and-excitation; input and output float32 or, as mixed precision uses them, bfloat16
+  // (_a16: the input; _y16: the output).
+  for (bool a16 : {false, true})
   for (bool bf16Out : {false, true})
   for (int64_t c : {32, 40}) {
     const int64_t cr = c / 4;
-    auto a = torch::randn({3, c, 6, 5}).contiguous(CL).requires_grad_(true);
+    auto a = torch::randn({3, c, 6, 5}).to(a16 ? torch::kBFloat16 : torch::kFloat32).contiguous(CL).requires_grad_(true);
     auto w1 = (torch::randn({cr, c, 1, 1}) * 0.3).contiguous(CL).requires_grad_(true);
     auto b1 = torch::randn({cr}).requires_grad_(true);
     auto w2 = (torch::randn({c, cr, 1, 1}) * 0.3).contiguous(CL).requires_grad_(true);
     auto b2 = torch::randn({c}).requires_grad_(true);
     compare(
-        out, bf16Out ? "se_bf16" : "se", {a, w1, b1, w2, b2}, [&] { return seBlock(a, w1, b1, w2, b2, bf16Out); },
+        out, std::string("se") + (a16 ? "_a16" : "") + (bf16Out ? "_y16" : ""), {a, w1, b1, w2, b2},
+        [&] { return seBlock(a, w1, b1, w2, b2, bf16Out); },
         [&] {
-          auto m = a.mean({2, 3}, true);
+          auto af = a.to(torch::kFloat32);
+          auto m = af.mean({2, 3}, true);
           auto h = torch::silu(torch::conv2d(m, w1, b1));
-          auto y = a * torch::sigmoid(torch::conv2d(h, w2, b2));
+          auto y = af * torch::sigmoid(torch::conv2d(h, w2, b2));
           return bf16Out ? y.to(torch::kBFloat16) : y;
         },
         {"a", "w1", "b1", "w2", "b2"});

@@ -199,6 +199,7 @@ Net::Net(Graph graph, double lr, const std::string& device, bool ownKernels, boo
       if (gap < 0 || ops_[gap].kind != "gap" || readers[ops_[gap].out] != 1 || ops_[gap].in[0] != ops_[i].in[0]) continue;
       ops_[gap].seMul = i;
       ops_[gap].seChain = chain;
+      if (readers[ops_[i].in[0]] == 2 && producer.count(ops_[i].in[0])) ops_[producer.at(ops_[i].in[0])].feedsSeBlock = true;
       ops_[i].seConv1 = ops_[gap].seConv1 = c1;
       ops_[i].seConv2 = ops_[gap].seConv2 = c2;
     }
@@ -294,10 +295,11 @@ torch::Tensor Net::run(const torch::Tensor& x, bool training, const std::string&
         }
       } else if (k == "bn") {
         if (training && ownKernels_ && batchNormSwishApplies(a)) {
-          // Mixed precision: bfloat16 out when only depthwise convs (own kernel) read the result.
+          // Mixed precision: bfloat16 out when only own kernels read the result: depthwise convs
+          // or one squeeze-and-excitation block.
           const Op& result = op.swishOf >= 0 ? ops_[op.swishOf] : op;
           y = batchNormSwish(a, op.wp[0]->t, op.wp[1]->t, op.wp[2]->t, op.wp[3]->t, 1.0 - op.momentum, op.eps,
-                             op.swishOf >= 0, mixedBf16_ && result.feedsDepthwise);
+                             op.swishOf >= 0, mixedBf16_ && (result.feedsDepthwise || result.feedsSeBlock));
           if (op.swishOf >= 0) fused[op.swishOf] = kPass;
         } else {
           y = torch::batch_norm(a, op.wp[0]->t, op.wp[1]->t, op.wp[2]->t, op.wp[3]->t, training, 1.0 - op.momentum,

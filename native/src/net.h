@@ -50,6 +50,8 @@ struct Op {
   // Every reader of this op's output is a pointwise conv / a bn / a depthwise conv (directly or
   // through a pad): mixed precision may hand it bfloat16 (own kernels read it).
   bool feedsPointwise = false, feedsBatchNorm = false, feedsDepthwise = false;
+  // Read only by one squeeze-and-excitation block (its gap and its mul), which own kernels fuse.
+  bool feedsSeBlock = false;
 };
 
 struct StepResult {

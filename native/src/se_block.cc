@@ -5,7 +5,6 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
-#include <stdexcept>
 #include <vector>
 
 namespace cin {
@@ -15,34 +14,29 @@ namespace {
 constexpr auto CL = at::MemoryFormat::ChannelsLast;
 
 
-// The block's output (and so the gradient that comes back) is float, or bfloat16 when a
-// mixed-precision 1×1 convolution reads it; a, its gradient and the scales are always float.
+// The block's input a and output y are each float or bfloat16 (mixed precision: a bfloat16
+// BatchNorm output, a bfloat16 input for the 1×1 convolution after it); each gradient comes back in
+// its tensor's type. Scales and sums are float (sums per 256 rows, then double).
 
 // out[c] = Σ_rows x[r][c] (· y[r][c] when y is given), for one image of `rows` pixels.
-template <typename Y>
-CIN_INLINE void channelSumsBody(const float* __restrict x, const Y* __restrict y, int64_t rows, int64_t C,
+template <typename X, typename Y>
+CIN_INLINE void channelSumsBody(const X* __restrict x, const Y* __restrict y, int64_t rows, int64_t C,
                                 double* __restrict out, float* __restrict f) {
   std::fill(out, out + C, 0.0);
   for (int64_t r0 = 0; r0 < rows; r0 += kSumChunk) {
     std::fill(f, f + C, 0.0f);
     const int64_t r1 = std::min(rows, r0 + kSumChunk);
     for (int64_t r = r0; r < r1; ++r) {
-      const float* __restrict xr = x + r * C;
+      const X* __restrict xr = x + r * C;
       if (y) {
         const Y* __restrict yr = y + r * C;
-        for (int64_t c = 0; c < C; ++c) f[c] += xr[c] * load(yr, c);
+        for (int64_t c = 0; c < C; ++c) f[c] += load(xr, c) * load(yr, c);
       } else {
-        for (int64_t c = 0; c < C; ++c) f[c] += xr[c];
+        for (int64_t c = 0; c < C; ++c) f[c] += load(xr, c);
       }
     }
     for (int64_t c = 0; c < C; ++c) out[c] += f[c];
   }
-}
-CIN_CLONES void channelSums(const float* x, const float* y, int64_t rows, int64_t C, double* out, float* f) {
-  channelSumsBody(x, y, rows, C, out, f);
-}
-CIN_CLONES void channelSums(const float* x, const bf16* y, int64_t rows, int64_t C, double* out, float* f) {
-  channelSumsBody(x, y, rows, C, out, f);
 }
 
 // out[r][c] = x[r][c] · s[c] (+ add[c] when given), for one image.
@@ -59,32 +53,37 @@ CIN_INLINE void scaleRowsBody(const In* __restrict x, const float* __restrict s,
     }
   }
 }
-CIN_CLONES void scaleRows(const float* x, const float* s, const float* add, float* out, int64_t rows, int64_t C) {
-  scaleRowsBody(x, s, add, out, rows, C);
-}
-CIN_CLONES void scaleRows(const float* x, const float* s, const float* add, bf16* out, int64_t rows, int64_t C) {
-  scaleRowsBody(x, s, add, out, rows, C);
-}
-CIN_CLONES void scaleRows(const bf16* x, const float* s, const float* add, float* out, int64_t rows, int64_t C) {
-  scaleRowsBody(x, s, add, out, rows, C);
-}
 
+// One multi-versioned entry point per loop and storage pair, overloaded on the types.
+#define CIN_SE_KERNELS(A, B)                                                                                  \
+  CIN_CLONES void channelSums(const A* x, const B* y, int64_t rows, int64_t C, double* out, float* f) {       \
+    channelSumsBody(x, y, rows, C, out, f);                                                                   \
+  }                                                                                                           \
+  CIN_CLONES void scaleRows(const A* x, const float* s, const float* add, B* out, int64_t rows, int64_t C) {   \
+    scaleRowsBody(x, s, add, out, rows, C);                                                                   \
+  }
+CIN_SE_KERNELS(float, float)
+CIN_SE_KERNELS(float, bf16)
+CIN_SE_KERNELS(bf16, float)
+CIN_SE_KERNELS(bf16, bf16)
+#undef CIN_SE_KERNELS
 
-// Per image and channel Σ_pixels x (· y), as an (N, C) float tensor. y: float or bfloat16, x's shape.
+// Per image and channel Σ_pixels x (· y), as an (N, C) float tensor. x, y: float or bfloat16.
 torch::Tensor pixelSums(const torch::Tensor& x, const torch::Tensor& y) {
   const int64_t n = x.size(0), C = x.size(1), rows = x.size(2) * x.size(3);
-  const float* xp = x.data_ptr<float>();
-  const bool yb = y.defined() && y.scalar_type() == torch::kBFloat16;
-  const float* yf = y.defined() && !yb ? y.data_ptr<float>() : nullptr;
-  const bf16* yh = yb ? data<bf16>(y) : nullptr;
   std::vector<double> sums(static_cast<size_t>(n * C));
-  at::parallel_for(0, n, 1, [&](int64_t b, int64_t e) {
-    std::vector<float> f(static_cast<size_t>(C));
-    for (int64_t i = b; i < e; ++i) {
-      const int64_t off = i * rows * C;
-      if (yb) channelSums(xp + off, yh + off, rows, C, sums.data() + i * C, f.data());
-      else channelSums(xp + off, yf ? yf + off : nullptr, rows, C, sums.data() + i * C, f.data());
-    }
+  withStorage(x, [&](auto* xt) {
+    withStorage(y.defined() ? y : x, [&](auto* yt) {
+      const auto* xp = data<std::remove_pointer_t<decltype(xt)>>(x);
+      const auto* yp = y.defined() ? data<std::remove_pointer_t<decltype(yt)>>(y) : nullptr;
+      at::parallel_for(0, n, 1, [&](int64_t b, int64_t e) {
+        std::vector<float> f(static_cast<size_t>(C));
+        for (int64_t i = b; i < e; ++i) {
+          const int64_t off = i * rows * C;
+          channelSums(xp + off, yp ? yp + off : yp, rows, C, sums.data() + i * C, f.data());
+        }
+      });
+    });
   });
   auto out = torch::empty({n, C}, torch::kFloat32);
   float* op = out.data_ptr<float>();
@@ -100,25 +99,21 @@ torch::Tensor excite(const torch::Tensor& m, const torch::Tensor& w1, const torc
 }
 
 // out = x · s (+ add), s and add per image and channel ((N, C) tensors), out in dtype `to`.
-template <typename In, typename Out>
-void scaleInto(const torch::Tensor& x, const torch::Tensor& s, const torch::Tensor& add, torch::Tensor& out) {
+torch::Tensor scale(const torch::Tensor& x, const torch::Tensor& s, const torch::Tensor& add, torch::ScalarType to) {
   const int64_t n = x.size(0), C = x.size(1), rows = x.size(2) * x.size(3);
-  const In* xp = data<In>(x);
+  auto out = at::empty(x.sizes(), x.options().dtype(to).memory_format(CL));
   const float* sp = s.data_ptr<float>();
   const float* ap = add.defined() ? add.data_ptr<float>() : nullptr;
-  Out* op = data<Out>(out);
-  at::parallel_for(0, n, 1, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i)
-      scaleRows(xp + i * rows * C, sp + i * C, ap ? ap + i * C : nullptr, op + i * rows * C, rows, C);
+  withStorage(x, [&](auto* xt) {
+    withStorage(out, [&](auto* ot) {
+      const auto* xp = data<std::remove_pointer_t<decltype(xt)>>(x);
+      auto* op = data<std::remove_pointer_t<decltype(ot)>>(out);
+      at::parallel_for(0, n, 1, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i)
+          scaleRows(xp + i * rows * C, sp + i * C, ap ? ap + i * C : nullptr, op + i * rows * C, rows, C);
+      });
+    });
   });
-}
-torch::Tensor scale(const torch::Tensor& x, const torch::Tensor& s, const torch::Tensor& add, torch::ScalarType to) {
-  auto out = at::empty(x.sizes(), x.options().dtype(to).memory_format(CL));
-  const bool inB = x.scalar_type() == torch::kBFloat16, outB = to == torch::kBFloat16;
-  if (inB && outB) throw std::logic_error("seBlock: bfloat16 in and out");
-  if (inB) scaleInto<bf16, float>(x, s, add, out);
-  else if (outB) scaleInto<float, bf16>(x, s, add, out);
-  else scaleInto<float, float>(x, s, add, out);
   return out;
 }
 
@@ -139,7 +134,7 @@ class SeBlockFunction : public torch::autograd::Function<SeBlockFunction> {
                                                torch::autograd::tensor_list grads) {
     auto saved = ctx->get_saved_variables();
     const auto& a = saved[0];
-    auto g = grads[0].contiguous(CL);
+    auto g = grads[0].contiguous(CL);  // in y's storage type
     auto s = ctx->saved_data["s"].toTensor();
     const double hw = static_cast<double>(a.size(2) * a.size(3));
     // dL/ds = Σ_pixels g·a; then back through the small MLP with LibTorch's autograd.
@@ -159,7 +154,7 @@ class SeBlockFunction : public torch::autograd::Function<SeBlockFunction> {
       gb2 = r[4];
     }
     // dL/da = g·s + dL/dm / (H·W), in one sweep.
-    auto ga = scale(g, s, (gm / hw).contiguous(), torch::kFloat32);
+    auto ga = scale(g, s, (gm / hw).contiguous(), a.scalar_type());
     return {ga, gw1, gb1, gw2, gb2, torch::Tensor()};
   }
 };
@@ -167,7 +162,8 @@ class SeBlockFunction : public torch::autograd::Function<SeBlockFunction> {
 }  // namespace
 
 bool seBlockApplies(const torch::Tensor& a) {
-  return a.device().is_cpu() && a.scalar_type() == torch::kFloat32 && a.dim() == 4;
+  return a.device().is_cpu() && (a.scalar_type() == torch::kFloat32 || a.scalar_type() == torch::kBFloat16) &&
+         a.dim() == 4;
 }
 
 torch::Tensor seBlock(const torch::Tensor& a, const torch::Tensor& w1, const torch::Tensor& b1, const torch::Tensor& w2,

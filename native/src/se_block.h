@@ -9,7 +9,8 @@
 
 namespace cin {
 
-// True when seBlock can take a: CPU float32, 4-D.
+// True when seBlock can take a: CPU float32 or bfloat16 (mixed precision; its gradient is then
+// bfloat16 too), 4-D.
 bool seBlockApplies(const torch::Tensor& a);
 
 // w1: (Cr, C, 1, 1), b1: (Cr), w2: (C, Cr, 1, 1), b2: (C). Sums over pixels run per image in a

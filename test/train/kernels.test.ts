@@ -16,19 +16,21 @@ test('own kernels: outputs, input gradients, weight gradients and running statis
   const se = ['y', 'da', 'dw1', 'db1', 'dw2', 'db2'];
   // _x16: the input (and so its gradient) in bfloat16; _y16: the output (and its gradient).
   const bnVariants = ['bn_swish', 'bn'].flatMap((k) => ['', '_x16', '_y16', '_x16_y16'].map((v) => k + v));
+  const seVariants = ['se', 'se_a16', 'se_y16', 'se_a16_y16'];
   const expected = [
     // (The bfloat16 depthwise convolution is oneDNN's, which needs AVX-512.)
     ...['depthwise', ...(engine!.info().bf16Supported ? ['depthwise_x16'] : [])].flatMap((k) => ['y', 'dx', 'dw'].map((o) => `${k}.${o}`)),
     ...bnVariants.flatMap((k) => bn.map((o) => `${k}.${o}`)),
-    ...['se', 'se_bf16'].flatMap((k) => se.map((o) => `${k}.${o}`)),
+    ...seVariants.flatMap((k) => se.map((o) => `${k}.${o}`)),
   ];
   assert.deepEqual(Object.keys(r).sort(), [...expected].sort());
   // Mixed precision stores these in bfloat16: the two routes may round a value to neighbouring
   // bfloat16 numbers (8 significant bits), never further apart.
   const bf16Stored = new Set([
-    'depthwise_x16.y', 'depthwise_x16.dx', 'se_bf16.y',
+    'depthwise_x16.y', 'depthwise_x16.dx',
     ...bnVariants.filter((k) => k.includes('_x16')).map((k) => `${k}.dx`),
-    ...bnVariants.filter((k) => k.includes('_y16')).map((k) => `${k}.y`),
+    ...[...bnVariants, ...seVariants].filter((k) => k.includes('_y16')).map((k) => `${k}.y`),
+    ...seVariants.filter((k) => k.includes('_a16')).map((k) => `${k}.da`),
   ]);
   for (const k of expected) {
     const tol = bf16Stored.has(k) ? 2 ** -7 : 1e-5;
