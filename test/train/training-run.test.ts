@@ -119,3 +119,23 @@ test('training: smoke run, then kill -9 and --resume reproduce it exactly', { sk
     });
   });
 });
+
+test('a resumed run keeps the precision it started with; naming another is noted in the log', { skip }, async () => {
+  await withTempDir(async (dir) => {
+    const release = await makeSyntheticRelease(join(dir, 'release'), { perLabelTrain: 8, perLabelVal: 2, size: 32 });
+    const out = join(dir, 'run');
+    const base = { release, out, size: 32, batchSize: 16, seed: 2, threads: 2 };
+    const precisionOf = async (epoch: number) =>
+      (JSON.parse(await readFile(join(out, 'checkpoints', `epoch-00${epoch}`, 'state.json'), 'utf8')) as { precision: string }).precision;
+    await train({ ...base, epochs: 1, precision: 'float32' });
+    assert.equal(await precisionOf(1), 'float32');
+    const lines: string[] = [];
+    await train({ ...base, epochs: 2, resume: true, log: (l) => lines.push(l) }); // precision "auto"
+    assert.equal(await precisionOf(2), 'float32');
+    assert.ok(!lines.some((l) => /continues in/.test(l)), lines.join('\n'));
+    if (!engine!.info().bf16Supported) return;
+    await train({ ...base, epochs: 3, resume: true, precision: 'mixed_bfloat16', log: (l) => lines.push(l) });
+    assert.equal(await precisionOf(3), 'mixed_bfloat16');
+    assert.ok(lines.some((l) => l === 'note: the run started in float32 and continues in mixed_bfloat16'), lines.join('\n'));
+  });
+});
