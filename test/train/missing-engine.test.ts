@@ -52,3 +52,12 @@ test('an addon that cannot load is reported as such, with the rebuild command', 
     assert.match(r.stderr, /npm run build:native/);
   });
 });
+
+test('an unknown --precision is refused before anything loads, naming the choices', async () => {
+  await withTempDir(async (dir) => {
+    const r = spawnSync(process.execPath, [CLI, 'train', '--release', dir, '--out', join(dir, 'run'), '--precision', 'float16'], { encoding: 'utf8' });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /--precision must be auto, float32 or mixed_bfloat16/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+  });
+});
