@@ -295,11 +295,12 @@ torch::Tensor Net::run(const torch::Tensor& x, bool training, const std::string&
         }
       } else if (k == "bn") {
         if (training && ownKernels_ && batchNormSwishApplies(a)) {
-          // Mixed precision: bfloat16 out when only own kernels read the result: depthwise convs
-          // or one squeeze-and-excitation block.
+          // Mixed precision: bfloat16 out when only bfloat16 readers take the result: depthwise
+          // convs, one squeeze-and-excitation block, or 1×1 convs (a block output no residual reads).
           const Op& result = op.swishOf >= 0 ? ops_[op.swishOf] : op;
+          const bool bf16Out = result.feedsDepthwise || result.feedsSeBlock || result.feedsPointwise;
           y = batchNormSwish(a, op.wp[0]->t, op.wp[1]->t, op.wp[2]->t, op.wp[3]->t, 1.0 - op.momentum, op.eps,
-                             op.swishOf >= 0, mixedBf16_ && (result.feedsDepthwise || result.feedsSeBlock));
+                             op.swishOf >= 0, mixedBf16_ && bf16Out);
           if (op.swishOf >= 0) fused[op.swishOf] = kPass;
         } else {
           y = torch::batch_norm(a, op.wp[0]->t, op.wp[1]->t, op.wp[2]->t, op.wp[3]->t, training, 1.0 - op.momentum,
