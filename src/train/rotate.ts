@@ -33,10 +33,19 @@ export function rotateReflect(src: ArrayLike<number>, width: number, height: num
       const x0 = Math.floor(x);
       const fy = y - y0;
       const fx = x - x0;
-      const ya = reflectIndex(y0, height) * width;
-      const yb = reflectIndex(y0 + 1, height) * width;
-      const xa = reflectIndex(x0, width);
-      const xb = reflectIndex(x0 + 1, width);
+      let ya: number, yb: number, xa: number, xb: number;
+      if (y0 >= 0 && y0 < height - 1 && x0 >= 0 && x0 < width - 1) {
+        // Inside the image (most pixels): no reflection, and the modulo arithmetic is skipped.
+        ya = y0 * width;
+        yb = ya + width;
+        xa = x0;
+        xb = x0 + 1;
+      } else {
+        ya = reflectIndex(y0, height) * width;
+        yb = reflectIndex(y0 + 1, height) * width;
+        xa = reflectIndex(x0, width);
+        xb = reflectIndex(x0 + 1, width);
+      }
       const top = src[ya + xa] * (1 - fx) + src[ya + xb] * fx;
       const bottom = src[yb + xa] * (1 - fx) + src[yb + xb] * fx;
       out[r * width + c] = top * (1 - fy) + bottom * fy;
