@@ -17,13 +17,15 @@ CIN_INLINE float load(const float* p, int64_t i) { return p[i]; }
 CIN_INLINE float load(const bf16* p, int64_t i) {
   return __builtin_bit_cast(float, static_cast<uint32_t>(p[i]) << 16);
 }
-CIN_INLINE void store(float* p, int64_t i, float v) { p[i] = v; }
-CIN_INLINE void store(bf16* p, int64_t i, float v) {
+CIN_INLINE bf16 toBf16(float v) {
   const uint32_t u = __builtin_bit_cast(uint32_t, v);
   const uint32_t r = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
   const uint32_t nan = 0u - static_cast<uint32_t>((u & 0x7FFFFFFFu) > 0x7F800000u);  // all ones for NaN
-  p[i] = static_cast<bf16>((r & ~nan) | (0x7FC0u & nan));  // integer select: stays vectorised
+  return static_cast<bf16>((r & ~nan) | (0x7FC0u & nan));  // integer select: stays vectorised
 }
+CIN_INLINE void store(float* p, int64_t i, float v) { p[i] = v; }
+CIN_INLINE void store(bf16* p, int64_t i, float v) { p[i] = toBf16(v); }
+
 
 // An activation's storage as T: float, or bfloat16 as its raw 16 bits.
 template <typename T>

@@ -84,12 +84,15 @@ CIN_INLINE void applyBody(const T* __restrict x, Y* __restrict y, int64_t rows, 
   }
 }
 
-// Per-channel Σg and Σg·(x − mean) over one image, g = dL/d(BN output).
+// Per-channel Σg and Σg·(x − mean) over one image, g = dL/d(BN output). With swish, g (dL/dy
+// taken back through the swish, the costly part: an exp and a division) is also stored in gOut,
+// in x's storage type, so the second pass reads it back instead of computing it again. The sums
+// (and so dγ, dβ) are of the unrounded values.
 template <bool Swish, typename T, typename Y>
-CIN_INLINE void gradSumsBody(const T* __restrict x, const Y* __restrict gy, int64_t rows, int64_t C,
-                             const float* __restrict a, const float* __restrict b, const float* __restrict mean,
-                             double* __restrict sg, double* __restrict sgx, float* __restrict fg,
-                             float* __restrict fgx) {
+CIN_INLINE void gradSumsBody(const T* __restrict x, const Y* __restrict gy, T* __restrict gOut, int64_t rows,
+                             int64_t C, const float* __restrict a, const float* __restrict b,
+                             const float* __restrict mean, double* __restrict sg, double* __restrict sgx,
+                             float* __restrict fg, float* __restrict fgx) {
   for (int64_t r0 = 0; r0 < rows; r0 += kSumChunk) {
     std::fill(fg, fg + C, 0.0f);
     std::fill(fgx, fgx + C, 0.0f);
@@ -97,9 +100,14 @@ CIN_INLINE void gradSumsBody(const T* __restrict x, const Y* __restrict gy, int6
     for (int64_t r = r0; r < r1; ++r) {
       const T* __restrict xr = x + r * C;
       const Y* __restrict gr = gy + r * C;
+      T* __restrict go = gOut + r * C;
       for (int64_t c = 0; c < C; ++c) {
         const float v = load(xr, c);
-        const float g = Swish ? swishGrad(load(gr, c), v * a[c] + b[c]) : load(gr, c);
+        float g = load(gr, c);
+        if constexpr (Swish) {
+          g = swishGrad(g, v * a[c] + b[c]);
+          store(go, c, g);
+        }
         fg[c] += g;
         fgx[c] += g * (v - mean[c]);
       }
@@ -111,20 +119,19 @@ CIN_INLINE void gradSumsBody(const T* __restrict x, const Y* __restrict gy, int6
   }
 }
 
-// dx = k1 · (g − k2 − (x − mean) · k3)
-template <bool Swish, typename T, typename Y>
-CIN_INLINE void gradApplyBody(const T* __restrict x, const Y* __restrict gy, T* __restrict gx, int64_t rows,
-                              int64_t C, const float* __restrict a, const float* __restrict b,
+// dx = k1 · (g − k2 − (x − mean) · k3); g is read from gy (G = Y), or from gx itself where the
+// first pass stored it (G = T, gy == gx: each element is read before it is overwritten).
+template <typename T, typename G>
+CIN_INLINE void gradApplyBody(const T* __restrict x, const G* gy, T* gx, int64_t rows, int64_t C,
                               const float* __restrict mean, const float* __restrict k1, const float* __restrict k2,
                               const float* __restrict k3) {
   for (int64_t r = 0; r < rows; ++r) {
     const T* __restrict xr = x + r * C;
-    const Y* __restrict gr = gy + r * C;
-    T* __restrict out = gx + r * C;
+    const G* gr = gy + r * C;
+    T* out = gx + r * C;
     for (int64_t c = 0; c < C; ++c) {
       const float v = load(xr, c);
-      const float g = Swish ? swishGrad(load(gr, c), v * a[c] + b[c]) : load(gr, c);
-      store(out, c, k1[c] * (g - k2[c] - (v - mean[c]) * k3[c]));
+      store(out, c, k1[c] * (load(gr, c) - k2[c] - (v - mean[c]) * k3[c]));
     }
   }
 }
@@ -134,6 +141,10 @@ CIN_INLINE void gradApplyBody(const T* __restrict x, const Y* __restrict gy, T* 
 #define CIN_BN_SUMS(T)                                                                                         \
   CIN_CLONES void imageSums(const T* x, int64_t rows, int64_t C, double* s, double* q, float* fs, float* fq) { \
     imageSumsBody<T>(x, rows, C, s, q, fs, fq);                                                                \
+  }                                                                                                            \
+  CIN_CLONES void gradApplyInPlace(const T* x, T* g, int64_t rows, int64_t C, const float* mean,               \
+                                   const float* k1, const float* k2, const float* k3) {                        \
+    gradApplyBody(x, g, g, rows, C, mean, k1, k2, k3);                                                         \
   }
 #define CIN_BN_KERNELS(T, Y)                                                                                   \
   CIN_CLONES void applySwish(const T* x, Y* y, int64_t rows, int64_t C, const float* a, const float* b) {       \
@@ -142,25 +153,18 @@ CIN_INLINE void gradApplyBody(const T* __restrict x, const Y* __restrict gy, T* 
   CIN_CLONES void applyPlain(const T* x, Y* y, int64_t rows, int64_t C, const float* a, const float* b) {       \
     applyBody<false>(x, y, rows, C, a, b);                                                                     \
   }                                                                                                            \
-  CIN_CLONES void gradSumsSwish(const T* x, const Y* gy, int64_t rows, int64_t C, const float* a,               \
+  CIN_CLONES void gradSumsSwish(const T* x, const Y* gy, T* gOut, int64_t rows, int64_t C, const float* a,     \
                                 const float* b, const float* mean, double* sg, double* sgx, float* fg,         \
                                 float* fgx) {                                                                  \
-    gradSumsBody<true>(x, gy, rows, C, a, b, mean, sg, sgx, fg, fgx);                                          \
+    gradSumsBody<true>(x, gy, gOut, rows, C, a, b, mean, sg, sgx, fg, fgx);                                    \
   }                                                                                                            \
-  CIN_CLONES void gradSumsPlain(const T* x, const Y* gy, int64_t rows, int64_t C, const float* a,               \
-                                const float* b, const float* mean, double* sg, double* sgx, float* fg,         \
-                                float* fgx) {                                                                  \
-    gradSumsBody<false>(x, gy, rows, C, a, b, mean, sg, sgx, fg, fgx);                                         \
+  CIN_CLONES void gradSumsPlain(const T* x, const Y* gy, int64_t rows, int64_t C, const float* mean, double* sg, \
+                                double* sgx, float* fg, float* fgx) {                                          \
+    gradSumsBody<false>(x, gy, static_cast<T*>(nullptr), rows, C, nullptr, nullptr, mean, sg, sgx, fg, fgx);   \
   }                                                                                                            \
-  CIN_CLONES void gradApplySwish(const T* x, const Y* gy, T* gx, int64_t rows, int64_t C, const float* a,       \
-                                 const float* b, const float* mean, const float* k1, const float* k2,          \
-                                 const float* k3) {                                                            \
-    gradApplyBody<true>(x, gy, gx, rows, C, a, b, mean, k1, k2, k3);                                           \
-  }                                                                                                            \
-  CIN_CLONES void gradApplyPlain(const T* x, const Y* gy, T* gx, int64_t rows, int64_t C, const float* a,       \
-                                 const float* b, const float* mean, const float* k1, const float* k2,          \
-                                 const float* k3) {                                                            \
-    gradApplyBody<false>(x, gy, gx, rows, C, a, b, mean, k1, k2, k3);                                          \
+  CIN_CLONES void gradApplyPlain(const T* x, const Y* gy, T* gx, int64_t rows, int64_t C, const float* mean,    \
+                                 const float* k1, const float* k2, const float* k3) {                          \
+    gradApplyBody(x, gy, gx, rows, C, mean, k1, k2, k3);                                                       \
   }
 CIN_BN_SUMS(float)
 CIN_BN_SUMS(bf16)
@@ -264,14 +268,18 @@ class BatchNormSwishFunction : public torch::autograd::Function<BatchNormSwishFu
     const int64_t n = x.size(0), C = x.size(1), rows = x.size(2) * x.size(3), M = n * rows;
     // dL/dy arrives in y's storage type.
     auto gy = grads[0].to(ctx->saved_data["bf16Out"].toBool() ? torch::kBFloat16 : torch::kFloat32).contiguous(CL);
+    auto gx = at::empty_like(x, x.options().memory_format(CL));  // x's dtype: bfloat16 goes back as bfloat16
+    // Swish: the first pass also leaves dL/d(BN output) in gx, and the second rewrites it in place.
     auto [SG, SGX] = withStorage(x, [&](auto* xt) {
       return withStorage(gy, [&](auto* yt) {
-        const auto* xp = data<std::remove_pointer_t<decltype(xt)>>(x);
+        using T = std::remove_pointer_t<decltype(xt)>;
+        const T* xp = data<T>(x);
+        T* gxp = data<T>(gx);
         const auto* gyp = data<std::remove_pointer_t<decltype(yt)>>(gy);
         return sumOverImages(n, C, [&](int64_t i, double* sg, double* sgx, float* f1, float* f2) {
           const int64_t off = i * rows * C;
-          if (swish) gradSumsSwish(xp + off, gyp + off, rows, C, a, b, mean, sg, sgx, f1, f2);
-          else gradSumsPlain(xp + off, gyp + off, rows, C, a, b, mean, sg, sgx, f1, f2);
+          if (swish) gradSumsSwish(xp + off, gyp + off, gxp + off, rows, C, a, b, mean, sg, sgx, f1, f2);
+          else gradSumsPlain(xp + off, gyp + off, rows, C, mean, sg, sgx, f1, f2);
         });
       });
     });
@@ -284,7 +292,6 @@ class BatchNormSwishFunction : public torch::autograd::Function<BatchNormSwishFu
       k2[c] = static_cast<float>(SG[c] / M);
       k3[c] = static_cast<float>(SGX[c] * is * is / M);
     }
-    auto gx = at::empty_like(x, x.options().memory_format(CL));  // x's dtype: bfloat16 goes back as bfloat16
     withStorage(x, [&](auto* xt) {
       withStorage(gy, [&](auto* yt) {
         using T = std::remove_pointer_t<decltype(xt)>;
@@ -294,8 +301,8 @@ class BatchNormSwishFunction : public torch::autograd::Function<BatchNormSwishFu
         at::parallel_for(0, n, 1, [&](int64_t lo, int64_t hi) {
           for (int64_t i = lo; i < hi; ++i) {
             const int64_t off = i * rows * C;
-            if (swish) gradApplySwish(xp + off, gyp + off, gxp + off, rows, C, a, b, mean, k1.data(), k2.data(), k3.data());
-            else gradApplyPlain(xp + off, gyp + off, gxp + off, rows, C, a, b, mean, k1.data(), k2.data(), k3.data());
+            if (swish) gradApplyInPlace(xp + off, gxp + off, rows, C, mean, k1.data(), k2.data(), k3.data());
+            else gradApplyPlain(xp + off, gyp + off, gxp + off, rows, C, mean, k1.data(), k2.data(), k3.data());
           }
         });
       });

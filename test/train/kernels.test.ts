@@ -25,15 +25,18 @@ test('own kernels: outputs, input gradients, weight gradients and running statis
   ];
   assert.deepEqual(Object.keys(r).sort(), [...expected].sort());
   // Mixed precision stores these in bfloat16: the two routes may round a value to neighbouring
-  // bfloat16 numbers (8 significant bits), never further apart.
+  // bfloat16 numbers (8 significant bits), never further apart. The swish BatchNorm's dx with a
+  // bfloat16 input is rounded twice (its first backward pass keeps dL/dz in bfloat16 for the
+  // second): two steps (measured 5e-3).
   const bf16Stored = new Set([
     'depthwise_x16.y', 'depthwise_x16.dx',
     ...bnVariants.filter((k) => k.includes('_x16')).map((k) => `${k}.dx`),
     ...[...bnVariants, ...seVariants].filter((k) => k.includes('_y16')).map((k) => `${k}.y`),
     ...seVariants.filter((k) => k.includes('_a16')).map((k) => `${k}.da`),
   ]);
+  const twice = new Set(['bn_swish_x16.dx', 'bn_swish_x16_y16.dx']);
   for (const k of expected) {
-    const tol = bf16Stored.has(k) ? 2 ** -7 : 1e-5;
+    const tol = twice.has(k) ? 2 ** -6 : bf16Stored.has(k) ? 2 ** -7 : 1e-5;
     assert.ok(Number.isFinite(r[k]) && r[k] <= tol, `${k}: relative difference ${r[k]} (tolerance ${tol})`);
   }
 });
