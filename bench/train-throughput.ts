@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { Rng } from '../src/util/rng.js';
-import { loadEngine, resolvePrecision, type Precision } from '../src/train/engine.js';
+import { loadEngine, PRECISIONS, resolvePrecision, type Precision } from '../src/train/engine.js';
 import { trainGraph } from '../src/train/graph.js';
 import { initWeights } from '../src/train/weights.js';
 import { loadBatch, prefetch, rotationAngle } from '../src/train/pipeline.js';
@@ -39,7 +39,7 @@ const CLASSES = Number(values.classes);
 
 const engine = loadEngine();
 const info = engine.info();
-if (!['auto', 'float32', 'mixed_bfloat16'].includes(values.precision!)) throw new Error('--precision must be auto, float32 or mixed_bfloat16');
+if (values.precision !== 'auto' && !(PRECISIONS as readonly string[]).includes(values.precision!)) throw new Error(`--precision must be auto or one of ${PRECISIONS.join(', ')}`);
 const PRECISION = resolvePrecision(values.precision as Precision | 'auto', { device: 'cpu', kernels: 'own', info });
 const load0 = loadavg()[0];
 console.log(`LibTorch ${info.torchVersion}, oneDNN ${info.mkldnn}, caching allocator ${info.cachingAllocator}, ${THREADS} threads, bfloat16 dot products ${info.nativeBf16}; precision ${PRECISION}`);

@@ -26,7 +26,6 @@ CIN_INLINE bf16 toBf16(float v) {
 CIN_INLINE void store(float* p, int64_t i, float v) { p[i] = v; }
 CIN_INLINE void store(bf16* p, int64_t i, float v) { p[i] = toBf16(v); }
 
-
 // An activation's storage as T: float, or bfloat16 as its raw 16 bits.
 template <typename T>
 T* data(const torch::Tensor& t) {

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { z } from 'zod';
 import { TRAIN } from '../defaults.js';
+import { KERNELS, PRECISIONS } from '../train/engine.js';
 import { parseLabelsSubset } from '../train/release.js';
 import { train, type TrainProgress } from '../train/train.js';
 import { toolVersion } from '../util/tool-version.js';
@@ -32,8 +33,8 @@ const cliSchema = z.object({
   resume: z.boolean().optional(),
   threads: int('--threads', 1, 1024).optional(),
   device: z.string().regex(/^(cpu|cuda(:\d+)?)$/, '--device must be cpu, cuda or cuda:N'),
-  kernels: z.enum(['own', 'libtorch'], { message: '--kernels must be own or libtorch' }),
-  precision: z.enum(['auto', 'float32', 'mixed_bfloat16'], { message: '--precision must be auto, float32 or mixed_bfloat16' }),
+  kernels: z.enum(KERNELS, { message: '--kernels must be own or libtorch' }),
+  precision: z.enum(['auto', ...PRECISIONS], { message: '--precision must be auto, float32 or mixed_bfloat16' }),
   prefetch: int('--prefetch', 0, 16),
   keepCheckpoints: int('--keep-checkpoints', 1, 1000),
   checkpointEvery: int('--checkpoint-every', 0, Number.MAX_SAFE_INTEGER),

@@ -18,7 +18,9 @@ export interface StepStats {
   threads: number;
 }
 
-export type Kernels = 'own' | 'libtorch';
+/** CPU kernels: "own" (this project's fused ones, docs/train.md "Engine") or LibTorch's alone. */
+export const KERNELS = ['own', 'libtorch'] as const;
+export type Kernels = (typeof KERNELS)[number];
 
 /**
  * Arithmetic of a training step. "float32": everything in float32. "mixed_bfloat16" (Keras's
@@ -26,13 +28,14 @@ export type Kernels = 'own' | 'libtorch';
  * bfloat16 copies of the weights; the weights themselves, optimiser state, BatchNorm statistics,
  * the squeeze-and-excitation MLPs, the loss and all evaluation stay float32.
  */
-export type Precision = 'float32' | 'mixed_bfloat16';
+export const PRECISIONS = ['float32', 'mixed_bfloat16'] as const;
+export type Precision = (typeof PRECISIONS)[number];
 
 export interface NativeModel {
   readonly numClasses: number;
   /** Where the weights and steps live: "cpu" or "cuda:N". */
   readonly device: string;
-  /** "own": this project's CPU kernels where LibTorch's are slow (depthwise weight gradient); "libtorch": LibTorch's alone. */
+  /** "own": this project's fused CPU kernels (BatchNorm+swish, squeeze-excitation, depthwise weight gradient); "libtorch": LibTorch's alone. */
   readonly kernels: Kernels;
   readonly precision: Precision;
   weightNames(): { name: string; shape: number[]; trainable: boolean }[];
@@ -153,13 +156,15 @@ export function tryLoadEngine(): { engine?: Engine; reason?: string } {
 /**
  * "auto" is mixed_bfloat16 where it pays: on the CPU, with oneDNN and the own kernels (they read
  * and write the bfloat16 activations without copies), on a CPU with bfloat16 dot products. There
- * a step is about 1.3× as fast (docs/train.md "Speed"); elsewhere bfloat16 is emulated or missing,
- * so float32.
+ * a step is about 1.35–1.4× as fast (docs/train.md "Speed"); elsewhere bfloat16 is emulated or
+ * missing, so float32. A resumed run (`startedWith`) keeps its own under "auto": only then is it
+ * bit-identical to an uninterrupted one.
  */
 export function resolvePrecision(
   requested: Precision | 'auto',
-  ctx: { device: string; kernels: Kernels; info: Pick<EngineInfo, 'mkldnn' | 'nativeBf16'> },
+  ctx: { device: string; kernels: Kernels; info: Pick<EngineInfo, 'mkldnn' | 'nativeBf16'>; startedWith?: Precision },
 ): Precision {
   if (requested !== 'auto') return requested;
+  if (ctx.startedWith) return ctx.startedWith;
   return ctx.device === 'cpu' && ctx.kernels === 'own' && ctx.info.mkldnn && ctx.info.nativeBf16 ? 'mixed_bfloat16' : 'float32';
 }

@@ -192,10 +192,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const graph: TrainGraph = trainGraph(split.classes.length);
   const device = options.device ?? 'cpu';
   const kernels = options.kernels ?? 'own';
-  const requested = options.precision ?? 'auto';
-  // A resumed run keeps its arithmetic unless told otherwise: only then is it bit-identical to an uninterrupted one.
   const startedWith = state ? (state.precision ?? 'float32') : undefined;
-  const precision = requested === 'auto' && startedWith ? startedWith : resolvePrecision(requested, { device, kernels, info: engine.info() });
+  const precision = resolvePrecision(options.precision ?? 'auto', { device, kernels, info: engine.info(), startedWith });
   if (startedWith && precision !== startedWith) log(`note: the run started in ${startedWith} and continues in ${precision}`);
   let model: NativeModel;
   try {

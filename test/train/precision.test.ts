@@ -11,7 +11,7 @@ const skip = engine ? false : `training addon unavailable (${reason})`;
 // LibTorch 1.13's oneDNN runs bfloat16 convolutions only with AVX-512 (BW, VL, DQ).
 const skipMixed = skip || (engine!.info().bf16Supported ? false : 'this CPU has no AVX-512 for bfloat16 convolutions');
 
-test('precision auto: mixed_bfloat16 only on a CPU with bfloat16 dot products, oneDNN and the own kernels', () => {
+test('precision auto: mixed_bfloat16 only on a CPU with bfloat16 dot products, oneDNN and the own kernels; a resumed run keeps its own', () => {
   const info = (nativeBf16: boolean, mkldnn = true) => ({ nativeBf16, mkldnn });
   assert.equal(resolvePrecision('auto', { device: 'cpu', kernels: 'own', info: info(true) }), 'mixed_bfloat16');
   assert.equal(resolvePrecision('auto', { device: 'cpu', kernels: 'own', info: info(false) }), 'float32');
@@ -21,6 +21,9 @@ test('precision auto: mixed_bfloat16 only on a CPU with bfloat16 dot products, o
   // An explicit choice is kept as asked.
   assert.equal(resolvePrecision('float32', { device: 'cpu', kernels: 'own', info: info(true) }), 'float32');
   assert.equal(resolvePrecision('mixed_bfloat16', { device: 'cpu', kernels: 'own', info: info(false) }), 'mixed_bfloat16');
+  // A resumed run keeps what it started with under "auto"; an explicit choice still wins.
+  assert.equal(resolvePrecision('auto', { device: 'cpu', kernels: 'own', info: info(true), startedWith: 'float32' }), 'float32');
+  assert.equal(resolvePrecision('mixed_bfloat16', { device: 'cpu', kernels: 'own', info: info(true), startedWith: 'float32' }), 'mixed_bfloat16');
 });
 
 const S = 48, B = 12, classes = 6, lr = 1e-3;
