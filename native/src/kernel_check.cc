@@ -37,37 +37,28 @@ void compare(std::map<std::string, double>& out, const std::string& name, const 
 std::map<std::string, double> checkKernels(bool bf16Convs) {
   torch::manual_seed(20211);
   std::map<std::string, double> out;
-  // Depthwise: 3×3 and 5×5, stride 1 and 2, channel counts with and without a 16-wide remainder.
+  // Depthwise: 3×3 and 5×5, stride 1 and 2, channel counts with and without a 16-wide remainder;
+  // x float32, or bfloat16 as mixed precision feeds it (_x16: the reference convolves the same
+  // values as float, with the weight rounded as oneDNN gets it but keeping its float gradient, and
+  // rounds y). The bfloat16 convolution is oneDNN's, which needs AVX-512.
   struct Dw {
     int64_t c, h, k, s, pad;
   };
-  for (const Dw& d : {Dw{32, 12, 3, 1, 1}, Dw{24, 13, 3, 2, 0}, Dw{40, 9, 5, 1, 2}, Dw{19, 11, 5, 2, 0}}) {
-    auto x = torch::randn({3, d.c, d.h, d.h}).contiguous(CL).requires_grad_(true);
-    auto w = torch::randn({d.c, 1, d.k, d.k}).contiguous(CL).requires_grad_(true);
-    compare(
-        out, "depthwise", {x, w}, [&] { return depthwiseConv(x, w, {d.k, d.s, d.pad}); },
-        [&] {
-          return torch::conv2d(x, w, c10::optional<torch::Tensor>(), at::IntArrayRef{d.s, d.s},
-                               at::IntArrayRef{d.pad, d.pad}, at::IntArrayRef{1, 1}, d.c);
-        },
-        {"x", "w"});
-  }
-  // Mixed precision: bfloat16 x and float32 weight; the reference convolves the same values as
-  // float (the weight rounded to bfloat16 as oneDNN gets it) and rounds y to bfloat16.
-  for (const Dw& d : {Dw{32, 12, 3, 1, 1}, Dw{19, 11, 5, 2, 0}}) {
-    if (!bf16Convs) break;
-    auto x = torch::randn({3, d.c, d.h, d.h}).to(torch::kBFloat16).contiguous(CL).requires_grad_(true);
-    auto w = torch::randn({d.c, 1, d.k, d.k}).contiguous(CL).requires_grad_(true);
-    compare(
-        out, "depthwise_x16", {x, w}, [&] { return depthwiseConv(x, w, {d.k, d.s, d.pad}); },
-        [&] {
-          // The rounded values with w's own (float) gradient.
-          auto wr = (w.to(torch::kBFloat16).to(torch::kFloat32) - w).detach() + w;
-          return torch::conv2d(x.to(torch::kFloat32), wr, c10::optional<torch::Tensor>(), at::IntArrayRef{d.s, d.s},
-                               at::IntArrayRef{d.pad, d.pad}, at::IntArrayRef{1, 1}, d.c)
-              .to(torch::kBFloat16);
-        },
-        {"x", "w"});
+  for (bool x16 : {false, true}) {
+    if (x16 && !bf16Convs) break;
+    for (const Dw& d : {Dw{32, 12, 3, 1, 1}, Dw{24, 13, 3, 2, 0}, Dw{40, 9, 5, 1, 2}, Dw{19, 11, 5, 2, 0}}) {
+      auto x = torch::randn({3, d.c, d.h, d.h}).to(x16 ? torch::kBFloat16 : torch::kFloat32).contiguous(CL).requires_grad_(true);
+      auto w = torch::randn({d.c, 1, d.k, d.k}).contiguous(CL).requires_grad_(true);
+      compare(
+          out, x16 ? "depthwise_x16" : "depthwise", {x, w}, [&] { return depthwiseConv(x, w, {d.k, d.s, d.pad}); },
+          [&] {
+            auto wr = x16 ? (w.to(torch::kBFloat16).to(torch::kFloat32) - w).detach() + w : w;
+            auto y = torch::conv2d(x.to(torch::kFloat32), wr, c10::optional<torch::Tensor>(), at::IntArrayRef{d.s, d.s},
+                                   at::IntArrayRef{d.pad, d.pad}, at::IntArrayRef{1, 1}, d.c);
+            return x16 ? y.to(torch::kBFloat16) : y;
+          },
+          {"x", "w"});
+    }
   }
   // BatchNorm (+ swish), including the running statistics. x and y float32, or either bfloat16
   // as mixed precision uses them (_x16: x; _y16: y); the reference computes on the same values
