@@ -12,8 +12,8 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { Rng } from '../src/util/rng.js';
 import { catalogFingerprint } from '../src/catalog/fingerprint.js';
-import { buildRelease } from '../src/build/build-release.js';
-import { writeCatalog, writeLabels, type FixtureRow } from '../test/build/fixture.js';
+import { buildRelease } from '../src/release/build-release.js';
+import { writeCatalog, writeLabels, type FixtureRow } from '../test/release/fixture.js';
 
 const W = 1280;
 const H = 1024;

@@ -1,7 +1,7 @@
 // `cytoimagenet build`: labels → a CytoImageNet release folder (see docs/build.md).
 import type { Command } from 'commander';
-import { buildRelease } from '../build/build-release.js';
-import { buildOptionsSchema } from '../build/options.js';
+import { buildRelease } from '../release/build-release.js';
+import { buildOptionsSchema } from '../release/options.js';
 import { runAction } from './run-action.js';
 
 export function register(program: Command): void {

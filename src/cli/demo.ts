@@ -10,7 +10,7 @@ import { writeDemoCorpus, writeDemoCoos7 } from '../sources/demo-corpus.js';
 import { ingestSources } from '../catalog/ingest.js';
 import { describeCatalog } from '../catalog/describe.js';
 import { assignLabels } from '../labels/assign-labels.js';
-import { buildRelease } from '../build/build-release.js';
+import { buildRelease } from '../release/build-release.js';
 import { runFeatures } from '../features/run-features.js';
 import { runCoos7 } from '../evaluate/run.js';
 import { EVALUATE } from '../defaults.js';

@@ -5,9 +5,9 @@ import { existsSync } from 'node:fs';
 import { extname } from 'node:path';
 import ort from 'onnxruntime-node';
 import { UserError } from '../util/errors.js';
-import { readKerasH5 } from './keras-h5.js';
-import { checkEfficientNetWeights, randomEfficientNetWeights } from './efficientnet-weights.js';
-import { buildEfficientNetOnnx } from './onnx-builder.js';
+import { readKerasH5 } from '../model/keras-h5.js';
+import { checkEfficientNetWeights, randomEfficientNetWeights } from '../model/efficientnet-weights.js';
+import { buildEfficientNetOnnx } from '../model/onnx-builder.js';
 
 export type Layout = 'NCHW' | 'NHWC';
 

@@ -1,8 +1,8 @@
 // A deliberately plain forward pass of the EfficientNetB0 spec in float64, one image at a time:
 // the second, independent route the ONNX graph is checked against. Slow, simple, no fusing.
-import type { EfficientNetWeights } from './efficientnet-weights.js';
-import { EFFICIENTNET, type LayerSpec } from './efficientnet-spec.js';
-import { IMAGENET_STDDEV_RGB } from './efficientnet-weights.js';
+import type { EfficientNetWeights } from '../model/efficientnet-weights.js';
+import { EFFICIENTNET, type LayerSpec } from '../model/efficientnet-spec.js';
+import { IMAGENET_STDDEV_RGB } from '../model/efficientnet-weights.js';
 
 /** An HWC float64 tensor. */
 export interface Hwc {

@@ -1,7 +1,7 @@
 // The features stage's EfficientNetB0 spec (Keras layers as data) → the op list the LibTorch addon
 // interprets. The addon has no architecture of its own: names, shapes and wiring all come from
 // src/features/efficientnet-spec.ts, so the trained model and the ONNX graph cannot drift apart.
-import { efficientNetB0Layers, type LayerSpec } from '../features/efficientnet-spec.js';
+import { efficientNetB0Layers, type LayerSpec } from '../model/efficientnet-spec.js';
 
 export type WeightLayout = 'conv' | 'depthwise' | 'dense' | 'flat';
 

@@ -10,7 +10,7 @@ import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 import { Rng } from '../util/rng.js';
 import { resolveInside } from '../util/safe-path.js';
-import { writeKerasWeights } from '../features/keras-h5.js';
+import { writeKerasWeights } from '../model/keras-h5.js';
 import {
   configDifferences,
   hasCheckpoint,

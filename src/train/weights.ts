@@ -1,7 +1,7 @@
 // Moving weights between the addon, the features stage's Keras-h5 layout, and checkpoint bytes.
-import { efficientNetB0Layers, shapeSize } from '../features/efficientnet-spec.js';
-import { checkEfficientNetWeights, randomEfficientNetWeights } from '../features/efficientnet-weights.js';
-import { readKerasH5, type KerasTensor, type KerasWeights } from '../features/keras-h5.js';
+import { efficientNetB0Layers, shapeSize } from '../model/efficientnet-spec.js';
+import { checkEfficientNetWeights, randomEfficientNetWeights } from '../model/efficientnet-weights.js';
+import { readKerasH5, type KerasTensor, type KerasWeights } from '../model/keras-h5.js';
 import { UserError } from '../util/errors.js';
 import type { NativeModel } from './engine.js';
 import { storedName, type TrainGraph } from './graph.js';

@@ -7,8 +7,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { CLI, sharedPath, withTempDir } from '../helpers/data.js';
-import { randomEfficientNetWeights } from '../../src/features/efficientnet-weights.js';
-import { writeKerasWeights } from '../../src/features/keras-h5.js';
+import { randomEfficientNetWeights } from '../../src/model/efficientnet-weights.js';
+import { writeKerasWeights } from '../../src/model/keras-h5.js';
 import { loadPlane } from '../../src/features/preprocess.js';
 
 const run = promisify(execFile);

@@ -1,7 +1,7 @@
 // Shared test fixtures for the features stage: a tiny ONNX model whose features can be worked out
 // by hand, and small gray images.
 import sharp from 'sharp';
-import { GraphBuilder, encodeModel, intsAttr, intAttr, valueInfo } from '../../src/features/onnx-builder.js';
+import { GraphBuilder, encodeModel, intsAttr, intAttr, valueInfo } from '../../src/model/onnx-builder.js';
 
 /**
  * 1×1 conv → ReLU → global average pool. f0 = mean(relu(x̄)), f1 = mean(relu(100 − x̄)), x̄ the mean

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { efficientNetB0Blocks, efficientNetB0Layers, countParams, correctPad } from '../../src/features/efficientnet-spec.js';
-import { readKerasH5, writeKerasWeights, type KerasWeights } from '../../src/features/keras-h5.js';
-import { checkEfficientNetWeights, randomEfficientNetWeights } from '../../src/features/efficientnet-weights.js';
+import { efficientNetB0Blocks, efficientNetB0Layers, countParams, correctPad } from '../../src/model/efficientnet-spec.js';
+import { readKerasH5, writeKerasWeights, type KerasWeights } from '../../src/model/keras-h5.js';
+import { checkEfficientNetWeights, randomEfficientNetWeights } from '../../src/model/efficientnet-weights.js';
 import { UserError } from '../../src/util/errors.js';
 import { withTempDir } from '../helpers/data.js';
 

@@ -67,7 +67,7 @@ test('bilinear resize follows Pillow: exact on upscaling, antialiased on downsca
 });
 
 test('a model with a fixed batch and spatial size, or one input channel, is fed accordingly', async () => {
-  const { GraphBuilder, encodeModel, intsAttr, intAttr, valueInfo } = await import('../../src/features/onnx-builder.js');
+  const { GraphBuilder, encodeModel, intsAttr, intAttr, valueInfo } = await import('../../src/model/onnx-builder.js');
   // mean of the channels → GAP, input [1, C, 4, 4] (fixed) or [N, 1, H, W]
   const model = (dims: (number | string)[], c: number): Uint8Array => {
     const g = new GraphBuilder();

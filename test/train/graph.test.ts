@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { countParams, efficientNetB0Layers } from '../../src/features/efficientnet-spec.js';
+import { countParams, efficientNetB0Layers } from '../../src/model/efficientnet-spec.js';
 import { trainGraph } from '../../src/train/graph.js';
 
 test('the training graph has exactly the Keras EfficientNetB0 weights (names, shapes, count) of the shared spec', () => {

@@ -11,7 +11,7 @@ import { trainGraph } from '../../src/train/graph.js';
 import { initWeights, kerasWeightsOf, loadInitWeights } from '../../src/train/weights.js';
 import { isUserError } from '../../src/util/errors.js';
 import { loadPlane } from '../../src/train/pipeline.js';
-import { writeKerasWeights } from '../../src/features/keras-h5.js';
+import { writeKerasWeights } from '../../src/model/keras-h5.js';
 import { loadModel } from '../../src/features/model.js';
 
 const { engine, reason } = tryLoadEngine();

@@ -10,8 +10,8 @@ import { CLI, withTempDir } from '../helpers/data.js';
 import { resolvePrecision, tryLoadEngine } from '../../src/train/engine.js';
 import { train, BACKBONE_FILE, type TrainResult } from '../../src/train/train.js';
 import type { HistoryRow } from '../../src/train/history.js';
-import { readKerasH5 } from '../../src/features/keras-h5.js';
-import { checkEfficientNetWeights } from '../../src/features/efficientnet-weights.js';
+import { readKerasH5 } from '../../src/model/keras-h5.js';
+import { checkEfficientNetWeights } from '../../src/model/efficientnet-weights.js';
 import { makeSyntheticRelease, SYNTHETIC_LABELS } from './synthetic-release.js';
 
 const { engine, reason } = tryLoadEngine();

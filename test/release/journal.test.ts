@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Journal } from '../../src/build/journal.js';
-import type { JobOk } from '../../src/build/types.js';
+import { Journal } from '../../src/release/journal.js';
+import type { JobOk } from '../../src/release/types.js';
 import { withTempDir } from '../helpers/data.js';
 
 const ok = (key: string): JobOk => ({

@@ -8,7 +8,7 @@
 //   - whole-image QC: the verdict is decided from the histograms and an early-exit scan when that
 //     is certain, otherwise by the library's wholeImageQc on the full image;
 //   - crops: merged values of each window only, then crop QC, re-normalisation and quantisation
-//     in src/build/crop-kernel.ts (the library's arithmetic, fewer passes).
+//     in src/release/crop-kernel.ts (the library's arithmetic, fewer passes).
 // The result is bit-identical to the library's path (test/build/fast-image-set.test.ts checks it on
 // real and synthetic images); anything else (float TIFFs, unreadable or mismatched files) goes
 // through the library's path unchanged.

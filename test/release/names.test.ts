@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { assignDirLabels, baseDirLabel, isAcceptableDirLabel, isSafeDirLabel, resolveDirLabels } from '../../src/labels/dir-label.js';
-import { binaryWidth, imageFileName } from '../../src/build/binary-name.js';
-import { capRows, valRows } from '../../src/build/cap-and-split.js';
-import { compareNatural } from '../../src/build/stable-order.js';
+import { binaryWidth, imageFileName } from '../../src/release/binary-name.js';
+import { capRows, valRows } from '../../src/release/cap-and-split.js';
+import { compareNatural } from '../../src/release/stable-order.js';
 import { isInside } from '../../src/util/safe-path.js';
 import { Rng } from '../../src/util/rng.js';
 

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { libraryPath, standardizeAndCrop, type SetResult } from '../../src/build/fast-image-set.js';
+import { libraryPath, standardizeAndCrop, type SetResult } from '../../src/release/fast-image-set.js';
 import { Rng } from '../../src/util/rng.js';
 import { sharedPath } from '../helpers/data.js';
 

@@ -8,9 +8,9 @@ import { parse } from 'csv-parse/sync';
 import sharp from 'sharp';
 import tar from 'tar-stream';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { buildRelease, type BuildSummary } from '../../src/build/build-release.js';
-import { binaryWidth } from '../../src/build/binary-name.js';
-import { METADATA_COLUMNS } from '../../src/build/release-tables.js';
+import { buildRelease, type BuildSummary } from '../../src/release/build-release.js';
+import { binaryWidth } from '../../src/release/binary-name.js';
+import { METADATA_COLUMNS } from '../../src/release/release-tables.js';
 import { UserError } from '../../src/util/errors.js';
 import { makeFixture, treeDigest, type Fixture } from './fixture.js';
 

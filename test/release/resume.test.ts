@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildRelease } from '../../src/build/build-release.js';
+import { buildRelease } from '../../src/release/build-release.js';
 import { fileURLToPath } from 'node:url';
 import { CLI } from '../helpers/data.js';
 import { makeFixture, treeDigest, type Fixture } from './fixture.js';
