@@ -46,7 +46,10 @@ async function channel(path: string, noise: Uint16Array, set: number, ch: number
       }
     }
   }
-  await sharp(px, { raw: { width: W, height: H, channels: 1 } }).toColourspace('grey16').tiff({ compression: 'none' }).toFile(path);
+  await sharp(px, { raw: { width: W, height: H, channels: 1 } })
+    .toColourspace('grey16')
+    .tiff({ compression: 'none' })
+    .toFile(path);
 }
 
 function codecFloor(sets: string[][], processes: number): Promise<number> {
@@ -122,13 +125,26 @@ async function main(): Promise<void> {
     const b = median(build2);
     // Each rep's floor and build run back to back, so the ratio of a rep sees one machine load.
     const ratios = floor.map((x, i) => build2[i] / x);
-    console.log(`build-release bench: ${nSets} synthetic BBBC021-like sets (3 × ${W}×${H} 16-bit TIFF), labels of ${sizes.join('/')} sets at cap ${cap}; ${cpus().length} cores; ${reps} interleaved reps, medians`);
-    console.log(`  baseline: codec floor, 2 processes (decode 3 TIFFs + encode 1 PNG): ${f.toFixed(2)} sets/s  (runs: ${floor.map((x) => x.toFixed(2)).join(', ')}; best ${best(floor).toFixed(2)})`);
-    console.log(`  build --workers 2 (plan → workers → journal → release → tables → card): ${b.toFixed(2)} sets/s  (runs: ${build2.map((x) => x.toFixed(2)).join(', ')}; best ${best(build2).toFixed(2)})`);
-    if (withW1) console.log(`  build --workers 1: ${median(build1).toFixed(2)} sets/s; 2 workers / 1 worker = ${(b / median(build1)).toFixed(2)}×`);
-    console.log(`  ratio build / floor = ${(100 * median(ratios)).toFixed(1)} % (median of rep ratios: ${ratios.map((x) => (100 * x).toFixed(0)).join(', ')}; best vs best ${((100 * best(build2)) / best(floor)).toFixed(1)} %)   goal ≥ 85 %`);
+    console.log(
+      `build-release bench: ${nSets} synthetic BBBC021-like sets (3 × ${W}×${H} 16-bit TIFF), labels of ${sizes.join('/')} sets at cap ${cap}; ${cpus().length} cores; ${reps} interleaved reps, medians`,
+    );
+    console.log(
+      `  baseline: codec floor, 2 processes (decode 3 TIFFs + encode 1 PNG): ${f.toFixed(2)} sets/s  (runs: ${floor.map((x) => x.toFixed(2)).join(', ')}; best ${best(floor).toFixed(2)})`,
+    );
+    console.log(
+      `  build --workers 2 (plan → workers → journal → release → tables → card): ${b.toFixed(2)} sets/s  (runs: ${build2.map((x) => x.toFixed(2)).join(', ')}; best ${best(build2).toFixed(2)})`,
+    );
+    if (withW1)
+      console.log(
+        `  build --workers 1: ${median(build1).toFixed(2)} sets/s; 2 workers / 1 worker = ${(b / median(build1)).toFixed(2)}×`,
+      );
+    console.log(
+      `  ratio build / floor = ${(100 * median(ratios)).toFixed(1)} % (median of rep ratios: ${ratios.map((x) => (100 * x).toFixed(0)).join(', ')}; best vs best ${((100 * best(build2)) / best(floor)).toFixed(1)} %)   goal ≥ 85 %`,
+    );
     const hours = FULL_SCALE_SETS / b / 3600;
-    console.log(`  projection: ${FULL_SCALE_SETS.toLocaleString('en-US')} source sets at ${b.toFixed(2)} sets/s ≈ ${hours.toFixed(0)} h (${(hours / 24).toFixed(1)} days) on this machine`);
+    console.log(
+      `  projection: ${FULL_SCALE_SETS.toLocaleString('en-US')} source sets at ${b.toFixed(2)} sets/s ≈ ${hours.toFixed(0)} h (${(hours / 24).toFixed(1)} days) on this machine`,
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -49,7 +49,10 @@ async function child(mode: string, csv: string, catalog: string): Promise<void> 
 
 function runChild(mode: string, csv: string, catalog: string): ChildResult {
   for (const f of [catalog, `${catalog}.wal`]) if (existsSync(f)) execFileSync('rm', ['-f', f]);
-  const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--child', mode, csv, catalog], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--child', mode, csv, catalog], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+  });
   return JSON.parse(out) as ChildResult;
 }
 
@@ -70,13 +73,17 @@ async function main(): Promise<void> {
     let s: { rows: number; sources: number; bytes: number };
     if (existsSync(csv) && existsSync(stamp) && JSON.parse(await readFile(stamp, 'utf8')).key === want) {
       s = JSON.parse(await readFile(stamp, 'utf8')).summary;
-      console.log(`synthetic table: ${s.rows} rows, ${s.sources} sources, ${(s.bytes / 1e6).toFixed(0)} MB (reused from ${dir})`);
+      console.log(
+        `synthetic table: ${s.rows} rows, ${s.sources} sources, ${(s.bytes / 1e6).toFixed(0)} MB (reused from ${dir})`,
+      );
     } else {
       const g0 = performance.now();
       s = await writeSyntheticCatalogCsv(csv, rows, seed);
       await writeFile(stamp, JSON.stringify({ key: want, summary: s }));
       const genS = (performance.now() - g0) / 1000;
-      console.log(`synthetic table: ${s.rows} rows, ${s.sources} sources, ${(s.bytes / 1e6).toFixed(0)} MB (written in ${genS.toFixed(1)} s)`);
+      console.log(
+        `synthetic table: ${s.rows} rows, ${s.sources} sources, ${(s.bytes / 1e6).toFixed(0)} MB (written in ${genS.toFixed(1)} s)`,
+      );
     }
     const bases: ChildResult[] = [];
     const ings: ChildResult[] = [];
@@ -85,21 +92,35 @@ async function main(): Promise<void> {
       const ing = runChild('ingest', csv, join(dir, 'catalog.duckdb'));
       bases.push(base);
       ings.push(ing);
-      console.log(`  run ${i + 1}/${repeat}: baseline ${base.seconds.toFixed(2)} s, ingest ${ing.seconds.toFixed(2)} s (${(ing.seconds / base.seconds).toFixed(2)}×), ingest peak RSS ${ing.maxRssMB.toFixed(0)} MB`);
+      console.log(
+        `  run ${i + 1}/${repeat}: baseline ${base.seconds.toFixed(2)} s, ingest ${ing.seconds.toFixed(2)} s (${(ing.seconds / base.seconds).toFixed(2)}×), ingest peak RSS ${ing.maxRssMB.toFixed(0)} MB`,
+      );
     }
     const median = (xs: number[]): number => {
       const v = [...xs].sort((a, b) => a - b);
       return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     };
     const base = { seconds: median(bases.map((b) => b.seconds)), maxRssMB: median(bases.map((b) => b.maxRssMB)) };
-    const ing = { seconds: median(ings.map((b) => b.seconds)), maxRssMB: Math.max(...ings.map((b) => b.maxRssMB)), rows: ings[0].rows };
+    const ing = {
+      seconds: median(ings.map((b) => b.seconds)),
+      maxRssMB: Math.max(...ings.map((b) => b.maxRssMB)),
+      rows: ings[0].rows,
+    };
     const ratios = median(ings.map((r, i) => r.seconds / bases[i].seconds));
     const size = (await stat(join(dir, 'catalog.duckdb'))).size;
     console.log(`medians of ${repeat} runs:`);
-    console.log(`baseline (DuckDB CREATE TABLE AS read_csv, no cleaning): ${base.seconds.toFixed(2)} s, peak RSS ${base.maxRssMB.toFixed(0)} MB`);
-    console.log(`ingest (standard adapter: validate, clean, check files, store): ${ing.seconds.toFixed(2)} s, peak RSS ${ing.maxRssMB.toFixed(0)} MB (max), ${ing.rows} rows, catalog ${(size / 1e6).toFixed(0)} MB`);
-    console.log(`ratio ingest/baseline: time ${(ing.seconds / base.seconds).toFixed(2)}× (median of per-run ratios ${ratios.toFixed(2)}×), RSS ${(ing.maxRssMB / base.maxRssMB).toFixed(2)}×`);
-    console.log(`goal ≤ 15 s: ${ing.seconds <= 15 ? 'met' : 'NOT met'}; goal ≤ 2048 MB: ${ing.maxRssMB <= 2048 ? 'met' : 'NOT met'}`);
+    console.log(
+      `baseline (DuckDB CREATE TABLE AS read_csv, no cleaning): ${base.seconds.toFixed(2)} s, peak RSS ${base.maxRssMB.toFixed(0)} MB`,
+    );
+    console.log(
+      `ingest (standard adapter: validate, clean, check files, store): ${ing.seconds.toFixed(2)} s, peak RSS ${ing.maxRssMB.toFixed(0)} MB (max), ${ing.rows} rows, catalog ${(size / 1e6).toFixed(0)} MB`,
+    );
+    console.log(
+      `ratio ingest/baseline: time ${(ing.seconds / base.seconds).toFixed(2)}× (median of per-run ratios ${ratios.toFixed(2)}×), RSS ${(ing.maxRssMB / base.maxRssMB).toFixed(2)}×`,
+    );
+    console.log(
+      `goal ≤ 15 s: ${ing.seconds <= 15 ? 'met' : 'NOT met'}; goal ≤ 2048 MB: ${ing.maxRssMB <= 2048 ? 'met' : 'NOT met'}`,
+    );
   } finally {
     if (!process.argv.includes('--dir')) await rm(dir, { recursive: true, force: true });
   }

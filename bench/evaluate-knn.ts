@@ -36,7 +36,9 @@ function randomRows(rows: number, seed: number): Matrix {
 
 const gflop = (m: number, n: number) => (2 * m * n * DIM) / 1e9;
 
-console.log(`exact kNN bench: ${TRAIN} training rows × ${DIM} dims, k=${K}, ${os.availableParallelism()} cores, load ${os.loadavg()[0].toFixed(1)}`);
+console.log(
+  `exact kNN bench: ${TRAIN} training rows × ${DIM} dims, k=${K}, ${os.availableParallelism()} cores, load ${os.loadavg()[0].toFixed(1)}`,
+);
 const train = randomRows(TRAIN, 1);
 const query = randomRows(sliceQueries, 2);
 
@@ -44,10 +46,13 @@ const query = randomRows(sliceQueries, 2);
 const jsQueries = 24;
 let t0 = performance.now();
 let sink = 0;
-for (let q = 0; q < jsQueries; q++) for (let t = 0; t < TRAIN; t++) sink += squaredL2(query.data, q * DIM, train.data, t * DIM, DIM);
+for (let q = 0; q < jsQueries; q++)
+  for (let t = 0; t < TRAIN; t++) sink += squaredL2(query.data, q * DIM, train.data, t * DIM, DIM);
 const jsSec = (performance.now() - t0) / 1000;
 const jsRate = gflop(jsQueries, TRAIN) / jsSec;
-console.log(`plain JS loop : ${jsQueries} queries in ${jsSec.toFixed(2)} s = ${jsRate.toFixed(2)} GFLOP/s (checksum ${sink.toExponential(3)})`);
+console.log(
+  `plain JS loop : ${jsQueries} queries in ${jsSec.toFixed(2)} s = ${jsRate.toFixed(2)} GFLOP/s (checksum ${sink.toExponential(3)})`,
+);
 
 // Warm the engine (session creation) outside the timing.
 await exactKnn(train, selectRows(query, [0, 1]), K);
@@ -60,25 +65,35 @@ const cpuUsed = process.cpuUsage(cpu0);
 const cpuSec = (cpuUsed.user + cpuUsed.system) / 1e6;
 const cores = os.availableParallelism();
 const rate = gflop(sliceQueries, TRAIN) / sec;
-console.log(`exactKnn      : ${sliceQueries} queries in ${sec.toFixed(2)} s = ${rate.toFixed(1)} GFLOP/s effective (${got.fallbacks} brute-force fallbacks)`);
+console.log(
+  `exactKnn      : ${sliceQueries} queries in ${sec.toFixed(2)} s = ${rate.toFixed(1)} GFLOP/s effective (${got.fallbacks} brute-force fallbacks)`,
+);
 console.log(`ratio         : ${(rate / jsRate).toFixed(0)}× the plain JS loop`);
-console.log(`cpu time      : ${cpuSec.toFixed(1)} CPU-s over all threads (wall ${sec.toFixed(1)} s; ${((100 * cpuSec) / (sec * cores)).toFixed(0)} % of ${cores} cores were ours)`);
+console.log(
+  `cpu time      : ${cpuSec.toFixed(1)} CPU-s over all threads (wall ${sec.toFixed(1)} s; ${((100 * cpuSec) / (sec * cores)).toFixed(0)} % of ${cores} cores were ours)`,
+);
 
 // Exactness on a sample (the reference is the plain loop, so keep it small).
 const sample = Array.from({ length: 8 }, (_, i) => Math.floor((i * sliceQueries) / 8));
 const ref = bruteForceKnn(train, selectRows(query, sample), K);
 const same = sample.every((q, i) => {
-  for (let j = 0; j < K; j++) if (ref.index[i * K + j] !== got.index[q * K + j] || ref.distance[i * K + j] !== got.distance[q * K + j]) return false;
+  for (let j = 0; j < K; j++)
+    if (ref.index[i * K + j] !== got.index[q * K + j] || ref.distance[i * K + j] !== got.distance[q * K + j])
+      return false;
   return true;
 });
 console.log(`exactness     : ${same ? 'identical' : 'DIFFERENT'} to brute force on ${sample.length} sampled queries`);
 
 if (full) {
-  console.log(`COOS-7 scale  : measured ${sec.toFixed(1)} s for ${TEST} queries (goal ≤ 180 s); ${cpuSec.toFixed(0)} CPU-s, i.e. ~${(cpuSec / cores).toFixed(0)} s on ${cores} idle cores`);
+  console.log(
+    `COOS-7 scale  : measured ${sec.toFixed(1)} s for ${TEST} queries (goal ≤ 180 s); ${cpuSec.toFixed(0)} CPU-s, i.e. ~${(cpuSec / cores).toFixed(0)} s on ${cores} idle cores`,
+  );
 } else {
   const projected = (sec * TEST) / sliceQueries;
-  const jsProjected = (gflop(TEST, TRAIN) / jsRate) / 3600;
+  const jsProjected = gflop(TEST, TRAIN) / jsRate / 3600;
   const idle = (cpuSec * TEST) / sliceQueries / cores;
-  console.log(`COOS-7 scale  : PROJECTED ${projected.toFixed(0)} s wall at this load, ~${idle.toFixed(0)} s on ${cores} idle cores (from CPU time), for ${TEST} queries (linear in queries; goal ≤ 180 s; --full measures); plain JS would take ~${jsProjected.toFixed(1)} h`);
+  console.log(
+    `COOS-7 scale  : PROJECTED ${projected.toFixed(0)} s wall at this load, ~${idle.toFixed(0)} s on ${cores} idle cores (from CPU time), for ${TEST} queries (linear in queries; goal ≤ 180 s; --full measures); plain JS would take ~${jsProjected.toFixed(1)} h`,
+  );
 }
 if (!same) process.exitCode = 1;

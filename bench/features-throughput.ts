@@ -47,12 +47,18 @@ async function main(): Promise<void> {
         }
       const f = join(dir, `img${i}.png`);
       if (bits === 8) {
-        await sharp(Buffer.from(Uint8Array.from(px, (v) => Math.min(255, v >> 4))), { raw: { width: size, height: size, channels: 1 } }).png().toFile(f);
+        await sharp(Buffer.from(Uint8Array.from(px, (v) => Math.min(255, v >> 4))), {
+          raw: { width: size, height: size, channels: 1 },
+        })
+          .png()
+          .toFile(f);
       } else {
         // the Uint16Array itself, so sharp reads 16-bit samples; --noise passes its bytes, which sharp
         // reads as 8-bit samples: full-range 16-bit noise (what this bench measured before the fix,
         // a worst case for the percentile histogram and for PNG compression)
-        await sharp(noise ? Buffer.from(px.buffer) : px, { raw: { width: size, height: size, channels: 1, premultiplied: false } })
+        await sharp(noise ? Buffer.from(px.buffer) : px, {
+          raw: { width: size, height: size, channels: 1, premultiplied: false },
+        })
           .toColourspace('grey16')
           .png()
           .toFile(f);
@@ -94,9 +100,21 @@ async function main(): Promise<void> {
       const writer = new FeatureTableWriter(join(dir, 'features.csv'), source.keyColumns);
       const c0 = process.cpuUsage();
       const t0 = process.hrtime.bigint();
-      const stats = await extractFeatures(model, source.sets, { method, size, batchSize: batch, overlap, worker, preparer: worker ? preparer : undefined, onRow: (k, f) => writer.writeRow(k, f) });
+      const stats = await extractFeatures(model, source.sets, {
+        method,
+        size,
+        batchSize: batch,
+        overlap,
+        worker,
+        preparer: worker ? preparer : undefined,
+        onRow: (k, f) => writer.writeRow(k, f),
+      });
       await writer.finish();
-      return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, cpu: cpuSeconds(process.cpuUsage(c0)), inference: stats.inferenceSeconds };
+      return {
+        seconds: Number(process.hrtime.bigint() - t0) / 1e9,
+        cpu: cpuSeconds(process.cpuUsage(c0)),
+        inference: stats.inferenceSeconds,
+      };
     };
     // Alternate the three, 5 rounds; medians, so a noisy neighbour hurts all alike.
     const reps = Number(arg('--reps', '5'));
@@ -114,14 +132,19 @@ async function main(): Promise<void> {
     const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     const base = median(bases.map((b) => b.seconds));
     const baseCpu = median(bases.map((b) => b.cpu));
-    const med = (ts: Timed[]): Timed => ({ seconds: median(ts.map((p) => p.seconds)), cpu: median(ts.map((p) => p.cpu)), inference: median(ts.map((p) => p.inference)) });
+    const med = (ts: Timed[]): Timed => ({
+      seconds: median(ts.map((p) => p.seconds)),
+      cpu: median(ts.map((p) => p.cpu)),
+      inference: median(ts.map((p) => p.inference)),
+    });
     const pipe = med(pipes);
     await model.session.release();
     await preparer.close();
     const baseRate = nImages / base;
     // Each round against the mean of the baselines just before and after it: a neighbour's load
     // that comes and goes within seconds then weighs on both sides of one ratio.
-    const paired = (ts: Timed[], key: 'seconds' | 'cpu'): number[] => ts.map((t, i) => t[key] / ((bases[i][key] + bases[i + 1][key]) / 2) - 1);
+    const paired = (ts: Timed[], key: 'seconds' | 'cpu'): number[] =>
+      ts.map((t, i) => t[key] / ((bases[i][key] + bases[i + 1][key]) / 2) - 1);
     const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
     const line = (name: string, ts: Timed[]): void => {
       const p = med(ts);
@@ -129,16 +152,32 @@ async function main(): Promise<void> {
       const cpu = p.cpu / baseCpu - 1;
       const pw = paired(ts, 'seconds');
       const pc = paired(ts, 'cpu');
-      console.log(`  ${name}: ${(nImages / p.seconds).toFixed(1)} images/s (${p.seconds.toFixed(2)} s; ${p.inference.toFixed(2)} s inside run); CPU ${p.cpu.toFixed(2)} s`);
-      console.log(`      ratio pipeline/baseline images/s ${(base / p.seconds).toFixed(3)} → overhead ${pct(wall)} wall (goal ≤ 15 %), ${pct(cpu)} CPU`);
-      console.log(`      paired rounds: overhead median ${pct(median(pw))} wall (${pw.map(pct).join(', ')}), median ${pct(median(pc))} CPU`);
+      console.log(
+        `  ${name}: ${(nImages / p.seconds).toFixed(1)} images/s (${p.seconds.toFixed(2)} s; ${p.inference.toFixed(2)} s inside run); CPU ${p.cpu.toFixed(2)} s`,
+      );
+      console.log(
+        `      ratio pipeline/baseline images/s ${(base / p.seconds).toFixed(3)} → overhead ${pct(wall)} wall (goal ≤ 15 %), ${pct(cpu)} CPU`,
+      );
+      console.log(
+        `      paired rounds: overhead median ${pct(median(pw))} wall (${pw.map(pct).join(', ')}), median ${pct(median(pc))} CPU`,
+      );
     };
-    console.log(`features throughput: EfficientNetB0 (random:0), ${nImages} images ${size}×${size} ${bits}-bit${noise ? ' noise' : ''}, ${method}, batch ${batch}${overlap ? '' : ', no overlap'}${threads > 0 ? `, ${threads} onnxruntime threads` : ''}, ${cpus().length} cores`);
-    console.log(`  baseline  onnxruntime session.run on the preprocessed tensors: ${baseRate.toFixed(1)} images/s (${base.toFixed(2)} s); CPU ${baseCpu.toFixed(2)} s (all threads)`);
+    console.log(
+      `features throughput: EfficientNetB0 (random:0), ${nImages} images ${size}×${size} ${bits}-bit${noise ? ' noise' : ''}, ${method}, batch ${batch}${overlap ? '' : ', no overlap'}${threads > 0 ? `, ${threads} onnxruntime threads` : ''}, ${cpus().length} cores`,
+    );
+    console.log(
+      `  baseline  onnxruntime session.run on the preprocessed tensors: ${baseRate.toFixed(1)} images/s (${base.toFixed(2)} s); CPU ${baseCpu.toFixed(2)} s (all threads)`,
+    );
     line('pipeline  files → decode → normalise → batch → run → CSV, worker thread (default)', pipes);
     if (withInThread) line('pipeline  the same, prepared on the main thread (worker: false)', inThread);
-    console.log(`  worker start-up (outside the timing; the command overlaps it with opening the model): ${(startup * 1000).toFixed(0)} ms`);
-    console.log(`  goal ≥ 25 images/s: ${nImages / pipe.seconds >= 25 ? 'met' : 'not met'}; medians of ${reps} alternating rounds; load average now ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+    console.log(
+      `  worker start-up (outside the timing; the command overlaps it with opening the model): ${(startup * 1000).toFixed(0)} ms`,
+    );
+    console.log(
+      `  goal ≥ 25 images/s: ${nImages / pipe.seconds >= 25 ? 'met' : 'not met'}; medians of ${reps} alternating rounds; load average now ${loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' ')}`,
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -13,7 +13,13 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { Rng } from '../src/util/rng.js';
 import { IMAGING } from '../src/defaults.js';
-import { standardizeImageSet, standardizeMany, encodePng, imagePercentiles, type GrayImage } from '../src/imaging/index.js';
+import {
+  standardizeImageSet,
+  standardizeMany,
+  encodePng,
+  imagePercentiles,
+  type GrayImage,
+} from '../src/imaging/index.js';
 
 sharp.concurrency(1); // per-process figures: one libvips thread per operation
 sharp.cache(false); // no operation cache: every decode really decodes
@@ -34,7 +40,10 @@ function syntheticChannel(rng: Rng, channel: number): Uint16Array {
   const bg = 200 + 100 * channel;
   for (let i = 0; i < px.length; i++) px[i] = bg + rng.int(0, 60);
   for (let b = 0; b < 150; b++) {
-    const cx = rng.int(0, W - 1), cy = rng.int(0, H - 1), r = rng.int(8, 25), peak = rng.int(800, 3800);
+    const cx = rng.int(0, W - 1),
+      cy = rng.int(0, H - 1),
+      r = rng.int(8, 25),
+      peak = rng.int(800, 3800);
     for (let y = Math.max(0, cy - r); y < Math.min(H, cy + r); y++) {
       for (let x = Math.max(0, cx - r); x < Math.min(W, cx + r); x++) {
         const d2 = ((x - cx) ** 2 + (y - cy) ** 2) / (r * r);
@@ -51,7 +60,9 @@ async function makeSets(dir: string): Promise<string[][]> {
     const files: string[] = [];
     for (let c = 0; c < 3; c++) {
       const f = join(dir, `set${s}_w${c + 1}.tif`);
-      const { data } = await sharp(syntheticChannel(Rng.derive('bench', s, c), c), { raw: { width: W, height: H, channels: 1 } })
+      const { data } = await sharp(syntheticChannel(Rng.derive('bench', s, c), c), {
+        raw: { width: W, height: H, channels: 1 },
+      })
         .toColourspace('grey16')
         .tiff({ compression: 'none' })
         .toUint8Array();
@@ -159,7 +170,8 @@ async function main(): Promise<void> {
     const pRatios: number[] = [];
     const runOurs = async (): Promise<number> => {
       const t = performance.now();
-      for await (const r of standardizeMany(stream, { compression: COMPRESSION })) if (r.png === null) throw new Error('unreadable set');
+      for await (const r of standardizeMany(stream, { compression: COMPRESSION }))
+        if (r.png === null) throw new Error('unreadable set');
       return performance.now() - t;
     };
     const runFloor = async (): Promise<number> => {
@@ -191,16 +203,36 @@ async function main(): Promise<void> {
     const f = median(tFloor);
     const so = median(sOurs);
     const sf = median(sFloor);
-    console.log(`imaging standardize: ${SETS} synthetic sets × 3 × ${W}×${H} uint16 TIFF, PNG level ${COMPRESSION}; one process`);
-    console.log(`stream of ${stream.length} sets per round, ${ROUNDS} rounds (ours: standardizeMany, pipelined; floor: one set after another):`);
-    console.log(`  ours (decode+gray+percentiles+normalise+merge+QC+encode): ${(1000 / so).toFixed(2)} sets/s (median ${so.toFixed(1)} ms/set, best ${Math.min(...sOurs).toFixed(1)})`);
-    console.log(`  codec floor (libvips decode 3 + encode 1 PNG):            ${(1000 / sf).toFixed(2)} sets/s (median ${sf.toFixed(1)} ms/set, best ${Math.min(...sFloor).toFixed(1)})`);
-    console.log(`  ratio ours/floor: ${(median(sRatios) * 100).toFixed(1)} % (median of round ratios; rounds ${sRatios.map((x) => (x * 100).toFixed(0)).join(', ')})   goal ≥ 90 %`);
-    console.log(`  reference, not the floor: the floor's work pipelined the same way gives ${(median(pRatios) * 100).toFixed(1)} % (the ratio above counts the core that a one-set-at-a-time floor leaves idle; this one does not)`);
-    console.log(`one set at a time, ${ROUNDS * SETS} back-to-back pairs (standardizeImageSet + encodePng, as the standardize command):`);
-    console.log(`  ours:        ${(1000 / o).toFixed(2)} sets/s (median ${o.toFixed(1)} ms/set, best ${Math.min(...tOurs).toFixed(1)})`);
-    console.log(`  codec floor: ${(1000 / f).toFixed(2)} sets/s (median ${f.toFixed(1)} ms/set, best ${Math.min(...tFloor).toFixed(1)})`);
-    console.log(`  ratio ours/floor: ${(median(ratios) * 100).toFixed(1)} % (median of pair ratios; best-vs-best ${((Math.min(...tFloor) / Math.min(...tOurs)) * 100).toFixed(1)} %)`);
+    console.log(
+      `imaging standardize: ${SETS} synthetic sets × 3 × ${W}×${H} uint16 TIFF, PNG level ${COMPRESSION}; one process`,
+    );
+    console.log(
+      `stream of ${stream.length} sets per round, ${ROUNDS} rounds (ours: standardizeMany, pipelined; floor: one set after another):`,
+    );
+    console.log(
+      `  ours (decode+gray+percentiles+normalise+merge+QC+encode): ${(1000 / so).toFixed(2)} sets/s (median ${so.toFixed(1)} ms/set, best ${Math.min(...sOurs).toFixed(1)})`,
+    );
+    console.log(
+      `  codec floor (libvips decode 3 + encode 1 PNG):            ${(1000 / sf).toFixed(2)} sets/s (median ${sf.toFixed(1)} ms/set, best ${Math.min(...sFloor).toFixed(1)})`,
+    );
+    console.log(
+      `  ratio ours/floor: ${(median(sRatios) * 100).toFixed(1)} % (median of round ratios; rounds ${sRatios.map((x) => (x * 100).toFixed(0)).join(', ')})   goal ≥ 90 %`,
+    );
+    console.log(
+      `  reference, not the floor: the floor's work pipelined the same way gives ${(median(pRatios) * 100).toFixed(1)} % (the ratio above counts the core that a one-set-at-a-time floor leaves idle; this one does not)`,
+    );
+    console.log(
+      `one set at a time, ${ROUNDS * SETS} back-to-back pairs (standardizeImageSet + encodePng, as the standardize command):`,
+    );
+    console.log(
+      `  ours:        ${(1000 / o).toFixed(2)} sets/s (median ${o.toFixed(1)} ms/set, best ${Math.min(...tOurs).toFixed(1)})`,
+    );
+    console.log(
+      `  codec floor: ${(1000 / f).toFixed(2)} sets/s (median ${f.toFixed(1)} ms/set, best ${Math.min(...tFloor).toFixed(1)})`,
+    );
+    console.log(
+      `  ratio ours/floor: ${(median(ratios) * 100).toFixed(1)} % (median of pair ratios; best-vs-best ${((Math.min(...tFloor) / Math.min(...tOurs)) * 100).toFixed(1)} %)`,
+    );
 
     // Percentile throughput on one uint16 channel.
     const chan = syntheticChannel(Rng.derive('bench', 'pct'), 0);
@@ -222,9 +254,15 @@ async function main(): Promise<void> {
     const gbR = bytes / (median(tr) / 1000) / 1e9;
     const gbPBest = bytes / (Math.min(...tp) / 1000) / 1e9;
     const gbRBest = bytes / (Math.min(...tr) / 1000) / 1e9;
-    console.log(`percentiles (0.1, 99.9) of uint16, one core: ${gbP.toFixed(2)} GB/s median, ${gbPBest.toFixed(2)} best   (goal ≥ 0.7 GB/s)`);
-    console.log(`  baseline, a plain summing read of the same array: ${gbR.toFixed(2)} GB/s median, ${gbRBest.toFixed(2)} best   ratio ${((gbP / gbR) * 100).toFixed(0)} %`);
-    console.log(`  (machine load average now: ${loadavg()[0].toFixed(1)} on ${cpus().length} cores — shared machines make absolute figures noisy)`);
+    console.log(
+      `percentiles (0.1, 99.9) of uint16, one core: ${gbP.toFixed(2)} GB/s median, ${gbPBest.toFixed(2)} best   (goal ≥ 0.7 GB/s)`,
+    );
+    console.log(
+      `  baseline, a plain summing read of the same array: ${gbR.toFixed(2)} GB/s median, ${gbRBest.toFixed(2)} best   ratio ${((gbP / gbR) * 100).toFixed(0)} %`,
+    );
+    console.log(
+      `  (machine load average now: ${loadavg()[0].toFixed(1)} on ${cpus().length} cores — shared machines make absolute figures noisy)`,
+    );
     if (sink === -1) console.log('');
   } finally {
     await rm(dir, { recursive: true, force: true });

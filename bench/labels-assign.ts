@@ -47,7 +47,9 @@ export async function buildCatalog(csv: string, path: string): Promise<void> {
       const v = lower.has(c) ? `lower(nullif("${c}", ''))` : `nullif("${c}", '')`;
       return `CAST(${v} AS ${COLUMN_TYPES[c]}) AS "${c}"`;
     });
-    await conn.run(`CREATE TABLE ${CATALOG_TABLE} AS SELECT ${select.join(', ')} FROM read_csv('${csv}', header = true, all_varchar = true)`);
+    await conn.run(
+      `CREATE TABLE ${CATALOG_TABLE} AS SELECT ${select.join(', ')} FROM read_csv('${csv}', header = true, all_varchar = true)`,
+    );
     await conn.run(
       `CREATE TABLE ${SOURCES_TABLE} AS SELECT dir_name, any_value(database) AS database, any_value(name) AS name, NULL::VARCHAR AS licence,
          NULL::VARCHAR AS citation, NULL::VARCHAR AS images_root, NULL::VARCHAR AS config, 'synthetic' AS adapter FROM ${CATALOG_TABLE} GROUP BY dir_name`,
@@ -80,7 +82,8 @@ function sampleFrac(rows: Row[], keys: string[], frac: number, rng: Rng): Row[] 
     g.push(r);
   }
   const out: Row[] = [];
-  for (const g of groups.values()) for (const i of rng.sampleIndices(g.length, Math.min(g.length, roundHalfEven(frac * g.length)))) out.push(g[i]);
+  for (const g of groups.values())
+    for (const i of rng.sampleIndices(g.length, Math.min(g.length, roundHalfEven(frac * g.length)))) out.push(g[i]);
   return out;
 }
 
@@ -121,7 +124,9 @@ export function originalAlgorithm(
     if (f.length < threshold) continue;
     let g = f;
     if (f.length > cap) {
-      let s = ['organism', 'cell_type', 'cell_visible', 'sirna', 'compound', 'phenotype'].filter((k) => col === 'gene' || k !== col);
+      let s = ['organism', 'cell_type', 'cell_visible', 'sirna', 'compound', 'phenotype'].filter(
+        (k) => col === 'gene' || k !== col,
+      );
       let pool = f;
       if (f.length > presample) {
         const d = ['name', 'organism', 'cell_type'].filter((k) => k !== col);
@@ -177,23 +182,44 @@ async function child(mode: string, catalog: string, out: string): Promise<Measur
     const load = (performance.now() - t0) / 1000;
     mkdirSync(out, { recursive: true });
     const json = mode === 'original' ? join(out, 'used_images.json') : undefined;
-    const { jsonSeconds, ...r } = originalAlgorithm(rows, LABELS.threshold, LABELS.cap, LABELS.presample, Rng.fromSeed(1), json);
+    const { jsonSeconds, ...r } = originalAlgorithm(
+      rows,
+      LABELS.threshold,
+      LABELS.cap,
+      LABELS.presample,
+      Rng.fromSeed(1),
+      json,
+    );
     const total = (performance.now() - t0) / 1000;
     m = { ...r, detail: { load, scans_and_sampling: total - load - jsonSeconds, used_json_dumps: jsonSeconds } };
   }
   const cpu = process.cpuUsage(c0);
-  return { ...m, seconds: (performance.now() - t0) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6, maxRssMB: process.resourceUsage().maxRSS / 1024 };
+  return {
+    ...m,
+    seconds: (performance.now() - t0) / 1000,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    maxRssMB: process.resourceUsage().maxRSS / 1024,
+  };
 }
 
 function measure(mode: 'fast' | 'original' | 'original-no-json', catalog: string, out: string): Measure {
-  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', mode, catalog, out], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', mode, catalog, out], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 24,
+  });
   if (r.status !== 0) throw new Error(`${mode} child failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as Measure;
 }
 
 function show(name: string, m: Measure): void {
-  const detail = m.detail ? Object.entries(m.detail).map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(', ') : '';
-  console.log(`  ${name.padEnd(34)} ${m.seconds.toFixed(2).padStart(8)} s  (CPU ${m.cpuSeconds.toFixed(2)} s)   peak RSS ${m.maxRssMB.toFixed(0).padStart(5)} MB   ${m.candidates} candidates → ${m.labels} labels, ${m.images} images  (${detail})`);
+  const detail = m.detail
+    ? Object.entries(m.detail)
+        .map(([k, v]) => `${k} ${v.toFixed(2)} s`)
+        .join(', ')
+    : '';
+  console.log(
+    `  ${name.padEnd(34)} ${m.seconds.toFixed(2).padStart(8)} s  (CPU ${m.cpuSeconds.toFixed(2)} s)   peak RSS ${m.maxRssMB.toFixed(0).padStart(5)} MB   ${m.candidates} candidates → ${m.labels} labels, ${m.images} images  (${detail})`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -206,16 +232,25 @@ async function main(): Promise<void> {
   const seed = arg('--seed', 1);
   const dir = await mkdtemp(join(tmpdir(), 'cytoimagenet-bench-labels-'));
   try {
-    const sizes = ([['big', big], ['small', small]] as const).filter(([, n]) => n > 0);
+    const sizes = (
+      [
+        ['big', big],
+        ['small', small],
+      ] as const
+    ).filter(([, n]) => n > 0);
     for (const [name, rows] of sizes) {
       const t = performance.now();
       await writeSyntheticCatalogCsv(join(dir, `${name}.csv`), rows, seed);
       await buildCatalog(join(dir, `${name}.csv`), join(dir, `${name}.duckdb`));
       await rm(join(dir, `${name}.csv`));
-      console.log(`synthetic catalog: ${rows} rows (${((performance.now() - t) / 1000).toFixed(1)} s to generate and load, not measured)`);
+      console.log(
+        `synthetic catalog: ${rows} rows (${((performance.now() - t) / 1000).toFixed(1)} s to generate and load, not measured)`,
+      );
     }
     if (big > 0) {
-      console.log(`\nassignLabels at ${big} rows (threshold ${LABELS.threshold}, cap ${LABELS.cap}, presample ${LABELS.presample}; goal ≤ 10 s, ≤ 2048 MB):`);
+      console.log(
+        `\nassignLabels at ${big} rows (threshold ${LABELS.threshold}, cap ${LABELS.cap}, presample ${LABELS.presample}; goal ≤ 10 s, ≤ 2048 MB):`,
+      );
       show('assignLabels', measure('fast', join(dir, 'big.duckdb'), join(dir, 'out-big')));
     }
     if (small > 0) {
@@ -226,8 +261,12 @@ async function main(): Promise<void> {
       show('assignLabels', fast);
       show('original, as coded', original);
       show('original without used-JSON dumps', scansOnly);
-      console.log(`  ratio: ${(original.seconds / fast.seconds).toFixed(1)}× faster than the original as coded (wall), ${(original.cpuSeconds / fast.cpuSeconds).toFixed(1)}× (CPU)`);
-      console.log(`         ${(scansOnly.seconds / fast.seconds).toFixed(1)}× faster than its per-label scans alone (wall), ${(scansOnly.cpuSeconds / fast.cpuSeconds).toFixed(1)}× (CPU)`);
+      console.log(
+        `  ratio: ${(original.seconds / fast.seconds).toFixed(1)}× faster than the original as coded (wall), ${(original.cpuSeconds / fast.cpuSeconds).toFixed(1)}× (CPU)`,
+      );
+      console.log(
+        `         ${(scansOnly.seconds / fast.seconds).toFixed(1)}× faster than its per-label scans alone (wall), ${(scansOnly.cpuSeconds / fast.cpuSeconds).toFixed(1)}× (CPU)`,
+      );
     }
   } finally {
     await rm(dir, { recursive: true, force: true });

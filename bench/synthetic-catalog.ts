@@ -20,11 +20,14 @@ export interface SyntheticSummary {
 /** Draws indices 0..n-1 with P(i) ∝ 1/(i+1)^s, by binary search in a cumulative table. */
 class Zipf {
   private readonly cdf: Float64Array;
-  constructor(readonly n: number, s: number) {
+  constructor(
+    readonly n: number,
+    s: number,
+  ) {
     this.cdf = new Float64Array(n);
     let acc = 0;
     for (let i = 0; i < n; i++) {
-      acc += 1 / Math.pow(i + 1, s);
+      acc += 1 / (i + 1) ** s;
       this.cdf[i] = acc;
     }
     for (let i = 0; i < n; i++) this.cdf[i] /= acc;
@@ -43,9 +46,36 @@ class Zipf {
 }
 
 const ORGANISMS = ['Homo sapiens', 'human', 'Mus musculus', 'mouse', 'yeast', 'nematode', 'fly', 'bacteria'];
-const CELL_VISIBLE = ['nucleus', 'actin', 'mitochondria', 'er', 'golgi', 'nucleoli', 'microtubules', 'cell membrane', 'GPCR', 'centrosome', 'vesicles', 'cytoplasm', 'rna', 'pcna'];
-const DATABASES = ['Recursion', 'Image Data Resource', 'Broad Bioimage Benchmark Collection', 'Kaggle', 'Cell Image Library'];
-const MICROSCOPY = ['fluorescence', 'confocal', 'brightfield', 'fluorescence|brightfield|darkfield', 'super-resolution'];
+const CELL_VISIBLE = [
+  'nucleus',
+  'actin',
+  'mitochondria',
+  'er',
+  'golgi',
+  'nucleoli',
+  'microtubules',
+  'cell membrane',
+  'GPCR',
+  'centrosome',
+  'vesicles',
+  'cytoplasm',
+  'rna',
+  'pcna',
+];
+const DATABASES = [
+  'Recursion',
+  'Image Data Resource',
+  'Broad Bioimage Benchmark Collection',
+  'Kaggle',
+  'Cell Image Library',
+];
+const MICROSCOPY = [
+  'fluorescence',
+  'confocal',
+  'brightfield',
+  'fluorescence|brightfield|darkfield',
+  'super-resolution',
+];
 
 interface SourceProfile {
   dirName: string;
@@ -64,7 +94,7 @@ interface SourceProfile {
 function makeSources(rows: number, rng: Rng): SourceProfile[] {
   const n = 40;
   // Long-tailed source sizes (a few huge screens, many small sets), every source ≥ 1 row.
-  const weights = Array.from({ length: n }, (_, i) => 1 / Math.pow(i + 1, 1.1));
+  const weights = Array.from({ length: n }, (_, i) => 1 / (i + 1) ** 1.1);
   const total = weights.reduce((a, b) => a + b, 0);
   const sizes = weights.map((w) => Math.max(1, Math.floor((w / total) * rows)));
   let diff = rows - sizes.reduce((a, b) => a + b, 0);
@@ -151,7 +181,9 @@ export async function writeSyntheticCatalogCsv(path: string, rows: number, seed:
         sirna: src.hasSirna ? `s${sirna.draw(rng)}` : '',
         gene: geneTok,
         microscopy: src.microscopy,
-        channels: Array.from({ length: src.channels }, (_, c) => CELL_VISIBLE[c % CELL_VISIBLE.length]).map((c) => `f_${c}`).join('|'),
+        channels: Array.from({ length: src.channels }, (_, c) => CELL_VISIBLE[c % CELL_VISIBLE.length])
+          .map((c) => `f_${c}`)
+          .join('|'),
         crop: '',
         scaling: '',
         x_min: '',

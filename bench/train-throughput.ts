@@ -39,11 +39,16 @@ const CLASSES = Number(values.classes);
 
 const engine = loadEngine();
 const info = engine.info();
-if (values.precision !== 'auto' && !(PRECISIONS as readonly string[]).includes(values.precision!)) throw new Error(`--precision must be auto or one of ${PRECISIONS.join(', ')}`);
+if (values.precision !== 'auto' && !(PRECISIONS as readonly string[]).includes(values.precision!))
+  throw new Error(`--precision must be auto or one of ${PRECISIONS.join(', ')}`);
 const PRECISION = resolvePrecision(values.precision as Precision | 'auto', { device: 'cpu', kernels: 'own', info });
 const load0 = loadavg()[0];
-console.log(`LibTorch ${info.torchVersion}, oneDNN ${info.mkldnn}, caching allocator ${info.cachingAllocator}, ${THREADS} threads, bfloat16 dot products ${info.nativeBf16}; precision ${PRECISION}`);
-console.log(`EfficientNetB0, ${CLASSES} classes, batch ${B}, ${S}×${S}, ${STEPS} timed steps after 1 warm-up step; source images ${SRC}×${SRC} 8-bit PNG`);
+console.log(
+  `LibTorch ${info.torchVersion}, oneDNN ${info.mkldnn}, caching allocator ${info.cachingAllocator}, ${THREADS} threads, bfloat16 dot products ${info.nativeBf16}; precision ${PRECISION}`,
+);
+console.log(
+  `EfficientNetB0, ${CLASSES} classes, batch ${B}, ${S}×${S}, ${STEPS} timed steps after 1 warm-up step; source images ${SRC}×${SRC} 8-bit PNG`,
+);
 
 // Source images: gray PNGs of release-like size, made here (noise over blobs; not compressible to nothing).
 const dir = join(tmpdir(), `cytoimagenet-bench-train-${process.pid}`);
@@ -60,7 +65,12 @@ for (let i = 0; i < nImages; i++) {
     px[p] = Math.min(255, Math.max(0, Math.round(60 + 120 * Math.exp(-d / 60) + (rng.float() - 0.5) * 40)));
   }
   const file = join(dir, `img-${i}.png`);
-  await writeFile(file, await sharp(Buffer.from(px), { raw: { width: SRC, height: SRC, channels: 1 } }).png().toBuffer());
+  await writeFile(
+    file,
+    await sharp(Buffer.from(px), { raw: { width: SRC, height: SRC, channels: 1 } })
+      .png()
+      .toBuffer(),
+  );
   items.push({ key: `bench/img-${i}.png`, file, label: `c${i % CLASSES}`, classIndex: i % CLASSES });
 }
 
@@ -71,7 +81,8 @@ const batchOf = (s: number): TrainItem[] => {
   const start = (s * B) % nImages;
   return items.slice(start, start + B);
 };
-const load = (s: number) => loadBatch(batchOf(s), { size: S, angles: batchOf(s).map((it) => rotationAngle(0, 0, `${it.key}#${s}`)) });
+const load = (s: number) =>
+  loadBatch(batchOf(s), { size: S, angles: batchOf(s).map((it) => rotationAngle(0, 0, `${it.key}#${s}`)) });
 
 // (a) step alone on a pre-made batch.
 const premade = await load(0);
@@ -101,7 +112,8 @@ const stepOf = async (options: { kernels: 'own' | 'libtorch'; precision: Precisi
   for (let s = 0; s < STEPS; s++) await m.trainStep(premade.x, premade.labels, B, S, S, s + 1);
   return { rate: (STEPS * B) / ((performance.now() - t0) / 1000), cpu: cpuPerImage(process.cpuUsage(c0)) };
 };
-const f32 = PRECISION === 'float32' ? { rate: stepAlone, cpu: stepCpu } : await stepOf({ kernels: 'own', precision: 'float32' });
+const f32 =
+  PRECISION === 'float32' ? { rate: stepAlone, cpu: stepCpu } : await stepOf({ kernels: 'own', precision: 'float32' });
 const plain = await stepOf({ kernels: 'libtorch', precision: 'float32' });
 
 // (c) the loader alone (what the pipeline must hide behind the step).
@@ -111,11 +123,24 @@ const loader = (STEPS * B) / ((performance.now() - t) / 1000);
 
 await rm(dir, { recursive: true, force: true });
 const epochImages = 890_737;
-console.log(`step alone (baseline):      ${stepAlone.toFixed(1)} images/s, ${(stepCpu * 1000).toFixed(1)} ms CPU per image  (${PRECISION})`);
-console.log(`whole pipeline:             ${pipeline.toFixed(1)} images/s, ${(pipelineCpu * 1000).toFixed(1)} ms CPU per image  (ratio to baseline ${(pipeline / stepAlone).toFixed(2)}; goal ≥ 35 images/s)`);
-if (PRECISION !== 'float32') console.log(`step alone, float32:        ${f32.rate.toFixed(1)} images/s, ${(f32.cpu * 1000).toFixed(1)} ms CPU per image  (${PRECISION}: ${(stepAlone / f32.rate).toFixed(2)}× the images/s)`);
-console.log(`step alone, float32, LibTorch kernels only: ${plain.rate.toFixed(1)} images/s, ${(plain.cpu * 1000).toFixed(1)} ms CPU per image  (own kernels: ${(f32.rate / plain.rate).toFixed(2)}× the images/s)`);
+console.log(
+  `step alone (baseline):      ${stepAlone.toFixed(1)} images/s, ${(stepCpu * 1000).toFixed(1)} ms CPU per image  (${PRECISION})`,
+);
+console.log(
+  `whole pipeline:             ${pipeline.toFixed(1)} images/s, ${(pipelineCpu * 1000).toFixed(1)} ms CPU per image  (ratio to baseline ${(pipeline / stepAlone).toFixed(2)}; goal ≥ 35 images/s)`,
+);
+if (PRECISION !== 'float32')
+  console.log(
+    `step alone, float32:        ${f32.rate.toFixed(1)} images/s, ${(f32.cpu * 1000).toFixed(1)} ms CPU per image  (${PRECISION}: ${(stepAlone / f32.rate).toFixed(2)}× the images/s)`,
+  );
+console.log(
+  `step alone, float32, LibTorch kernels only: ${plain.rate.toFixed(1)} images/s, ${(plain.cpu * 1000).toFixed(1)} ms CPU per image  (own kernels: ${(f32.rate / plain.rate).toFixed(2)}× the images/s)`,
+);
 console.log(`loader alone (no step):     ${loader.toFixed(1)} images/s`);
-console.log(`load average (1 min) at start / end: ${load0.toFixed(1)} / ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores (other work on the machine slows both figures)`);
+console.log(
+  `load average (1 min) at start / end: ${load0.toFixed(1)} / ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores (other work on the machine slows both figures)`,
+);
 console.log(`peak resident memory:       ${(process.resourceUsage().maxRSS / 1024 / 1024).toFixed(1)} GiB`);
-console.log(`projected full CytoImageNet epoch (${epochImages.toLocaleString('en')} images): ${(epochImages / pipeline / 3600).toFixed(1)} h at the pipeline rate`);
+console.log(
+  `projected full CytoImageNet epoch (${epochImages.toLocaleString('en')} images): ${(epochImages / pipeline / 3600).toFixed(1)} h at the pipeline rate`,
+);

@@ -32,11 +32,15 @@ if (root) {
 } else {
   const api = '/usr/include/torch/csrc/api/include';
   if (!existsSync(join(api, 'torch', 'torch.h'))) {
-    fail('LibTorch not found: install it with `apt-get install libtorch-dev libopenblas0-pthread` ' +
-      '(Debian/Ubuntu), or unzip a LibTorch release and set CYTOIMAGENET_LIBTORCH=/path/to/libtorch');
+    fail(
+      'LibTorch not found: install it with `apt-get install libtorch-dev libopenblas0-pthread` ' +
+        '(Debian/Ubuntu), or unzip a LibTorch release and set CYTOIMAGENET_LIBTORCH=/path/to/libtorch',
+    );
   }
-  const multiarch = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib']
-    .find((d) => existsSync(join(d, 'libtorch.so'))) ?? '/usr/lib';
+  const multiarch =
+    ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib'].find((d) =>
+      existsSync(join(d, 'libtorch.so')),
+    ) ?? '/usr/lib';
   if (what === 'include') process.stdout.write(api);
   else if (what === 'libdir') process.stdout.write(multiarch);
   else if (what === 'libs') process.stdout.write(libs(multiarch));

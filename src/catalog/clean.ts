@@ -4,7 +4,17 @@
 import { parsePythonLiteral } from '../sources/python-literal.js';
 
 /** Columns whose values are cleaned: the 7 label categories, plus microscopy and channels. */
-export const CLEANED_COLUMNS = ['organism', 'cell_type', 'cell_visible', 'phenotype', 'compound', 'sirna', 'gene', 'microscopy', 'channels'] as const;
+export const CLEANED_COLUMNS = [
+  'organism',
+  'cell_type',
+  'cell_visible',
+  'phenotype',
+  'compound',
+  'sirna',
+  'gene',
+  'microscopy',
+  'channels',
+] as const;
 export type CleanedColumn = (typeof CLEANED_COLUMNS)[number];
 
 export type MatchKind = 'exact' | 'contains' | 'replace';
@@ -55,7 +65,11 @@ function applyRules(token: string, rules: readonly SynonymRule[]): string {
  * order; ' targeted' appended to EACH gene token lacking it; duplicate tokens dropped (first kept).
  * Returns null for a missing value.
  */
-export function cleanValue(column: string, raw: string | null | undefined, rules: readonly SynonymRule[]): string | null {
+export function cleanValue(
+  column: string,
+  raw: string | null | undefined,
+  rules: readonly SynonymRule[],
+): string | null {
   if (raw === null || raw === undefined) return null;
   const items = listLiteralItems(raw);
   const joined = items ? items.join('|') : raw;

@@ -35,7 +35,11 @@ export function closeCatalog(h: CatalogHandle): void {
   h.instance.closeSync();
 }
 
-export async function withCatalog<T>(path: string, fn: (h: CatalogHandle) => Promise<T>, opts: { readOnly?: boolean } = {}): Promise<T> {
+export async function withCatalog<T>(
+  path: string,
+  fn: (h: CatalogHandle) => Promise<T>,
+  opts: { readOnly?: boolean } = {},
+): Promise<T> {
   const h = await openCatalog(path, opts);
   try {
     return await fn(h);
@@ -62,5 +66,7 @@ export async function ensureCatalogTables(conn: DuckDBConnection): Promise<void>
   await conn.run(
     `CREATE TABLE IF NOT EXISTS ${SOURCES_TABLE} (dir_name VARCHAR, database VARCHAR, name VARCHAR, licence VARCHAR, citation VARCHAR, images_root VARCHAR, config VARCHAR, adapter VARCHAR)`,
   );
-  await conn.run(`CREATE TABLE IF NOT EXISTS ${EXTRAS_TABLE} (dir_name VARCHAR, idx VARCHAR, key VARCHAR, value VARCHAR)`);
+  await conn.run(
+    `CREATE TABLE IF NOT EXISTS ${EXTRAS_TABLE} (dir_name VARCHAR, idx VARCHAR, key VARCHAR, value VARCHAR)`,
+  );
 }

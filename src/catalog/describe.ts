@@ -65,7 +65,14 @@ async function renderChart(spec: TopLevelSpec): Promise<{ svg: string; png: Buff
   return { svg, png };
 }
 
-function barSpec(title: string, values: Record<string, string | number>[], x: string, y: string, xTitle: string, yTitle: string): TopLevelSpec {
+function barSpec(
+  title: string,
+  values: Record<string, string | number>[],
+  x: string,
+  y: string,
+  xTitle: string,
+  yTitle: string,
+): TopLevelSpec {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title,
@@ -80,7 +87,11 @@ function barSpec(title: string, values: Record<string, string | number>[], x: st
   };
 }
 
-export async function describeCatalog(catalogPath: string, outDir: string, opts: { threshold?: number } = {}): Promise<CatalogDescription> {
+export async function describeCatalog(
+  catalogPath: string,
+  outDir: string,
+  opts: { threshold?: number } = {},
+): Promise<CatalogDescription> {
   const abs = requireCatalogFile(catalogPath);
   const out = resolve(outDir);
   await mkdir(out, { recursive: true });
@@ -88,7 +99,9 @@ export async function describeCatalog(catalogPath: string, outDir: string, opts:
   const d = await withCatalog(
     abs,
     async ({ conn }) => {
-      const rows = Number((await conn.runAndReadAll(`SELECT count(*) AS n FROM ${CATALOG_TABLE}`)).getRowObjectsJson()[0].n);
+      const rows = Number(
+        (await conn.runAndReadAll(`SELECT count(*) AS n FROM ${CATALOG_TABLE}`)).getRowObjectsJson()[0].n,
+      );
       const categories: CategorySummary[] = [];
       for (const c of CATEGORIES) {
         const r = await conn.runAndReadAll(
@@ -98,7 +111,12 @@ export async function describeCatalog(catalogPath: string, outDir: string, opts:
             `(SELECT count(*) FROM ${CATALOG_TABLE} WHERE ${ident(c)} IS NOT NULL) AS rows`,
         );
         const o = r.getRowObjectsJson()[0];
-        categories.push({ category: c, labels: Number(o.labels), labelsAtThreshold: Number(o.at), rows: Number(o.rows) });
+        categories.push({
+          category: c,
+          labels: Number(o.labels),
+          labelsAtThreshold: Number(o.at),
+          rows: Number(o.rows),
+        });
       }
       const src = await conn.runAndReadAll(
         `SELECT c.dir_name, coalesce(any_value(s.database), any_value(c.database)) AS database, coalesce(any_value(s.name), any_value(c.name)) AS name, count(*) AS rows, ` +
@@ -135,20 +153,46 @@ export async function describeCatalog(catalogPath: string, outDir: string, opts:
   };
   await write(
     'categories.csv',
-    toCsv(['category', 'labels', `labels_with_${threshold}_or_more_rows`, 'rows'], d.categories.map((c) => [c.category, c.labels, c.labelsAtThreshold, c.rows])),
+    toCsv(
+      ['category', 'labels', `labels_with_${threshold}_or_more_rows`, 'rows'],
+      d.categories.map((c) => [c.category, c.labels, c.labelsAtThreshold, c.rows]),
+    ),
   );
-  await write('databases.csv', toCsv(['database', 'sources', 'rows'], d.databases.map((x) => [x.database, x.sources, x.rows])));
+  await write(
+    'databases.csv',
+    toCsv(
+      ['database', 'sources', 'rows'],
+      d.databases.map((x) => [x.database, x.sources, x.rows]),
+    ),
+  );
   await write(
     'sources.csv',
-    toCsv(['dir_name', 'database', 'name', 'rows', 'files_present', 'files_missing', 'files_unchecked'], d.sources.map((s) => [s.dir_name, s.database, s.name, s.rows, s.present, s.missing, s.unchecked])),
+    toCsv(
+      ['dir_name', 'database', 'name', 'rows', 'files_present', 'files_missing', 'files_unchecked'],
+      d.sources.map((s) => [s.dir_name, s.database, s.name, s.rows, s.present, s.missing, s.unchecked]),
+    ),
   );
   const cat = await renderChart(
-    barSpec(`Distinct labels per category (${d.rows} rows)`, d.categories.map((c) => ({ category: c.category, labels: c.labels })), 'labels', 'category', '# of distinct labels', 'category'),
+    barSpec(
+      `Distinct labels per category (${d.rows} rows)`,
+      d.categories.map((c) => ({ category: c.category, labels: c.labels })),
+      'labels',
+      'category',
+      '# of distinct labels',
+      'category',
+    ),
   );
   await write('categories.svg', cat.svg);
   await write('categories.png', cat.png);
   const srcChart = await renderChart(
-    barSpec('Rows per source', d.sources.map((s) => ({ source: `${s.dir_name} (${s.database})`, rows: s.rows })), 'rows', 'source', 'rows', 'source'),
+    barSpec(
+      'Rows per source',
+      d.sources.map((s) => ({ source: `${s.dir_name} (${s.database})`, rows: s.rows })),
+      'rows',
+      'source',
+      'rows',
+      'source',
+    ),
   );
   await write('sources.svg', srcChart.svg);
   await write('sources.png', srcChart.png);

@@ -16,7 +16,11 @@ export function csvErrorToUserError(e: unknown, file: string): UserError {
     );
   }
   if (/unterminated quote/i.test(msg)) {
-    return new UserError('malformed table line: a quoted field is never closed', { file, line: lineNo }, 'close the quote or escape it as ""');
+    return new UserError(
+      'malformed table line: a quoted field is never closed',
+      { file, line: lineNo },
+      'close the quote or escape it as ""',
+    );
   }
   if (/Invalid unicode|UTF-8/i.test(msg)) {
     return new UserError('the table is not valid UTF-8 text', { file, line: lineNo }, 're-save it as UTF-8');

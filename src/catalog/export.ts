@@ -19,7 +19,12 @@ export interface ExportReport {
 
 export function requireCatalogFile(catalogPath: string): string {
   const abs = resolve(catalogPath);
-  if (!existsSync(abs)) throw new UserError('catalog not found', { file: abs }, 'create it with: cytoimagenet ingest CONFIG... --catalog FILE');
+  if (!existsSync(abs))
+    throw new UserError(
+      'catalog not found',
+      { file: abs },
+      'create it with: cytoimagenet ingest CONFIG... --catalog FILE',
+    );
   return abs;
 }
 

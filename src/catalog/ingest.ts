@@ -55,14 +55,26 @@ export function prepareConfig(path: string): PreparedConfig {
   const raw = readConfigFile(file);
   const data = raw.data as { adapter?: unknown } | null;
   if (!data || typeof data !== 'object' || Array.isArray(data)) {
-    throw new UserError('a config must be a mapping of keys to values', { file, line: 1 }, 'e.g. {"adapter": "standard", "table": "t.csv"}');
+    throw new UserError(
+      'a config must be a mapping of keys to values',
+      { file, line: 1 },
+      'e.g. {"adapter": "standard", "table": "t.csv"}',
+    );
   }
   if (typeof data.adapter !== 'string') {
-    throw new UserError("missing key 'adapter'", { file, line: 1, column: 'adapter' }, `expected one of: ${ADAPTER_NAMES.join(', ')}`);
+    throw new UserError(
+      "missing key 'adapter'",
+      { file, line: 1, column: 'adapter' },
+      `expected one of: ${ADAPTER_NAMES.join(', ')}`,
+    );
   }
   const adapter = adapterByName(data.adapter);
   if (!adapter) {
-    throw new UserError(`unknown adapter '${data.adapter}'`, { file, line: raw.lineOf(['adapter']), column: 'adapter' }, `expected one of: ${ADAPTER_NAMES.join(', ')}`);
+    throw new UserError(
+      `unknown adapter '${data.adapter}'`,
+      { file, line: raw.lineOf(['adapter']), column: 'adapter' },
+      `expected one of: ${ADAPTER_NAMES.join(', ')}`,
+    );
   }
   const config = validateConfig(raw, adapter.schema, `'${adapter.name}'`);
   return { file, adapter, config };
@@ -93,7 +105,9 @@ function badTypeCond(c: string): string {
 
 /** Where the stage's rows are read from with their final source_row (file order for a streamed stage). */
 function numberedRows(streamed: boolean): string {
-  return streamed ? STAGE_NUMBERED : `(SELECT * REPLACE (coalesce(source_row, rowid + 1) AS source_row) FROM ${STAGE_TABLE})`;
+  return streamed
+    ? STAGE_NUMBERED
+    : `(SELECT * REPLACE (coalesce(source_row, rowid + 1) AS source_row) FROM ${STAGE_TABLE})`;
 }
 
 /** What one scan of the stage tells: its size, problems, distinct values, and whether any file exists. */
@@ -119,17 +133,26 @@ async function scanStage(conn: DuckDBConnection, file: string, withFiles: boolea
     ...TYPED.map((c) => `count(*) FILTER (WHERE ${badTypeCond(c)}) AS ${ident(`type_${c}`)}`),
     // dir_name as it will be stored; the cleaned columns raw (cleaning trims them).
     `list(DISTINCT ${trimmedSql('dir_name')}) AS d_dir_name`,
-    ...CLEANED_COLUMNS.map((c) => `list(DISTINCT ${ident(c)}) FILTER (WHERE ${ident(c)} IS NOT NULL) AS ${ident(`d_${c}`)}`),
+    ...CLEANED_COLUMNS.map(
+      (c) => `list(DISTINCT ${ident(c)}) FILTER (WHERE ${ident(c)} IS NOT NULL) AS ${ident(`d_${c}`)}`,
+    ),
   ];
   // Which stored-as-is columns hold a value that trim would change: the parallel scan pays for
   // this check so that the single-threaded insert trims only those columns.
-  const trimmable = CATALOG_COLUMNS.filter((c) => c !== 'files_status' && c !== 'source_row' && !(CLEANED_COLUMNS as readonly string[]).includes(c));
+  const trimmable = CATALOG_COLUMNS.filter(
+    (c) => c !== 'files_status' && c !== 'source_row' && !(CLEANED_COLUMNS as readonly string[]).includes(c),
+  );
   for (const c of trimmable) {
     const x = ident(c);
-    parts.push(`coalesce(bool_or(${x} = '' OR starts_with(${x}, ' ') OR ends_with(${x}, ' ') OR strlen(${x}) <> length(${x})), false) AS ${ident(`t_${c}`)}`);
+    parts.push(
+      `coalesce(bool_or(${x} = '' OR starts_with(${x}, ' ') OR ends_with(${x}, ' ') OR strlen(${x}) <> length(${x})), false) AS ${ident(`t_${c}`)}`,
+    );
   }
-  if (withFiles) parts.push(`count(*) FILTER (WHERE split_part(source_files, '|', 1) IN (SELECT f FROM present_files)) AS first_present`);
-  let r;
+  if (withFiles)
+    parts.push(
+      `count(*) FILTER (WHERE split_part(source_files, '|', 1) IN (SELECT f FROM present_files)) AS first_present`,
+    );
+  let r: Awaited<ReturnType<typeof conn.runAndReadAll>>;
   try {
     await explained(conn, `SELECT ${parts.join(', ')} FROM ${STAGE_TABLE}`);
     r = await conn.runAndReadAll(traced(`SELECT ${parts.join(', ')} FROM ${STAGE_TABLE}`));
@@ -145,7 +168,13 @@ async function scanStage(conn: DuckDBConnection, file: string, withFiles: boolea
     distinct.set(c, items.filter((x) => x !== null && x !== undefined).map(String));
   }
   const needsTrim = new Set(trimmable.filter((c) => flags[`t_${c}`] === true));
-  return { rows: Number(flags.n ?? 0), needsTrim, flags, distinct, anyFirstPresent: Number(flags.first_present ?? 0) > 0 };
+  return {
+    rows: Number(flags.n ?? 0),
+    needsTrim,
+    flags,
+    distinct,
+    anyFirstPresent: Number(flags.first_present ?? 0) > 0,
+  };
 }
 
 async function validateScan(conn: DuckDBConnection, scan: StageScan, file: string, rows: string): Promise<void> {
@@ -155,13 +184,24 @@ async function validateScan(conn: DuckDBConnection, scan: StageScan, file: strin
   for (const c of REQUIRED) {
     if (Number(f[`null_${c}`] ?? 0) === 0) continue;
     const bad = await first(`${trimmedSql(ident(c))} IS NULL`);
-    throw new UserError(`row has no '${c}'`, { ...rowLocation(bad ?? {}, file), column: c }, c === 'idx' ? 'every row needs a stable identifier' : `give the column, or '${c}' in the config`);
+    throw new UserError(
+      `row has no '${c}'`,
+      { ...rowLocation(bad ?? {}, file), column: c },
+      c === 'idx' ? 'every row needs a stable identifier' : `give the column, or '${c}' in the config`,
+    );
   }
   // dir_name is checked on its few distinct values, not on every row.
   const badDir = (scan.distinct.get('dir_name') ?? []).filter((d) => !DIR_NAME_RE.test(d));
   if (badDir.length) {
-    const bad = (await first(`${trimmedSql('dir_name')} IN (${badDir.map(sqlString).join(', ')})`, `${trimmedSql('dir_name')} AS dir_name, `)) ?? {};
-    throw new UserError(`dir_name '${String(bad.dir_name)}' has characters other than letters, digits, '_', '.', '-'`, { ...rowLocation(bad, file), column: 'dir_name' });
+    const bad =
+      (await first(
+        `${trimmedSql('dir_name')} IN (${badDir.map(sqlString).join(', ')})`,
+        `${trimmedSql('dir_name')} AS dir_name, `,
+      )) ?? {};
+    throw new UserError(`dir_name '${String(bad.dir_name)}' has characters other than letters, digits, '_', '.', '-'`, {
+      ...rowLocation(bad, file),
+      column: 'dir_name',
+    });
   }
   for (const c of TYPED) {
     if (Number(f[`type_${c}`] ?? 0) === 0) continue;
@@ -177,7 +217,9 @@ async function validateScan(conn: DuckDBConnection, scan: StageScan, file: strin
  * whose JS cleaning differs become exceptions, so this need not be exact, only usually right.
  */
 function simpleClean(c: string, x: string): string {
-  return c === 'gene' ? `rtrim(replace(replace(lower(${x}) || '|', ' targeted|', '|'), '|', ' targeted|'), '|')` : `lower(${x})`;
+  return c === 'gene'
+    ? `rtrim(replace(replace(lower(${x}) || '|', ' targeted|', '|'), '|', ' targeted|'), '|')`
+    : `lower(${x})`;
 }
 
 /** simpleClean on an ASCII value, as DuckDB computes it (lower() of ASCII; replace() of all occurrences). */
@@ -199,7 +241,11 @@ interface ColumnCleaning {
  * base needs fewer exceptions, and maps the exceptions with a CASE (few) or a join on a small
  * table (many): per row that is one string function at most, never a join on every column.
  */
-async function planCleaning(conn: DuckDBConnection, distinct: Map<string, string[]>, rules: readonly SynonymRule[]): Promise<Map<string, ColumnCleaning>> {
+async function planCleaning(
+  conn: DuckDBConnection,
+  distinct: Map<string, string[]>,
+  rules: readonly SynonymRule[],
+): Promise<Map<string, ColumnCleaning>> {
   // simpleClean of an ASCII value is computed here exactly as DuckDB would; other values (rare)
   // are evaluated by DuckDB itself, so the comparison never depends on two lower-case tables.
   const simpleOf = new Map<string, Map<string, string>>();
@@ -252,7 +298,9 @@ async function planCleaning(conn: DuckDBConnection, distinct: Map<string, string
     const lit = (v: string | null): string => (v === null ? 'NULL' : sqlString(v));
     if (exceptions.length === 0) plan.set(c, { expr: base });
     else if (exceptions.length <= MAX_CASE_EXCEPTIONS) {
-      plan.set(c, { expr: `CASE ${x} ${exceptions.map(([a, b]) => `WHEN ${lit(a)} THEN ${lit(b)}`).join(' ')} ELSE ${base} END` });
+      plan.set(c, {
+        expr: `CASE ${x} ${exceptions.map(([a, b]) => `WHEN ${lit(a)} THEN ${lit(b)}`).join(' ')} ELSE ${base} END`,
+      });
     } else {
       const t = `clean_${c}`;
       await conn.run(`DROP TABLE IF EXISTS ${t}`);
@@ -266,7 +314,10 @@ async function planCleaning(conn: DuckDBConnection, distinct: Map<string, string
       }
       a.flushSync();
       a.closeSync();
-      plan.set(c, { expr: `CASE WHEN d_${c}.raw IS NULL THEN ${base} ELSE d_${c}.clean END`, join: `LEFT JOIN ${t} d_${c} ON ${x} = d_${c}.raw` });
+      plan.set(c, {
+        expr: `CASE WHEN d_${c}.raw IS NULL THEN ${base} ELSE d_${c}.clean END`,
+        join: `LEFT JOIN ${t} d_${c} ON ${x} = d_${c}.raw`,
+      });
     }
   }
   return plan;
@@ -300,7 +351,12 @@ async function findMissing(conn: DuckDBConnection): Promise<void> {
 }
 
 /** files: 'none' (no image folder), 'all-missing' (not one listed file exists), or 'check' (join missing_idx). */
-function cleanedSelect(rows: string, files: 'none' | 'all-missing' | 'check', cleaning: Map<string, ColumnCleaning>, needsTrim: Set<string>): string {
+function cleanedSelect(
+  rows: string,
+  files: 'none' | 'all-missing' | 'check',
+  cleaning: Map<string, ColumnCleaning>,
+  needsTrim: Set<string>,
+): string {
   const stored = (c: string): string => (needsTrim.has(c) ? trimmedSql(`s.${ident(c)}`) : `s.${ident(c)}`);
   const parts = CATALOG_COLUMNS.map((c) => {
     let expr: string;
@@ -351,18 +407,27 @@ function stepTimer(): (label: string) => void {
     if (!process.env.CYTOIMAGENET_TIMING) return;
     const now = performance.now();
     const u = process.cpuUsage(cpu);
-    process.stderr.write(`  ${label}: ${((now - last) / 1000).toFixed(2)} s (cpu ${((u.user + u.system) / 1e6).toFixed(2)} s)\n`);
+    process.stderr.write(
+      `  ${label}: ${((now - last) / 1000).toFixed(2)} s (cpu ${((u.user + u.system) / 1e6).toFixed(2)} s)\n`,
+    );
     last = now;
     cpu = process.cpuUsage();
   };
 }
 
-async function ingestOne(conn: DuckDBConnection, prep: PreparedConfig, baseRules: readonly SynonymRule[]): Promise<SourceIngestReport> {
+async function ingestOne(
+  conn: DuckDBConnection,
+  prep: PreparedConfig,
+  baseRules: readonly SynonymRule[],
+): Promise<SourceIngestReport> {
   const t0 = performance.now();
   const { adapter, config, file } = prep;
   const configDir = dirname(file);
-  const userSyn = config.synonyms === undefined ? [] : Array.isArray(config.synonyms) ? config.synonyms : [config.synonyms];
-  const rules = userSyn.length ? [...baseRules, ...loadRuleFiles(userSyn.map((s) => resolve(configDir, s)))] : baseRules;
+  const userSyn =
+    config.synonyms === undefined ? [] : Array.isArray(config.synonyms) ? config.synonyms : [config.synonyms];
+  const rules = userSyn.length
+    ? [...baseRules, ...loadRuleFiles(userSyn.map((s) => resolve(configDir, s)))]
+    : baseRules;
   const tmp = await mkdtemp(join(tmpdir(), 'cytoimagenet-ingest-'));
   const ctx: StageContext = { conn, configFile: file, configDir, tmpDir: tmp, common: config };
   // Staging, validation and cleaning only touch connection-local temp tables; the catalog itself
@@ -393,9 +458,19 @@ async function ingestOne(conn: DuckDBConnection, prep: PreparedConfig, baseRules
     inTransaction = true;
     // The rows this ingest replaces: the same dir_names, and whatever this config produced before.
     await conn.run('CREATE TEMP TABLE new_dirs (dir_name VARCHAR)');
-    if (dirNames.length) await conn.run(`INSERT INTO new_dirs VALUES ${dirNames.map((d) => `(${sqlString(d)})`).join(', ')}`);
-    await conn.run(`CREATE TEMP TABLE replaced_dirs AS SELECT dir_name FROM new_dirs UNION SELECT dir_name FROM ${SOURCES_TABLE} WHERE config = ${sqlString(file)}`);
-    const replaced = Number((await scalar(conn, `SELECT count(*) AS n FROM ${CATALOG_TABLE} WHERE dir_name IN (SELECT dir_name FROM replaced_dirs)`))?.n ?? 0);
+    if (dirNames.length)
+      await conn.run(`INSERT INTO new_dirs VALUES ${dirNames.map((d) => `(${sqlString(d)})`).join(', ')}`);
+    await conn.run(
+      `CREATE TEMP TABLE replaced_dirs AS SELECT dir_name FROM new_dirs UNION SELECT dir_name FROM ${SOURCES_TABLE} WHERE config = ${sqlString(file)}`,
+    );
+    const replaced = Number(
+      (
+        await scalar(
+          conn,
+          `SELECT count(*) AS n FROM ${CATALOG_TABLE} WHERE dir_name IN (SELECT dir_name FROM replaced_dirs)`,
+        )
+      )?.n ?? 0,
+    );
     await conn.run(`DELETE FROM ${CATALOG_TABLE} WHERE dir_name IN (SELECT dir_name FROM replaced_dirs)`);
     await conn.run(`DELETE FROM ${SOURCES_TABLE} WHERE dir_name IN (SELECT dir_name FROM replaced_dirs)`);
     await conn.run(`DELETE FROM ${EXTRAS_TABLE} WHERE dir_name IN (SELECT dir_name FROM replaced_dirs)`);
@@ -411,8 +486,15 @@ async function ingestOne(conn: DuckDBConnection, prep: PreparedConfig, baseRules
     const threads = streamed ? (await scalar(conn, `SELECT current_setting('threads') AS t`))?.t : undefined;
     if (streamed) await conn.run('SET threads=1');
     try {
-      await explained(conn, `CREATE TEMP TABLE explain_insert AS ${cleanedSelect(rows, files, cleaning, scan.needsTrim)}`);
-      await conn.run(traced(`INSERT INTO ${CATALOG_TABLE} (${CATALOG_COLUMNS.map(ident).join(', ')}) ${cleanedSelect(rows, files, cleaning, scan.needsTrim)}`));
+      await explained(
+        conn,
+        `CREATE TEMP TABLE explain_insert AS ${cleanedSelect(rows, files, cleaning, scan.needsTrim)}`,
+      );
+      await conn.run(
+        traced(
+          `INSERT INTO ${CATALOG_TABLE} (${CATALOG_COLUMNS.map(ident).join(', ')}) ${cleanedSelect(rows, files, cleaning, scan.needsTrim)}`,
+        ),
+      );
     } catch (e) {
       throw csvErrorToUserError(e, readingFile);
     } finally {
@@ -425,7 +507,10 @@ async function ingestOne(conn: DuckDBConnection, prep: PreparedConfig, baseRules
     // at insert) finds both a duplicate within this source and an idx that another source owns.
     // Grouping 64-bit hashes is far cheaper than grouping the strings; only colliding hashes
     // (a duplicate, or by rare chance two idx values) are compared as strings.
-    const dupHash = await scalar(conn, `SELECT count(*) AS n FROM (SELECT hash(idx) AS h FROM ${CATALOG_TABLE} GROUP BY h HAVING count(*) > 1)`);
+    const dupHash = await scalar(
+      conn,
+      `SELECT count(*) AS n FROM (SELECT hash(idx) AS h FROM ${CATALOG_TABLE} GROUP BY h HAVING count(*) > 1)`,
+    );
     const dup =
       Number(dupHash?.n ?? 0) === 0
         ? undefined
@@ -435,12 +520,26 @@ async function ingestOne(conn: DuckDBConnection, prep: PreparedConfig, baseRules
           );
     if (dup) {
       const idx = sqlString(String(dup.idx));
-      const owner = await scalar(conn, `SELECT dir_name FROM ${CATALOG_TABLE} WHERE idx = ${idx} AND dir_name NOT IN (SELECT dir_name FROM replaced_dirs) LIMIT 1`);
+      const owner = await scalar(
+        conn,
+        `SELECT dir_name FROM ${CATALOG_TABLE} WHERE idx = ${idx} AND dir_name NOT IN (SELECT dir_name FROM replaced_dirs) LIMIT 1`,
+      );
       if (owner) {
-        throw new UserError(`idx '${String(dup.idx)}' already belongs to source '${String(owner.dir_name)}'`, { file, column: 'idx' }, 'give this source another dir_name or idx prefix');
+        throw new UserError(
+          `idx '${String(dup.idx)}' already belongs to source '${String(owner.dir_name)}'`,
+          { file, column: 'idx' },
+          'give this source another dir_name or idx prefix',
+        );
       }
-      const where = await scalar(conn, `SELECT source_table, source_row FROM ${rows} WHERE ${trimmedSql('idx')} = ${idx} ORDER BY source_row LIMIT 1 OFFSET 1`);
-      throw new UserError(`idx '${String(dup.idx)}' occurs ${String(dup.n)} times`, { ...(where ? rowLocation(where, file) : { file }), column: 'idx' }, 'idx must identify one image; build it from the source\'s own identifiers');
+      const where = await scalar(
+        conn,
+        `SELECT source_table, source_row FROM ${rows} WHERE ${trimmedSql('idx')} = ${idx} ORDER BY source_row LIMIT 1 OFFSET 1`,
+      );
+      throw new UserError(
+        `idx '${String(dup.idx)}' occurs ${String(dup.n)} times`,
+        { ...(where ? rowLocation(where, file) : { file }), column: 'idx' },
+        "idx must identify one image; build it from the source's own identifiers",
+      );
     }
     step('unique');
     const licence = config.licence ?? staged.licence ?? null;
@@ -456,10 +555,16 @@ async function ingestOne(conn: DuckDBConnection, prep: PreparedConfig, baseRules
     );
     const extraCols = streamed
       ? []
-      : (await conn.runAndReadAll(`SELECT column_name FROM duckdb_columns() WHERE table_name = '${STAGE_TABLE}' AND database_name = 'temp' AND starts_with(column_name, 'extra:')`)).getRowObjectsJson();
+      : (
+          await conn.runAndReadAll(
+            `SELECT column_name FROM duckdb_columns() WHERE table_name = '${STAGE_TABLE}' AND database_name = 'temp' AND starts_with(column_name, 'extra:')`,
+          )
+        ).getRowObjectsJson();
     for (const r of extraCols) {
       const col = String(r.column_name);
-      await conn.run(`INSERT INTO ${EXTRAS_TABLE} SELECT dir_name, idx, ${sqlString(col.slice('extra:'.length))}, ${ident(col)} FROM ${STAGE_TABLE} WHERE ${ident(col)} IS NOT NULL`);
+      await conn.run(
+        `INSERT INTO ${EXTRAS_TABLE} SELECT dir_name, idx, ${sqlString(col.slice('extra:'.length))}, ${ident(col)} FROM ${STAGE_TABLE} WHERE ${ident(col)} IS NOT NULL`,
+      );
     }
     const counts = await scalar(
       conn,
@@ -497,7 +602,11 @@ async function ingestOne(conn: DuckDBConnection, prep: PreparedConfig, baseRules
  * Ingests each config into the catalog (created if absent). All configs are validated before any
  * is ingested; each source is then one transaction.
  */
-export async function ingestSources(configPaths: string[], catalogPath: string, options: IngestOptions = {}): Promise<IngestReport> {
+export async function ingestSources(
+  configPaths: string[],
+  catalogPath: string,
+  options: IngestOptions = {},
+): Promise<IngestReport> {
   if (!configPaths.length) throw new UserError('no config given', {}, 'cytoimagenet ingest CONFIG... --catalog FILE');
   const prepared = configPaths.map(prepareConfig);
   const rules = loadSynonymRules((options.synonyms ?? []).map((s) => resolve(s)));

@@ -31,7 +31,11 @@ export function parseSynonymCsv(text: string, file: string): SynonymRule[] {
   const header = (records[0] ?? []).map((h) => h.trim().toLowerCase());
   for (const need of ['column', 'match', 'from', 'to']) {
     if (!header.includes(need)) {
-      throw new UserError(`missing column '${need}'`, { file, line: 1, column: need }, 'a synonym table has the header: column,match,from,to[,why]');
+      throw new UserError(
+        `missing column '${need}'`,
+        { file, line: 1, column: need },
+        'a synonym table has the header: column,match,from,to[,why]',
+      );
     }
   }
   const at = (row: string[], name: string): string => row[header.indexOf(name)] ?? '';
@@ -42,10 +46,18 @@ export function parseSynonymCsv(text: string, file: string): SynonymRule[] {
     const match = at(row, 'match').trim().toLowerCase() as MatchKind;
     const from = at(row, 'from').toLowerCase();
     if (!known.has(column)) {
-      throw new UserError(`unknown column '${column}'`, { file, line, column: 'column' }, "use '*' or a catalog column such as cell_type");
+      throw new UserError(
+        `unknown column '${column}'`,
+        { file, line, column: 'column' },
+        "use '*' or a catalog column such as cell_type",
+      );
     }
     if (!KINDS.includes(match)) {
-      throw new UserError(`unknown match kind '${match}'`, { file, line, column: 'match' }, 'expected exact, contains or replace');
+      throw new UserError(
+        `unknown match kind '${match}'`,
+        { file, line, column: 'match' },
+        'expected exact, contains or replace',
+      );
     }
     if (from.trim() === '') throw new UserError("empty 'from' value", { file, line, column: 'from' });
     return { column, match, from, to: at(row, 'to').toLowerCase(), origin: `${file}:${line}` };

@@ -80,11 +80,17 @@ export async function unzipSingleTable(zipPath: string, tmpDir: string, displayN
   const zip = await new Promise<yauzl.ZipFile>((res, rej) =>
     yauzl.open(zipPath, { lazyEntries: true, autoClose: true }, (err, z) => (err || !z ? rej(err) : res(z))),
   ).catch((e: unknown) => {
-    throw new UserError(`cannot read the zip archive: ${e instanceof Error ? e.message : String(e)}`, { file: displayName }, 'expected a .zip holding one .csv or .tsv table');
+    throw new UserError(
+      `cannot read the zip archive: ${e instanceof Error ? e.message : String(e)}`,
+      { file: displayName },
+      'expected a .zip holding one .csv or .tsv table',
+    );
   });
   return await new Promise<string>((res, rej) => {
     let done = false;
-    zip.on('error', (e: Error) => rej(new UserError(`cannot read the zip archive: ${e.message}`, { file: displayName })));
+    zip.on('error', (e: Error) =>
+      rej(new UserError(`cannot read the zip archive: ${e.message}`, { file: displayName })),
+    );
     zip.on('entry', (entry: yauzl.Entry) => {
       if (done || entry.fileName.endsWith('/') || !/\.(csv|tsv|txt)$/i.test(entry.fileName)) {
         zip.readEntry();
@@ -93,13 +99,24 @@ export async function unzipSingleTable(zipPath: string, tmpDir: string, displayN
       done = true;
       zip.openReadStream(entry, (err, rs) => {
         if (err || !rs) {
-          rej(new UserError(`cannot read ${entry.fileName} in the zip archive: ${err?.message ?? 'no stream'}`, { file: displayName }));
+          rej(
+            new UserError(`cannot read ${entry.fileName} in the zip archive: ${err?.message ?? 'no stream'}`, {
+              file: displayName,
+            }),
+          );
           return;
         }
         const out = join(tmpDir, `${Date.now()}-${basename(entry.fileName)}`);
         pipeline(rs, createWriteStream(out)).then(
           () => res(out),
-          (e: Error) => rej(new UserError(`cannot unpack ${entry.fileName}: ${e.message}`, { file: displayName }, 'the archive may be truncated or corrupt')),
+          (e: Error) =>
+            rej(
+              new UserError(
+                `cannot unpack ${entry.fileName}: ${e.message}`,
+                { file: displayName },
+                'the archive may be truncated or corrupt',
+              ),
+            ),
         );
       });
     });
@@ -114,7 +131,11 @@ export async function unzipSingleTable(zipPath: string, tmpDir: string, displayN
  * Checks the file and its header and returns a reader expression, without reading the body:
  * callers that need one pass (the standard adapter) select from it directly.
  */
-export async function openTableReader(conn: DuckDBConnection, file: string, opts: LoadTableOptions): Promise<TableReader> {
+export async function openTableReader(
+  conn: DuckDBConnection,
+  file: string,
+  opts: LoadTableOptions,
+): Promise<TableReader> {
   const display = opts.displayName ?? file;
   if (!existsSync(file) || !statSync(file).isFile()) {
     throw new UserError('table not found', { file: display }, 'paths in a config are relative to the config file');
@@ -127,7 +148,10 @@ export async function openTableReader(conn: DuckDBConnection, file: string, opts
       const sel = names.map((n) => `CAST(${ident(n)} AS VARCHAR) AS ${ident(n)}`).join(', ');
       return { columns: names, reader: `(SELECT ${sel} FROM read_parquet(${sqlString(file)}))` };
     } catch (e) {
-      throw new UserError(`cannot read the Parquet table: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`, { file: display });
+      throw new UserError(
+        `cannot read the Parquet table: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`,
+        { file: display },
+      );
     }
   }
   const textFile = kind === 'zip' ? await unzipSingleTable(file, opts.tmpDir, display) : file;
@@ -141,7 +165,10 @@ export async function openTableReader(conn: DuckDBConnection, file: string, opts
       const parsed = parseCsv(line, { delimiter: delim, relax_quotes: true }) as string[][];
       names = uniqueNames(parsed[0] ?? []);
     } catch (e) {
-      throw new UserError(`cannot parse the header: ${e instanceof Error ? e.message : String(e)}`, { file: display, line: 1 });
+      throw new UserError(`cannot parse the header: ${e instanceof Error ? e.message : String(e)}`, {
+        file: display,
+        line: 1,
+      });
     }
   } else {
     if (!opts.columns?.length) throw new Error('loadTable: headerless tables need column names');
@@ -164,7 +191,12 @@ export async function runReading(conn: DuckDBConnection, sql: string, file: stri
 }
 
 /** Loads the whole table into a temp table (rowid + 1 = data record number). */
-export async function loadTable(conn: DuckDBConnection, file: string, tempName: string, opts: LoadTableOptions): Promise<LoadedTable> {
+export async function loadTable(
+  conn: DuckDBConnection,
+  file: string,
+  tempName: string,
+  opts: LoadTableOptions,
+): Promise<LoadedTable> {
   const display = opts.displayName ?? file;
   const { columns, reader } = await openTableReader(conn, file, opts);
   await conn.run(`DROP TABLE IF EXISTS ${ident(tempName)}`);
@@ -181,7 +213,11 @@ async function countRows(conn: DuckDBConnection, table: string): Promise<number>
 export function requireColumns(loaded: LoadedTable, required: readonly string[], file: string, what = 'column'): void {
   for (const c of required) {
     if (!loaded.columns.includes(c)) {
-      throw new UserError(`missing ${what} '${c}'`, { file, line: 1, column: c }, `the header has: ${loaded.columns.slice(0, 30).join(', ')}`);
+      throw new UserError(
+        `missing ${what} '${c}'`,
+        { file, line: 1, column: c },
+        `the header has: ${loaded.columns.slice(0, 30).join(', ')}`,
+      );
     }
   }
 }

@@ -9,7 +9,10 @@ export function register(program: Command): void {
     .command('build')
     .description('Build a release from a catalog and a labels folder: parallel, resumable, byte-reproducible.')
     .requiredOption('--catalog <file>', 'catalog DuckDB file (from `cytoimagenet ingest`)')
-    .requiredOption('--labels <dir>', 'labels folder (from `cytoimagenet labels`); threshold, cap and presample come from its labels.json')
+    .requiredOption(
+      '--labels <dir>',
+      'labels folder (from `cytoimagenet labels`); threshold, cap and presample come from its labels.json',
+    )
     .requiredOption('--out <dir>', 'release folder to create, or to resume')
     .option('--workers <n>', 'worker processes (default: the number of cores)')
     .option('--seed <n>', "seed for crops, cap and split (default: the labels' seed)")

@@ -36,7 +36,10 @@ export interface DemoResult {
   card: string;
 }
 
-export async function runDemo(input: z.input<typeof optionsSchema>, log: (line: string) => void = (l) => console.log(l)): Promise<DemoResult> {
+export async function runDemo(
+  input: z.input<typeof optionsSchema>,
+  log: (line: string) => void = (l) => console.log(l),
+): Promise<DemoResult> {
   const opts = optionsSchema.parse(input);
   const out = resolve(opts.out);
   await mkdir(out, { recursive: true });
@@ -63,7 +66,9 @@ export async function runDemo(input: z.input<typeof optionsSchema>, log: (line: 
     cap: DEMO_OPTIONS.cap,
     presample: DEMO_OPTIONS.presample,
   });
-  log(`  ${labels.labels} labels, ${labels.images} images assigned (threshold ${DEMO_OPTIONS.threshold}, cap ${DEMO_OPTIONS.cap})`);
+  log(
+    `  ${labels.labels} labels, ${labels.images} images assigned (threshold ${DEMO_OPTIONS.threshold}, cap ${DEMO_OPTIONS.cap})`,
+  );
   for (const c of labels.perCategory) log(`    ${c.category}: ${c.labels} labels`);
 
   step('build: the release');
@@ -90,7 +95,9 @@ export async function runDemo(input: z.input<typeof optionsSchema>, log: (line: 
     progress: false,
     log,
   });
-  log(`  ${feats.sets} cells → ${feats.featureDim}-d features (EfficientNetB0, seeded random weights) in ${show(featuresFile)}`);
+  log(
+    `  ${feats.sets} cells → ${feats.featureDim}-d features (EfficientNetB0, seeded random weights) in ${show(featuresFile)}`,
+  );
   const evalDir = join(out, 'evaluate');
   const { result } = await runCoos7({
     features: [featuresFile],
@@ -103,7 +110,9 @@ export async function runDemo(input: z.input<typeof optionsSchema>, log: (line: 
   });
   if (result.test1) {
     const a = result.test1;
-    log(`  11-NN accuracy on test1: ${(a.accuracy * 100).toFixed(1)} % ± ${(a.ci95 * 100).toFixed(1)} (${a.correct}/${a.total}); Table 2 in ${show(join(evalDir, 'table2.md'))}`);
+    log(
+      `  11-NN accuracy on test1: ${(a.accuracy * 100).toFixed(1)} % ± ${(a.ci95 * 100).toFixed(1)} (${a.correct}/${a.total}); Table 2 in ${show(join(evalDir, 'table2.md'))}`,
+    );
   }
 
   step('done');
@@ -117,7 +126,9 @@ export async function runDemo(input: z.input<typeof optionsSchema>, log: (line: 
 export function register(program: Command): void {
   program
     .command('demo')
-    .description('write a small synthetic multi-source corpus and run every stage on it (ingest → describe → labels → build → features → evaluate)')
+    .description(
+      'write a small synthetic multi-source corpus and run every stage on it (ingest → describe → labels → build → features → evaluate)',
+    )
     .requiredOption('--out <dir>', 'output folder')
     .option('--seed <n>', 'seed for the corpus and every random choice', '0')
     .option('--workers <n>', 'build worker processes')

@@ -14,7 +14,9 @@ const Options = z.object({
 export function register(program: Command): void {
   program
     .command('describe')
-    .description('Summarise a catalog: labels and rows per category, rows per database and per source (CSV + SVG/PNG charts).')
+    .description(
+      'Summarise a catalog: labels and rows per category, rows per database and per source (CSV + SVG/PNG charts).',
+    )
     .requiredOption('--catalog <file>', 'catalog file (DuckDB)')
     .requiredOption('--out <dir>', 'output folder')
     .option('--threshold <n>', `count labels with at least n rows separately (default ${LABELS.threshold}, the seed's)`)
@@ -25,7 +27,9 @@ export function register(program: Command): void {
         process.stdout.write(`${d.rows} rows from ${d.sources.length} sources in ${d.databases.length} databases\n`);
         process.stdout.write(`category        labels  ≥${d.threshold}  rows\n`);
         for (const c of d.categories) {
-          process.stdout.write(`${c.category.padEnd(14)} ${String(c.labels).padStart(7)} ${String(c.labelsAtThreshold).padStart(5)}  ${c.rows}\n`);
+          process.stdout.write(
+            `${c.category.padEnd(14)} ${String(c.labels).padStart(7)} ${String(c.labelsAtThreshold).padStart(5)}  ${c.rows}\n`,
+          );
         }
         process.stdout.write(`wrote ${d.files.length} files to ${opts.out}\n`);
       }),

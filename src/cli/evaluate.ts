@@ -53,7 +53,12 @@ function knnOptions(cmd: Command): Command {
 /** Their validated options, as runCoos7 / runCyclops take them. */
 function knnRun(raw: Record<string, unknown>) {
   const o = z.object({ ...common, scaler: z.enum(['standard', 'none']), k: positiveInt('--k') }).parse(raw);
-  return { ...o, toolVersion: toolVersion(), knn: { threads: o.threads, onProgress: progress(o.progress) }, log: (l: string) => process.stderr.write(`${l}\n`) };
+  return {
+    ...o,
+    toolVersion: toolVersion(),
+    knn: { threads: o.threads, onProgress: progress(o.progress) },
+    log: (l: string) => process.stderr.write(`${l}\n`),
+  };
 }
 
 function line(title: string, a: Accuracy | undefined): void {
@@ -63,41 +68,75 @@ function line(title: string, a: Accuracy | undefined): void {
 export function register(program: Command): void {
   const ev = program
     .command('evaluate')
-    .description('kNN transfer evaluation of features tables by the CytoImageNet paper\'s protocols (BBBC021 NSC/NSCB, COOS-7, CyCLOPS), with 95 % intervals; results.json, per_class.csv and table2.md in --out.');
+    .description(
+      "kNN transfer evaluation of features tables by the CytoImageNet paper's protocols (BBBC021 NSC/NSCB, COOS-7, CyCLOPS), with 95 % intervals; results.json, per_class.csv and table2.md in --out.",
+    );
 
   ev.command('bbbc021')
-    .description('BBBC021 MOA: per-treatment mean profiles, 1-NN cosine excluding the same compound (NSC) and also the same batch (NSCB)')
+    .description(
+      'BBBC021 MOA: per-treatment mean profiles, 1-NN cosine excluding the same compound (NSC) and also the same batch (NSCB)',
+    )
     .requiredOption('--metadata <dir>', 'folder with BBBC021_v1_image.csv and BBBC021_v1_moa.csv')
-    .requiredOption('--features <files...>', 'features table(s), CSV or Parquet, keyed by Image_FileName_DAPI; several are fused column-wise')
+    .requiredOption(
+      '--features <files...>',
+      'features table(s), CSV or Parquet, keyed by Image_FileName_DAPI; several are fused column-wise',
+    )
     .requiredOption('--out <dir>', 'output folder')
-    .option('--scaler <standard|dmso|none>', 'standard: mean and population SD over the evaluated images; dmso: over the DMSO images; none', 'standard')
+    .option(
+      '--scaler <standard|dmso|none>',
+      'standard: mean and population SD over the evaluated images; dmso: over the DMSO images; none',
+      'standard',
+    )
     .option('--k <n>', 'neighbours that vote', String(EVALUATE.bbbc021K))
     .option('--name <title>', 'column title in table2.md (default: the features file names)')
     .action(
       runAction(async (raw: Record<string, unknown>) => {
         const o = z
-          .object({ ...common, metadata: z.string().min(1), scaler: z.enum(['standard', 'dmso', 'none']), k: positiveInt('--k') })
+          .object({
+            ...common,
+            metadata: z.string().min(1),
+            scaler: z.enum(['standard', 'dmso', 'none']),
+            k: positiveInt('--k'),
+          })
           .parse(raw);
-        const { result, written } = await runBbbc021({ ...o, toolVersion: toolVersion(), log: (l) => process.stderr.write(`${l}\n`) });
-        say(`BBBC021: ${result.counts.treatments} treatments, ${result.counts.compounds} compounds, ${result.counts.moas} MOAs, ${result.counts.images} images (${result.counts.ignoredRows} rows without MOA ignored)`);
+        const { result, written } = await runBbbc021({
+          ...o,
+          toolVersion: toolVersion(),
+          log: (l) => process.stderr.write(`${l}\n`),
+        });
+        say(
+          `BBBC021: ${result.counts.treatments} treatments, ${result.counts.compounds} compounds, ${result.counts.moas} MOAs, ${result.counts.images} images (${result.counts.ignoredRows} rows without MOA ignored)`,
+        );
         line('NSC', result.nsc);
         line('NSCB', result.nscb);
-        if (result.excluded.nscb.length) say(`  NSCB leaves out ${result.excluded.nscb.length} treatments no eligible neighbour could classify (see results.json)`);
+        if (result.excluded.nscb.length)
+          say(
+            `  NSCB leaves out ${result.excluded.nscb.length} treatments no eligible neighbour could classify (see results.json)`,
+          );
         say(`wrote ${written.join(', ')}`);
       }),
     );
 
   const coos7 = ev
     .command('coos7')
-    .description('COOS-7: standardise with the training split, 11-NN Euclidean fit on train, accuracy on test1..test4 and per class')
-    .requiredOption('--features <files...>', 'features table(s) keyed by split (train, test1..test4), label [, id]; several are fused column-wise')
+    .description(
+      'COOS-7: standardise with the training split, 11-NN Euclidean fit on train, accuracy on test1..test4 and per class',
+    )
+    .requiredOption(
+      '--features <files...>',
+      'features table(s) keyed by split (train, test1..test4), label [, id]; several are fused column-wise',
+    )
     .requiredOption('--out <dir>', 'output folder')
     .option('--scaler <standard|none>', 'standard: mean and population SD of the training split; none', 'standard')
     .option('--k <n>', 'neighbours that vote', String(EVALUATE.coos7K));
   knnOptions(coos7).action(
     runAction(async (raw: Record<string, unknown>) => {
       const { result, written } = await runCoos7(knnRun(raw));
-      say(`COOS-7: ${Object.entries(result.counts).map(([s, n]) => `${s} ${n}`).join(', ')}; ${result.k}-NN in ${result.knn.seconds.toFixed(1)} s`);
+      say(
+        `COOS-7: ${Object.entries(result.counts)
+          .map(([s, n]) => `${s} ${n}`)
+          .join(', ')}; ${result.k}-NN in ${result.knn.seconds.toFixed(1)} s`,
+      );
       for (const s of ['test1', 'test2', 'test3', 'test4'] as const) line(s, result[s]);
       say(`wrote ${written.join(', ')}`);
     }),
@@ -105,7 +144,9 @@ export function register(program: Command): void {
 
   const cyclops = ev
     .command('cyclops')
-    .description('CyCLOPS: standardise over the whole set, leave-one-out 11-NN Euclidean (DEAD and GHOST dropped, SPINDLEPOLE counted as SPINDLE)')
+    .description(
+      'CyCLOPS: standardise over the whole set, leave-one-out 11-NN Euclidean (DEAD and GHOST dropped, SPINDLEPOLE counted as SPINDLE)',
+    )
     .requiredOption('--features <files...>', 'features table(s) keyed by label [, id]; several are fused column-wise')
     .requiredOption('--out <dir>', 'output folder')
     .option('--scaler <standard|none>', 'standard: mean and population SD over all cells; none', 'standard')
@@ -113,7 +154,9 @@ export function register(program: Command): void {
   knnOptions(cyclops).action(
     runAction(async (raw: Record<string, unknown>) => {
       const { result, written } = await runCyclops(knnRun(raw));
-      say(`CyCLOPS: ${result.counts.cells} cells, ${result.counts.classes} classes (${result.counts.droppedRows} DEAD/GHOST rows dropped); leave-one-out ${result.k}-NN in ${result.knn.seconds.toFixed(1)} s`);
+      say(
+        `CyCLOPS: ${result.counts.cells} cells, ${result.counts.classes} classes (${result.counts.droppedRows} DEAD/GHOST rows dropped); leave-one-out ${result.k}-NN in ${result.knn.seconds.toFixed(1)} s`,
+      );
       line('LOO', result.loo);
       say(`wrote ${written.join(', ')}`);
     }),

@@ -9,7 +9,9 @@ const Options = z.object({ catalog: z.string().min(1), out: z.string().min(1) })
 export function register(program: Command): void {
   program
     .command('export')
-    .description('Write the catalog as DIR/catalog.csv and DIR/catalog.parquet (standard columns in order, then provenance).')
+    .description(
+      'Write the catalog as DIR/catalog.csv and DIR/catalog.parquet (standard columns in order, then provenance).',
+    )
     .requiredOption('--catalog <file>', 'catalog file (DuckDB)')
     .requiredOption('--out <dir>', 'output folder')
     .action(

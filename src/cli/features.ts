@@ -41,12 +41,15 @@ function inputForm(o: z.infer<typeof cliSchema>): InputForm {
     o.cyclops !== undefined && '--cyclops',
     o.files !== undefined && '--files',
   ].filter(Boolean);
-  const hint = 'give exactly one of --release DIR, --bbbc021 METADATA_DIR --images DIR, --coos7 DIR, --cyclops DIR, --files LIST';
-  if (given.length !== 1) throw new UserError(given.length ? `several inputs given (${given.join(', ')})` : 'no input given', {}, hint);
+  const hint =
+    'give exactly one of --release DIR, --bbbc021 METADATA_DIR --images DIR, --coos7 DIR, --cyclops DIR, --files LIST';
+  if (given.length !== 1)
+    throw new UserError(given.length ? `several inputs given (${given.join(', ')})` : 'no input given', {}, hint);
   if (o.images !== undefined && o.bbbc021 === undefined) throw new UserError('--images goes with --bbbc021', {}, hint);
   if (o.release !== undefined) return { release: o.release };
   if (o.bbbc021 !== undefined) {
-    if (o.images === undefined) throw new UserError('--bbbc021 needs --images DIR (the folder holding <plate>/<file>)', {}, hint);
+    if (o.images === undefined)
+      throw new UserError('--bbbc021 needs --images DIR (the folder holding <plate>/<file>)', {}, hint);
     return { bbbc021: o.bbbc021, images: o.images };
   }
   if (o.coos7 !== undefined) return { coos7: o.coos7 };
@@ -60,16 +63,26 @@ export function register(program: Command): void {
     .description(
       'Extract image-set embeddings (EfficientNetB0 global-average-pool features from a Keras .h5, any ONNX model, or random:SEED) with one of the four methods of the paper, into a CSV/Parquet table that `cytoimagenet evaluate` reads.',
     )
-    .requiredOption('--model <file|random:SEED>', 'an .onnx model, a Keras EfficientNetB0 .h5 (no-top or full), or random:SEED')
+    .requiredOption(
+      '--model <file|random:SEED>',
+      'an .onnx model, a Keras EfficientNetB0 .h5 (no-top or full), or random:SEED',
+    )
     .requiredOption('--method <method>', `one of ${METHODS.join(', ')}`)
     .requiredOption('--out <file>', 'features table to write (.csv or .parquet)')
-    .option('--size <native|N>', 'native size (the evaluation default of the paper) or a square side such as 224 (bilinear)', 'native')
+    .option(
+      '--size <native|N>',
+      'native size (the evaluation default of the paper) or a square side such as 224 (bilinear)',
+      'native',
+    )
     .option('--release <dir>', 'a release folder (its metadata.csv)')
     .option('--bbbc021 <metadata_dir>', 'folder with BBBC021_v1_image.csv and BBBC021_v1_moa.csv')
     .option('--images <dir>', 'with --bbbc021: the folder holding <plate>/<file>')
     .option('--coos7 <dir>', 'a COOS-7 folder (train, test1..test4 / label / id_{protein,nucleus}.tif)')
     .option('--cyclops <dir>', 'a CyCLOPS folder (label / id_{gfp,rfp}.tif)')
-    .option('--files <list>', "a text file: one image set per line, channel files separated by '|' (relative to the list)")
+    .option(
+      '--files <list>',
+      "a text file: one image set per line, channel files separated by '|' (relative to the list)",
+    )
     .option('--batch-size <n>', 'images per inference call', '16')
     .option('--output-name <name>', 'model output to read (default: the first)')
     .option('--layout <nchw|nhwc>', 'image layout of an ONNX model whose input shape does not tell')

@@ -13,7 +13,9 @@ const Options = z.object({
 export function register(program: Command): void {
   program
     .command('ingest')
-    .description(`Read sources (JSON/YAML configs; adapters: ${ADAPTER_NAMES.join(', ')}) into a catalog (DuckDB file). Re-ingesting a source replaces its rows.`)
+    .description(
+      `Read sources (JSON/YAML configs; adapters: ${ADAPTER_NAMES.join(', ')}) into a catalog (DuckDB file). Re-ingesting a source replaces its rows.`,
+    )
     .argument('<config...>', 'source configs (JSON or YAML)')
     .requiredOption('--catalog <file>', 'catalog file (DuckDB), created if absent')
     .option('--synonyms <file...>', 'extra synonym tables (CSV: column,match,from,to), applied after the shipped one')
@@ -22,9 +24,13 @@ export function register(program: Command): void {
         const opts = Options.parse(raw);
         const report = await ingestSources(configs, opts.catalog, { synonyms: opts.synonyms });
         for (const s of report.sources) {
-          const files = s.present + s.missing > 0 ? `, files: ${s.present} present, ${s.missing} missing` : ', files unchecked';
+          const files =
+            s.present + s.missing > 0 ? `, files: ${s.present} present, ${s.missing} missing` : ', files unchecked';
           const rep = s.replaced ? ` (replaced ${s.replaced})` : '';
-          const names = s.dirNames.length > 4 ? `${s.dirNames.slice(0, 3).join(', ')} and ${s.dirNames.length - 3} more` : s.dirNames.join(', ');
+          const names =
+            s.dirNames.length > 4
+              ? `${s.dirNames.slice(0, 3).join(', ')} and ${s.dirNames.length - 3} more`
+              : s.dirNames.join(', ');
           process.stdout.write(`${names} [${s.adapter}]: ${s.rows} rows${rep}${files}, ${s.seconds.toFixed(1)} s\n`);
         }
         process.stdout.write(`catalog ${report.catalog}: ${report.totalRows} rows\n`);

@@ -29,7 +29,10 @@ export function register(program: Command): void {
     .option('--threshold <n>', 'minimum images for a label', String(LABELS.threshold))
     .option('--cap <n>', 'images kept per label', String(LABELS.cap))
     .option('--presample <n>', 'labels with more images are pre-sampled to this many first', String(LABELS.presample))
-    .option('--exclude-source <dir_name...>', 'keep these sources out of labelling (e.g. bbbc021, held out for evaluation)')
+    .option(
+      '--exclude-source <dir_name...>',
+      'keep these sources out of labelling (e.g. bbbc021, held out for evaluation)',
+    )
     .option('--category <name...>', `only labels from these categories (${CATEGORIES.join(', ')})`)
     .action(
       runAction(async (raw: Record<string, unknown>) => {
@@ -48,7 +51,9 @@ export function register(program: Command): void {
             `; ${report.candidates} candidates, ${report.skipped} skipped.`,
           '',
           'Category        # of labels   # of images',
-          ...report.perCategory.map((c) => `${c.category.padEnd(16)}${String(c.labels).padStart(11)}${String(c.images).padStart(14)}`),
+          ...report.perCategory.map(
+            (c) => `${c.category.padEnd(16)}${String(c.labels).padStart(11)}${String(c.images).padStart(14)}`,
+          ),
           '',
           `Wrote ${report.outDir}/{labels.csv, assignments.csv, labels.json, summary.md} ` +
             `in ${(report.seconds.load + report.seconds.fingerprint + report.seconds.select + report.seconds.write).toFixed(1)} s.`,

@@ -11,7 +11,9 @@ export function formatZodError(err: z.ZodError, where: string): string {
   return `${where}: invalid options\n${lines.join('\n')}`;
 }
 
-export function runAction<A extends unknown[]>(fn: (...args: A) => Promise<void> | void): (...args: A) => Promise<void> {
+export function runAction<A extends unknown[]>(
+  fn: (...args: A) => Promise<void> | void,
+): (...args: A) => Promise<void> {
   return async (...args: A) => {
     try {
       await fn(...args);

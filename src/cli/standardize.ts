@@ -16,7 +16,10 @@ const intString = (what: string) => z.string().regex(/^\d+$/, `${what} must be a
 const Options = z.object({
   out: z.string().min(1, '--out is required'),
   page: intString('--page').default(0),
-  bitDepth: z.enum(['8', '16']).default('8').transform((v) => (v === '16' ? 16 : 8) as 8 | 16),
+  bitDepth: z
+    .enum(['8', '16'])
+    .default('8')
+    .transform((v) => (v === '16' ? 16 : 8) as 8 | 16),
   compression: intString('--compression').pipe(z.number().int().min(0).max(9)).default(IMAGING.pngCompression),
   maxPixels: intString('--max-pixels').pipe(z.number().int().positive()).default(IMAGING.maxPixels),
 });
@@ -44,8 +47,17 @@ export function register(program: Command): void {
         const opts = Options.parse(raw);
         const out = resolve(opts.out);
         const clash = files.find((f) => sameFile(f, out));
-        if (clash) throw new UserError('refusing to overwrite an input image with the output', { file: clash }, 'choose another --out');
-        const set = await standardizeImageSet(files, { page: opts.page, maxPixels: opts.maxPixels, bitDepth: opts.bitDepth });
+        if (clash)
+          throw new UserError(
+            'refusing to overwrite an input image with the output',
+            { file: clash },
+            'choose another --out',
+          );
+        const set = await standardizeImageSet(files, {
+          page: opts.page,
+          maxPixels: opts.maxPixels,
+          bitDepth: opts.bitDepth,
+        });
         if (set.qc.verdict === 'unreadable' || set.qc.verdict === 'uniform' || !set.output) {
           throw new UserError(`cannot standardise: ${set.qc.reason}`, { file: set.qc.file ?? files[0] });
         }
@@ -53,7 +65,9 @@ export function register(program: Command): void {
         const png = await encodePng(set.output, set.width, set.height, { compression: opts.compression });
         await writeFileAtomic(out, png);
         const bounds = set.channels.map((c) => `${c.lo}..${c.hi}`).join(', ');
-        process.stdout.write(`wrote ${out} (${set.width}×${set.height}, ${opts.bitDepth}-bit, ${files.length} channel${files.length === 1 ? '' : 's'}, lo..hi ${bounds}, qc ${set.qc.verdict})\n`);
+        process.stdout.write(
+          `wrote ${out} (${set.width}×${set.height}, ${opts.bitDepth}-bit, ${files.length} channel${files.length === 1 ? '' : 's'}, lo..hi ${bounds}, qc ${set.qc.verdict})\n`,
+        );
       }),
     );
 }

@@ -54,7 +54,8 @@ function progressReporter(): { update: (p: TrainProgress) => void; stop: () => v
         {
           stream: process.stderr,
           // Most important first: a narrow terminal cuts the line from the right.
-          format: 'epoch {epoch}/{epochs} {phase} {bar} {value}/{total} ETA {left} | {ips} images/s | loss {loss} top-1 {top1}',
+          format:
+            'epoch {epoch}/{epochs} {phase} {bar} {value}/{total} ETA {left} | {ips} images/s | loss {loss} top-1 {top1}',
           barsize: 20,
           hideCursor: true,
           clearOnComplete: true,
@@ -86,7 +87,9 @@ function progressReporter(): { update: (p: TrainProgress) => void; stop: () => v
       // Not a terminal (a log file): one line every ~10 % of the epoch and at its end.
       const every = Math.max(1, Math.floor(p.steps / 10));
       if (p.phase === 'train' && (p.step % every === 0 || p.step === p.steps)) {
-        process.stderr.write(`epoch ${p.epoch}/${p.epochs} step ${p.step}/${p.steps} loss ${payload.loss} top-1 ${payload.top1} ${payload.ips} images/s ETA ${payload.left}\n`);
+        process.stderr.write(
+          `epoch ${p.epoch}/${p.epochs} step ${p.step}/${p.steps} loss ${payload.loss} top-1 ${payload.top1} ${payload.ips} images/s ETA ${payload.left}\n`,
+        );
       }
     },
     stop() {
@@ -115,20 +118,34 @@ export function register(program: Command): void {
     .option('--size <px>', 'images are resized to size×size', String(TRAIN.size))
     .option('--batch-size <n>', 'images per step', String(TRAIN.batchSize))
     .option('--lr <x>', 'Adam learning rate', String(TRAIN.learningRate))
-    .option('--labels-subset <file|list>', 'train on these labels only: a file (one per line, or a CSV with a label column) or a comma list')
+    .option(
+      '--labels-subset <file|list>',
+      'train on these labels only: a file (one per line, or a CSV with a label column) or a comma list',
+    )
     .option('--seed <n>', 'seed of the init, shuffling, rotations and dropout', '0')
     .option('--resume', 'continue the run in --out from its last checkpoint')
-    .option('--init <file.h5>', 'start the backbone from a Keras EfficientNetB0 .h5 (no-top or full); the classifier is new')
+    .option(
+      '--init <file.h5>',
+      'start the backbone from a Keras EfficientNetB0 .h5 (no-top or full); the classifier is new',
+    )
     .option('--threads <n>', 'LibTorch threads (default: all cores)')
     .option('--device <cpu|cuda[:N]>', 'where to train; cuda needs the addon built against a CUDA LibTorch', 'cpu')
-    .option('--kernels <own|libtorch>', "CPU kernels: own (fused BatchNorm+swish, squeeze-excitation, depthwise weight gradient) or LibTorch's alone", 'own')
+    .option(
+      '--kernels <own|libtorch>',
+      "CPU kernels: own (fused BatchNorm+swish, squeeze-excitation, depthwise weight gradient) or LibTorch's alone",
+      'own',
+    )
     .option(
       '--precision <auto|float32|mixed_bfloat16>',
       'step arithmetic: mixed_bfloat16 runs the 1×1 and depthwise convolutions in bfloat16 (weights, statistics and evaluation stay float32); auto picks it on CPUs with bfloat16 dot products, and a resumed run keeps its own',
       'auto',
     )
     .option('--prefetch <n>', 'batches loaded ahead of the step', '1')
-    .option('--checkpoint-every <steps>', 'also checkpoint every this many steps inside an epoch (0: epoch ends only)', '1000')
+    .option(
+      '--checkpoint-every <steps>',
+      'also checkpoint every this many steps inside an epoch (0: epoch ends only)',
+      '1000',
+    )
     .option('--keep-checkpoints <n>', 'newest checkpoints kept', '2')
     .action(
       runAction(async (raw: Record<string, unknown>) => {
@@ -161,7 +178,9 @@ export function register(program: Command): void {
           const last = r.history.at(-1);
           process.stdout.write(
             `Trained ${r.history.length} epoch(s) on ${r.classes.length} labels` +
-              (last ? ` (last: loss ${last.train_loss.toFixed(4)}, top-1 ${(last.train_top1 * 100).toFixed(2)}%${last.val_top1 !== null ? `, val top-1 ${(last.val_top1 * 100).toFixed(2)}%` : ''})` : '') +
+              (last
+                ? ` (last: loss ${last.train_loss.toFixed(4)}, top-1 ${(last.train_top1 * 100).toFixed(2)}%${last.val_top1 !== null ? `, val top-1 ${(last.val_top1 * 100).toFixed(2)}%` : ''})`
+                : '') +
               `.\nWrote ${r.out}/{history.csv, history.svg, history.png, classes.csv, checkpoints/} and the backbone ${r.backbone} (use it with \`cytoimagenet features --model\`).\n`,
           );
         } finally {

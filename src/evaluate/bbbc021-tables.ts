@@ -27,7 +27,12 @@ export interface Bbbc021ImageSet {
 type Row = Record<string, string>;
 
 function readTable(path: string, required: readonly string[]): Row[] {
-  if (!existsSync(path)) throw new UserError('BBBC021 table not found', { file: path }, 'point --metadata at the folder holding BBBC021_v1_image.csv and BBBC021_v1_moa.csv');
+  if (!existsSync(path))
+    throw new UserError(
+      'BBBC021 table not found',
+      { file: path },
+      'point --metadata at the folder holding BBBC021_v1_image.csv and BBBC021_v1_moa.csv',
+    );
   const rows = parse(readFileSync(path), { columns: true, skip_empty_lines: true, bom: true }) as Row[];
   const have = rows.length ? Object.keys(rows[0]) : [];
   for (const c of required) {
@@ -62,7 +67,15 @@ export function loadBbbc021ImageSets(metadataDir: string, opts: { all?: boolean 
     const moa = r.moa.trim();
     if (moa) moaOf.set(treatmentKey(r.compound, number(r.concentration, moaPath, i + 2, 'concentration')), moa);
   });
-  const cols = ['Image_FileName_DAPI', 'Image_FileName_Tubulin', 'Image_FileName_Actin', 'Image_PathName_DAPI', 'Image_Metadata_Plate_DAPI', 'Image_Metadata_Compound', 'Image_Metadata_Concentration'];
+  const cols = [
+    'Image_FileName_DAPI',
+    'Image_FileName_Tubulin',
+    'Image_FileName_Actin',
+    'Image_PathName_DAPI',
+    'Image_Metadata_Plate_DAPI',
+    'Image_Metadata_Compound',
+    'Image_Metadata_Concentration',
+  ];
   const rows = readTable(imagePath, cols);
   const out: Bbbc021ImageSet[] = [];
   const seen = new Map<string, number>();
@@ -74,15 +87,29 @@ export function loadBbbc021ImageSets(metadataDir: string, opts: { all?: boolean 
     if (moa === null && !opts.all) return;
     const key = r.Image_FileName_DAPI;
     const prev = seen.get(key);
-    if (prev !== undefined) throw new UserError(`image set '${key}' appears twice (also on line ${prev})`, { file: imagePath, line, column: 'Image_FileName_DAPI' });
+    if (prev !== undefined)
+      throw new UserError(`image set '${key}' appears twice (also on line ${prev})`, {
+        file: imagePath,
+        line,
+        column: 'Image_FileName_DAPI',
+      });
     seen.set(key, line);
     const plate = r.Image_Metadata_Plate_DAPI;
     // The batch is the plate's week: "Week4_27481" -> "Week4" (the path "Week4/Week4_27481" agrees).
     const week = /^(Week\d+)_/i.exec(plate)?.[1] ?? r.Image_PathName_DAPI.split('/')[0];
-    if (!week) throw new UserError(`cannot tell the week (batch) of plate '${plate}'`, { file: imagePath, line, column: 'Image_Metadata_Plate_DAPI' });
+    if (!week)
+      throw new UserError(`cannot tell the week (batch) of plate '${plate}'`, {
+        file: imagePath,
+        line,
+        column: 'Image_Metadata_Plate_DAPI',
+      });
     out.push({
       key,
-      files: [`${plate}/${r.Image_FileName_DAPI}`, `${plate}/${r.Image_FileName_Tubulin}`, `${plate}/${r.Image_FileName_Actin}`],
+      files: [
+        `${plate}/${r.Image_FileName_DAPI}`,
+        `${plate}/${r.Image_FileName_Tubulin}`,
+        `${plate}/${r.Image_FileName_Actin}`,
+      ],
       compound,
       concentration,
       moa,

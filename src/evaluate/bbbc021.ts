@@ -59,7 +59,16 @@ export interface Bbbc021Result {
   k: number;
   metric: 'cosine';
   scaler: Bbbc021Scaler;
-  counts: { treatments: number; compounds: number; moas: number; images: number; dmsoImages: number; ignoredRows: number; missingImages: number; constantColumns: number };
+  counts: {
+    treatments: number;
+    compounds: number;
+    moas: number;
+    images: number;
+    dmsoImages: number;
+    ignoredRows: number;
+    missingImages: number;
+    constantColumns: number;
+  };
   nsc: Accuracy;
   nscb: Accuracy;
   excluded: { nsc: Exclusion[]; nscb: Exclusion[] };
@@ -87,7 +96,15 @@ export function bbbc021Treatments(sets: readonly Bbbc021ImageSet[]): Treatment[]
     const weeks = [...t.weeks.keys()].sort(naturalCompare);
     let week = weeks[0];
     for (const w of weeks) if (t.weeks.get(w)! > t.weeks.get(week)!) week = w;
-    out.push({ name, compound: t.s.compound, concentration: t.s.concentration, moa: t.s.moa!, week, weeks, images: t.n });
+    out.push({
+      name,
+      compound: t.s.compound,
+      concentration: t.s.concentration,
+      moa: t.s.moa!,
+      week,
+      weeks,
+      images: t.n,
+    });
   }
   return out.sort((a, b) => naturalCompare(a.compound, b.compound) || a.concentration - b.concentration);
 }
@@ -123,7 +140,16 @@ function cosineDistance(a: Float64Array, b: Float64Array): number {
  * Evaluate. `allSets` is every image set of the image table (moa null where none), so a key that is
  * not a BBBC021 image set can be told apart from one that is merely unlabelled.
  */
-export function evaluateBbbc021(allSets: readonly Bbbc021ImageSet[], table: TableRows, opts: { k: number; scaler: Bbbc021Scaler; metadataFile: string; /** false only for synthetic test tables */ checkCounts?: boolean }): Bbbc021Result {
+export function evaluateBbbc021(
+  allSets: readonly Bbbc021ImageSet[],
+  table: TableRows,
+  opts: {
+    k: number;
+    scaler: Bbbc021Scaler;
+    metadataFile: string /** false only for synthetic test tables */;
+    checkCounts?: boolean;
+  },
+): Bbbc021Result {
   const { k } = opts;
   const byKey = new Map(allSets.map((s) => [s.key, s]));
   const treatments = bbbc021Treatments(allSets);
@@ -140,11 +166,20 @@ export function evaluateBbbc021(allSets: readonly Bbbc021ImageSet[], table: Tabl
     const key = table.keys[r][0];
     const s = byKey.get(key);
     if (!s) {
-      throw new UserError(`'${key}' is not an image set of BBBC021_v1_image.csv`, { file: table.file, line: table.lines[r], column: 'Image_FileName_DAPI' }, 'the key column must hold Image_FileName_DAPI values');
+      throw new UserError(
+        `'${key}' is not an image set of BBBC021_v1_image.csv`,
+        { file: table.file, line: table.lines[r], column: 'Image_FileName_DAPI' },
+        'the key column must hold Image_FileName_DAPI values',
+      );
     }
     matched++;
     const prev = seen.get(key);
-    if (prev !== undefined) throw new UserError(`image set '${key}' appears twice (also on line ${prev})`, { file: table.file, line: table.lines[r], column: 'Image_FileName_DAPI' });
+    if (prev !== undefined)
+      throw new UserError(`image set '${key}' appears twice (also on line ${prev})`, {
+        file: table.file,
+        line: table.lines[r],
+        column: 'Image_FileName_DAPI',
+      });
     seen.set(key, table.lines[r]);
     if (s.moa === null) ignored++;
     else if (s.compound === BBBC021_CONTROL) dmsoRows.push(r);
@@ -153,14 +188,22 @@ export function evaluateBbbc021(allSets: readonly Bbbc021ImageSet[], table: Tabl
       evalTreatment.push(tIndex.get(`${s.compound}-${concentrationText(s.concentration)}`)!);
     }
   }
-  if (matched === 0) throw new UserError('no row matches a BBBC021 image set', { file: table.file, column: 'Image_FileName_DAPI' });
+  if (matched === 0)
+    throw new UserError('no row matches a BBBC021 image set', { file: table.file, column: 'Image_FileName_DAPI' });
 
   // Profiles need every treatment; a treatment with no features at all is an incomplete table.
   const perTreatment = new Array<number>(treatments.length).fill(0);
   for (const t of evalTreatment) perTreatment[t]++;
   const missingT = treatments.filter((_, i) => perTreatment[i] === 0);
   if (missingT.length) {
-    throw new UserError(`no features for ${missingT.length} of the ${treatments.length} treatments (e.g. ${missingT.slice(0, 3).map((t) => t.name).join(', ')})`, { file: table.file, column: 'Image_FileName_DAPI' }, 'extract features for every labelled BBBC021 image set');
+    throw new UserError(
+      `no features for ${missingT.length} of the ${treatments.length} treatments (e.g. ${missingT
+        .slice(0, 3)
+        .map((t) => t.name)
+        .join(', ')})`,
+      { file: table.file, column: 'Image_FileName_DAPI' },
+      'extract features for every labelled BBBC021 image set',
+    );
   }
   // NSCB batches follow the images actually present.
   const present = evalRows.map((r) => byKey.get(table.keys[r][0])!);
@@ -173,7 +216,11 @@ export function evaluateBbbc021(allSets: readonly Bbbc021ImageSet[], table: Tabl
     scaled = selectRows(X, evalRows);
   } else {
     const fitRows = opts.scaler === 'dmso' ? dmsoRows : evalRows;
-    if (fitRows.length === 0) throw new UserError('--scaler dmso needs DMSO image sets, and the table has none', { file: table.file, column: 'Image_FileName_DAPI' });
+    if (fitRows.length === 0)
+      throw new UserError('--scaler dmso needs DMSO image sets, and the table has none', {
+        file: table.file,
+        column: 'Image_FileName_DAPI',
+      });
     const sc = fitScaler(X, fitRows);
     constantColumns = sc.constant.length;
     scaled = applyScaler(selectRows(X, evalRows), sc);
@@ -192,9 +239,22 @@ export function evaluateBbbc021(allSets: readonly Bbbc021ImageSet[], table: Tabl
 
   const ts = presentTreatments; // same names and order as `treatments`, weeks from present images
   const dist = ts.map((_, a) => ts.map((__, b) => (a === b ? Infinity : cosineDistance(profiles[a], profiles[b]))));
-  const predictions: TreatmentPrediction[] = ts.map((t) => ({ treatment: t.name, compound: t.compound, concentration: t.concentration, moa: t.moa, week: t.week, nsc: null, nscNeighbour: null, nscb: null, nscbNeighbour: null }));
+  const predictions: TreatmentPrediction[] = ts.map((t) => ({
+    treatment: t.name,
+    compound: t.compound,
+    concentration: t.concentration,
+    moa: t.moa,
+    week: t.week,
+    nsc: null,
+    nscNeighbour: null,
+    nscb: null,
+    nscbNeighbour: null,
+  }));
   const excluded: { nsc: Exclusion[]; nscb: Exclusion[] } = { nsc: [], nscb: [] };
-  const tallies: Record<'nsc' | 'nscb', { truth: string[]; pred: string[] }> = { nsc: { truth: [], pred: [] }, nscb: { truth: [], pred: [] } };
+  const tallies: Record<'nsc' | 'nscb', { truth: string[]; pred: string[] }> = {
+    nsc: { truth: [], pred: [] },
+    nscb: { truth: [], pred: [] },
+  };
 
   for (const mode of ['nsc', 'nscb'] as const) {
     for (let a = 0; a < ts.length; a++) {
@@ -205,7 +265,14 @@ export function evaluateBbbc021(allSets: readonly Bbbc021ImageSet[], table: Tabl
         eligible.push(b);
       }
       if (!eligible.some((b) => ts[b].moa === ts[a].moa)) {
-        excluded[mode].push({ treatment: ts[a].name, moa: ts[a].moa, reason: mode === 'nsc' ? 'no treatment of another compound has this MOA' : 'no treatment of another compound in another batch has this MOA' });
+        excluded[mode].push({
+          treatment: ts[a].name,
+          moa: ts[a].moa,
+          reason:
+            mode === 'nsc'
+              ? 'no treatment of another compound has this MOA'
+              : 'no treatment of another compound in another batch has this MOA',
+        });
         continue;
       }
       if (eligible.length < k) {
@@ -227,7 +294,8 @@ export function evaluateBbbc021(allSets: readonly Bbbc021ImageSet[], table: Tabl
       tallies[mode].pred.push(pred);
     }
   }
-  const acc = (m: 'nsc' | 'nscb'): Accuracy => accuracy(tallies[m].truth.filter((t, i) => t === tallies[m].pred[i]).length, tallies[m].truth.length);
+  const acc = (m: 'nsc' | 'nscb'): Accuracy =>
+    accuracy(tallies[m].truth.filter((t, i) => t === tallies[m].pred[i]).length, tallies[m].truth.length);
   const labelledImages = allSets.filter((s) => s.moa !== null && s.compound !== BBBC021_CONTROL).length;
   return {
     task: 'bbbc021',
@@ -247,7 +315,10 @@ export function evaluateBbbc021(allSets: readonly Bbbc021ImageSet[], table: Tabl
     nsc: acc('nsc'),
     nscb: acc('nscb'),
     excluded,
-    perClass: [...perClass('nsc', tallies.nsc.truth, tallies.nsc.pred), ...perClass('nscb', tallies.nscb.truth, tallies.nscb.pred)],
+    perClass: [
+      ...perClass('nsc', tallies.nsc.truth, tallies.nsc.pred),
+      ...perClass('nscb', tallies.nscb.truth, tallies.nscb.pred),
+    ],
     predictions,
   };
 }

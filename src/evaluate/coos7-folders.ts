@@ -21,7 +21,10 @@ const CHANNEL = /^(.*)_(protein|nucleus|mask)\.tiff?$/i;
 
 async function subdirs(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
-  return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort(naturalCompare);
+  return entries
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .map((e) => e.name)
+    .sort(naturalCompare);
 }
 
 /**
@@ -34,7 +37,11 @@ export async function listCoos7(dir: string): Promise<Coos7Cell[]> {
   if (!existsSync(root)) throw new UserError('COOS-7 folder not found', { file: root });
   const present = COOS7_SPLITS.filter((s) => existsSync(join(root, s)));
   if (present.length === 0) {
-    throw new UserError(`no COOS-7 split folders (${COOS7_SPLITS.join(', ')}) found`, { file: root }, 'point --dir at the CURATED-COOS7 folder');
+    throw new UserError(
+      `no COOS-7 split folders (${COOS7_SPLITS.join(', ')}) found`,
+      { file: root },
+      'point --dir at the CURATED-COOS7 folder',
+    );
   }
   const out: Coos7Cell[] = [];
   for (const split of present) {
@@ -55,7 +62,11 @@ export async function listCoos7(dir: string): Promise<Coos7Cell[]> {
         const c = cells.get(id)!;
         if (!c.protein || !c.nucleus) {
           const have = (c.protein ?? c.nucleus)!;
-          throw new UserError(`cell '${id}' has no ${c.protein ? 'nucleus' : 'protein'} channel beside it`, { file: have }, 'each cell needs <id>_protein.tif and <id>_nucleus.tif');
+          throw new UserError(
+            `cell '${id}' has no ${c.protein ? 'nucleus' : 'protein'} channel beside it`,
+            { file: have },
+            'each cell needs <id>_protein.tif and <id>_nucleus.tif',
+          );
         }
         out.push({ split, label, id, files: [c.protein, c.nucleus] });
       }

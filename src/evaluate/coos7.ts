@@ -27,21 +27,33 @@ export interface Coos7Result {
 }
 
 /** table keys: [split, label, ...]. */
-export async function evaluateCoos7(table: TableRows, opts: { k: number; scaler: Coos7Scaler; knn?: ExactKnnOptions }): Promise<Coos7Result> {
+export async function evaluateCoos7(
+  table: TableRows,
+  opts: { k: number; scaler: Coos7Scaler; knn?: ExactKnnOptions },
+): Promise<Coos7Result> {
   const { k } = opts;
   const bySplit = new Map<string, number[]>(COOS7_SPLITS.map((s) => [s, []]));
   for (let r = 0; r < table.keys.length; r++) {
     const split = table.keys[r][0];
     const rows = bySplit.get(split);
-    if (!rows) throw new UserError(`unknown split '${split}'`, { file: table.file, line: table.lines[r], column: 'split' }, `split must be one of ${COOS7_SPLITS.join(', ')}`);
+    if (!rows)
+      throw new UserError(
+        `unknown split '${split}'`,
+        { file: table.file, line: table.lines[r], column: 'split' },
+        `split must be one of ${COOS7_SPLITS.join(', ')}`,
+      );
     rows.push(r);
   }
   const train = bySplit.get('train')!;
   if (train.length < k + 1) {
-    throw new UserError(`${train.length} training rows (split = train); ${k}-NN needs at least ${k + 1}`, { file: table.file, column: 'split' });
+    throw new UserError(`${train.length} training rows (split = train); ${k}-NN needs at least ${k + 1}`, {
+      file: table.file,
+      column: 'split',
+    });
   }
   const tests = COOS7_TESTS.filter((s) => bySplit.get(s)!.length > 0);
-  if (tests.length === 0) throw new UserError('no test rows (split = test1..test4)', { file: table.file, column: 'split' });
+  if (tests.length === 0)
+    throw new UserError('no test rows (split = test1..test4)', { file: table.file, column: 'split' });
 
   const trainX = selectRows(table.matrix, train);
   const queryRows = tests.flatMap((s) => bySplit.get(s)!);
@@ -57,7 +69,15 @@ export async function evaluateCoos7(table: TableRows, opts: { k: number; scaler:
   const seconds = (performance.now() - t0) / 1000;
   const trainLabels = train.map((r) => table.keys[r][1]);
 
-  const result: Coos7Result = { task: 'coos7', k, metric: 'euclidean', scaler: opts.scaler, counts: {}, perClass: [], knn: { seconds, fallbacks: nn.fallbacks } };
+  const result: Coos7Result = {
+    task: 'coos7',
+    k,
+    metric: 'euclidean',
+    scaler: opts.scaler,
+    counts: {},
+    perClass: [],
+    knn: { seconds, fallbacks: nn.fallbacks },
+  };
   for (const s of COOS7_SPLITS) result.counts[s] = bySplit.get(s)!.length;
   let q = 0;
   for (const s of tests) {

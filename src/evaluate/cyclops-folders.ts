@@ -55,7 +55,11 @@ export async function listCyclops(dir: string): Promise<CyclopsCell[]> {
     for (const id of [...cells.keys()].sort(naturalCompare)) {
       const c = cells.get(id)!;
       if (!c.gfp || !c.rfp) {
-        throw new UserError(`cell '${id}' has no ${c.gfp ? 'rfp' : 'gfp'} channel beside it`, { file: (c.gfp ?? c.rfp)! }, 'each cell needs <id>_gfp.tif and <id>_rfp.tif');
+        throw new UserError(
+          `cell '${id}' has no ${c.gfp ? 'rfp' : 'gfp'} channel beside it`,
+          { file: (c.gfp ?? c.rfp)! },
+          'each cell needs <id>_gfp.tif and <id>_rfp.tif',
+        );
       }
       out.push({ label, id, files: [c.gfp, c.rfp] });
     }

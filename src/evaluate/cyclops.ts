@@ -25,7 +25,10 @@ export interface CyclopsResult {
 }
 
 /** table keys: [label, ...]. Rows labelled DEAD or GHOST are dropped, SPINDLEPOLE counts as SPINDLE. */
-export async function evaluateCyclops(table: TableRows, opts: { k: number; scaler: CyclopsScaler; knn?: ExactKnnOptions }): Promise<CyclopsResult> {
+export async function evaluateCyclops(
+  table: TableRows,
+  opts: { k: number; scaler: CyclopsScaler; knn?: ExactKnnOptions },
+): Promise<CyclopsResult> {
   const { k } = opts;
   const rows: number[] = [];
   const labels: string[] = [];
@@ -44,7 +47,10 @@ export async function evaluateCyclops(table: TableRows, opts: { k: number; scale
     labels.push(label);
   }
   if (rows.length < k + 1) {
-    throw new UserError(`${rows.length} cells; leave-one-out ${k}-NN needs at least ${k + 1}`, { file: table.file, column: 'label' });
+    throw new UserError(`${rows.length} cells; leave-one-out ${k}-NN needs at least ${k + 1}`, {
+      file: table.file,
+      column: 'label',
+    });
   }
   let X = selectRows(table.matrix, rows);
   if (opts.scaler === 'standard') X = applyScaler(X, fitScaler(X));

@@ -40,7 +40,11 @@ function formatOf(file: string): 'csv' | 'parquet' {
   const ext = extname(file).toLowerCase();
   if (ext === '.parquet' || ext === '.pq') return 'parquet';
   if (ext === '.csv' || ext === '.tsv' || ext === '.txt') return 'csv';
-  throw new UserError(`unknown features table format '${ext || '(no extension)'}'`, { file }, 'give a .csv, .tsv or .parquet file');
+  throw new UserError(
+    `unknown features table format '${ext || '(no extension)'}'`,
+    { file },
+    'give a .csv, .tsv or .parquet file',
+  );
 }
 
 async function firstLine(file: string): Promise<string> {
@@ -55,7 +59,11 @@ async function firstLine(file: string): Promise<string> {
       pos += bytesRead;
       text += buf.subarray(0, bytesRead).toString('utf8');
       const nl = text.indexOf('\n');
-      if (nl >= 0) return text.slice(0, nl).replace(/\r$/, '').replace(/^\uFEFF/, '');
+      if (nl >= 0)
+        return text
+          .slice(0, nl)
+          .replace(/\r$/, '')
+          .replace(/^\uFEFF/, '');
       if (pos > 64 << 20) throw new UserError('the header line is longer than 64 MB', { file, line: 1 });
     }
   } finally {
@@ -67,7 +75,11 @@ async function firstLine(file: string): Promise<string> {
  * The column names of a table file, and its FROM clause given which columns are keys. CSV feature
  * columns are parsed as DOUBLE by DuckDB itself (text → number is most of the reading time).
  */
-async function source(con: DuckDBConnection, file: string, format: 'csv' | 'parquet'): Promise<{ from: (keys: readonly string[]) => string; columns: string[] }> {
+async function source(
+  con: DuckDBConnection,
+  file: string,
+  format: 'csv' | 'parquet',
+): Promise<{ from: (keys: readonly string[]) => string; columns: string[] }> {
   if (format === 'parquet') {
     const from = `read_parquet(${sqlString(file)})`;
     const r = await con.runAndReadAll(`DESCRIBE SELECT * FROM ${from}`);
@@ -107,7 +119,11 @@ function duckError(e: unknown, file: string, columns: readonly string[]): UserEr
   const count = /Expected Number of Columns: (\d+) Found: (\d+)/.exec(msg);
   const conv = /Error when converting column "([^"]*)"\. Could not convert string "([^"]*)"/.exec(msg);
   if (line && conv) {
-    return new UserError(`feature value is not a number: '${conv[2]}'`, { file, line: Number(line[1]), column: conv[1] }, 'every column after the key columns must hold finite numbers');
+    return new UserError(
+      `feature value is not a number: '${conv[2]}'`,
+      { file, line: Number(line[1]), column: conv[1] },
+      'every column after the key columns must hold finite numbers',
+    );
   }
   if (line && count) {
     const expected = Number(count[1]);
@@ -119,7 +135,10 @@ function duckError(e: unknown, file: string, columns: readonly string[]): UserEr
       found < expected ? `the line stops before column '${column}'` : `the line runs past the last column '${column}'`,
     );
   }
-  return new UserError(`cannot read the table: ${msg.split('\n')[0]}`, { file, ...(line ? { line: Number(line[1]) } : {}) });
+  return new UserError(`cannot read the table: ${msg.split('\n')[0]}`, {
+    file,
+    ...(line ? { line: Number(line[1]) } : {}),
+  });
 }
 
 /** Read a features table; every non-key column must be numeric and finite. */
@@ -140,14 +159,24 @@ export async function readFeaturesTable(path: string, spec: KeySpec): Promise<Fe
     }
     for (const k of spec.required) {
       if (!src.columns.includes(k)) {
-        throw new UserError(`key column missing (the table has: ${src.columns.slice(0, 6).join(', ')}${src.columns.length > 6 ? ', …' : ''})`, { file, line: format === 'csv' ? 1 : undefined, column: k });
+        throw new UserError(
+          `key column missing (the table has: ${src.columns.slice(0, 6).join(', ')}${src.columns.length > 6 ? ', …' : ''})`,
+          { file, line: format === 'csv' ? 1 : undefined, column: k },
+        );
       }
     }
     const keyColumns = [...spec.required, ...(spec.optional ?? []).filter((k) => src.columns.includes(k))];
     const featureColumns = src.columns.filter((c) => !keyColumns.includes(c));
-    if (featureColumns.length === 0) throw new UserError('no feature columns after the key columns', { file, column: keyColumns[keyColumns.length - 1] });
+    if (featureColumns.length === 0)
+      throw new UserError('no feature columns after the key columns', {
+        file,
+        column: keyColumns[keyColumns.length - 1],
+      });
     // Missing and non-numeric values arrive as NaN (checked below, then looked up for the message).
-    const select = [...keyColumns.map((k) => `CAST(${ident(k)} AS VARCHAR)`), ...featureColumns.map((c) => `COALESCE(TRY_CAST(${ident(c)} AS DOUBLE), 'NaN'::DOUBLE)`)].join(', ');
+    const select = [
+      ...keyColumns.map((k) => `CAST(${ident(k)} AS VARCHAR)`),
+      ...featureColumns.map((c) => `COALESCE(TRY_CAST(${ident(c)} AS DOUBLE), 'NaN'::DOUBLE)`),
+    ].join(', ');
     const from = src.from(keyColumns);
     const nk = keyColumns.length;
     const nf = featureColumns.length;
@@ -165,7 +194,8 @@ export async function readFeaturesTable(path: string, spec: KeySpec): Promise<Fe
           const v = chunk.getColumnVector(c);
           for (let r = 0; r < n; r++) {
             const x = v.getItem(r);
-            if (x === null || x === '') throw new UserError('missing key value', { file, line: lineOf(rows + r), column: keyColumns[c] });
+            if (x === null || x === '')
+              throw new UserError('missing key value', { file, line: lineOf(rows + r), column: keyColumns[c] });
             keys[c].push(String(x));
           }
         }
@@ -192,11 +222,22 @@ export async function readFeaturesTable(path: string, spec: KeySpec): Promise<Fe
     }
     if (bad) {
       const column = featureColumns[bad.col];
-      const raw = await con.runAndReadAll(`SELECT CAST(${ident(column)} AS VARCHAR) FROM ${from} LIMIT 1 OFFSET ${bad.row}`);
+      const raw = await con.runAndReadAll(
+        `SELECT CAST(${ident(column)} AS VARCHAR) FROM ${from} LIMIT 1 OFFSET ${bad.row}`,
+      );
       const value = raw.getRows()[0]?.[0];
       const text = value === null || value === undefined ? '' : String(value);
-      const what = text.trim() === '' ? 'missing feature value' : Number.isNaN(Number(text)) && !/^[+-]?(nan|inf(inity)?)$/i.test(text.trim()) ? `feature value is not a number: '${text}'` : `feature value is not finite: '${text}'`;
-      throw new UserError(what, { file, line: lineOf(bad.row), column }, 'every column after the key columns must hold finite numbers');
+      const what =
+        text.trim() === ''
+          ? 'missing feature value'
+          : Number.isNaN(Number(text)) && !/^[+-]?(nan|inf(inity)?)$/i.test(text.trim())
+            ? `feature value is not a number: '${text}'`
+            : `feature value is not finite: '${text}'`;
+      throw new UserError(
+        what,
+        { file, line: lineOf(bad.row), column },
+        'every column after the key columns must hold finite numbers',
+      );
     }
     if (rows === 0) throw new UserError('the table has no rows', { file });
     const data = new Float32Array(rows * nf);

@@ -36,29 +36,50 @@ export function fuseTables(tables: readonly TableRows[], keyColumns: readonly st
       for (let r = 0; r < first.keys.length; r++) {
         const at = rowOf.get(tupleOf(first, r));
         if (at === undefined) {
-          throw new UserError(`the row '${first.keys[r].join(', ')}' of ${first.file} (line ${first.lines[r]}) is missing here`, { file: t.file, column: keyColumns.join(',') }, 'fused tables must hold features for the same images');
+          throw new UserError(
+            `the row '${first.keys[r].join(', ')}' of ${first.file} (line ${first.lines[r]}) is missing here`,
+            { file: t.file, column: keyColumns.join(',') },
+            'fused tables must hold features for the same images',
+          );
         }
         order.push(at);
       }
       if (t.keys.length !== first.keys.length) {
         const want = new Set(first.keys.map((_, r) => tupleOf(first, r)));
         const extra = t.keys.findIndex((_, r) => !want.has(tupleOf(t, r)));
-        throw new UserError(`the row '${t.keys[extra].join(', ')}' is not in ${first.file}`, { file: t.file, line: t.lines[extra], column: keyColumns.join(',') }, 'fused tables must hold features for the same images');
+        throw new UserError(
+          `the row '${t.keys[extra].join(', ')}' is not in ${first.file}`,
+          { file: t.file, line: t.lines[extra], column: keyColumns.join(',') },
+          'fused tables must hold features for the same images',
+        );
       }
       parts.push(selectRows(t.matrix, order));
     } else {
       if (t.keys.length !== first.keys.length) {
-        throw new UserError(`${t.keys.length} rows, but ${first.file} has ${first.keys.length}`, { file: t.file }, 'keys are not unique, so fused tables must list the same images in the same order');
+        throw new UserError(
+          `${t.keys.length} rows, but ${first.file} has ${first.keys.length}`,
+          { file: t.file },
+          'keys are not unique, so fused tables must list the same images in the same order',
+        );
       }
       for (let r = 0; r < t.keys.length; r++) {
         for (let c = 0; c < keyColumns.length; c++) {
           if (t.keys[r][c] !== first.keys[r][c]) {
-            throw new UserError(`'${t.keys[r][c]}' where ${first.file} (line ${first.lines[r]}) has '${first.keys[r][c]}'`, { file: t.file, line: t.lines[r], column: keyColumns[c] }, 'keys are not unique, so fused tables must list the same images in the same order (add an id column to join by key)');
+            throw new UserError(
+              `'${t.keys[r][c]}' where ${first.file} (line ${first.lines[r]}) has '${first.keys[r][c]}'`,
+              { file: t.file, line: t.lines[r], column: keyColumns[c] },
+              'keys are not unique, so fused tables must list the same images in the same order (add an id column to join by key)',
+            );
           }
         }
       }
       parts.push(t.matrix);
     }
   }
-  return { file: tables.map((t) => t.file).join(' + '), keys: first.keys, lines: first.lines, matrix: concatColumns(parts) };
+  return {
+    file: tables.map((t) => t.file).join(' + '),
+    keys: first.keys,
+    lines: first.lines,
+    matrix: concatColumns(parts),
+  };
 }

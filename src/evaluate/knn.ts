@@ -39,7 +39,15 @@ export function squaredL2(a: Float32Array, ao: number, b: Float32Array, bo: numb
 }
 
 /** Inserts (dist, idx) into the sorted top-k arrays [0, len) if it belongs; returns the new length. */
-function insertTop(dist: Float64Array, idx: Int32Array, off: number, len: number, k: number, d: number, i: number): number {
+function insertTop(
+  dist: Float64Array,
+  idx: Int32Array,
+  off: number,
+  len: number,
+  k: number,
+  d: number,
+  i: number,
+): number {
   if (len === k) {
     const ld = dist[off + k - 1];
     if (d > ld || (d === ld && i > idx[off + k - 1])) return len;
@@ -58,14 +66,25 @@ function insertTop(dist: Float64Array, idx: Int32Array, off: number, len: number
 }
 
 function checkArgs(train: Matrix, query: Matrix, k: number, opts: KnnOptions): void {
-  if (train.cols !== query.cols) throw new RangeError(`knn: training rows have ${train.cols} columns, queries ${query.cols}`);
+  if (train.cols !== query.cols)
+    throw new RangeError(`knn: training rows have ${train.cols} columns, queries ${query.cols}`);
   if (!Number.isInteger(k) || k < 1) throw new RangeError(`knn: k must be a positive integer, got ${k}`);
   const available = train.rows - (opts.excludeSelf ? 1 : 0);
-  if (available < k) throw new RangeError(`knn: ${k} neighbours asked but only ${available} training rows are eligible`);
-  if (opts.excludeSelf && train !== query && train.data !== query.data) throw new RangeError('knn: excludeSelf needs the query matrix to be the training matrix');
+  if (available < k)
+    throw new RangeError(`knn: ${k} neighbours asked but only ${available} training rows are eligible`);
+  if (opts.excludeSelf && train !== query && train.data !== query.data)
+    throw new RangeError('knn: excludeSelf needs the query matrix to be the training matrix');
 }
 
-function bruteForceOne(train: Matrix, query: Matrix, q: number, k: number, excludeSelf: boolean, dist: Float64Array, idx: Int32Array): void {
+function bruteForceOne(
+  train: Matrix,
+  query: Matrix,
+  q: number,
+  k: number,
+  excludeSelf: boolean,
+  dist: Float64Array,
+  idx: Int32Array,
+): void {
   const d = train.cols;
   const off = q * k;
   let len = 0;
@@ -154,13 +173,19 @@ function mergeCandidates(a: Candidates, b: Candidates, rows: number, keep: numbe
 }
 
 /** Exact kNN (same answer as bruteForceKnn) with onnxruntime doing the bulk arithmetic. */
-export async function exactKnn(train: Matrix, query: Matrix, k: number, opts: ExactKnnOptions = {}): Promise<KnnResult> {
+export async function exactKnn(
+  train: Matrix,
+  query: Matrix,
+  k: number,
+  opts: ExactKnnOptions = {},
+): Promise<KnnResult> {
   checkArgs(train, query, k, opts);
   const d = train.cols;
   const excludeSelf = !!opts.excludeSelf;
   const nTrain = train.rows;
   const keep = Math.min(nTrain, opts.candidates ?? 2 * k + 16 + (excludeSelf ? 1 : 0));
-  if (keep < k + (excludeSelf ? 1 : 0)) throw new RangeError('knn: candidates must be at least k (+1 with excludeSelf)');
+  if (keep < k + (excludeSelf ? 1 : 0))
+    throw new RangeError('knn: candidates must be at least k (+1 with excludeSelf)');
   const queryBlock = opts.queryBlock ?? 512;
   const trainBlock = opts.trainBlock ?? 65536; // ~42 k COOS-7 training rows in one call: the next block then fully overlaps the JS re-measure
   const threads = opts.threads ?? Math.max(1, os.availableParallelism());
@@ -199,7 +224,12 @@ export async function exactKnn(train: Matrix, query: Matrix, k: number, opts: Ex
     let merged: Candidates | null = null;
     for (const tb of trainTensors) {
       const kk = Math.min(keep, tb.rows);
-      const out = await sess.run({ q, t: tb.t, tn: tb.tn, k: new ort.Tensor('int64', BigInt64Array.from([BigInt(kk)]), [1]) });
+      const out = await sess.run({
+        q,
+        t: tb.t,
+        tn: tb.tn,
+        k: new ort.Tensor('int64', BigInt64Array.from([BigInt(kk)]), [1]),
+      });
       const vals = out.values.data as Float32Array;
       const idxs = out.indices.data as BigInt64Array;
       const value = new Float64Array(qRows * kk);

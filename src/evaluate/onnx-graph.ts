@@ -25,7 +25,12 @@ function valueInfo(name: string, elemType: number, dims: (number | string)[]): P
 
 /** A graph as a serialised opset-13 model. */
 function encodeModel(graph: P.IGraphProto): Uint8Array {
-  const model: P.IModelProto = { irVersion: 8, producerName: 'cytoimagenet-evaluate', opsetImport: [{ domain: '', version: 13 }], graph };
+  const model: P.IModelProto = {
+    irVersion: 8,
+    producerName: 'cytoimagenet-evaluate',
+    opsetImport: [{ domain: '', version: 13 }],
+    graph,
+  };
   return onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish();
 }
 
@@ -59,7 +64,12 @@ export function distanceTopKModel(): Uint8Array {
   return encodeModel({
     name: 'distance_topk',
     node: [gemm, topk],
-    input: [valueInfo('q', FLOAT, ['m', 'dim']), valueInfo('t', FLOAT, ['n', 'dim']), valueInfo('tn', FLOAT, ['n']), valueInfo('k', INT64, [1])],
+    input: [
+      valueInfo('q', FLOAT, ['m', 'dim']),
+      valueInfo('t', FLOAT, ['n', 'dim']),
+      valueInfo('tn', FLOAT, ['n']),
+      valueInfo('k', INT64, [1]),
+    ],
     output: [valueInfo('values', FLOAT, ['m', 'kk']), valueInfo('indices', INT64, ['m', 'kk'])],
   });
 }
@@ -68,7 +78,15 @@ export function distanceTopKModel(): Uint8Array {
 export function matMulModel(): Uint8Array {
   return encodeModel({
     name: 'matmul',
-    node: [{ opType: 'Gemm', name: 'gemm', input: ['q', 't'], output: ['y'], attribute: [{ name: 'transB', type: onnx.AttributeProto.AttributeType.INT, i: 1 }] }],
+    node: [
+      {
+        opType: 'Gemm',
+        name: 'gemm',
+        input: ['q', 't'],
+        output: ['y'],
+        attribute: [{ name: 'transB', type: onnx.AttributeProto.AttributeType.INT, i: 1 }],
+      },
+    ],
     input: [valueInfo('q', FLOAT, ['m', 'dim']), valueInfo('t', FLOAT, ['n', 'dim'])],
     output: [valueInfo('y', FLOAT, ['m', 'n'])],
   });

@@ -19,7 +19,12 @@ export type TaskResult = Bbbc021Result | Coos7Result | CyclopsResult;
 export type TaskName = TaskResult['task'];
 
 /** One task's entry in results.json: its result plus what produced it. */
-export type TaskEntry = Omit<TaskResult, 'predictions'> & { name: string; features: string[]; toolVersion: string; date: string };
+export type TaskEntry = Omit<TaskResult, 'predictions'> & {
+  name: string;
+  features: string[];
+  toolVersion: string;
+  date: string;
+};
 export type ResultsFile = Partial<Record<TaskName, TaskEntry>>;
 
 /** The rows of Table 2, in the paper's order: [task, subset, row title]. */
@@ -58,10 +63,12 @@ export function renderTable2(columns: readonly { name: string; results: ResultsF
   const rule = `|---|${columns.map(() => '---').join('|')}|`;
   const body = rows.map(([task, subset, title]) => {
     const t = `${title}, ${k(task)}${task === 'bbbc021' ? ' cosine' : ''}`;
-    return `| ${t} | ${columns.map((c) => {
-      const a = subsetOf(c.results[task], subset);
-      return a ? formatAccuracy(a) : '—';
-    }).join(' | ')} |`;
+    return `| ${t} | ${columns
+      .map((c) => {
+        const a = subsetOf(c.results[task], subset);
+        return a ? formatAccuracy(a) : '—';
+      })
+      .join(' | ')} |`;
   });
   return [
     'kNN accuracy ± 95 % interval (1.96·√(p(1−p)/n)), correct/total in brackets.',
@@ -83,15 +90,32 @@ export function renderPerClassCsv(results: ResultsFile): string {
   for (const task of ['bbbc021', 'cyclops', 'coos7'] as const) {
     const e = results[task];
     if (!e) continue;
-    for (const c of e.perClass as ClassAccuracy[]) lines.push([task, c.subset, c.label, c.correct, c.total, c.accuracy, c.ci95].map(csvField).join(','));
+    for (const c of e.perClass as ClassAccuracy[])
+      lines.push([task, c.subset, c.label, c.correct, c.total, c.accuracy, c.ci95].map(csvField).join(','));
   }
   return lines.join('\n') + '\n';
 }
 
 export function renderBbbc021Predictions(r: Bbbc021Result): string {
-  const lines = ['treatment,compound,concentration,week,moa,nsc_prediction,nsc_neighbour,nscb_prediction,nscb_neighbour'];
+  const lines = [
+    'treatment,compound,concentration,week,moa,nsc_prediction,nsc_neighbour,nscb_prediction,nscb_neighbour',
+  ];
   for (const p of r.predictions) {
-    lines.push([p.treatment, p.compound, p.concentration, p.week, p.moa, p.nsc ?? '', p.nscNeighbour ?? '', p.nscb ?? '', p.nscbNeighbour ?? ''].map(csvField).join(','));
+    lines.push(
+      [
+        p.treatment,
+        p.compound,
+        p.concentration,
+        p.week,
+        p.moa,
+        p.nsc ?? '',
+        p.nscNeighbour ?? '',
+        p.nscb ?? '',
+        p.nscbNeighbour ?? '',
+      ]
+        .map(csvField)
+        .join(','),
+    );
   }
   return lines.join('\n') + '\n';
 }
@@ -102,12 +126,20 @@ export async function readResults(dir: string): Promise<ResultsFile> {
   try {
     return JSON.parse(await readFile(path, 'utf8')) as ResultsFile;
   } catch (e) {
-    throw new UserError(`cannot read the earlier results: ${(e as Error).message}`, { file: path }, 'remove it or choose another --out folder');
+    throw new UserError(
+      `cannot read the earlier results: ${(e as Error).message}`,
+      { file: path },
+      'remove it or choose another --out folder',
+    );
   }
 }
 
 /** Merge this task into DIR/results.json and rewrite the derived files. Returns the written paths. */
-export async function writeResults(dir: string, result: TaskResult, meta: { name: string; features: string[]; toolVersion: string }): Promise<string[]> {
+export async function writeResults(
+  dir: string,
+  result: TaskResult,
+  meta: { name: string; features: string[]; toolVersion: string },
+): Promise<string[]> {
   const results = await readResults(dir);
   const { predictions: _drop, ...rest } = result as TaskResult & { predictions?: unknown };
   const entry = { ...rest, ...meta, date: new Date().toISOString() } as TaskEntry;

@@ -43,7 +43,12 @@ function rowsOf(t: FeaturesTable, keyColumns: readonly string[], keep?: (keys: s
   return { file: t.file, keys, lines, matrix };
 }
 
-async function readAll(files: readonly string[], required: string[], optional: string[], log?: (l: string) => void): Promise<FeaturesTable[]> {
+async function readAll(
+  files: readonly string[],
+  required: string[],
+  optional: string[],
+  log?: (l: string) => void,
+): Promise<FeaturesTable[]> {
   if (files.length === 0) throw new UserError('no --features table given');
   const out: FeaturesTable[] = [];
   for (const f of files) {
@@ -59,7 +64,9 @@ function joinKeys(tables: readonly FeaturesTable[], required: string[], optional
   return [...required, ...optional.filter((o) => tables.every((t) => t.keyColumns.includes(o)))];
 }
 
-export async function runBbbc021(o: Common & { metadata: string; scaler: Bbbc021Scaler }): Promise<{ result: Bbbc021Result; written: string[] }> {
+export async function runBbbc021(
+  o: Common & { metadata: string; scaler: Bbbc021Scaler },
+): Promise<{ result: Bbbc021Result; written: string[] }> {
   const metadataFile = join(resolve(o.metadata), BBBC021_IMAGE_TABLE);
   const allSets = loadBbbc021ImageSets(o.metadata, { all: true });
   const byKey = new Map(allSets.map((s) => [s.key, s]));
@@ -70,9 +77,15 @@ export async function runBbbc021(o: Common & { metadata: string; scaler: Bbbc021
     let matched = 0;
     r.keys.forEach((k, j) => {
       if (byKey.has(k[0])) matched++;
-      else throw new UserError(`'${k[0]}' is not an image set of ${BBBC021_IMAGE_TABLE}`, { file: t.file, line: r.lines[j], column: 'Image_FileName_DAPI' }, 'the key column must hold Image_FileName_DAPI values');
+      else
+        throw new UserError(
+          `'${k[0]}' is not an image set of ${BBBC021_IMAGE_TABLE}`,
+          { file: t.file, line: r.lines[j], column: 'Image_FileName_DAPI' },
+          'the key column must hold Image_FileName_DAPI values',
+        );
     });
-    if (matched === 0) throw new UserError('no row matches a BBBC021 image set', { file: t.file, column: 'Image_FileName_DAPI' });
+    if (matched === 0)
+      throw new UserError('no row matches a BBBC021 image set', { file: t.file, column: 'Image_FileName_DAPI' });
     // Rows without an MOA take no part; drop them before fusing so tables may differ there.
     const kept = rowsOf(t, ['Image_FileName_DAPI'], (k) => byKey.get(k[0])!.moa !== null);
     if (i === 0) ignored = r.keys.length - kept.keys.length;
@@ -81,24 +94,46 @@ export async function runBbbc021(o: Common & { metadata: string; scaler: Bbbc021
   const fused = fuseTables(rows, ['Image_FileName_DAPI']);
   const result = evaluateBbbc021(allSets, fused, { k: o.k, scaler: o.scaler, metadataFile });
   result.counts.ignoredRows = ignored;
-  const written = await writeResults(o.out, result, { name: o.name ?? defaultName(o.features), features: tables.map((t) => t.file), toolVersion: o.toolVersion });
+  const written = await writeResults(o.out, result, {
+    name: o.name ?? defaultName(o.features),
+    features: tables.map((t) => t.file),
+    toolVersion: o.toolVersion,
+  });
   return { result, written };
 }
 
-export async function runCoos7(o: Common & { scaler: Coos7Scaler }): Promise<{ result: Coos7Result; written: string[] }> {
+export async function runCoos7(
+  o: Common & { scaler: Coos7Scaler },
+): Promise<{ result: Coos7Result; written: string[] }> {
   const tables = await readAll(o.features, ['split', 'label'], ['id'], o.log);
   const keys = joinKeys(tables, ['split', 'label'], ['id']);
-  const fused = fuseTables(tables.map((t) => rowsOf(t, keys)), keys);
+  const fused = fuseTables(
+    tables.map((t) => rowsOf(t, keys)),
+    keys,
+  );
   const result = await evaluateCoos7(fused, { k: o.k, scaler: o.scaler, knn: o.knn });
-  const written = await writeResults(o.out, result, { name: o.name ?? defaultName(o.features), features: tables.map((t) => t.file), toolVersion: o.toolVersion });
+  const written = await writeResults(o.out, result, {
+    name: o.name ?? defaultName(o.features),
+    features: tables.map((t) => t.file),
+    toolVersion: o.toolVersion,
+  });
   return { result, written };
 }
 
-export async function runCyclops(o: Common & { scaler: CyclopsScaler }): Promise<{ result: CyclopsResult; written: string[] }> {
+export async function runCyclops(
+  o: Common & { scaler: CyclopsScaler },
+): Promise<{ result: CyclopsResult; written: string[] }> {
   const tables = await readAll(o.features, ['label'], ['id'], o.log);
   const keys = joinKeys(tables, ['label'], ['id']);
-  const fused = fuseTables(tables.map((t) => rowsOf(t, keys)), keys);
+  const fused = fuseTables(
+    tables.map((t) => rowsOf(t, keys)),
+    keys,
+  );
   const result = await evaluateCyclops(fused, { k: o.k, scaler: o.scaler, knn: o.knn });
-  const written = await writeResults(o.out, result, { name: o.name ?? defaultName(o.features), features: tables.map((t) => t.file), toolVersion: o.toolVersion });
+  const written = await writeResults(o.out, result, {
+    name: o.name ?? defaultName(o.features),
+    features: tables.map((t) => t.file),
+    toolVersion: o.toolVersion,
+  });
   return { result, written };
 }

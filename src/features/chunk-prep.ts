@@ -83,7 +83,11 @@ function imagesPerCall(cfg: PrepConfig, plane: Plane): number {
 }
 
 /** Decode, preprocess and pack one chunk (each element: one set's channel files, in order). */
-export async function prepareChunk(sets: readonly (readonly string[])[], cfg: PrepConfig, buffers: TensorBuffers): Promise<PreparedItem[]> {
+export async function prepareChunk(
+  sets: readonly (readonly string[])[],
+  cfg: PrepConfig,
+  buffers: TensorBuffers,
+): Promise<PreparedItem[]> {
   const ready = await Promise.all(
     sets.map((files) =>
       planesForSet(files, cfg.method, cfg.size).then(
@@ -134,7 +138,15 @@ export interface WireError {
 }
 
 export function toWire(e: unknown): WireError {
-  if (e instanceof ImageError) return { name: 'ImageError', message: e.message, location: e.location, hint: e.hint, kind: e.kind, reason: e.reason };
+  if (e instanceof ImageError)
+    return {
+      name: 'ImageError',
+      message: e.message,
+      location: e.location,
+      hint: e.hint,
+      kind: e.kind,
+      reason: e.reason,
+    };
   if (e instanceof UserError) return { name: 'UserError', message: e.message, location: e.location, hint: e.hint };
   if (e instanceof Error) return { name: e.name, message: e.message };
   return { name: 'Error', message: String(e) };

@@ -7,7 +7,4 @@ export type ToRowWorker =
   | { type: 'row'; key: string[]; features: Float32Array | Float64Array }
   | { type: 'end' };
 
-export type FromRowWorker =
-  | { type: 'written'; rows: number }
-  | { type: 'closed' }
-  | { type: 'error'; message: string };
+export type FromRowWorker = { type: 'written'; rows: number } | { type: 'closed' } | { type: 'error'; message: string };

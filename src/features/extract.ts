@@ -64,7 +64,8 @@ export async function runCall(model: FeatureModel, call: PackedCall, scratch?: R
   if (scratch) scratch.runSeconds += Number(process.hrtime.bigint() - t0) / 1e9;
   const out = result[model.outputName];
   const values = out.data as Float32Array;
-  if (!(values instanceof Float32Array)) throw new UserError(`model output '${model.outputName}' is ${out.type}, not float32`);
+  if (!(values instanceof Float32Array))
+    throw new UserError(`model output '${model.outputName}' is ${out.type}, not float32`);
   const per = values.length / call.dims[0];
   const rows: Float32Array[] = [];
   for (let i = 0; i < call.count; i++) rows.push(values.slice(i * per, (i + 1) * per));
@@ -77,10 +78,15 @@ export async function runCall(model: FeatureModel, call: PackedCall, scratch?: R
  * Run `model` over planes of one size; returns one feature vector per plane. With `scratch`, the
  * input tensor's memory is reused between calls and the time inside session.run is added up.
  */
-export async function runPlanes(model: FeatureModel, planes: readonly Plane[], scratch?: RunScratch): Promise<Float32Array[]> {
+export async function runPlanes(
+  model: FeatureModel,
+  planes: readonly Plane[],
+  scratch?: RunScratch,
+): Promise<Float32Array[]> {
   const n = planes.length;
   const batch = model.maxBatch ?? n;
-  if (model.maxBatch !== undefined && n > model.maxBatch) throw new Error(`runPlanes: ${n} images for a model with batch ${model.maxBatch}`);
+  if (model.maxBatch !== undefined && n > model.maxBatch)
+    throw new Error(`runPlanes: ${n} images for a model with batch ${model.maxBatch}`);
   const need = batch * model.channels * planes[0].width * planes[0].height;
   if (scratch && (scratch.input?.length ?? 0) < need) scratch.input = new Float32Array(need);
   const { data, dims } = packBatch(planes, model.channels, model.layout, batch, scratch?.input);
@@ -100,10 +106,21 @@ function imagesOf(job: ImageSetJob, method: Method): number {
  * at most: the one running and the one being prepared. `overlap: false` prepares strictly after
  * each run (one chunk in flight).
  */
-export async function extractFeatures(model: FeatureModel, sets: AsyncIterable<ImageSetJob>, opts: ExtractOptions): Promise<ExtractStats> {
+export async function extractFeatures(
+  model: FeatureModel,
+  sets: AsyncIterable<ImageSetJob>,
+  opts: ExtractOptions,
+): Promise<ExtractStats> {
   const batchSize = Math.max(1, Math.min(opts.batchSize ?? 16, model.maxBatch ?? Infinity));
   const size = model.fixedSize ?? (opts.size ? { width: opts.size, height: opts.size } : undefined);
-  const config: PrepConfig = { method: opts.method, size, batchSize, channels: model.channels, layout: model.layout, maxBatch: model.maxBatch };
+  const config: PrepConfig = {
+    method: opts.method,
+    size,
+    batchSize,
+    channels: model.channels,
+    layout: model.layout,
+    maxBatch: model.maxBatch,
+  };
   const stats: ExtractStats = { sets: 0, images: 0, skipped: 0, inferenceSeconds: 0 };
   const it = sets[Symbol.asyncIterator]();
   let done = 0;
@@ -170,7 +187,9 @@ export async function extractFeatures(model: FeatureModel, sets: AsyncIterable<I
         }
         const job = current[item.index];
         if (!opts.skipUnreadable) {
-          throw item.error instanceof UserError ? item.error : new UserError(`image set '${job.key.join(', ')}': ${messageOf(item.error)}`);
+          throw item.error instanceof UserError
+            ? item.error
+            : new UserError(`image set '${job.key.join(', ')}': ${messageOf(item.error)}`);
         }
         stats.skipped++;
         opts.onSkip?.(job, messageOf(item.error));

@@ -11,10 +11,22 @@ export {
   shapeSize,
   correctPad,
 } from '../model/efficientnet-spec.js';
-export type { BlockArgs, BlockSpec, LayerSpec, LayerKind, WeightSpec, Activation, EfficientNetOptions } from '../model/efficientnet-spec.js';
+export type {
+  BlockArgs,
+  BlockSpec,
+  LayerSpec,
+  LayerKind,
+  WeightSpec,
+  Activation,
+  EfficientNetOptions,
+} from '../model/efficientnet-spec.js';
 export { readKerasH5, readKerasWeights, writeKerasWeights, shortWeightName } from '../model/keras-h5.js';
 export type { KerasTensor, KerasWeights, KerasH5File, KerasH5Layout, WriteKerasOptions } from '../model/keras-h5.js';
-export { checkEfficientNetWeights, randomEfficientNetWeights, IMAGENET_STDDEV_RGB } from '../model/efficientnet-weights.js';
+export {
+  checkEfficientNetWeights,
+  randomEfficientNetWeights,
+  IMAGENET_STDDEV_RGB,
+} from '../model/efficientnet-weights.js';
 export type { EfficientNetWeights } from '../model/efficientnet-weights.js';
 export { buildEfficientNetOnnx, ONNX_INPUT, ONNX_OUTPUT, ONNX_OPSET } from '../model/onnx-builder.js';
 export { referenceForward, type Hwc } from './reference-forward.js';

@@ -32,7 +32,12 @@ export const RELEASE_KEYS = ['label', 'dset', 'path', 'filename'];
 export async function releaseInput(dir: string): Promise<InputSource> {
   const root = resolve(dir);
   const meta = join(root, 'metadata.csv');
-  if (!existsSync(meta)) throw new UserError('metadata.csv not found in the release folder', { file: meta }, 'point --release at the folder written by cytoimagenet build');
+  if (!existsSync(meta))
+    throw new UserError(
+      'metadata.csv not found in the release folder',
+      { file: meta },
+      'point --release at the folder written by cytoimagenet build',
+    );
   // Count rows first (cheap) so the progress bar has a total; rows are streamed, never all held.
   let total = 0;
   for await (const chunk of createReadStream(meta) as AsyncIterable<Buffer>) {
@@ -93,7 +98,12 @@ export async function filesInput(list: string): Promise<InputSource> {
     const line = raw.trim();
     if (!line || line.startsWith('#')) return;
     const files = line.split('|').map((f) => f.trim());
-    if (files.some((f) => !f)) throw new UserError(`empty channel file name in '${line}'`, { file: path, line: i + 1 }, "separate channel files with a single '|'");
+    if (files.some((f) => !f))
+      throw new UserError(
+        `empty channel file name in '${line}'`,
+        { file: path, line: i + 1 },
+        "separate channel files with a single '|'",
+      );
     jobs.push({ key: [line], files: files.map((f) => resolve(base, f)) });
   });
   if (!jobs.length) throw new UserError('the list has no image sets', { file: path });

@@ -41,10 +41,17 @@ export async function modelBytes(spec: string): Promise<{ bytes: Uint8Array; des
   if (random) {
     const seed = /^-?\d+$/.test(random[1]) ? Number(random[1]) : random[1];
     const net = checkEfficientNetWeights(randomEfficientNetWeights(seed));
-    return { bytes: buildEfficientNetOnnx(net, { docString: `EfficientNetB0, Keras-like random init, seed ${seed}` }), description: `EfficientNetB0 random init (seed ${seed})` };
+    return {
+      bytes: buildEfficientNetOnnx(net, { docString: `EfficientNetB0, Keras-like random init, seed ${seed}` }),
+      description: `EfficientNetB0 random init (seed ${seed})`,
+    };
   }
   if (!existsSync(spec)) {
-    throw new UserError(`model not found: ${spec}`, { file: spec }, 'give an .onnx file, a Keras EfficientNetB0 .h5, or random:SEED');
+    throw new UserError(
+      `model not found: ${spec}`,
+      { file: spec },
+      'give an .onnx file, a Keras EfficientNetB0 .h5, or random:SEED',
+    );
   }
   const ext = extname(spec).toLowerCase();
   if (ext === '.h5' || ext === '.hdf5' || ext === '.keras') {
@@ -56,7 +63,11 @@ export async function modelBytes(spec: string): Promise<{ bytes: Uint8Array; des
     };
   }
   if (ext !== '.onnx' && ext !== '.ort') {
-    throw new UserError(`unknown model type '${ext || '(no extension)'}'`, { file: spec }, 'give an .onnx file, a Keras EfficientNetB0 .h5, or random:SEED');
+    throw new UserError(
+      `unknown model type '${ext || '(no extension)'}'`,
+      { file: spec },
+      'give an .onnx file, a Keras EfficientNetB0 .h5, or random:SEED',
+    );
   }
   return { bytes: new Uint8Array(await readFile(spec)), description: `ONNX model ${spec}` };
 }
@@ -90,13 +101,18 @@ export async function loadModel(spec: string, options: LoadModelOptions = {}): P
   const inputs = session.inputMetadata.filter((m) => m.isTensor);
   if (inputs.length !== 1) {
     await session.release();
-    throw new UserError(`the model has ${inputs.length} inputs (${session.inputNames.join(', ')}); feature extraction needs exactly one image input`, { file: spec });
+    throw new UserError(
+      `the model has ${inputs.length} inputs (${session.inputNames.join(', ')}); feature extraction needs exactly one image input`,
+      { file: spec },
+    );
   }
   const input = inputs[0];
   const shape = input.isTensor ? input.shape : [];
   if (shape.length !== 4) {
     await session.release();
-    throw new UserError(`input '${input.name}' has shape [${shape.join(', ')}]; expected a 4-D image batch`, { file: spec });
+    throw new UserError(`input '${input.name}' has shape [${shape.join(', ')}]; expected a 4-D image batch`, {
+      file: spec,
+    });
   }
   const layout = options.layout ?? guessLayout(shape, spec);
   const c = layout === 'NCHW' ? shape[1] : shape[3];
@@ -105,11 +121,14 @@ export async function loadModel(spec: string, options: LoadModelOptions = {}): P
     throw new UserError(`input '${input.name}' takes ${c} channels; only 1 or 3 are supported`, { file: spec });
   }
   const [h, w] = layout === 'NCHW' ? [shape[2], shape[3]] : [shape[1], shape[2]];
-  const fixedSize = typeof h === 'number' && typeof w === 'number' && h > 0 && w > 0 ? { height: h, width: w } : undefined;
+  const fixedSize =
+    typeof h === 'number' && typeof w === 'number' && h > 0 && w > 0 ? { height: h, width: w } : undefined;
   const outputName = options.outputName ?? session.outputNames[0];
   if (!session.outputNames.includes(outputName)) {
     await session.release();
-    throw new UserError(`the model has no output '${outputName}' (outputs: ${session.outputNames.join(', ')})`, { file: spec });
+    throw new UserError(`the model has no output '${outputName}' (outputs: ${session.outputNames.join(', ')})`, {
+      file: spec,
+    });
   }
   const maxBatch = typeof shape[0] === 'number' && shape[0] > 0 ? shape[0] : undefined;
   return { session, inputName: input.name, outputName, layout, channels: c, fixedSize, maxBatch, description };

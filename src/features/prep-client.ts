@@ -32,7 +32,10 @@ export class InThreadPreparer implements ChunkPreparer {
  */
 export class WorkerPreparer implements ChunkPreparer {
   private readonly worker: Worker;
-  private readonly pending = new Map<number, { resolve: (items: PreparedItem[]) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (items: PreparedItem[]) => void; reject: (e: Error) => void }
+  >();
   private spare: SharedArrayBuffer[] = [];
   private nextId = 0;
   private failure?: Error;
@@ -64,7 +67,12 @@ export class WorkerPreparer implements ChunkPreparer {
         p.reject(fromWire(msg.error));
         return;
       }
-      p.resolve(msg.items.map((it): PreparedItem => (it.kind === 'error' ? { kind: 'error', index: it.index, error: fromWire(it.error) } : it)));
+      p.resolve(
+        msg.items.map(
+          (it): PreparedItem =>
+            it.kind === 'error' ? { kind: 'error', index: it.index, error: fromWire(it.error) } : it,
+        ),
+      );
     });
     this.worker.on('error', (e: Error) => this.fail(new Error(`the preprocessing worker failed: ${e.message}`)));
     this.worker.on('exit', (code) => {

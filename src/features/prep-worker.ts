@@ -20,7 +20,9 @@ port.on('message', (msg: ToPrepWorker) => {
   prepareChunk(msg.sets, msg.config, buffers).then(
     (items) => {
       // the tensors live in SharedArrayBuffers: posting shares them, nothing is copied or detached
-      const wire: WirePreparedItem[] = items.map((it) => (it.kind === 'error' ? { kind: 'error', index: it.index, error: toWire(it.error) } : it));
+      const wire: WirePreparedItem[] = items.map((it) =>
+        it.kind === 'error' ? { kind: 'error', index: it.index, error: toWire(it.error) } : it,
+      );
       port.postMessage({ type: 'prepared', id: msg.id, items: wire } satisfies FromPrepWorker);
     },
     (e: unknown) => port.postMessage({ type: 'failed', id: msg.id, error: toWire(e) } satisfies FromPrepWorker),

@@ -2,7 +2,14 @@
 // unweighted mean of R, G, B, 0.1/99.9 percentile normalisation. Then the seed's four methods
 // (orig §11) and an optional resize; the model sees gray copied into 3 channels on a 0–255 scale.
 import { readFileSync } from 'node:fs';
-import { decodeImage, decodePlainPng, toGray, normalizationBounds, type DecodedImage, type GrayImage } from '../imaging/index.js';
+import {
+  decodeImage,
+  decodePlainPng,
+  toGray,
+  normalizationBounds,
+  type DecodedImage,
+  type GrayImage,
+} from '../imaging/index.js';
 import { ImageError } from '../imaging/index.js';
 
 export const METHODS = ['concat-norm', 'concat-raw', 'merge-norm', 'merge-raw'] as const;
@@ -88,7 +95,11 @@ export function meanPlane(planes: readonly Plane[], names: readonly string[] = [
   const { width, height } = planes[0];
   planes.forEach((p, i) => {
     if (p.width !== width || p.height !== height) {
-      throw new ImageError(names[i] ?? `channel ${i}`, 'mismatch', `is ${p.width}×${p.height} but the first channel is ${width}×${height}`);
+      throw new ImageError(
+        names[i] ?? `channel ${i}`,
+        'mismatch',
+        `is ${p.width}×${p.height} but the first channel is ${width}×${height}`,
+      );
     }
   });
   const n = width * height;
@@ -100,7 +111,10 @@ export function meanPlane(planes: readonly Plane[], names: readonly string[] = [
 }
 
 /** Pillow-style resampling weights for one axis (triangle filter, support widened when shrinking). */
-function axisWeights(inSize: number, outSize: number): { start: Int32Array; count: Int32Array; w: Float64Array; max: number } {
+function axisWeights(
+  inSize: number,
+  outSize: number,
+): { start: Int32Array; count: Int32Array; w: Float64Array; max: number } {
   const scale = inSize / outSize;
   const fscale = Math.max(scale, 1);
   const support = fscale; // bilinear support 1.0 × scale
@@ -166,13 +180,21 @@ export function resizeBilinear(src: Plane, width: number, height: number): Plane
  * The model inputs of one image set: n planes (concat) or their mean (merge), each resized when
  * `size` is given. Files are the set's channel files in order.
  */
-export async function planesForSet(files: readonly string[], method: Method, size?: { width: number; height: number }): Promise<Plane[]> {
+export async function planesForSet(
+  files: readonly string[],
+  method: Method,
+  size?: { width: number; height: number },
+): Promise<Plane[]> {
   const norm = isNormalised(method);
   const planes = await Promise.all(files.map((f) => loadPlane(f, norm)));
   const { width, height } = planes[0];
   planes.forEach((p, i) => {
     if (p.width !== width || p.height !== height) {
-      throw new ImageError(files[i], 'mismatch', `is ${p.width}×${p.height} but ${files[0]} is ${width}×${height}; the channels of one image set must have one size`);
+      throw new ImageError(
+        files[i],
+        'mismatch',
+        `is ${p.width}×${p.height} but ${files[0]} is ${width}×${height}; the channels of one image set must have one size`,
+      );
     }
   });
   const chosen = isConcat(method) || planes.length === 1 ? planes : [meanPlane(planes, files)];

@@ -135,7 +135,10 @@ export function referenceForward(net: EfficientNetWeights, image: Hwc): Float64A
       case 'normalization': {
         const mean = w(l.name, 'mean');
         const variance = w(l.name, 'variance');
-        out = perChannel(input, (v, ch) => (v - mean[ch]) / Math.max(Math.sqrt(variance[ch]), EFFICIENTNET.normalizationEpsilon));
+        out = perChannel(
+          input,
+          (v, ch) => (v - mean[ch]) / Math.max(Math.sqrt(variance[ch]), EFFICIENTNET.normalizationEpsilon),
+        );
         if (net.imagenetStdFix) out = perChannel(out, (v, ch) => v / Math.sqrt(IMAGENET_STDDEV_RGB[ch]));
         break;
       }
@@ -146,7 +149,10 @@ export function referenceForward(net: EfficientNetWeights, image: Hwc): Float64A
       }
       case 'conv': {
         const src = l.padding === 'same' ? samePad(input, l.kernel!) : input;
-        out = act(conv(src, w(l.name, 'kernel'), l.kernel!, l.stride!, l.filters!, l.useBias ? w(l.name, 'bias') : undefined), l.activation);
+        out = act(
+          conv(src, w(l.name, 'kernel'), l.kernel!, l.stride!, l.filters!, l.useBias ? w(l.name, 'bias') : undefined),
+          l.activation,
+        );
         break;
       }
       case 'depthwise_conv': {

@@ -52,7 +52,11 @@ export async function openInput(input: InputForm): Promise<InputSource> {
   if ('coos7' in input) return coos7Input(input.coos7);
   if ('cyclops' in input) return cyclopsInput(input.cyclops);
   if ('files' in input) return filesInput(input.files);
-  throw new UserError('no input given', {}, 'give one of --release, --bbbc021 with --images, --coos7, --cyclops, --files');
+  throw new UserError(
+    'no input given',
+    {},
+    'give one of --release, --bbbc021 with --images, --coos7, --cyclops, --files',
+  );
 }
 
 export async function runFeatures(o: RunFeaturesOptions): Promise<RunFeaturesReport> {
@@ -68,12 +72,20 @@ export async function runFeatures(o: RunFeaturesOptions): Promise<RunFeaturesRep
   }
 }
 
-async function extract(o: RunFeaturesOptions, source: InputSource, preparer: WorkerPreparer | undefined, log: (line: string) => void, t0: number): Promise<RunFeaturesReport> {
+async function extract(
+  o: RunFeaturesOptions,
+  source: InputSource,
+  preparer: WorkerPreparer | undefined,
+  log: (line: string) => void,
+  t0: number,
+): Promise<RunFeaturesReport> {
   const tModel = Date.now();
   const model = await loadModel(o.model, { outputName: o.outputName, layout: o.layout, threads: o.threads });
   const modelSeconds = (Date.now() - tModel) / 1000;
   if (model.fixedSize && o.size && (model.fixedSize.width !== o.size || model.fixedSize.height !== o.size)) {
-    log(`note: the model takes ${model.fixedSize.width}×${model.fixedSize.height} images; resizing to that instead of ${o.size}`);
+    log(
+      `note: the model takes ${model.fixedSize.width}×${model.fixedSize.height} images; resizing to that instead of ${o.size}`,
+    );
   } else if (model.fixedSize && !o.size) {
     log(`note: the model takes ${model.fixedSize.width}×${model.fixedSize.height} images; resizing to that`);
   }
@@ -81,7 +93,14 @@ async function extract(o: RunFeaturesOptions, source: InputSource, preparer: Wor
   const writer = new FeatureTableWriter(out, source.keyColumns);
   const showBar = o.progress ?? Boolean(process.stderr.isTTY);
   const bar = showBar
-    ? new cliProgress.SingleBar({ format: 'features |{bar}| {value}/{total} image sets | {eta_formatted} left', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic)
+    ? new cliProgress.SingleBar(
+        {
+          format: 'features |{bar}| {value}/{total} image sets | {eta_formatted} left',
+          stream: process.stderr,
+          hideCursor: true,
+        },
+        cliProgress.Presets.shades_classic,
+      )
     : undefined;
   bar?.start(source.total ?? 0, 0);
   let stats: ExtractStats;
@@ -114,5 +133,13 @@ async function extract(o: RunFeaturesOptions, source: InputSource, preparer: Wor
   } finally {
     await model.session.release();
   }
-  return { ...stats, out, keyColumns: source.keyColumns, featureDim: writer.featureDim, seconds: (Date.now() - t0) / 1000, modelSeconds, model: model.description };
+  return {
+    ...stats,
+    out,
+    keyColumns: source.keyColumns,
+    featureDim: writer.featureDim,
+    seconds: (Date.now() - t0) / 1000,
+    modelSeconds,
+    model: model.description,
+  };
 }

@@ -19,7 +19,11 @@ export function tableFormatOf(path: string): TableFormat {
   const ext = extname(path).toLowerCase();
   if (ext === '.csv') return 'csv';
   if (ext === '.parquet' || ext === '.pq') return 'parquet';
-  throw new UserError(`unknown table format '${ext || '(no extension)'}'`, { file: path }, 'name the output .csv or .parquet');
+  throw new UserError(
+    `unknown table format '${ext || '(no extension)'}'`,
+    { file: path },
+    'name the output .csv or .parquet',
+  );
 }
 
 function sqlString(s: string): string {
@@ -68,7 +72,8 @@ export class FeatureTableWriter {
   private async open(dim: number): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true });
     this.dim = dim;
-    const header = [...this.keyColumns, ...Array.from({ length: dim }, (_, i) => `f${i}`)].map(csvField).join(',') + '\n';
+    const header =
+      [...this.keyColumns, ...Array.from({ length: dim }, (_, i) => `f${i}`)].map(csvField).join(',') + '\n';
     if (this.rowThread) {
       this.rowThread.post({ type: 'open', path: this.csvPath, header });
       return;
@@ -90,7 +95,11 @@ export class FeatureTableWriter {
   async writeRow(key: readonly string[], features: ArrayLike<number>): Promise<void> {
     if (this.dim < 0) await this.open(features.length);
     if (features.length !== this.dim) {
-      throw new UserError(`image set '${key.join(', ')}' gave ${features.length} features but earlier sets gave ${this.dim}`, {}, 'with concat methods every image set needs the same number of channels');
+      throw new UserError(
+        `image set '${key.join(', ')}' gave ${features.length} features but earlier sets gave ${this.dim}`,
+        {},
+        'with concat methods every image set needs the same number of channels',
+      );
     }
     if (this.rowThread) {
       // posting copies the values (the whole underlying buffer of a view, hence the slice)

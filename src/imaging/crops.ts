@@ -74,7 +74,11 @@ export function planCrops(width: number, height: number, k: number, rng: Rng): C
 }
 
 /** Copy a window out of a row-major single-channel image. */
-export function extractCrop<T extends Float64Array | Float32Array | Uint8Array | Uint16Array>(data: T, width: number, win: CropWindow): T {
+export function extractCrop<T extends Float64Array | Float32Array | Uint8Array | Uint16Array>(
+  data: T,
+  width: number,
+  win: CropWindow,
+): T {
   const cw = win.x_max - win.x_min;
   const ch = win.y_max - win.y_min;
   const out = new (data.constructor as { new (n: number): T })(cw * ch);

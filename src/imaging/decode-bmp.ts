@@ -24,7 +24,11 @@ export function decodeBmp(bytes: Buffer, headerless: boolean, name: string, maxP
   const infoWidth = buf.readInt32LE(18);
   const infoHeight = Math.abs(buf.readInt32LE(22));
   if (infoWidth * infoHeight > maxPixels) {
-    throw new ImageError(name, 'too-large', `${infoWidth}×${infoHeight} = ${infoWidth * infoHeight} pixels exceeds the limit of ${maxPixels}`);
+    throw new ImageError(
+      name,
+      'too-large',
+      `${infoWidth}×${infoHeight} = ${infoWidth * infoHeight} pixels exceeds the limit of ${maxPixels}`,
+    );
   }
   let img: ReturnType<typeof decodeBmpBytes>;
   try {
@@ -36,14 +40,32 @@ export function decodeBmp(bytes: Buffer, headerless: boolean, name: string, maxP
   const { width, height } = img;
   const channels = img.channels;
   const raw = img.data;
-  const data = raw instanceof Uint8Array ? raw : ArrayBuffer.isView(raw) ? new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength) : new Uint8Array(raw as ArrayBufferLike);
+  const data =
+    raw instanceof Uint8Array
+      ? raw
+      : ArrayBuffer.isView(raw)
+        ? new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength)
+        : new Uint8Array(raw as ArrayBufferLike);
   const bits = img.bitsPerPixel;
   if (bits === 1 || (img.components === 1 && bits < 8)) {
     // fast-bmp returns 1-bit images as packed bits; expand to 0/255 gray.
     const out = new Uint8Array(width * height);
     const rowBytes = Math.ceil(width / 8);
-    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) out[y * width + x] = ((data[y * rowBytes + (x >> 3)] >> (7 - (x & 7))) & 1) * 255;
-    return { width, height, channels: 1, hasAlpha: false, bitDepth: 8, sampleFormat: 'uint', data: out, pages: 1, page: 0, format: 'bmp', decoder: 'fast-bmp' };
+    for (let y = 0; y < height; y++)
+      for (let x = 0; x < width; x++) out[y * width + x] = ((data[y * rowBytes + (x >> 3)] >> (7 - (x & 7))) & 1) * 255;
+    return {
+      width,
+      height,
+      channels: 1,
+      hasAlpha: false,
+      bitDepth: 8,
+      sampleFormat: 'uint',
+      data: out,
+      pages: 1,
+      page: 0,
+      format: 'bmp',
+      decoder: 'fast-bmp',
+    };
   }
   if (data.length < width * height * channels) throw new ImageError(name, 'truncated', 'BMP pixel data is incomplete');
   return {

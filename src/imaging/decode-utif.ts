@@ -30,20 +30,35 @@ export function tiffHeaderPointsPastEnd(bytes: Buffer): boolean {
   return first + 2 > bytes.length;
 }
 
-export function decodeTiffWithUtif(bytes: Buffer, name: string, page: number, maxPixels: number, format: ImageFormat): DecodedImage {
+export function decodeTiffWithUtif(
+  bytes: Buffer,
+  name: string,
+  page: number,
+  maxPixels: number,
+  format: ImageFormat,
+): DecodedImage {
   if (tiffHeaderPointsPastEnd(bytes)) {
     throw new ImageError(name, 'truncated', `the file ends (${bytes.length} bytes) before its first image directory`);
   }
   const ifds = parse(bytes, name);
   if (ifds.length === 0) throw new ImageError(name, 'unreadable', 'TIFF has no image');
   if (page >= ifds.length) {
-    throw new ImageError(name, 'bad-page', `page ${page} requested but the file has ${ifds.length} page${ifds.length === 1 ? '' : 's'} (pages count from 0)`);
+    throw new ImageError(
+      name,
+      'bad-page',
+      `page ${page} requested but the file has ${ifds.length} page${ifds.length === 1 ? '' : 's'} (pages count from 0)`,
+    );
   }
   const ifd = ifds[page];
   const width = tag(ifd, 256)![0];
   const height = (tag(ifd, 257) ?? [0])[0];
   if (width * height > maxPixels) {
-    throw new ImageError(name, 'too-large', `${width}×${height} = ${width * height} pixels exceeds the limit of ${maxPixels}`, 'raise --max-pixels if this image is genuine');
+    throw new ImageError(
+      name,
+      'too-large',
+      `${width}×${height} = ${width * height} pixels exceeds the limit of ${maxPixels}`,
+      'raise --max-pixels if this image is genuine',
+    );
   }
   const bps = (tag(ifd, 258) ?? [1])[0];
   const spp = (tag(ifd, 277) ?? [1])[0];
@@ -51,11 +66,13 @@ export function decodeTiffWithUtif(bytes: Buffer, name: string, page: number, ma
   const photometric = (tag(ifd, 262) ?? [1])[0];
   const planar = (tag(ifd, 284) ?? [1])[0];
   const extra = tag(ifd, 338) ?? [];
-  if (planar === 2 && spp > 1) throw new ImageError(name, 'unreadable', 'planar (separate-plane) TIFF layout is not supported');
+  if (planar === 2 && spp > 1)
+    throw new ImageError(name, 'unreadable', 'planar (separate-plane) TIFF layout is not supported');
   // utif2 reads past the end as zeros; check that every strip or tile lies inside the file.
   const offsets = tag(ifd, 273) ?? tag(ifd, 324);
   const counts = tag(ifd, 279) ?? tag(ifd, 325);
-  if (!offsets || offsets.length === 0) throw new ImageError(name, 'unreadable', 'TIFF image has no strip or tile offsets');
+  if (!offsets || offsets.length === 0)
+    throw new ImageError(name, 'unreadable', 'TIFF image has no strip or tile offsets');
   if (counts) {
     for (let i = 0; i < offsets.length; i++) {
       if (offsets[i] + (counts[i] ?? 0) > bytes.length) {
@@ -125,7 +142,11 @@ export function decodeTiffWithUtif(bytes: Buffer, name: string, page: number, ma
     bitDepth = 32;
     sampleFormat = 'float';
   } else {
-    throw new ImageError(name, 'unreadable', `unsupported TIFF sample layout: ${bps} bits × ${spp} samples, format ${sfmt}`);
+    throw new ImageError(
+      name,
+      'unreadable',
+      `unsupported TIFF sample layout: ${bps} bits × ${spp} samples, format ${sfmt}`,
+    );
   }
 
   let channels = spp;
@@ -136,14 +157,27 @@ export function decodeTiffWithUtif(bytes: Buffer, name: string, page: number, ma
   }
   if (photometric === 3) {
     const cmap = tag(ifd, 320);
-    if (!cmap || spp !== 1 || bitDepth === 32) throw new ImageError(name, 'unreadable', 'palette TIFF without a usable colour map');
+    if (!cmap || spp !== 1 || bitDepth === 32)
+      throw new ImageError(name, 'unreadable', 'palette TIFF without a usable colour map');
     const expanded = expandPalette(data as Uint8Array | Uint16Array, cmap, bps);
     data = expanded.data;
     channels = expanded.channels;
     bitDepth = 8;
   }
   const hasAlpha = extra.length > 0 && (channels === 2 || channels === 4);
-  return { width, height, channels, hasAlpha, bitDepth, sampleFormat, data, pages: ifds.length, page, format, decoder: 'utif2' };
+  return {
+    width,
+    height,
+    channels,
+    hasAlpha,
+    bitDepth,
+    sampleFormat,
+    data,
+    pages: ifds.length,
+    page,
+    format,
+    decoder: 'utif2',
+  };
 }
 
 /**
@@ -151,7 +185,11 @@ export function decodeTiffWithUtif(bytes: Buffer, name: string, page: number, ma
  * byte, unless every entry is ≤ 255 (writers that store 8-bit values). A gray palette (R = G = B
  * everywhere) gives one channel, otherwise RGB.
  */
-export function expandPalette(index: Uint8Array | Uint16Array, cmap: readonly number[], bps: number): { data: Uint8Array; channels: 1 | 3 } {
+export function expandPalette(
+  index: Uint8Array | Uint16Array,
+  cmap: readonly number[],
+  bps: number,
+): { data: Uint8Array; channels: 1 | 3 } {
   const size = 1 << bps;
   const r = cmap.slice(0, size);
   const g = cmap.slice(size, 2 * size);

@@ -96,7 +96,8 @@ async function decodeInput(input: Input, opts: DecodeOptions, turn: Turn): Promi
   const { name, head } = input;
   const page = opts.page ?? 0;
   const maxPixels = opts.maxPixels ?? IMAGING.maxPixels;
-  if (!Number.isInteger(page) || page < 0) throw new ImageError(name, 'bad-page', `page must be a whole number ≥ 0, got ${page}`);
+  if (!Number.isInteger(page) || page < 0)
+    throw new ImageError(name, 'bad-page', `page must be a whole number ≥ 0, got ${page}`);
   if (input.size === 0) throw new ImageError(name, 'empty', 'the file is empty (0 bytes)');
   const container = sniffContainer(head);
   const format = formatOf(container, name);
@@ -115,7 +116,11 @@ async function decodeInput(input: Input, opts: DecodeOptions, turn: Turn): Promi
     const tiff = inspectTiff(src, page);
     if (tiff.problem) throw new ImageError(name, 'truncated', tiff.problem);
     if (page >= tiff.pages) {
-      throw new ImageError(name, 'bad-page', `page ${page} requested but the file has ${tiff.pages} page${tiff.pages === 1 ? '' : 's'} (pages count from 0)`);
+      throw new ImageError(
+        name,
+        'bad-page',
+        `page ${page} requested but the file has ${tiff.pages} page${tiff.pages === 1 ? '' : 's'} (pages count from 0)`,
+      );
     }
     known = tiff.layout ? layoutFromTiff(tiff.layout, tiff.pages) : null;
   } else if (container === 'png') {
@@ -134,7 +139,11 @@ async function decodeInput(input: Input, opts: DecodeOptions, turn: Turn): Promi
         return decodeTiffWithUtif(await allBytes(input), name, page, maxPixels, format);
       } catch (e2) {
         if (e2 instanceof ImageError && e2.kind !== 'unreadable') throw e2;
-        throw new ImageError(name, classify(sharpReason, input.size, container), `${firstLine(sharpReason)} (utif2: ${firstLine(e2 instanceof ImageError ? e2.reason : (e2 as Error).message)})`);
+        throw new ImageError(
+          name,
+          classify(sharpReason, input.size, container),
+          `${firstLine(sharpReason)} (utif2: ${firstLine(e2 instanceof ImageError ? e2.reason : (e2 as Error).message)})`,
+        );
       }
     }
     throw new ImageError(name, classify(sharpReason, input.size, container), firstLine(sharpReason));
@@ -142,19 +151,32 @@ async function decodeInput(input: Input, opts: DecodeOptions, turn: Turn): Promi
 }
 
 function firstLine(s: string): string {
-  const lines = s.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
+  const lines = s
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
   // libvips puts the useful line last for some loaders ("... premature end of file").
-  const useful = lines.find((l) => /truncat|premature|end of|short|corrupt|invalid|not a known|unsupported|read error|error/i.test(l));
+  const useful = lines.find((l) =>
+    /truncat|premature|end of|short|corrupt|invalid|not a known|unsupported|read error|error/i.test(l),
+  );
   return useful ?? lines[0] ?? 'unknown decoder error';
 }
 
 function classify(reason: string, size: number, container: Container): 'truncated' | 'unreadable' {
-  if (/truncat|premature|end of (file|data|stream)|unexpected end|short read|not enough|read error|cannot read|Read error|out of data/i.test(reason)) return 'truncated';
+  if (
+    /truncat|premature|end of (file|data|stream)|unexpected end|short read|not enough|read error|cannot read|Read error|out of data/i.test(
+      reason,
+    )
+  )
+    return 'truncated';
   if ((container === 'png' || container === 'jpeg') && size < 64) return 'truncated';
   return 'unreadable';
 }
 
-const VIPS_DEPTH: Record<string, { bitDepth: 8 | 16 | 32; sampleFormat: 'uint' | 'float'; raw: 'uchar' | 'ushort' | 'float' }> = {
+const VIPS_DEPTH: Record<
+  string,
+  { bitDepth: 8 | 16 | 32; sampleFormat: 'uint' | 'float'; raw: 'uchar' | 'ushort' | 'float' }
+> = {
   uchar: { bitDepth: 8, sampleFormat: 'uint', raw: 'uchar' },
   ushort: { bitDepth: 16, sampleFormat: 'uint', raw: 'ushort' },
   float: { bitDepth: 32, sampleFormat: 'float', raw: 'float' },
@@ -180,8 +202,10 @@ function layoutFromTiff(t: TiffLayout, pages: number): KnownLayout | null {
   else if (t.sampleFormat === 1 && t.bitsPerSample === 16) depth = 'ushort';
   else if (t.sampleFormat === 3 && t.bitsPerSample === 32) depth = 'float';
   if (!depth) return null;
-  if (t.photometric === 1 && t.samplesPerPixel === 1) return { width: t.width, height: t.height, pages, depth, colour: 'gray', alpha: false };
-  if (t.photometric === 2 && t.samplesPerPixel === 3 && depth !== 'float') return { width: t.width, height: t.height, pages, depth, colour: 'rgb', alpha: false };
+  if (t.photometric === 1 && t.samplesPerPixel === 1)
+    return { width: t.width, height: t.height, pages, depth, colour: 'gray', alpha: false };
+  if (t.photometric === 2 && t.samplesPerPixel === 3 && depth !== 'float')
+    return { width: t.width, height: t.height, pages, depth, colour: 'rgb', alpha: false };
   return null;
 }
 
@@ -217,21 +241,40 @@ async function decodeWithSharp(
     const alpha = meta.hasAlpha === true;
     let colour: 'gray' | 'rgb';
     if (space === 'b-w' || space === 'grey16') colour = 'gray';
-    else if (space === 'srgb' || space === 'rgb16' || space === 'rgb' || space === 'scrgb' || space === 'cmyk') colour = 'rgb';
+    else if (space === 'srgb' || space === 'rgb16' || space === 'rgb' || space === 'scrgb' || space === 'cmyk')
+      colour = 'rgb';
     else if ((meta.channels ?? 1) - (alpha ? 1 : 0) === 1) colour = 'gray';
-    else if (container === 'tiff') throw new ImageError(name, 'unreadable', `colour space '${space}' is not handled by libvips here`);
+    else if (container === 'tiff')
+      throw new ImageError(name, 'unreadable', `colour space '${space}' is not handled by libvips here`);
     else colour = 'rgb';
-    layout = { width: meta.width ?? 0, height: meta.height ?? 0, pages: meta.pages ?? 1, depth: meta.depth ?? '', colour, alpha };
+    layout = {
+      width: meta.width ?? 0,
+      height: meta.height ?? 0,
+      pages: meta.pages ?? 1,
+      depth: meta.depth ?? '',
+      colour,
+      alpha,
+    };
   }
   const { width, height, pages, colour } = layout;
   if (page >= pages) {
-    throw new ImageError(name, 'bad-page', `page ${page} requested but the file has ${pages} page${pages === 1 ? '' : 's'} (pages count from 0)`);
+    throw new ImageError(
+      name,
+      'bad-page',
+      `page ${page} requested but the file has ${pages} page${pages === 1 ? '' : 's'} (pages count from 0)`,
+    );
   }
   if (width * height > maxPixels) {
-    throw new ImageError(name, 'too-large', `${width}×${height} = ${width * height} pixels exceeds the limit of ${maxPixels}`, 'raise --max-pixels if this image is genuine');
+    throw new ImageError(
+      name,
+      'too-large',
+      `${width}×${height} = ${width * height} pixels exceeds the limit of ${maxPixels}`,
+      'raise --max-pixels if this image is genuine',
+    );
   }
   const depth = VIPS_DEPTH[layout.depth];
-  if (!depth) throw new ImageError(name, 'unreadable', `libvips sample type '${layout.depth}' is not read through libvips here`);
+  if (!depth)
+    throw new ImageError(name, 'unreadable', `libvips sample type '${layout.depth}' is not read through libvips here`);
 
   // The colour space must be named for the output, or libvips converts gray to 3-channel sRGB
   // with changed values (2985 came back as 11).
@@ -253,7 +296,11 @@ async function decodeWithSharp(
   }
   const { data, info } = out;
   if (info.width !== width || info.height !== height) {
-    throw new ImageError(name, 'unreadable', `decoded size ${info.width}×${info.height} differs from the header's ${width}×${height}`);
+    throw new ImageError(
+      name,
+      'unreadable',
+      `decoded size ${info.width}×${info.height} differs from the header's ${width}×${height}`,
+    );
   }
   // The colour bands, plus alpha when it survives: a gray PNG whose tRNS chunk libvips reports as
   // alpha comes back from the b-w conversion as one band. The bands returned are what counts.

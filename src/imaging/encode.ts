@@ -45,7 +45,8 @@ export async function encodePng(
   height: number,
   opts: EncodeOptions = {},
 ): Promise<Buffer> {
-  const px = pixels instanceof Float64Array || pixels instanceof Float32Array ? quantize(pixels, opts.bitDepth ?? 8) : pixels;
+  const px =
+    pixels instanceof Float64Array || pixels instanceof Float32Array ? quantize(pixels, opts.bitDepth ?? 8) : pixels;
   if (px.length !== width * height) throw new RangeError(`encodePng: ${px.length} pixels for ${width}×${height}`);
   const sixteen = px instanceof Uint16Array;
   // toUint8Array, not toBuffer: see decode.ts (keeps V8's detaching protector intact).

@@ -1,7 +1,15 @@
 // An image that cannot be read or standardised: names the file and the decoder's reason.
 import { UserError } from '../util/errors.js';
 
-export type ImageErrorKind = 'unreadable' | 'empty' | 'not-an-image' | 'truncated' | 'too-large' | 'bad-page' | 'uniform' | 'mismatch';
+export type ImageErrorKind =
+  | 'unreadable'
+  | 'empty'
+  | 'not-an-image'
+  | 'truncated'
+  | 'too-large'
+  | 'bad-page'
+  | 'uniform'
+  | 'mismatch';
 
 export class ImageError extends UserError {
   readonly kind: ImageErrorKind;

@@ -16,7 +16,15 @@ export { decodeImage, decodeBuffer, pageCount, type DecodeOptions } from './deco
 export { decodePlainPng } from './png-fast.js';
 export { sniffContainer, formatOf, type Container } from './sniff.js';
 export { toGray, grayValues } from './gray.js';
-export { lerp, percentile, percentilesOfFloats, percentilesFromHistogram, histogram, withIntegerHistogram, imagePercentiles } from './percentile.js';
+export {
+  lerp,
+  percentile,
+  percentilesOfFloats,
+  percentilesFromHistogram,
+  histogram,
+  withIntegerHistogram,
+  imagePercentiles,
+} from './percentile.js';
 export {
   normalize,
   normalizeValues,
@@ -26,7 +34,15 @@ export {
   type NormalizeOptions,
 } from './normalize.js';
 export { mergeChannels } from './merge.js';
-export { wholeImageQc, cropQc, percentileIsZero, distinctValues, OK, type ChannelBounds, type CropVerdict } from './qc.js';
+export {
+  wholeImageQc,
+  cropQc,
+  percentileIsZero,
+  distinctValues,
+  OK,
+  type ChannelBounds,
+  type CropVerdict,
+} from './qc.js';
 export { cropCount, isCroppable, usableScales, planCrops, extractCrop } from './crops.js';
 export { quantize, roundHalfUp, encodePng, type EncodeOptions, type OutputBitDepth } from './encode.js';
 export {

@@ -98,7 +98,10 @@ const lutScratch: Float64Array[] = [];
  * merge (computeMerged gives it on demand, bit-identical). Specialised for 1–3 channels of one
  * integer type and 8-bit output — the microscopy case; null when the layout is not covered.
  */
-export function fusedOutput8(grays: readonly GrayImage[], bounds: ReadonlyArray<{ lo: number; hi: number }>): { output: Uint8Array; zeros: number } | null {
+export function fusedOutput8(
+  grays: readonly GrayImage[],
+  bounds: ReadonlyArray<{ lo: number; hi: number }>,
+): { output: Uint8Array; zeros: number } | null {
   const k = grays.length;
   if (k < 1 || k > 3 || !grays.every(useLut)) return null;
   const all16 = grays.every((g) => g.data instanceof Uint16Array);
@@ -117,10 +120,20 @@ export function fusedOutput8(grays: readonly GrayImage[], bounds: ReadonlyArray<
   let zeros: number;
   if (all16) {
     const d = grays.map((g) => g.data as Uint16Array);
-    zeros = k === 1 ? fuse16x1(d[0], luts[0], out) : k === 2 ? fuse16x2(d[0], d[1], luts[0], luts[1], out) : fuse16x3(d[0], d[1], d[2], luts[0], luts[1], luts[2], out);
+    zeros =
+      k === 1
+        ? fuse16x1(d[0], luts[0], out)
+        : k === 2
+          ? fuse16x2(d[0], d[1], luts[0], luts[1], out)
+          : fuse16x3(d[0], d[1], d[2], luts[0], luts[1], luts[2], out);
   } else {
     const d = grays.map((g) => g.data as Uint8Array);
-    zeros = k === 1 ? fuse8x1(d[0], luts[0], out) : k === 2 ? fuse8x2(d[0], d[1], luts[0], luts[1], out) : fuse8x3(d[0], d[1], d[2], luts[0], luts[1], luts[2], out);
+    zeros =
+      k === 1
+        ? fuse8x1(d[0], luts[0], out)
+        : k === 2
+          ? fuse8x2(d[0], d[1], luts[0], luts[1], out)
+          : fuse8x3(d[0], d[1], d[2], luts[0], luts[1], luts[2], out);
   }
   return { output, zeros };
 }
@@ -153,7 +166,15 @@ function fuse16x2(a: Uint16Array, b: Uint16Array, la: Float64Array, lb: Float64A
   }
   return z;
 }
-function fuse16x3(a: Uint16Array, b: Uint16Array, c: Uint16Array, la: Float64Array, lb: Float64Array, lc: Float64Array, out: Uint8Array): number {
+function fuse16x3(
+  a: Uint16Array,
+  b: Uint16Array,
+  c: Uint16Array,
+  la: Float64Array,
+  lb: Float64Array,
+  lc: Float64Array,
+  out: Uint8Array,
+): number {
   let z = 0;
   for (let i = 0; i < a.length; i++) {
     const s = la[a[i]] + lb[b[i]] + lc[c[i]];
@@ -187,7 +208,15 @@ function fuse8x2(a: Uint8Array, b: Uint8Array, la: Float64Array, lb: Float64Arra
   }
   return z;
 }
-function fuse8x3(a: Uint8Array, b: Uint8Array, c: Uint8Array, la: Float64Array, lb: Float64Array, lc: Float64Array, out: Uint8Array): number {
+function fuse8x3(
+  a: Uint8Array,
+  b: Uint8Array,
+  c: Uint8Array,
+  la: Float64Array,
+  lb: Float64Array,
+  lc: Float64Array,
+  out: Uint8Array,
+): number {
   let z = 0;
   for (let i = 0; i < a.length; i++) {
     const s = la[a[i]] + lb[b[i]] + lc[c[i]];
@@ -227,7 +256,10 @@ function exactThird255(s: number): number {
 }
 
 /** The float merge (mean of normalised channels), in the kernels' arithmetic. */
-export function computeMerged(grays: readonly GrayImage[], bounds: ReadonlyArray<{ lo: number; hi: number }>): Float64Array {
+export function computeMerged(
+  grays: readonly GrayImage[],
+  bounds: ReadonlyArray<{ lo: number; hi: number }>,
+): Float64Array {
   const k = grays.length;
   const merged = new Float64Array(grays[0].data.length);
   for (let c = 0; c < k; c++) addNormalized(merged, grays[c], bounds[c].lo, bounds[c].hi, c === 0);

@@ -7,7 +7,11 @@ export function mergeChannels(channels: readonly NormalizedImage[], names: reado
   const { width, height } = channels[0];
   channels.forEach((c, i) => {
     if (c.width !== width || c.height !== height) {
-      throw new ImageError(names[i] ?? `channel ${i}`, 'mismatch', `is ${c.width}×${c.height} but the first channel is ${width}×${height}`);
+      throw new ImageError(
+        names[i] ?? `channel ${i}`,
+        'mismatch',
+        `is ${c.width}×${c.height} but the first channel is ${width}×${height}`,
+      );
     }
   });
   if (channels.length === 1) return channels[0].data.slice();

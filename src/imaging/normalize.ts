@@ -12,7 +12,10 @@ export interface NormalizeOptions {
 }
 
 /** lo and hi of a gray image, on the gray scale. */
-export function normalizationBounds(gray: GrayImage, opts: NormalizeOptions = {}): { lo: number; hi: number; uniform: boolean } {
+export function normalizationBounds(
+  gray: GrayImage,
+  opts: NormalizeOptions = {},
+): { lo: number; hi: number; uniform: boolean } {
   const [lo, hi] = imagePercentiles(gray, [opts.low ?? IMAGING.lowPercentile, opts.high ?? IMAGING.highPercentile]);
   // NaN bounds (an all-NaN float image) count as uniform: nothing to normalise.
   const uniform = !(hi > lo);
@@ -42,7 +45,13 @@ export function accumulateNormalized(gray: GrayImage, lo: number, hi: number, ac
 }
 
 /** The normalised value of every integer code 0..maxCode. */
-export function normalizationLut(maxCode: number, divisor: number, lo: number, hi: number, into?: Float64Array): Float64Array {
+export function normalizationLut(
+  maxCode: number,
+  divisor: number,
+  lo: number,
+  hi: number,
+  into?: Float64Array,
+): Float64Array {
   const lut = into && into.length === maxCode + 1 ? into : new Float64Array(maxCode + 1);
   const range = hi - lo;
   if (!(range > 0)) return lut.fill(0);
@@ -68,6 +77,11 @@ export function normalize(gray: GrayImage, opts: NormalizeOptions = {}): Normali
 }
 
 /** Normalise float values already in memory (e.g. a crop of a merged image). */
-export function normalizeValues(values: Float64Array | Float32Array, width: number, height: number, opts: NormalizeOptions = {}): NormalizedImage {
+export function normalizeValues(
+  values: Float64Array | Float32Array,
+  width: number,
+  height: number,
+  opts: NormalizeOptions = {},
+): NormalizedImage {
   return normalize({ width, height, data: values, divisor: 1, integer: false, maxCode: NaN }, opts);
 }

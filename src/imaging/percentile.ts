@@ -57,7 +57,11 @@ export function histogram(data: Uint8Array | Uint16Array | Uint32Array, maxCode:
 }
 
 /** Run fn on the histogram of integer data in [0, maxCode] (the table is valid only during the call). */
-export function withIntegerHistogram<T>(data: Uint8Array | Uint16Array | Uint32Array, maxCode: number, fn: (h: Uint32Array) => T): T {
+export function withIntegerHistogram<T>(
+  data: Uint8Array | Uint16Array | Uint32Array,
+  maxCode: number,
+  fn: (h: Uint32Array) => T,
+): T {
   const size = maxCode + 1;
   if (size > 1 << 18 || data.length < 4096) return fn(histogram(data, maxCode));
   return withHistogram(data, size, fn);
@@ -67,7 +71,12 @@ export function withIntegerHistogram<T>(data: Uint8Array | Uint16Array | Uint32A
 function withHistogram<T>(data: Uint8Array | Uint16Array | Uint32Array, size: number, fn: (h: Uint32Array) => T): T {
   if (scratch.length < 4 * size) scratch = new Uint32Array(4 * Math.max(size, 65536));
   const h = scratch;
-  const bits = data instanceof Uint16Array ? count16(data, h, size) : data instanceof Uint8Array ? count8(data, h, size) : countAny(data, h, size);
+  const bits =
+    data instanceof Uint16Array
+      ? count16(data, h, size)
+      : data instanceof Uint8Array
+        ? count8(data, h, size)
+        : countAny(data, h, size);
   // every code in use is ≤ the next power of two above the OR of all values
   let top = 1;
   while (top <= bits) top *= 2;
@@ -83,11 +92,16 @@ function withHistogram<T>(data: Uint8Array | Uint16Array | Uint32Array, size: nu
 // Monomorphic copies of one loop, one per array type; each returns the OR of all values.
 function count16(d: Uint16Array, h: Uint32Array, size: number): number {
   const n4 = d.length - (d.length & 3);
-  const s1 = size, s2 = 2 * size, s3 = 3 * size;
+  const s1 = size,
+    s2 = 2 * size,
+    s3 = 3 * size;
   let bits = 0;
   let i = 0;
   for (; i < n4; i += 4) {
-    const a = d[i], b = d[i + 1], c = d[i + 2], e = d[i + 3];
+    const a = d[i],
+      b = d[i + 1],
+      c = d[i + 2],
+      e = d[i + 3];
     h[a]++;
     h[s1 + b]++;
     h[s2 + c]++;
@@ -102,11 +116,16 @@ function count16(d: Uint16Array, h: Uint32Array, size: number): number {
 }
 function count8(d: Uint8Array, h: Uint32Array, size: number): number {
   const n4 = d.length - (d.length & 3);
-  const s1 = size, s2 = 2 * size, s3 = 3 * size;
+  const s1 = size,
+    s2 = 2 * size,
+    s3 = 3 * size;
   let bits = 0;
   let i = 0;
   for (; i < n4; i += 4) {
-    const a = d[i], b = d[i + 1], c = d[i + 2], e = d[i + 3];
+    const a = d[i],
+      b = d[i + 1],
+      c = d[i + 2],
+      e = d[i + 3];
     h[a]++;
     h[s1 + b]++;
     h[s2 + c]++;
@@ -121,11 +140,16 @@ function count8(d: Uint8Array, h: Uint32Array, size: number): number {
 }
 function countAny(d: Uint8Array | Uint16Array | Uint32Array, h: Uint32Array, size: number): number {
   const n4 = d.length - (d.length & 3);
-  const s1 = size, s2 = 2 * size, s3 = 3 * size;
+  const s1 = size,
+    s2 = 2 * size,
+    s3 = 3 * size;
   let bits = 0;
   let i = 0;
   for (; i < n4; i += 4) {
-    const a = d[i], b = d[i + 1], c = d[i + 2], e = d[i + 3];
+    const a = d[i],
+      b = d[i + 1],
+      c = d[i + 2],
+      e = d[i + 3];
     h[a]++;
     h[s1 + b]++;
     h[s2 + c]++;
@@ -144,9 +168,12 @@ export function selectInPlace(a: Float64Array | Float32Array, k: number, lo: num
   while (hi > lo) {
     const mid = (lo + hi) >>> 1;
     // median of three as pivot
-    let x = a[lo], y = a[mid], z = a[hi];
+    let x = a[lo],
+      y = a[mid],
+      z = a[hi];
     const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
-    let i = lo, j = hi;
+    let i = lo,
+      j = hi;
     while (i <= j) {
       while (a[i] < pivot) i++;
       while (a[j] > pivot) j--;

@@ -54,12 +54,18 @@ export function wholeImageQc(
 ): QcVerdict {
   const flat = channels.find((c) => c.uniform);
   if (flat) {
-    return { verdict: 'uniform', reason: `uniform image (0.1th percentile ${fmt(flat.lo)} = 99.9th percentile ${fmt(flat.hi)})`, file: flat.name };
+    return {
+      verdict: 'uniform',
+      reason: `uniform image (0.1th percentile ${fmt(flat.lo)} = 99.9th percentile ${fmt(flat.hi)})`,
+      file: flat.name,
+    };
   }
   const distinct = distinctValues(output, 3);
   if (distinct <= 1) return { verdict: 'uniform', reason: 'the merged image has a single value' };
-  if (distinct === 2) return { verdict: 'binary', reason: 'binary mask: the merged image has exactly two distinct values' };
-  if (percentileIsZero(merged, 75, zeros, pixels)) return { verdict: 'dim', reason: 'dim: the 75th percentile of the merged image is 0' };
+  if (distinct === 2)
+    return { verdict: 'binary', reason: 'binary mask: the merged image has exactly two distinct values' };
+  if (percentileIsZero(merged, 75, zeros, pixels))
+    return { verdict: 'dim', reason: 'dim: the 75th percentile of the merged image is 0' };
   return OK;
 }
 
@@ -75,8 +81,10 @@ export function cropQc(values: Float64Array | Float32Array): CropVerdict {
   let s = 0;
   for (let i = 0; i < values.length; i++) s += values[i];
   const mean = values.length ? (s / values.length) * 255 : 0;
-  if (!(mean > IMAGING.cropMeanLow)) return { keep: false, mean, reason: `too dark (mean ${mean.toFixed(2)} ≤ ${IMAGING.cropMeanLow} of 255)` };
-  if (!(mean < IMAGING.cropMeanHigh)) return { keep: false, mean, reason: `too bright (mean ${mean.toFixed(2)} ≥ ${IMAGING.cropMeanHigh} of 255)` };
+  if (!(mean > IMAGING.cropMeanLow))
+    return { keep: false, mean, reason: `too dark (mean ${mean.toFixed(2)} ≤ ${IMAGING.cropMeanLow} of 255)` };
+  if (!(mean < IMAGING.cropMeanHigh))
+    return { keep: false, mean, reason: `too bright (mean ${mean.toFixed(2)} ≥ ${IMAGING.cropMeanHigh} of 255)` };
   if (percentileIsZero(values, 75)) return { keep: false, mean, reason: 'dim (75th percentile is 0)' };
   return { keep: true, mean, reason: '' };
 }

@@ -16,7 +16,8 @@ export function sniffContainer(bytes: Uint8Array): Container {
   if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpeg';
   if (b.length >= 2 && b[0] === 0x42 && b[1] === 0x4d) return 'bmp';
   // A headerless DIB starts with its BITMAPINFOHEADER size (40, 52, 56, 108 or 124, little-endian).
-  if (b.length >= 16 && b[1] === 0 && b[2] === 0 && b[3] === 0 && [12, 40, 52, 56, 64, 108, 124].includes(b[0])) return 'dib';
+  if (b.length >= 16 && b[1] === 0 && b[2] === 0 && b[3] === 0 && [12, 40, 52, 56, 64, 108, 124].includes(b[0]))
+    return 'dib';
   return 'unknown';
 }
 

@@ -21,7 +21,10 @@ export interface StandardizedPng {
 }
 
 /** Standardise and encode image sets in order, yielding each as it is done. */
-export async function* standardizeMany(sets: ReadonlyArray<readonly string[]>, opts: StandardizeManyOptions = {}): AsyncGenerator<StandardizedPng> {
+export async function* standardizeMany(
+  sets: ReadonlyArray<readonly string[]>,
+  opts: StandardizeManyOptions = {},
+): AsyncGenerator<StandardizedPng> {
   const bitDepth = opts.bitDepth ?? 8;
   const compression = opts.compression ?? IMAGING.pngCompression;
   for (const files of sets) if (files.length === 0) throw new RangeError('standardizeMany: an image set with no files');
@@ -32,7 +35,8 @@ export async function* standardizeMany(sets: ReadonlyArray<readonly string[]>, o
     next = i + 1 < sets.length ? decodeChannels(sets[i + 1], opts) : null;
     const files = sets[i];
     const set = assembleSet(files, settled, bitDepth);
-    const png = set.output === null ? Promise.resolve(null) : encodePng(set.output, set.width, set.height, { compression });
+    const png =
+      set.output === null ? Promise.resolve(null) : encodePng(set.output, set.width, set.height, { compression });
     const done: Promise<StandardizedPng> = png.then((p) => ({ index: i, files, set, png: p }));
     done.catch(() => undefined); // awaited below; a failure surfaces there, in order
     if (encoding !== null) yield await encoding;

@@ -52,7 +52,10 @@ export interface StandardizedSet {
 }
 
 /** Merge the channel files of one image set into one normalised gray image, with its QC verdict. */
-export async function standardizeImageSet(files: readonly string[], opts: StandardizeOptions = {}): Promise<StandardizedSet> {
+export async function standardizeImageSet(
+  files: readonly string[],
+  opts: StandardizeOptions = {},
+): Promise<StandardizedSet> {
   if (files.length === 0) throw new RangeError('standardizeImageSet: no files');
   return assembleSet(files, await decodeChannels(files, opts), opts.bitDepth ?? 8);
 }
@@ -60,7 +63,10 @@ export async function standardizeImageSet(files: readonly string[], opts: Standa
 type DecodedChannel = { img: DecodedImage; gray: GrayImage; bounds: ReturnType<typeof normalizationBounds> };
 
 /** Decoded channels with their bounds; failures kept as rejections (standardizeImageSet's first half). */
-export function decodeChannels(files: readonly string[], opts: StandardizeOptions = {}): Promise<PromiseSettledResult<DecodedChannel>[]> {
+export function decodeChannels(
+  files: readonly string[],
+  opts: StandardizeOptions = {},
+): Promise<PromiseSettledResult<DecodedChannel>[]> {
   const decodeOpts = { page: opts.page ?? 0, maxPixels: opts.maxPixels ?? IMAGING.maxPixels };
   // Decode all channels concurrently (libvips works off the main thread), and take each channel's
   // histogram as soon as it arrives, while libvips is still decoding the others.
@@ -74,7 +80,11 @@ export function decodeChannels(files: readonly string[], opts: StandardizeOption
 }
 
 /** The second half: merge, output and QC from decoded channels (synchronous). */
-export function assembleSet(files: readonly string[], settled: PromiseSettledResult<DecodedChannel>[], bitDepth: OutputBitDepth): StandardizedSet {
+export function assembleSet(
+  files: readonly string[],
+  settled: PromiseSettledResult<DecodedChannel>[],
+  bitDepth: OutputBitDepth,
+): StandardizedSet {
   const failed = settled.findIndex((s) => s.status === 'rejected');
   if (failed >= 0) {
     const err = (settled[failed] as PromiseRejectedResult).reason as unknown;
@@ -86,7 +96,10 @@ export function assembleSet(files: readonly string[], settled: PromiseSettledRes
   const { width, height } = images[0];
   for (let i = 1; i < images.length; i++) {
     if (images[i].width !== width || images[i].height !== height) {
-      return unreadable(files[i], `size mismatch: is ${images[i].width}×${images[i].height} but ${files[0]} is ${width}×${height}; channels of one image must match`);
+      return unreadable(
+        files[i],
+        `size mismatch: is ${images[i].width}×${images[i].height} but ${files[0]} is ${width}×${height}; channels of one image must match`,
+      );
     }
   }
   const grays = decoded.map((d) => d.gray);
@@ -105,7 +118,12 @@ export function assembleSet(files: readonly string[], settled: PromiseSettledRes
     hi: bounds[i].hi,
     uniform: bounds[i].uniform,
   }));
-  const channelBounds: ChannelBounds[] = channels.map((c) => ({ name: c.file, lo: c.lo, hi: c.hi, uniform: c.uniform }));
+  const channelBounds: ChannelBounds[] = channels.map((c) => ({
+    name: c.file,
+    lo: c.lo,
+    hi: c.hi,
+    uniform: c.uniform,
+  }));
   // Fast path: output and QC from one fused pass; the float merge is built only if asked for
   // (crops need it), with the same arithmetic.
   const fused = bitDepth === 8 ? fusedOutput8(grays, bounds) : null;
@@ -165,7 +183,12 @@ export interface CropResult {
 }
 
 /** Crops of one merged image: plan, QC, re-normalise. A pure function of (image, label size, rng). */
-export function cropsForImage(merged: Float64Array | Float32Array, width: number, height: number, opts: CropOptions): CropResult {
+export function cropsForImage(
+  merged: Float64Array | Float32Array,
+  width: number,
+  height: number,
+  opts: CropOptions,
+): CropResult {
   const k = cropCount(opts.labelSize, opts.cap ?? 1000);
   const planned = planCrops(width, height, k, opts.rng);
   const kept: KeptCrop[] = [];

@@ -23,7 +23,21 @@ export interface TiffStructure {
   layout: TiffLayout | null;
 }
 
-const TYPE_SIZE: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4 };
+const TYPE_SIZE: Record<number, number> = {
+  1: 1,
+  2: 1,
+  3: 2,
+  4: 4,
+  5: 8,
+  6: 1,
+  7: 1,
+  8: 2,
+  9: 4,
+  10: 8,
+  11: 4,
+  12: 8,
+  13: 4,
+};
 
 /** Random access to a file's bytes: a buffer in memory, or a file read in cached blocks. */
 export interface ByteSource {
@@ -70,7 +84,9 @@ export function inspectTiff(src: Uint8Array | ByteSource, page: number): TiffStr
   const le = at(0) === 0x49;
   const u16 = (o: number): number => (le ? at(o) | (at(o + 1) << 8) : (at(o) << 8) | at(o + 1));
   const u32 = (o: number): number =>
-    le ? (at(o) | (at(o + 1) << 8) | (at(o + 2) << 16)) + at(o + 3) * 0x1000000 : at(o) * 0x1000000 + ((at(o + 1) << 16) | (at(o + 2) << 8) | at(o + 3));
+    le
+      ? (at(o) | (at(o + 1) << 8) | (at(o + 2) << 16)) + at(o + 3) * 0x1000000
+      : at(o) * 0x1000000 + ((at(o + 1) << 16) | (at(o + 2) << 8) | at(o + 3));
   let off = u32(4);
   const seen = new Set<number>();
   let pages = 0;

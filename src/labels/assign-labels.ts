@@ -35,7 +35,15 @@ export const LABELS_FILES = {
 } as const;
 
 /** Column order of labels.csv. */
-export const LABELS_CSV_COLUMNS = ['label', 'category', 'order', 'count', 'candidates', 'selected', 'dir_label'] as const;
+export const LABELS_CSV_COLUMNS = [
+  'label',
+  'category',
+  'order',
+  'count',
+  'candidates',
+  'selected',
+  'dir_label',
+] as const;
 
 /** One kept label, as written to labels.csv. */
 export interface LabelRow {
@@ -110,7 +118,11 @@ export function assignmentsCsv(idx: IdxColumn, kept: readonly LabelOutcome[]): B
   return out;
 }
 
-export async function assignLabels(catalogPath: string, outDir: string, input: LabelsOptionsInput = {}): Promise<LabelsReport> {
+export async function assignLabels(
+  catalogPath: string,
+  outDir: string,
+  input: LabelsOptionsInput = {},
+): Promise<LabelsReport> {
   const options = parseLabelsOptions(input);
   const catalog = resolve(catalogPath);
   const out = resolve(outDir);
@@ -165,7 +177,9 @@ export async function assignLabels(catalogPath: string, outDir: string, input: L
     toolVersion: toolVersion(),
   };
 
-  const files = Object.fromEntries(Object.entries(LABELS_FILES).map(([k, name]) => [k, resolveInside(out, name)])) as LabelsReport['files'];
+  const files = Object.fromEntries(
+    Object.entries(LABELS_FILES).map(([k, name]) => [k, resolveInside(out, name)]),
+  ) as LabelsReport['files'];
   await writeFileAtomic(
     files.labels,
     csvTable(
@@ -177,7 +191,16 @@ export async function assignLabels(catalogPath: string, outDir: string, input: L
     files.candidates,
     csvTable(
       ['label', 'category', 'order', 'count', 'candidates', 'selected', 'status', 'presampled'],
-      outcomes.map((o) => [o.token, o.category, o.order, o.count, o.candidates, o.rows.length, o.kept ? 'kept' : 'skipped', o.presampled]),
+      outcomes.map((o) => [
+        o.token,
+        o.category,
+        o.order,
+        o.count,
+        o.candidates,
+        o.rows.length,
+        o.kept ? 'kept' : 'skipped',
+        o.presampled,
+      ]),
     ),
   );
   // Grouped by label in visit order, idx ascending within a label; idx bytes copied as they are.
@@ -186,7 +209,11 @@ export async function assignLabels(catalogPath: string, outDir: string, input: L
   await writeFileAtomic(files.summaryDatabases, databasesCsv(perDatabase));
   await writeFileAtomic(
     files.summary,
-    summaryMarkdown({ catalog, rows: table.n, excludedRows: loaded.excludedRows, ...options }, perCategory, perDatabase),
+    summaryMarkdown(
+      { catalog, rows: table.n, excludedRows: loaded.excludedRows, ...options },
+      perCategory,
+      perDatabase,
+    ),
   );
   // Written last: a folder with labels.json is complete.
   await writeFileAtomic(files.manifest, `${JSON.stringify(manifest, null, 2)}\n`);

@@ -10,7 +10,16 @@ export const MAX_DIR_LABEL = 200;
 
 const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/i;
 /** Names the release uses for its own files and folders (case-insensitive). */
-export const RESERVED_NAMES = new Set(['metadata.csv', 'metadata.parquet', 'rejects.csv', 'readme.md', 'build.json', 'shards', '.build', '.build.trash']);
+export const RESERVED_NAMES = new Set([
+  'metadata.csv',
+  'metadata.parquet',
+  'rejects.csv',
+  'readme.md',
+  'build.json',
+  'shards',
+  '.build',
+  '.build.trash',
+]);
 
 /** The readable part: the original's replacements, then a conservative character set. */
 export function baseDirLabel(label: string): string {
@@ -61,7 +70,10 @@ export function isAcceptableDirLabel(s: string): boolean {
  */
 export function resolveDirLabels(keys: readonly LabelKey[], given: ReadonlyMap<string, string>): Map<string, string> {
   const names = keys.map((k) => given.get(keyOf(k)));
-  if (names.every((g): g is string => g !== undefined && isAcceptableDirLabel(g)) && new Set(names.map((g) => g.toLowerCase())).size === names.length) {
+  if (
+    names.every((g): g is string => g !== undefined && isAcceptableDirLabel(g)) &&
+    new Set(names.map((g) => g.toLowerCase())).size === names.length
+  ) {
     return new Map(keys.map((k, i) => [keyOf(k), names[i]]));
   }
   return assignDirLabels(keys);
@@ -108,7 +120,8 @@ export function assignDirLabels(keys: readonly LabelKey[]): Map<string, string> 
       const base = baseDirLabel(m.label).slice(0, MAX_DIR_LABEL - 14);
       let name = sameText ? `${base}_${baseDirLabel(m.category)}` : `${base}_${shortHash(m)}`;
       if (taken.has(name.toLowerCase())) name = `${base}_${shortHash(m)}`;
-      if (taken.has(name.toLowerCase())) throw new Error(`cannot find a unique folder for label ${JSON.stringify(m.label)}`);
+      if (taken.has(name.toLowerCase()))
+        throw new Error(`cannot find a unique folder for label ${JSON.stringify(m.label)}`);
       out.set(keyOf(m), name);
       taken.add(name.toLowerCase());
     }

@@ -39,7 +39,10 @@ export function normalizeColumnValue(column: KeyColumn, raw: string | null | und
 }
 
 /** A dictionary from raw values to ids of their normalised forms (sorted, so ids are canonical). */
-export function buildDictionary(column: KeyColumn, raws: Iterable<string | null>): { values: string[]; idOf: Map<string, number> } {
+export function buildDictionary(
+  column: KeyColumn,
+  raws: Iterable<string | null>,
+): { values: string[]; idOf: Map<string, number> } {
   const normOf = new Map<string, string | null>();
   const distinct = new Set<string>();
   for (const raw of raws) {
@@ -72,7 +75,10 @@ export function encodeRows(rows: readonly PlainRow[]): LabelTable {
   const n = sorted.length;
   const columns = {} as Record<KeyColumn, EncodedColumn>;
   for (const c of KEY_COLUMNS) {
-    const { values, idOf } = buildDictionary(c, sorted.map((r) => r[c] ?? null));
+    const { values, idOf } = buildDictionary(
+      c,
+      sorted.map((r) => r[c] ?? null),
+    );
     const codes = new Int32Array(n);
     for (let i = 0; i < n; i++) {
       const raw = sorted[i][c];

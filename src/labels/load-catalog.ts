@@ -25,7 +25,9 @@ function debugClock(): (what: string) => void {
     if (!process.env.CYTOIMAGENET_DEBUG) return;
     const now = performance.now();
     const used = process.cpuUsage(cpu);
-    process.stderr.write(`labels: ${what} ${((now - t) / 1000).toFixed(2)} s (CPU ${((used.user + used.system) / 1e6).toFixed(2)} s)\n`);
+    process.stderr.write(
+      `labels: ${what} ${((now - t) / 1000).toFixed(2)} s (CPU ${((used.user + used.system) / 1e6).toFixed(2)} s)\n`,
+    );
     t = now;
     cpu = process.cpuUsage();
   };
@@ -52,7 +54,8 @@ export async function loadLabelTable(
   hooks: { afterDuckDB?: () => void } = {},
 ): Promise<LoadedCatalog> {
   const path = resolve(catalogPath);
-  if (!existsSync(path)) throw new UserError('catalog not found', { file: path }, 'build one with `cytoimagenet ingest`');
+  if (!existsSync(path))
+    throw new UserError('catalog not found', { file: path }, 'build one with `cytoimagenet ingest`');
   const lap = debugClock();
   await mkdir(scratchDir, { recursive: true });
   // A sort too big for memory spills here, inside the output folder, never into the cwd.
@@ -66,17 +69,38 @@ export async function loadLabelTable(
       throw new UserError(`cannot open the catalog as a DuckDB database: ${(e as Error).message}`, { file: path });
     }
     const present = new Set(
-      await strings(conn, `SELECT column_name FROM information_schema.columns WHERE table_catalog = 'cat' AND table_name = '${CATALOG_TABLE}'`),
+      await strings(
+        conn,
+        `SELECT column_name FROM information_schema.columns WHERE table_catalog = 'cat' AND table_name = '${CATALOG_TABLE}'`,
+      ),
     );
-    if (present.size === 0) throw new UserError(`no '${CATALOG_TABLE}' table in the catalog`, { file: path }, 'build it with `cytoimagenet ingest`');
+    if (present.size === 0)
+      throw new UserError(
+        `no '${CATALOG_TABLE}' table in the catalog`,
+        { file: path },
+        'build it with `cytoimagenet ingest`',
+      );
     for (const c of ['idx', 'dir_name', ...KEY_COLUMNS]) {
-      if (!present.has(c)) throw new UserError(`the '${CATALOG_TABLE}' table has no column '${c}'`, { file: path, column: c });
+      if (!present.has(c))
+        throw new UserError(`the '${CATALOG_TABLE}' table has no column '${c}'`, { file: path, column: c });
     }
 
     if (excludeSources.length) {
-      const known = new Set((await strings(conn, `SELECT DISTINCT dir_name FROM cat.${CATALOG_TABLE} WHERE dir_name IS NOT NULL`)) as string[]);
-      const hasSources = (await strings(conn, `SELECT table_name FROM information_schema.tables WHERE table_catalog = 'cat' AND table_name = '${SOURCES_TABLE}'`)).length > 0;
-      if (hasSources) for (const s of await strings(conn, `SELECT dir_name FROM cat.${SOURCES_TABLE}`)) if (s !== null) known.add(s);
+      const known = new Set(
+        (await strings(
+          conn,
+          `SELECT DISTINCT dir_name FROM cat.${CATALOG_TABLE} WHERE dir_name IS NOT NULL`,
+        )) as string[],
+      );
+      const hasSources =
+        (
+          await strings(
+            conn,
+            `SELECT table_name FROM information_schema.tables WHERE table_catalog = 'cat' AND table_name = '${SOURCES_TABLE}'`,
+          )
+        ).length > 0;
+      if (hasSources)
+        for (const s of await strings(conn, `SELECT dir_name FROM cat.${SOURCES_TABLE}`)) if (s !== null) known.add(s);
       const unknown = excludeSources.filter((s) => !known.has(s));
       if (unknown.length) {
         throw new UserError(
@@ -87,7 +111,9 @@ export async function loadLabelTable(
       }
     }
 
-    const filter = excludeSources.length ? `WHERE dir_name IS NULL OR dir_name NOT IN (${excludeSources.map(sqlString).join(', ')})` : '';
+    const filter = excludeSources.length
+      ? `WHERE dir_name IS NULL OR dir_name NOT IN (${excludeSources.map(sqlString).join(', ')})`
+      : '';
     await conn.run(`CREATE VIEW base AS SELECT * FROM cat.${CATALOG_TABLE} ${filter}`);
     const [counts] = (
       await conn.runAndReadAll(`SELECT (SELECT count(*) FROM cat.${CATALOG_TABLE})::DOUBLE, count(*)::DOUBLE FROM base`)
@@ -100,7 +126,10 @@ export async function loadLabelTable(
     lap('checks');
     // All columns' distinct values in one statement (one scan plan, one round trip).
     const distinct = await conn.runAndReadAll(
-      KEY_COLUMNS.map((c, k) => `SELECT ${k}::INTEGER AS k, "${c}" AS v FROM (SELECT DISTINCT "${c}" FROM base WHERE "${c}" IS NOT NULL)`).join(' UNION ALL '),
+      KEY_COLUMNS.map(
+        (c, k) =>
+          `SELECT ${k}::INTEGER AS k, "${c}" AS v FROM (SELECT DISTINCT "${c}" FROM base WHERE "${c}" IS NOT NULL)`,
+      ).join(' UNION ALL '),
     );
     const raws = KEY_COLUMNS.map((): string[] => []);
     for (const [k, v] of distinct.getRows()) raws[Number(k)].push(String(v));
@@ -118,7 +147,8 @@ export async function loadLabelTable(
       }
     });
     appender.closeSync();
-    for (const [k, c] of KEY_COLUMNS.entries()) await conn.run(`CREATE TABLE "map_${c}" AS SELECT raw, id FROM map WHERE k = ${k}`);
+    for (const [k, c] of KEY_COLUMNS.entries())
+      await conn.run(`CREATE TABLE "map_${c}" AS SELECT raw, id FROM map WHERE k = ${k}`);
     lap('distinct values');
     const select = KEY_COLUMNS.map((c) => `coalesce("m_${c}".id, -1)`).join(', ');
     const joins = KEY_COLUMNS.map((c) => `LEFT JOIN "map_${c}" AS "m_${c}" ON b."${c}" = "m_${c}".raw`).join(' ');
@@ -136,11 +166,19 @@ export async function loadLabelTable(
       await rm(scratch, { force: true });
     }
     if (encoded.missingIdx) {
-      throw new UserError(`${encoded.missingIdx} catalog rows have no idx`, { file: path, column: 'idx' }, 'rebuild the catalog');
+      throw new UserError(
+        `${encoded.missingIdx} catalog rows have no idx`,
+        { file: path, column: 'idx' },
+        'rebuild the catalog',
+      );
     }
     for (let r = 1; r < n; r++) {
       if (encoded.idx.same(r, r - 1)) {
-        throw new UserError(`idx is not unique ('${encoded.idx.get(r)}' occurs more than once)`, { file: path, column: 'idx' }, 'rebuild the catalog');
+        throw new UserError(
+          `idx is not unique ('${encoded.idx.get(r)}' occurs more than once)`,
+          { file: path, column: 'idx' },
+          'rebuild the catalog',
+        );
       }
     }
     const columns = {} as Record<KeyColumn, EncodedColumn>;

@@ -39,7 +39,14 @@ function list() {
   return z
     .union([z.array(z.string()), z.string()])
     .optional()
-    .transform((v) => (v === undefined ? [] : (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '')));
+    .transform((v) =>
+      v === undefined
+        ? []
+        : (Array.isArray(v) ? v : [v])
+            .flatMap((s) => s.split(','))
+            .map((s) => s.trim())
+            .filter((s) => s !== ''),
+    );
 }
 
 const schema = z
@@ -54,7 +61,10 @@ const schema = z
       const out: Category[] = [];
       for (const c of v) {
         if (!(CATEGORIES as readonly string[]).includes(c)) {
-          ctx.addIssue({ code: 'custom', message: `unknown category '${c}'; expected one of ${CATEGORIES.join(', ')}` });
+          ctx.addIssue({
+            code: 'custom',
+            message: `unknown category '${c}'; expected one of ${CATEGORIES.join(', ')}`,
+          });
           return z.NEVER;
         }
         if (!out.includes(c as Category)) out.push(c as Category);

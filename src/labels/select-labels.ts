@@ -43,7 +43,8 @@ export function selectLabels(table: LabelTable, postings: Postings, options: Lab
   const labelOf = new Int32Array(table.n).fill(-1);
   const outcomes: LabelOutcome[] = [];
   let longest = 0;
-  for (let l = 0; l < postings.labels.length; l++) longest = Math.max(longest, postings.offsets[l + 1] - postings.offsets[l]);
+  for (let l = 0; l < postings.labels.length; l++)
+    longest = Math.max(longest, postings.offsets[l + 1] - postings.offsets[l]);
   const scratch = new Int32Array(longest);
 
   for (const l of visitOrder(postings.labels, threshold)) {
@@ -70,10 +71,20 @@ export function selectLabels(table: LabelTable, postings: Postings, options: Lab
     if (m > cap) {
       const rng = labelRng(seed, category, token);
       if (m > presample) {
-        rows = stratifiedSample(rows, presampleKeys(category).map((k) => table.columns[k]), presample, rng);
+        rows = stratifiedSample(
+          rows,
+          presampleKeys(category).map((k) => table.columns[k]),
+          presample,
+          rng,
+        );
         outcome.presampled = true;
       }
-      rows = stratifiedSample(rows, sampleKeys(category, outcome.presampled).map((k) => table.columns[k]), cap, rng);
+      rows = stratifiedSample(
+        rows,
+        sampleKeys(category, outcome.presampled).map((k) => table.columns[k]),
+        cap,
+        rng,
+      );
     }
     outcome.rows = rows;
     const id = outcomes.length - 1;

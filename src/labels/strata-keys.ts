@@ -5,7 +5,14 @@ import type { KeyColumn } from './label-table.js';
 /** Pre-sampling keys ("dataset, organism and cell type"), before the label's own category is dropped. */
 export const PRESAMPLE_KEYS = ['name', 'organism', 'cell_type'] as const satisfies readonly KeyColumn[];
 /** Final sampling keys, before drops. */
-export const SAMPLE_KEYS = ['organism', 'cell_type', 'cell_visible', 'sirna', 'compound', 'phenotype'] as const satisfies readonly KeyColumn[];
+export const SAMPLE_KEYS = [
+  'organism',
+  'cell_type',
+  'cell_visible',
+  'sirna',
+  'compound',
+  'phenotype',
+] as const satisfies readonly KeyColumn[];
 
 export function presampleKeys(category: Category): KeyColumn[] {
   return PRESAMPLE_KEYS.filter((k) => k !== category);

@@ -97,7 +97,8 @@ export function allocateQuotas(sizes: ArrayLike<number>, n: number, tie: ArrayLi
   let total = 0;
   for (let i = 0; i < g; i++) total += sizes[i];
   if (!Number.isInteger(n) || n < 0 || n > total) throw new RangeError(`allocateQuotas: cannot take ${n} of ${total}`);
-  if (n * total > Number.MAX_SAFE_INTEGER || total > 2 ** 25) throw new RangeError('allocateQuotas: too many rows for exact quotas');
+  if (n * total > Number.MAX_SAFE_INTEGER || total > 2 ** 25)
+    throw new RangeError('allocateQuotas: too many rows for exact quotas');
   const quotas = new Int32Array(g);
   const rem = new Float64Array(g);
   let given = 0;

@@ -25,7 +25,10 @@ export interface DatabaseSummary {
 
 export const MISSING_DATABASE = '(missing)';
 
-export function summariseCategories(outcomes: readonly LabelOutcome[], categories: readonly Category[] = CATEGORIES): CategorySummary[] {
+export function summariseCategories(
+  outcomes: readonly LabelOutcome[],
+  categories: readonly Category[] = CATEGORIES,
+): CategorySummary[] {
   return categories.map((category) => {
     const mine = outcomes.filter((o) => o.category === category);
     const kept = mine.filter((o) => o.kept);
@@ -58,7 +61,8 @@ export function summariseDatabases(table: LabelTable, outcomes: readonly LabelOu
   }
   const out: DatabaseSummary[] = [];
   for (let d = 0; d <= values.length; d++) {
-    if (images[d] > 0) out.push({ database: d === 0 ? MISSING_DATABASE : values[d - 1], labels: labels[d], images: images[d] });
+    if (images[d] > 0)
+      out.push({ database: d === 0 ? MISSING_DATABASE : values[d - 1], labels: labels[d], images: images[d] });
   }
   return out.sort((a, b) => b.labels - a.labels || b.images - a.images || (a.database < b.database ? -1 : 1));
 }
@@ -92,8 +96,14 @@ export interface SummaryContext {
   excludeSources: readonly string[];
 }
 
-export function summaryMarkdown(ctx: SummaryContext, categories: readonly CategorySummary[], databases: readonly DatabaseSummary[]): string {
-  const sorted = [...categories].sort((a, b) => b.labels - a.labels || CATEGORIES.indexOf(a.category) - CATEGORIES.indexOf(b.category));
+export function summaryMarkdown(
+  ctx: SummaryContext,
+  categories: readonly CategorySummary[],
+  databases: readonly DatabaseSummary[],
+): string {
+  const sorted = [...categories].sort(
+    (a, b) => b.labels - a.labels || CATEGORIES.indexOf(a.category) - CATEGORIES.indexOf(b.category),
+  );
   const labels = categories.reduce((s, c) => s + c.labels, 0);
   const images = categories.reduce((s, c) => s + c.images, 0);
   const lines = [

@@ -14,6 +14,10 @@ export function visitOrder(labels: readonly LabelKey[], threshold: number): numb
   return candidates.sort((a, b) => {
     const x = labels[a];
     const y = labels[b];
-    return x.count - y.count || CATEGORIES.indexOf(x.category) - CATEGORIES.indexOf(y.category) || compareStrings(x.token, y.token);
+    return (
+      x.count - y.count ||
+      CATEGORIES.indexOf(x.category) - CATEGORIES.indexOf(y.category) ||
+      compareStrings(x.token, y.token)
+    );
   });
 }

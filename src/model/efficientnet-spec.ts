@@ -157,7 +157,10 @@ export interface LayerSpec {
  * (None, None, 3) — and for every even spatial size — it is ((k//2 − 1, k//2), (k//2 − 1, k//2)):
  * one pixel less on the top/left, TensorFlow's 'same' for stride 2 on even sizes.
  */
-export function correctPad(kernel: number, inputSize?: readonly [number, number]): [[number, number], [number, number]] {
+export function correctPad(
+  kernel: number,
+  inputSize?: readonly [number, number],
+): [[number, number], [number, number]] {
   const adjust = inputSize ? [1 - (inputSize[0] % 2), 1 - (inputSize[1] % 2)] : [1, 1];
   const c = Math.floor(kernel / 2);
   return [
@@ -228,7 +231,14 @@ export function efficientNetB0Layers(options: EfficientNetOptions = {}): LayerSp
     weights: [{ name: 'kernel', shape: [3, 3, C, stem] }],
   });
   x = add({ name: 'stem_bn', kind: 'batch_norm', inputs: [x], channels: stem, epsilon: eps, weights: bnWeights(stem) });
-  x = add({ name: 'stem_activation', kind: 'activation', inputs: [x], channels: stem, activation: 'swish', weights: [] });
+  x = add({
+    name: 'stem_activation',
+    kind: 'activation',
+    inputs: [x],
+    channels: stem,
+    activation: 'swish',
+    weights: [],
+  });
 
   for (const b of efficientNetB0Blocks()) {
     const p = `${b.name}_`;
@@ -249,11 +259,35 @@ export function efficientNetB0Layers(options: EfficientNetOptions = {}): LayerSp
         block: b.name,
         weights: [{ name: 'kernel', shape: [1, 1, b.filtersIn, f] }],
       });
-      x = add({ name: `${p}expand_bn`, kind: 'batch_norm', inputs: [x], channels: f, epsilon: eps, block: b.name, weights: bnWeights(f) });
-      x = add({ name: `${p}expand_activation`, kind: 'activation', inputs: [x], channels: f, activation: 'swish', block: b.name, weights: [] });
+      x = add({
+        name: `${p}expand_bn`,
+        kind: 'batch_norm',
+        inputs: [x],
+        channels: f,
+        epsilon: eps,
+        block: b.name,
+        weights: bnWeights(f),
+      });
+      x = add({
+        name: `${p}expand_activation`,
+        kind: 'activation',
+        inputs: [x],
+        channels: f,
+        activation: 'swish',
+        block: b.name,
+        weights: [],
+      });
     }
     if (b.stride === 2) {
-      x = add({ name: `${p}dwconv_pad`, kind: 'zero_padding', inputs: [x], channels: f, pad: correctPad(b.kernel), block: b.name, weights: [] });
+      x = add({
+        name: `${p}dwconv_pad`,
+        kind: 'zero_padding',
+        inputs: [x],
+        channels: f,
+        pad: correctPad(b.kernel),
+        block: b.name,
+        weights: [],
+      });
     }
     x = add({
       name: `${p}dwconv`,
@@ -268,10 +302,41 @@ export function efficientNetB0Layers(options: EfficientNetOptions = {}): LayerSp
       block: b.name,
       weights: [{ name: 'depthwise_kernel', shape: [b.kernel, b.kernel, f, 1] }],
     });
-    x = add({ name: `${p}bn`, kind: 'batch_norm', inputs: [x], channels: f, epsilon: eps, block: b.name, weights: bnWeights(f) });
-    const act = add({ name: `${p}activation`, kind: 'activation', inputs: [x], channels: f, activation: 'swish', block: b.name, weights: [] });
-    let se = add({ name: `${p}se_squeeze`, kind: 'global_avg_pool', inputs: [act], channels: f, block: b.name, weights: [] });
-    se = add({ name: `${p}se_reshape`, kind: 'reshape', inputs: [se], channels: f, targetShape: [1, 1, f], block: b.name, weights: [] });
+    x = add({
+      name: `${p}bn`,
+      kind: 'batch_norm',
+      inputs: [x],
+      channels: f,
+      epsilon: eps,
+      block: b.name,
+      weights: bnWeights(f),
+    });
+    const act = add({
+      name: `${p}activation`,
+      kind: 'activation',
+      inputs: [x],
+      channels: f,
+      activation: 'swish',
+      block: b.name,
+      weights: [],
+    });
+    let se = add({
+      name: `${p}se_squeeze`,
+      kind: 'global_avg_pool',
+      inputs: [act],
+      channels: f,
+      block: b.name,
+      weights: [],
+    });
+    se = add({
+      name: `${p}se_reshape`,
+      kind: 'reshape',
+      inputs: [se],
+      channels: f,
+      targetShape: [1, 1, f],
+      block: b.name,
+      weights: [],
+    });
     se = add({
       name: `${p}se_reduce`,
       kind: 'conv',
@@ -321,12 +386,35 @@ export function efficientNetB0Layers(options: EfficientNetOptions = {}): LayerSp
       block: b.name,
       weights: [{ name: 'kernel', shape: [1, 1, f, b.filtersOut] }],
     });
-    x = add({ name: `${p}project_bn`, kind: 'batch_norm', inputs: [x], channels: b.filtersOut, epsilon: eps, block: b.name, weights: bnWeights(b.filtersOut) });
+    x = add({
+      name: `${p}project_bn`,
+      kind: 'batch_norm',
+      inputs: [x],
+      channels: b.filtersOut,
+      epsilon: eps,
+      block: b.name,
+      weights: bnWeights(b.filtersOut),
+    });
     if (b.residual) {
       if (b.dropRate > 0) {
-        x = add({ name: `${p}drop`, kind: 'dropout', inputs: [x], channels: b.filtersOut, rate: b.dropRate, block: b.name, weights: [] });
+        x = add({
+          name: `${p}drop`,
+          kind: 'dropout',
+          inputs: [x],
+          channels: b.filtersOut,
+          rate: b.dropRate,
+          block: b.name,
+          weights: [],
+        });
       }
-      x = add({ name: `${p}add`, kind: 'add', inputs: [x, blockInput], channels: b.filtersOut, block: b.name, weights: [] });
+      x = add({
+        name: `${p}add`,
+        kind: 'add',
+        inputs: [x, blockInput],
+        channels: b.filtersOut,
+        block: b.name,
+        weights: [],
+      });
     }
   }
 
@@ -349,7 +437,15 @@ export function efficientNetB0Layers(options: EfficientNetOptions = {}): LayerSp
   x = add({ name: 'top_activation', kind: 'activation', inputs: [x], channels: top, activation: 'swish', weights: [] });
   if (includeTop) {
     x = add({ name: 'avg_pool', kind: 'global_avg_pool', inputs: [x], channels: top, top: true, weights: [] });
-    x = add({ name: 'top_dropout', kind: 'dropout', inputs: [x], channels: top, rate: EFFICIENTNET.topDropout, top: true, weights: [] });
+    x = add({
+      name: 'top_dropout',
+      kind: 'dropout',
+      inputs: [x],
+      channels: top,
+      rate: EFFICIENTNET.topDropout,
+      top: true,
+      weights: [],
+    });
     add({
       name: 'predictions',
       kind: 'dense',

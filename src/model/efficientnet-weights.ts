@@ -60,21 +60,34 @@ export function checkEfficientNetWeights(weights: KerasWeights, file?: string): 
     const got = weights.get(l.kind === 'normalization' && normName ? normName : l.name);
     if (!got || got.size === 0) {
       if (l.kind === 'normalization') continue; // older Keras EfficientNets had no Normalization layer
-      throw new UserError(`layer '${l.name}' is missing from the weights file`, where, 'the file must hold a full Keras EfficientNetB0 backbone (include_top=False or the full model)');
+      throw new UserError(
+        `layer '${l.name}' is missing from the weights file`,
+        where,
+        'the file must hold a full Keras EfficientNetB0 backbone (include_top=False or the full model)',
+      );
     }
     const out = new Map<string, KerasTensor>();
     for (const w of l.weights) {
       const t = got.get(w.name);
       if (!t) {
-        throw new UserError(`layer '${l.name}': weight '${w.name}' is missing (has ${[...got.keys()].join(', ') || 'none'})`, where);
+        throw new UserError(
+          `layer '${l.name}': weight '${w.name}' is missing (has ${[...got.keys()].join(', ') || 'none'})`,
+          where,
+        );
       }
       const sameShape = t.shape.length === w.shape.length && t.shape.every((d, i) => d === w.shape[i]);
       const broadcastOk = l.kind === 'normalization' && t.data.length === shapeSize(w.shape);
       if (!sameShape && !broadcastOk) {
-        throw new UserError(`layer '${l.name}': weight '${w.name}' has shape ${fmt(t.shape)}, EfficientNetB0 expects ${fmt(w.shape)}`, where);
+        throw new UserError(
+          `layer '${l.name}': weight '${w.name}' has shape ${fmt(t.shape)}, EfficientNetB0 expects ${fmt(w.shape)}`,
+          where,
+        );
       }
       if (t.data.length !== shapeSize(w.shape)) {
-        throw new UserError(`layer '${l.name}': weight '${w.name}' holds ${t.data.length} values, expected ${shapeSize(w.shape)}`, where);
+        throw new UserError(
+          `layer '${l.name}': weight '${w.name}' holds ${t.data.length} values, expected ${shapeSize(w.shape)}`,
+          where,
+        );
       }
       out.set(w.name, { shape: [...w.shape], data: t.data });
     }
@@ -88,7 +101,8 @@ export function checkEfficientNetWeights(weights: KerasWeights, file?: string): 
   const flat = layerNames.includes('stem_activation');
   if (flat && !layerNames.some(isRescaling)) layers = layers.filter((l) => l.name !== 'rescaling');
   const normIdx = normName ? layerNames.indexOf(normName) : -1;
-  const imagenetStdFix = normIdx > 0 && isRescaling(layerNames[normIdx + 1] ?? '') && layerNames.slice(0, normIdx).some(isRescaling);
+  const imagenetStdFix =
+    normIdx > 0 && isRescaling(layerNames[normIdx + 1] ?? '') && layerNames.slice(0, normIdx).some(isRescaling);
   return { layers, tensors, imagenetStdFix };
 }
 
@@ -107,8 +121,15 @@ function normal(rng: Rng): number {
  * Each layer draws from its own stream Rng.derive(seed, 'efficientnetb0', layer), so a layer's
  * values do not depend on the others.
  */
-export function randomEfficientNetWeights(seed: number | string, options: { includeTop?: boolean; classes?: number } = {}): KerasWeights {
-  const layers = efficientNetB0Layers({ includeTop: options.includeTop ?? false, classes: options.classes, pooling: !options.includeTop });
+export function randomEfficientNetWeights(
+  seed: number | string,
+  options: { includeTop?: boolean; classes?: number } = {},
+): KerasWeights {
+  const layers = efficientNetB0Layers({
+    includeTop: options.includeTop ?? false,
+    classes: options.classes,
+    pooling: !options.includeTop,
+  });
   const out: KerasWeights = new Map();
   for (const l of layers) {
     const m = new Map<string, KerasTensor>();

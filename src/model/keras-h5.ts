@@ -67,14 +67,15 @@ function attrStrings(g: Group, name: string): string[] | undefined {
 
 function attrString(g: Group, name: string): string | undefined {
   const v = attrStrings(g, name);
-  return v && v.length ? v[0] : undefined;
+  return v?.length ? v[0] : undefined;
 }
 
 function toFloat32(value: unknown, file: string, where: string): Float32Array {
   if (value instanceof Float32Array) return value;
   if (typeof value === 'number') return Float32Array.of(value);
   if (typeof value === 'bigint') return Float32Array.of(Number(value));
-  if (value instanceof BigInt64Array || value instanceof BigUint64Array) return Float32Array.from(value, (b) => Number(b));
+  if (value instanceof BigInt64Array || value instanceof BigUint64Array)
+    return Float32Array.from(value, (b) => Number(b));
   if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
     return Float32Array.from(value as unknown as ArrayLike<number>);
   }
@@ -103,14 +104,22 @@ async function hasHdf5Signature(path: string): Promise<boolean> {
 export async function readKerasH5(path: string): Promise<KerasH5File> {
   if (!existsSync(path)) throw new UserError(`model file not found: ${path}`, { file: path });
   if (!(await hasHdf5Signature(path))) {
-    throw new UserError('not an HDF5 file (no HDF5 signature)', { file: path }, 'expected a Keras .h5 weights file (model.save or model.save_weights)');
+    throw new UserError(
+      'not an HDF5 file (no HDF5 signature)',
+      { file: path },
+      'expected a Keras .h5 weights file (model.save or model.save_weights)',
+    );
   }
   const lib = await h5();
   let f: InstanceType<typeof lib.File>;
   try {
     f = new lib.File(path, 'r');
   } catch (e) {
-    throw new UserError(`cannot open as HDF5: ${(e as Error).message ?? String(e)}`, { file: path }, 'expected a Keras .h5 weights file');
+    throw new UserError(
+      `cannot open as HDF5: ${(e as Error).message ?? String(e)}`,
+      { file: path },
+      'expected a Keras .h5 weights file',
+    );
   }
   try {
     let root: Group = f;
@@ -123,9 +132,17 @@ export async function readKerasH5(path: string): Promise<KerasH5File> {
     const layerNames = attrStrings(root, 'layer_names');
     if (!layerNames) {
       if (f.get('layers') instanceof lib.Group && f.get('vars') !== undefined) {
-        throw new UserError('this is a Keras 3 .weights.h5 file, not the Keras 2 HDF5 layout', { file: path }, 'load it in Keras and save with model.save_weights("x.h5") under Keras 2 / tf.keras, or export to ONNX');
+        throw new UserError(
+          'this is a Keras 3 .weights.h5 file, not the Keras 2 HDF5 layout',
+          { file: path },
+          'load it in Keras and save with model.save_weights("x.h5") under Keras 2 / tf.keras, or export to ONNX',
+        );
       }
-      throw new UserError('no layer_names attribute: not a Keras HDF5 weights file', { file: path }, 'expected a file written by Keras model.save or model.save_weights (.h5)');
+      throw new UserError(
+        'no layer_names attribute: not a Keras HDF5 weights file',
+        { file: path },
+        'expected a file written by Keras model.save or model.save_weights (.h5)',
+      );
     }
     const weights: KerasWeights = new Map();
     const nested: string[] = [];
@@ -219,7 +236,11 @@ function writeStringAttr(g: Group, name: string, value: string): void {
  * Write weights in Keras 2's HDF5 layout. Layer order = the Map's order; every layer in the Map is
  * listed in layer_names (an empty Map is a weightless layer). Written to a temporary name and renamed.
  */
-export async function writeKerasWeights(path: string, weights: KerasWeights, options: WriteKerasOptions = {}): Promise<void> {
+export async function writeKerasWeights(
+  path: string,
+  weights: KerasWeights,
+  options: WriteKerasOptions = {},
+): Promise<void> {
   const lib = await h5();
   const layout = options.layout ?? 'weights';
   const kerasVersion = options.kerasVersion ?? '2.4.0';
@@ -245,7 +266,8 @@ export async function writeKerasWeights(path: string, weights: KerasWeights, opt
       const inner = g.create_group(layer);
       for (const [w, t] of ws) {
         const n = t.shape.reduce((a, b) => a * b, 1);
-        if (n !== t.data.length) throw new Error(`writeKerasWeights: ${layer}/${w} has shape [${t.shape}] but ${t.data.length} values`);
+        if (n !== t.data.length)
+          throw new Error(`writeKerasWeights: ${layer}/${w} has shape [${t.shape}] but ${t.data.length} values`);
         inner.create_dataset({ name: `${w}:0`, data: t.data, shape: t.shape, dtype: '<f' });
       }
     }

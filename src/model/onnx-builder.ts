@@ -40,7 +40,12 @@ export class GraphBuilder {
 
   constFloat(name: string, dims: number[], values: ArrayLike<number>): string {
     const f = Float32Array.from(values);
-    this.initializers.push({ name, dims, dataType: FLOAT, rawData: new Uint8Array(f.buffer, f.byteOffset, f.byteLength) });
+    this.initializers.push({
+      name,
+      dims,
+      dataType: FLOAT,
+      rawData: new Uint8Array(f.buffer, f.byteOffset, f.byteLength),
+    });
     return name;
   }
 
@@ -68,11 +73,22 @@ export function floatAttr(name: string, f: number): P.IAttributeProto {
 export function valueInfo(name: string, dims: (number | string)[]): P.IValueInfoProto {
   return {
     name,
-    type: { tensorType: { elemType: FLOAT, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
+    type: {
+      tensorType: {
+        elemType: FLOAT,
+        shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
   };
 }
 
-export function encodeModel(g: GraphBuilder, inputs: P.IValueInfoProto[], outputs: P.IValueInfoProto[], name: string, docString = ''): Uint8Array {
+export function encodeModel(
+  g: GraphBuilder,
+  inputs: P.IValueInfoProto[],
+  outputs: P.IValueInfoProto[],
+  name: string,
+  docString = '',
+): Uint8Array {
   const model: P.IModelProto = {
     irVersion: 7,
     producerName: 'cytoimagenet',
@@ -112,7 +128,12 @@ export function buildEfficientNetOnnx(net: EfficientNetWeights, options: BuildOn
     for (const l of net.layers) {
       if (l.kind !== 'batch_norm') continue;
       const src = byName.get(l.inputs[0]);
-      if (src && (src.kind === 'conv' || src.kind === 'depthwise_conv') && (src.activation ?? 'linear') === 'linear' && consumers.get(src.name) === 1) {
+      if (
+        src &&
+        (src.kind === 'conv' || src.kind === 'depthwise_conv') &&
+        (src.activation ?? 'linear') === 'linear' &&
+        consumers.get(src.name) === 1
+      ) {
         foldedInto.set(src.name, l);
       }
     }
@@ -171,7 +192,9 @@ export function buildEfficientNetOnnx(net: EfficientNetWeights, options: BuildOn
               // (k, k, C, 1) → (C, 1, k, k)
               const src = tensor(l.name, 'depthwise_kernel');
               const o = new Float64Array(src.length);
-              for (let y0 = 0; y0 < k; y0++) for (let x0 = 0; x0 < k; x0++) for (let c = 0; c < cout; c++) o[(c * k + y0) * k + x0] = src[(y0 * k + x0) * cout + c];
+              for (let y0 = 0; y0 < k; y0++)
+                for (let x0 = 0; x0 < k; x0++)
+                  for (let c = 0; c < cout; c++) o[(c * k + y0) * k + x0] = src[(y0 * k + x0) * cout + c];
               return o;
             })()
           : hwioToOihw(tensor(l.name, 'kernel'), k, k, cin, cout);
@@ -195,7 +218,11 @@ export function buildEfficientNetOnnx(net: EfficientNetWeights, options: BuildOn
         const p = l.padding === 'same' ? (k - 1) / 2 : 0;
         const inputs = [inputOf(l), g.constFloat(`${l.name}/W`, [cout, cin, k, k], W)];
         if (B) inputs.push(g.constFloat(`${l.name}/B`, [cout], B));
-        const attrs = [intsAttr('kernel_shape', [k, k]), intsAttr('strides', [l.stride!, l.stride!]), intsAttr('pads', [p, p, p, p])];
+        const attrs = [
+          intsAttr('kernel_shape', [k, k]),
+          intsAttr('strides', [l.stride!, l.stride!]),
+          intsAttr('pads', [p, p, p, p]),
+        ];
         if (depthwise) attrs.push(intAttr('group', cout));
         const convName = bn ? bn.name : l.name;
         const act = l.activation ?? 'linear';

@@ -18,7 +18,16 @@ import { writeFileAtomic } from '../util/fs-atomic.js';
 import { dirLabelKey, resolveDirLabels } from '../labels/dir-label.js';
 import { Journal } from './journal.js';
 import { buildOptionsSchema, type BuildOptionsInput, type ValidBuildOptions } from './options.js';
-import { BUILD_JSON, inspectOut, makeBuildRecord, removeTempFiles, takeLock, TRASH_DIR, WORK_DIR, writeBuildRecord } from './out-folder.js';
+import {
+  BUILD_JSON,
+  inspectOut,
+  makeBuildRecord,
+  removeTempFiles,
+  takeLock,
+  TRASH_DIR,
+  WORK_DIR,
+  writeBuildRecord,
+} from './out-folder.js';
 import { makeProgress } from './progress.js';
 import { readInputs, sqlString, type BuildInputs } from './read-inputs.js';
 import { planRelease, type ReleasePlan } from './release-plan.js';
@@ -108,14 +117,25 @@ export async function buildRelease(options: BuildOptions): Promise<BuildSummary>
   }
 }
 
-async function build(options: BuildOptions, opts: ValidBuildOptions, warm: WarmWorkers, t0: number): Promise<BuildSummary> {
-  const { progress = true, log = (l: string) => process.stdout.write(`${l}\n`), samplesPerShard = DEFAULT_SAMPLES_PER_SHARD } = options;
+async function build(
+  options: BuildOptions,
+  opts: ValidBuildOptions,
+  warm: WarmWorkers,
+  t0: number,
+): Promise<BuildSummary> {
+  const {
+    progress = true,
+    log = (l: string) => process.stdout.write(`${l}\n`),
+    samplesPerShard = DEFAULT_SAMPLES_PER_SHARD,
+  } = options;
   const out = resolve(opts.out);
 
   // 1. Inputs, all checked before anything is written.
   const inputs = await readInputs(opts.catalog, opts.labels);
   if (isInside(out, inputs.labelsDir) || isInside(inputs.labelsDir, out) || isInside(out, inputs.catalogPath)) {
-    throw new UserError('--out must be a folder of its own, apart from the catalog and the labels folder', { file: out });
+    throw new UserError('--out must be a folder of its own, apart from the catalog and the labels folder', {
+      file: out,
+    });
   }
   const lj = inputs.labelsJson;
   const seed = opts.seed ?? parseSeed(lj.seed);
@@ -123,18 +143,39 @@ async function build(options: BuildOptions, opts: ValidBuildOptions, warm: WarmW
     catalogFingerprint: inputs.catalogFingerprint,
     labelsFingerprint: inputs.labelsFingerprint,
     toolVersion: toolVersion(),
-    options: { seed, minRelease: opts.minRelease, format: opts.format, valFraction: BUILD.valFraction, threshold: lj.threshold, cap: lj.cap, presample: lj.presample },
+    options: {
+      seed,
+      minRelease: opts.minRelease,
+      format: opts.format,
+      valFraction: BUILD.valFraction,
+      threshold: lj.threshold,
+      cap: lj.cap,
+      presample: lj.presample,
+    },
   });
   const dirLabels = chooseDirLabels(inputs);
   const jobs: Job[] = [];
   const problems = new Map<string, string>();
   for (const r of inputs.rows) {
     const key = jobKey(r.label, r.category, r.idx);
-    jobs.push({ key, idx: r.idx, label: r.label, category: r.category, files: r.files ?? [], labelSize: inputs.labelSizes.get(dirLabelKey(r.label, r.category)) ?? 0, cap: lj.cap, seed });
+    jobs.push({
+      key,
+      idx: r.idx,
+      label: r.label,
+      category: r.category,
+      files: r.files ?? [],
+      labelSize: inputs.labelSizes.get(dirLabelKey(r.label, r.category)) ?? 0,
+      cap: lj.cap,
+      seed,
+    });
     if (r.problem) problems.set(key, r.problem);
   }
   if (jobs.length === 0) {
-    throw new UserError('the labels folder selects no images', { file: inputs.labelsDir }, 'check labels.csv (selected) and assignments.csv');
+    throw new UserError(
+      'the labels folder selects no images',
+      { file: inputs.labelsDir },
+      'check labels.csv (selected) and assignments.csv',
+    );
   }
 
   // 2. The output folder.
@@ -171,7 +212,13 @@ async function build(options: BuildOptions, opts: ValidBuildOptions, warm: WarmW
     const resumed = done.size;
     for (const [key, problem] of problems) {
       if (!done.has(key)) {
-        const r: JobResult = { key, ok: false, stage: 'read', reason: problem.includes('images_root') ? 'no-image-root' : 'no-source-files', detail: problem };
+        const r: JobResult = {
+          key,
+          ok: false,
+          stage: 'read',
+          reason: problem.includes('images_root') ? 'no-image-root' : 'no-source-files',
+          detail: problem,
+        };
         journal.append(r);
         done.set(key, r);
       }
@@ -201,18 +248,34 @@ async function build(options: BuildOptions, opts: ValidBuildOptions, warm: WarmW
     await runJobs(jobs.filter((j) => !done.has(j.key)));
 
     // 4. The release plan; staged images a crash (or a user) removed are made again.
-    let plan = planRelease(jobs, done, dirLabels, { cap: lj.cap, minRelease: opts.minRelease, seed, valFraction: BUILD.valFraction });
+    let plan = planRelease(jobs, done, dirLabels, {
+      cap: lj.cap,
+      minRelease: opts.minRelease,
+      seed,
+      valFraction: BUILD.valFraction,
+    });
     for (let attempt = 0; ; attempt++) {
       const missing = await missingSamples(plan, out, stagingDir);
       if (missing.size === 0) break;
-      if (attempt >= 2) throw new Error(`staged images keep disappearing (${missing.size} jobs); is another process cleaning ${workDir}?`);
+      if (attempt >= 2)
+        throw new Error(
+          `staged images keep disappearing (${missing.size} jobs); is another process cleaning ${workDir}?`,
+        );
       for (const k of missing) done.delete(k);
       await runJobs(jobs.filter((j) => missing.has(j.key)));
-      plan = planRelease(jobs, done, dirLabels, { cap: lj.cap, minRelease: opts.minRelease, seed, valFraction: BUILD.valFraction });
+      plan = planRelease(jobs, done, dirLabels, {
+        cap: lj.cap,
+        minRelease: opts.minRelease,
+        seed,
+        valFraction: BUILD.valFraction,
+      });
     }
 
     // 5. Files into place, then the tables, shards and card.
-    if (progress) log(`build: placing ${plan.stats.images} images in ${plan.labels.length} label folders, then metadata, rejects${opts.format === 'webdataset' ? ', shards' : ''} and the card`);
+    if (progress)
+      log(
+        `build: placing ${plan.stats.images} images in ${plan.labels.length} label folders, then metadata, rejects${opts.format === 'webdataset' ? ', shards' : ''} and the card`,
+      );
     removeTempFiles(out);
     let moved = 0;
     for (const l of plan.labels) {
@@ -227,7 +290,12 @@ async function build(options: BuildOptions, opts: ValidBuildOptions, warm: WarmW
       }
     }
     const shardLayout = opts.format === 'webdataset' ? layoutShards(plan.labels, seed, samplesPerShard) : null;
-    const tables = await ReleaseTables.open(inputs.catalogPath, workDir, plan.labels, shardLayout?.shardOf ?? (() => ({ shard: -1, pos: -1 })));
+    const tables = await ReleaseTables.open(
+      inputs.catalogPath,
+      workDir,
+      plan.labels,
+      shardLayout?.shardOf ?? (() => ({ shard: -1, pos: -1 })),
+    );
     let shards: ShardInfo[] = [];
     try {
       await tables.writeMetadata(out);
@@ -314,20 +382,40 @@ interface ReleasePaths {
 }
 
 /** The summary of a finished release, and how many of its files are missing. */
-async function summaryOfComplete(out: string, paths: ReleasePaths, jobs: number, t0: number, shards: boolean): Promise<{ summary: BuildSummary | null; missing: number }> {
+async function summaryOfComplete(
+  out: string,
+  paths: ReleasePaths,
+  jobs: number,
+  t0: number,
+  shards: boolean,
+): Promise<{ summary: BuildSummary | null; missing: number }> {
   const instance = await DuckDBInstance.create(':memory:', { temp_directory: '' });
   const conn = await instance.connect();
   try {
-    const [m] = (await conn.runAndReadAll(`SELECT count(*)::INTEGER AS n, (count(*) FILTER (crop))::INTEGER AS crops, count(DISTINCT path)::INTEGER AS labels FROM read_csv(${sqlString(paths.metadataCsv)}, header = true)`)).getRowObjectsJson();
-    const files = (await conn.runAndReadAll(`SELECT path, filename FROM read_csv(${sqlString(paths.metadataCsv)}, header = true, all_varchar = true)`)).getRowObjectsJson();
+    const [m] = (
+      await conn.runAndReadAll(
+        `SELECT count(*)::INTEGER AS n, (count(*) FILTER (crop))::INTEGER AS crops, count(DISTINCT path)::INTEGER AS labels FROM read_csv(${sqlString(paths.metadataCsv)}, header = true)`,
+      )
+    ).getRowObjectsJson();
+    const files = (
+      await conn.runAndReadAll(
+        `SELECT path, filename FROM read_csv(${sqlString(paths.metadataCsv)}, header = true, all_varchar = true)`,
+      )
+    ).getRowObjectsJson();
     let missing = [paths.metadataParquet, paths.rejectsCsv].filter((p) => !existsSync(p)).length;
     for (const f of files) if (!existsSync(join(out, String(f.path), String(f.filename)))) missing++;
     if (shards) {
       const index = join(out, SHARDS_DIR, 'index.json');
       if (!existsSync(index)) missing++;
-      else for (const sh of (JSON.parse(readFileSync(index, 'utf8')) as { shards: { file: string }[] }).shards) if (!existsSync(join(out, SHARDS_DIR, sh.file))) missing++;
+      else
+        for (const sh of (JSON.parse(readFileSync(index, 'utf8')) as { shards: { file: string }[] }).shards)
+          if (!existsSync(join(out, SHARDS_DIR, sh.file))) missing++;
     }
-    const rej = (await conn.runAndReadAll(`SELECT reason, count(*)::INTEGER AS n FROM read_csv(${sqlString(paths.rejectsCsv)}, header = true, all_varchar = true) GROUP BY reason ORDER BY reason`)).getRowObjectsJson();
+    const rej = (
+      await conn.runAndReadAll(
+        `SELECT reason, count(*)::INTEGER AS n FROM read_csv(${sqlString(paths.rejectsCsv)}, header = true, all_varchar = true) GROUP BY reason ORDER BY reason`,
+      )
+    ).getRowObjectsJson();
     const rejectsByReason = Object.fromEntries(rej.map((r) => [String(r.reason), Number(r.n)]));
     const summary: BuildSummary = {
       ...paths,
@@ -367,11 +455,22 @@ function printSummary(log: (l: string) => void, s: BuildSummary): void {
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([r, n]) => `${r} ${n}`)
     .join(', ');
-  log(`build: done in ${s.seconds.toFixed(1)} s (${s.jobsRun} image sets processed now, ${s.jobsResumed} resumed from the journal)`);
+  log(
+    `build: done in ${s.seconds.toFixed(1)} s (${s.jobsRun} image sets processed now, ${s.jobsResumed} resumed from the journal)`,
+  );
   log(`  images:  ${s.images} in ${s.labels} labels (${s.crops} crops, ${s.images - s.crops} whole images)`);
   log(`  crops failing QC: ${s.cropsFailedQc}; removed by the cap: ${s.capped}`);
   log(`  rejects: ${s.rejects}${reasons ? ` (${reasons})` : ''}`);
-  log(`  labels dropped (< min-release): ${s.labelsDropped.length}${s.labelsDropped.length ? ` (${s.labelsDropped.slice(0, 10).map((d) => `${d.label} ${d.images}`).join(', ')}${s.labelsDropped.length > 10 ? ', …' : ''})` : ''}`);
+  log(
+    `  labels dropped (< min-release): ${s.labelsDropped.length}${
+      s.labelsDropped.length
+        ? ` (${s.labelsDropped
+            .slice(0, 10)
+            .map((d) => `${d.label} ${d.images}`)
+            .join(', ')}${s.labelsDropped.length > 10 ? ', …' : ''})`
+        : ''
+    }`,
+  );
   if (s.shards.length) log(`  webdataset: ${s.shards.length} shards in ${join(s.out, SHARDS_DIR)}`);
   printWhere(log, s);
 }

@@ -1,7 +1,7 @@
 // Per-label decisions after upsampling: cap the label again (orig §6 "Cap at 1000"), then split
 // it 90/10 into train/val. Both are pure and seeded per label, so they cannot depend on worker
 // count or on the order in which images finished.
-import { Rng } from '../util/rng.js';
+import type { Rng } from '../util/rng.js';
 
 export interface Groupable {
   /** The source image set the row came from (its crops share it). */
@@ -35,7 +35,8 @@ export function capRows(rows: readonly Groupable[], cap: number, rng: Rng): Set<
     }
     // One random row of each image that has several.
     const candidates = several.map((g) => ({ g, at: rng.int(0, g.length - 1) }));
-    const take = candidates.length >= excess ? rng.sampleIndices(candidates.length, excess) : candidates.map((_, k) => k);
+    const take =
+      candidates.length >= excess ? rng.sampleIndices(candidates.length, excess) : candidates.map((_, k) => k);
     // Remove from the highest position first so earlier positions stay valid within a group.
     const chosen = take.map((k) => candidates[k]).sort((a, b) => b.at - a.at);
     for (const { g, at } of chosen) {

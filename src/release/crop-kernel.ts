@@ -23,14 +23,23 @@ const BINS = 4096;
 const counts = new Uint32Array(BINS + 1);
 
 /** The window's merged values, exactly as mergedAt/extractCrop give them; sum and zeros as cropQc counts them. */
-function windowPass(ch: readonly LutChannel[], width: number, w: CropWindow, out: Float64Array): { sum: number; zeros: number } {
+function windowPass(
+  ch: readonly LutChannel[],
+  width: number,
+  w: CropWindow,
+  out: Float64Array,
+): { sum: number; zeros: number } {
   counts.fill(0);
   let sum = 0;
   let zeros = 0;
   let o = 0;
   if (ch.length === 3 && ch.every((c) => c.data instanceof Uint16Array)) {
-    const da = ch[0].data as Uint16Array, db = ch[1].data as Uint16Array, dc = ch[2].data as Uint16Array;
-    const la = ch[0].lut, lb = ch[1].lut, lc = ch[2].lut;
+    const da = ch[0].data as Uint16Array,
+      db = ch[1].data as Uint16Array,
+      dc = ch[2].data as Uint16Array;
+    const la = ch[0].lut,
+      lb = ch[1].lut,
+      lc = ch[2].lut;
     for (let y = w.y_min; y < w.y_max; y++) {
       const end = y * width + w.x_max;
       for (let i = y * width + w.x_min; i < end; i++) {
@@ -67,7 +76,6 @@ function binOf(v: number): number {
   const b = (v * BINS) | 0;
   return b > BINS ? BINS : b;
 }
-
 
 /** Order statistics at the given ranks (0-based) of values[0..n), guided by the bin counts. */
 function orderStatistics(values: Float64Array, n: number, ranks: readonly number[]): Map<number, number> {
@@ -111,7 +119,11 @@ function percentiles(values: Float64Array, n: number, qs: readonly number[]): nu
     const k = Math.floor(v);
     return { k, k1: Math.min(k + 1, n - 1), t: v - k };
   });
-  const stats = orderStatistics(values, n, wanted.flatMap((w) => [w.k, w.k1]));
+  const stats = orderStatistics(
+    values,
+    n,
+    wanted.flatMap((w) => [w.k, w.k1]),
+  );
   return wanted.map((w) => lerp(stats.get(w.k)!, stats.get(w.k1)!, w.t));
 }
 

@@ -26,7 +26,11 @@ const cell = (s: string): string => s.replaceAll('|', '\\|').replaceAll('\n', ' 
 const n = (x: number): string => x.toLocaleString('en-US');
 
 function table(header: string[], rows: string[][]): string {
-  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n');
+  return [
+    `| ${header.join(' | ')} |`,
+    `|${header.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`),
+  ].join('\n');
 }
 
 export function buildCommand(c: CardInput): string {
@@ -55,17 +59,37 @@ export function datasetCard(c: CardInput): string {
     '- `build.json`: the build fingerprint (catalog, labels, options, tool version).',
   );
   if (c.format === 'webdataset') {
-    out.push(`- \`shards/\`: WebDataset tar shards (\`<key>.png\` + \`<key>.json\`), listed with sizes and sha256 in \`shards/index.json\` (${c.shards.length} shards).`);
+    out.push(
+      `- \`shards/\`: WebDataset tar shards (\`<key>.png\` + \`<key>.json\`), listed with sizes and sha256 in \`shards/index.json\` (${c.shards.length} shards).`,
+    );
   }
   out.push('');
   out.push('## Labels per category', '');
-  out.push(table(['category', 'labels', 'images'], c.counts.byCategory.map((r) => [r.name, n(r.labels), n(r.images)])), '');
+  out.push(
+    table(
+      ['category', 'labels', 'images'],
+      c.counts.byCategory.map((r) => [r.name, n(r.labels), n(r.images)]),
+    ),
+    '',
+  );
   out.push('## Images per database', '');
-  out.push(table(['database', 'labels', 'images'], c.counts.byDatabase.map((r) => [r.name, n(r.labels), n(r.images)])), '');
+  out.push(
+    table(
+      ['database', 'labels', 'images'],
+      c.counts.byDatabase.map((r) => [r.name, n(r.labels), n(r.images)]),
+    ),
+    '',
+  );
   out.push('## Images per source', '');
-  out.push(table(['source', 'dataset', 'database', 'labels', 'images'], c.counts.bySource.map((r) => [r.name, r.dataset, r.database, n(r.labels), n(r.images)])), '');
+  out.push(
+    table(
+      ['source', 'dataset', 'database', 'labels', 'images'],
+      c.counts.bySource.map((r) => [r.name, r.dataset, r.database, n(r.labels), n(r.images)]),
+    ),
+    '',
+  );
   out.push('## Sources: licences and citations', '');
-  out.push('Use of each image is governed by its source\'s licence; cite the sources you use.', '');
+  out.push("Use of each image is governed by its source's licence; cite the sources you use.", '');
   for (const s of sources) {
     out.push(`### ${s.dir_name}${s.name ? `: ${s.name}` : ''}`, '');
     out.push(`- database: ${s.database ?? 'not recorded'}`);

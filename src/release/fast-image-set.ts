@@ -67,7 +67,11 @@ export async function libraryPath(files: readonly string[], opts: SetOptions): P
   if (set.qc.verdict !== 'ok' || set.merged === null || set.output === null) {
     return { ...base, whole: null, crops: [], cropsPlanned: 0, cropsRejected: 0 };
   }
-  const c = cropsForImage(set.merged, set.width, set.height, { labelSize: opts.labelSize, cap: opts.cap, rng: opts.rng });
+  const c = cropsForImage(set.merged, set.width, set.height, {
+    labelSize: opts.labelSize,
+    cap: opts.cap,
+    rng: opts.rng,
+  });
   return {
     ...base,
     whole: c.keptOriginal ? (set.output as Uint8Array) : null,
@@ -108,7 +112,9 @@ function channelOf(img: DecodedImage, slot: number): Channel | null {
     const [lo, hi] = gray.divisor === 1 ? raw : raw.map((v) => v / gray.divisor);
     const uniform = !(hi > lo);
     // A uniform channel contributes zeros (accumulateNormalized returns early); x + 0 = x keeps the bits.
-    const lut = uniform ? lutSlot(slot, size).fill(0) : normalizationLut(gray.maxCode, gray.divisor, lo, hi, lutSlot(slot, size));
+    const lut = uniform
+      ? lutSlot(slot, size).fill(0)
+      : normalizationLut(gray.maxCode, gray.divisor, lo, hi, lutSlot(slot, size));
     let zeroMapped = 0;
     for (let code = 0; code < size; code++) if (lut[code] === 0) zeroMapped += hist[code];
     return { gray: { ...gray, data }, lo, hi, uniform, lut, zeroMapped };
@@ -135,8 +141,12 @@ function mergedFull(ch: readonly Channel[], n: number): Float64Array {
   }
   if (k === 3) {
     const [a, b, c] = ch;
-    const la = a.lut, lb = b.lut, lc = c.lut;
-    const da = a.gray.data, db = b.gray.data, dc = c.gray.data;
+    const la = a.lut,
+      lb = b.lut,
+      lc = c.lut;
+    const da = a.gray.data,
+      db = b.gray.data,
+      dc = c.gray.data;
     for (let i = 0; i < n; i++) out[i] = (la[da[i]] + lb[db[i]] + lc[dc[i]]) / 3;
     return out;
   }
@@ -145,7 +155,11 @@ function mergedFull(ch: readonly Channel[], n: number): Float64Array {
 }
 
 /** Whole-image QC: decided cheaply when certain, else by the library on the full image. */
-function wholeQc(ch: readonly Channel[], n: number, files: readonly string[]): { qc: QcVerdict; merged: Float64Array | null } {
+function wholeQc(
+  ch: readonly Channel[],
+  n: number,
+  files: readonly string[],
+): { qc: QcVerdict; merged: Float64Array | null } {
   const bounds = ch.map((c, i) => ({ name: files[i], lo: c.lo, hi: c.hi, uniform: c.uniform }));
   const full = (): { qc: QcVerdict; merged: Float64Array } => {
     const merged = mergedFull(ch, n);
@@ -181,7 +195,11 @@ export function decodeSet(files: readonly string[]): DecodedSet {
 }
 
 /** `decoded`, when given, is decodeSet(files) started earlier (a worker decodes its next job ahead). */
-export async function standardizeAndCrop(files: readonly string[], opts: SetOptions, decoded?: DecodedSet): Promise<SetResult> {
+export async function standardizeAndCrop(
+  files: readonly string[],
+  opts: SetOptions,
+  decoded?: DecodedSet,
+): Promise<SetResult> {
   const settled = await (decoded ?? decodeSet(files));
   if (settled.some((s) => s.status === 'rejected')) return libraryPath(files, opts);
   const images = settled.map((s) => (s as PromiseFulfilledResult<DecodedImage>).value);

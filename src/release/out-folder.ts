@@ -32,7 +32,14 @@ export interface BuildRecord {
 
 export function makeBuildRecord(parts: Omit<BuildRecord, 'fingerprint'>): BuildRecord {
   const fingerprint = createHash('sha256')
-    .update(JSON.stringify({ c: parts.catalogFingerprint, l: parts.labelsFingerprint, v: parts.toolVersion, o: parts.options }))
+    .update(
+      JSON.stringify({
+        c: parts.catalogFingerprint,
+        l: parts.labelsFingerprint,
+        v: parts.toolVersion,
+        o: parts.options,
+      }),
+    )
     .digest('hex')
     .slice(0, 32);
   return { fingerprint, ...parts };
@@ -43,7 +50,11 @@ export type OutState = 'fresh' | 'resume' | 'complete';
 /** Checks OUT against the record; creates it when absent. Throws a UserError on any mismatch. */
 export function inspectOut(out: string, record: BuildRecord): OutState {
   if (existsSync(out) && !statSync(out).isDirectory()) {
-    throw new UserError('--out is a file, not a folder', { file: out }, 'choose a folder name (it is created if absent)');
+    throw new UserError(
+      '--out is a file, not a folder',
+      { file: out },
+      'choose a folder name (it is created if absent)',
+    );
   }
   if (!existsSync(out)) return 'fresh';
   // Our own leftovers from a build killed in its first moments do not make the folder foreign.
@@ -108,7 +119,11 @@ export function takeLock(out: string): () => void {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const pid = Number(readFileSync(lock, 'utf8'));
       if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
-        throw new UserError(`another build (process ${pid}) is writing this output folder`, { file: out }, 'wait for it to finish, or stop it first');
+        throw new UserError(
+          `another build (process ${pid}) is writing this output folder`,
+          { file: out },
+          'wait for it to finish, or stop it first',
+        );
       }
       rmSync(lock, { force: true });
     }

@@ -75,18 +75,27 @@ export async function prepareJob(job: Job, decoded?: DecodedSet): Promise<JobRes
   // into OUT (disk full, permissions) stops the build, since every later image would fail too.
   let set: SetResult;
   try {
-    set = await standardizeAndCrop(job.files, { labelSize: job.labelSize, cap: job.cap, rng: Rng.derive(job.seed, job.idx, job.label) }, decoded);
+    set = await standardizeAndCrop(
+      job.files,
+      { labelSize: job.labelSize, cap: job.cap, rng: Rng.derive(job.seed, job.idx, job.label) },
+      decoded,
+    );
   } catch (e) {
     return rejected(job, 'decode', 'processing-error', `${job.files.join(' | ')}: ${firstLine(e)}`);
   }
-  const detail = set.qc.file && !set.qc.reason.includes(set.qc.file) ? `${set.qc.file}: ${set.qc.reason}` : set.qc.reason;
+  const detail =
+    set.qc.file && !set.qc.reason.includes(set.qc.file) ? `${set.qc.file}: ${set.qc.reason}` : set.qc.reason;
   if (set.qc.verdict === 'unreadable') return rejected(job, 'decode', decodeReason(set.qc.reason), detail);
   if (set.qc.verdict !== 'ok') {
-    const reason = set.qc.verdict === 'uniform' ? 'uniform-image' : set.qc.verdict === 'binary' ? 'binary-mask' : 'dim-image';
+    const reason =
+      set.qc.verdict === 'uniform' ? 'uniform-image' : set.qc.verdict === 'binary' ? 'binary-mask' : 'dim-image';
     return rejected(job, 'qc', reason, detail);
   }
 
-  const pngs = set.whole !== null ? Promise.all([encodePng(set.whole, set.width, set.height)]) : Promise.all(set.crops.map((c) => encodePng(c.output, c.width, c.height)));
+  const pngs =
+    set.whole !== null
+      ? Promise.all([encodePng(set.whole, set.width, set.height)])
+      : Promise.all(set.crops.map((c) => encodePng(c.output, c.width, c.height)));
   pngs.catch(() => undefined); // awaited in finishJob
   return { job, set, pngs };
 }
@@ -112,7 +121,16 @@ export async function finishJob(prepared: PreparedJob, stagingDir: string): Prom
       const name = stagedName(job.key, j);
       await stage(stagingDir, name, pngs[j]);
       const w = c.window;
-      samples.push({ j, crop: true, scaling: w.scale, x_min: w.x_min, x_max: w.x_max, y_min: w.y_min, y_max: w.y_max, staged: name });
+      samples.push({
+        j,
+        crop: true,
+        scaling: w.scale,
+        x_min: w.x_min,
+        x_max: w.x_max,
+        y_min: w.y_min,
+        y_max: w.y_max,
+        staged: name,
+      });
     }
   }
   return {

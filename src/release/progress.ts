@@ -45,7 +45,9 @@ export function makeProgress(total: number, already: number, enabled: boolean, l
       done++;
       if (done >= nextReport || done === total) {
         const r = rate();
-        log(`build: ${done}/${total} image sets (${Math.round((100 * done) / total)} %), ${r.toFixed(1)}/s, ETA ${eta((total - done) / r)}`);
+        log(
+          `build: ${done}/${total} image sets (${Math.round((100 * done) / total)} %), ${r.toFixed(1)}/s, ETA ${eta((total - done) / r)}`,
+        );
         nextReport = done + Math.ceil(total / 10);
       }
     },

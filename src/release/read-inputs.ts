@@ -71,7 +71,11 @@ export async function readInputs(catalog: string, labels: string): Promise<Build
   }
   for (const f of LABELS_FILES) {
     if (!existsSync(join(labelsDir, f))) {
-      throw new UserError(`the labels folder has no ${f}`, { file: join(labelsDir, f) }, 'point --labels at a folder written by `cytoimagenet labels`');
+      throw new UserError(
+        `the labels folder has no ${f}`,
+        { file: join(labelsDir, f) },
+        'point --labels at a folder written by `cytoimagenet labels`',
+      );
     }
   }
   const jsonPath = join(labelsDir, 'labels.json');
@@ -79,14 +83,25 @@ export async function readInputs(catalog: string, labels: string): Promise<Build
   try {
     labelsJson = labelsJsonSchema.parse(JSON.parse(readFileSync(jsonPath, 'utf8')));
   } catch (e) {
-    const why = e instanceof z.ZodError ? e.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`).join('; ') : (e as Error).message;
-    throw new UserError(`labels.json is not valid: ${why}`, { file: jsonPath }, 'it should be the file `cytoimagenet labels` wrote');
+    const why =
+      e instanceof z.ZodError
+        ? e.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`).join('; ')
+        : (e as Error).message;
+    throw new UserError(
+      `labels.json is not valid: ${why}`,
+      { file: jsonPath },
+      'it should be the file `cytoimagenet labels` wrote',
+    );
   }
   let fingerprint: string;
   try {
     fingerprint = await catalogFingerprint(catalogPath);
   } catch (e) {
-    throw new UserError(`cannot read the catalog: ${(e as Error).message.split('\n')[0]}`, { file: catalogPath }, 'it should be a DuckDB file written by `cytoimagenet ingest`');
+    throw new UserError(
+      `cannot read the catalog: ${(e as Error).message.split('\n')[0]}`,
+      { file: catalogPath },
+      'it should be a DuckDB file written by `cytoimagenet ingest`',
+    );
   }
   if (fingerprint !== labelsJson.catalogFingerprint) {
     throw new UserError(
@@ -97,7 +112,10 @@ export async function readInputs(catalog: string, labels: string): Promise<Build
   }
   const h = createHash('sha256');
   for (const f of LABELS_FILES) {
-    h.update(f).update('\u0000').update(readFileSync(join(labelsDir, f))).update('\u0000');
+    h.update(f)
+      .update('\u0000')
+      .update(readFileSync(join(labelsDir, f)))
+      .update('\u0000');
   }
   const labelsFingerprint = h.digest('hex');
 
@@ -108,22 +126,39 @@ export async function readInputs(catalog: string, labels: string): Promise<Build
     await conn.run(`ATTACH ${sqlString(catalogPath)} AS cat (READ_ONLY)`);
     const labelsCsv = join(labelsDir, 'labels.csv');
     const assignCsv = join(labelsDir, 'assignments.csv');
-    await conn.run(`CREATE TEMP TABLE lab AS SELECT * FROM read_csv(${sqlString(labelsCsv)}, header = true, all_varchar = true)`);
-    await conn.run(`CREATE TEMP TABLE asg AS SELECT * FROM read_csv(${sqlString(assignCsv)}, header = true, all_varchar = true)`);
-    const labCols = (await conn.runAndReadAll(`SELECT column_name FROM (DESCRIBE lab)`)).getRowObjectsJson().map((r) => String(r.column_name));
-    const asgCols = (await conn.runAndReadAll(`SELECT column_name FROM (DESCRIBE asg)`)).getRowObjectsJson().map((r) => String(r.column_name));
+    await conn.run(
+      `CREATE TEMP TABLE lab AS SELECT * FROM read_csv(${sqlString(labelsCsv)}, header = true, all_varchar = true)`,
+    );
+    await conn.run(
+      `CREATE TEMP TABLE asg AS SELECT * FROM read_csv(${sqlString(assignCsv)}, header = true, all_varchar = true)`,
+    );
+    const labCols = (await conn.runAndReadAll(`SELECT column_name FROM (DESCRIBE lab)`))
+      .getRowObjectsJson()
+      .map((r) => String(r.column_name));
+    const asgCols = (await conn.runAndReadAll(`SELECT column_name FROM (DESCRIBE asg)`))
+      .getRowObjectsJson()
+      .map((r) => String(r.column_name));
     for (const c of ['idx', 'label', 'category']) {
-      if (!asgCols.includes(c)) throw new UserError(`assignments.csv has no column '${c}'`, { file: assignCsv, column: c });
+      if (!asgCols.includes(c))
+        throw new UserError(`assignments.csv has no column '${c}'`, { file: assignCsv, column: c });
     }
     for (const c of ['label', 'category']) {
       if (!labCols.includes(c)) throw new UserError(`labels.csv has no column '${c}'`, { file: labelsCsv, column: c });
     }
     // labels.csv lists the kept labels; 'selected' is their row count (or a flag): 0/false means not kept.
-    const selectedWhere = labCols.includes('selected') ? `WHERE coalesce(lower(trim(selected)), '') NOT IN ('0', 'false', 'f', 'no', '')` : '';
-    await conn.run(`CREATE TEMP TABLE sel AS SELECT DISTINCT label, category${labCols.includes('dir_label') ? ', dir_label' : ', NULL AS dir_label'} FROM lab ${selectedWhere}`);
+    const selectedWhere = labCols.includes('selected')
+      ? `WHERE coalesce(lower(trim(selected)), '') NOT IN ('0', 'false', 'f', 'no', '')`
+      : '';
+    await conn.run(
+      `CREATE TEMP TABLE sel AS SELECT DISTINCT label, category${labCols.includes('dir_label') ? ', dir_label' : ', NULL AS dir_label'} FROM lab ${selectedWhere}`,
+    );
 
     const dirLabelsFromLabels = new Map<string, string>();
-    for (const r of (await conn.runAndReadAll(`SELECT label, category, dir_label FROM sel WHERE dir_label IS NOT NULL AND dir_label <> ''`)).getRowObjectsJson()) {
+    for (const r of (
+      await conn.runAndReadAll(
+        `SELECT label, category, dir_label FROM sel WHERE dir_label IS NOT NULL AND dir_label <> ''`,
+      )
+    ).getRowObjectsJson()) {
       dirLabelsFromLabels.set(`${String(r.label)}\u0000${String(r.category)}`, String(r.dir_label));
     }
 
@@ -138,7 +173,11 @@ export async function readInputs(catalog: string, labels: string): Promise<Build
     for (const r of reader.getRowObjectsJson()) {
       const idx = String(r.idx);
       if (r.unknown === true) {
-        throw new UserError(`assignments.csv names idx '${idx}', which the catalog does not have`, { file: assignCsv, column: 'idx' }, 'the labels folder does not belong to this catalog');
+        throw new UserError(
+          `assignments.csv names idx '${idx}', which the catalog does not have`,
+          { file: assignCsv, column: 'idx' },
+          'the labels folder does not belong to this catalog',
+        );
       }
       const label = String(r.label);
       const category = String(r.category);
@@ -148,14 +187,19 @@ export async function readInputs(catalog: string, labels: string): Promise<Build
       let problem: string | null = null;
       const parts = sourceFiles === null ? [] : sourceFiles.split('|').filter((p) => p !== '');
       if (parts.length === 0) problem = 'the catalog lists no source files for this row';
-      else if (parts.some((p) => !isAbsolute(p)) && root === null) problem = `source '${String(r.dir_name)}' has no images_root, so its relative source files cannot be found`;
+      else if (parts.some((p) => !isAbsolute(p)) && root === null)
+        problem = `source '${String(r.dir_name)}' has no images_root, so its relative source files cannot be found`;
       else files = parts.map((p) => (isAbsolute(p) ? p : join(root as string, p)));
       rows.push({ idx, label, category, dirName: String(r.dir_name), database: String(r.database), files, problem });
       const k = `${label}\u0000${category}`;
       labelSizes.set(k, (labelSizes.get(k) ?? 0) + 1);
     }
 
-    const sources = (await conn.runAndReadAll(`SELECT dir_name, database, name, licence, citation FROM cat.${SOURCES_TABLE} ORDER BY dir_name`))
+    const sources = (
+      await conn.runAndReadAll(
+        `SELECT dir_name, database, name, licence, citation FROM cat.${SOURCES_TABLE} ORDER BY dir_name`,
+      )
+    )
       .getRowObjectsJson()
       .map((r) => ({
         dir_name: String(r.dir_name),
@@ -164,7 +208,17 @@ export async function readInputs(catalog: string, labels: string): Promise<Build
         licence: r.licence === null ? null : String(r.licence),
         citation: r.citation === null ? null : String(r.citation),
       }));
-    return { catalogPath, labelsDir, labelsJson, catalogFingerprint: fingerprint, labelsFingerprint, rows, labelSizes, dirLabelsFromLabels, sources };
+    return {
+      catalogPath,
+      labelsDir,
+      labelsJson,
+      catalogFingerprint: fingerprint,
+      labelsFingerprint,
+      rows,
+      labelSizes,
+      dirLabelsFromLabels,
+      sources,
+    };
   } catch (e) {
     if (e instanceof UserError) throw e;
     throw new UserError(`cannot read the build inputs: ${(e as Error).message.split('\n')[0]}`, { file: labelsDir });

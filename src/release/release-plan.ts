@@ -6,7 +6,16 @@ import { imageFileName } from './binary-name.js';
 import { capRows, valRows } from './cap-and-split.js';
 import { dirLabelKey } from '../labels/dir-label.js';
 import { compareCodePoints, naturalKey, sortNaturalBy } from './stable-order.js';
-import type { DroppedLabel, Job, JobOk, JobResult, RejectRow, ReleaseLabel, ReleaseSample, StagedSample } from './types.js';
+import type {
+  DroppedLabel,
+  Job,
+  JobOk,
+  JobResult,
+  RejectRow,
+  ReleaseLabel,
+  ReleaseSample,
+  StagedSample,
+} from './types.js';
 
 export interface ReleasePlanOptions {
   cap: number;
@@ -56,7 +65,14 @@ export function planRelease(
   const labels: ReleaseLabel[] = [];
   const dropped: DroppedLabel[] = [];
   const rejects: RejectRow[] = [];
-  const stats: ReleaseStats = { jobs: jobs.length, images: 0, crops: 0, cropsFailedQc: 0, capped: 0, rejectsByReason: {} };
+  const stats: ReleaseStats = {
+    jobs: jobs.length,
+    images: 0,
+    crops: 0,
+    cropsFailedQc: 0,
+    capped: 0,
+    rejectsByReason: {},
+  };
   const reject = (job: Job, stage: RejectRow['stage'], reason: string, detail: string): void => {
     rejects.push({ idx: job.idx, label: job.label, category: job.category, stage, reason, detail });
     stats.rejectsByReason[reason] = (stats.rejectsByReason[reason] ?? 0) + 1;
@@ -94,7 +110,12 @@ export function planRelease(
       dropped.push({ label, category, images: kept.length });
       for (const job of sorted) {
         if (keptGroups.has(job.idx)) {
-          reject(job, 'release', 'label-below-min-release', `label has ${kept.length} images, fewer than ${opts.minRelease}`);
+          reject(
+            job,
+            'release',
+            'label-below-min-release',
+            `label has ${kept.length} images, fewer than ${opts.minRelease}`,
+          );
         }
       }
       continue;

@@ -16,7 +16,21 @@ export const METADATA_COLUMNS = [...STANDARD_COLUMNS, 'dset', 'source_files', 's
 export const REJECTS_COLUMNS = ['idx', 'label', 'category', 'stage', 'reason', 'detail'] as const;
 
 /** Columns the build decides (the rest come from the catalog row). */
-const FROM_SAMPLE = new Set(['label', 'category', 'path', 'filename', 'idx', 'crop', 'scaling', 'x_min', 'x_max', 'y_min', 'y_max', 'dset', 'source_idx']);
+const FROM_SAMPLE = new Set([
+  'label',
+  'category',
+  'path',
+  'filename',
+  'idx',
+  'crop',
+  'scaling',
+  'x_min',
+  'x_max',
+  'y_min',
+  'y_max',
+  'dset',
+  'source_idx',
+]);
 
 const SAMPLE_TYPES: Record<string, string> = {
   label: 'VARCHAR',
@@ -61,7 +75,12 @@ export class ReleaseTables {
   ) {}
 
   /** Loads the released samples (via a CSV in the work folder) beside the attached catalog. */
-  static async open(catalogPath: string, workDir: string, labels: readonly ReleaseLabel[], shardOf: ShardOf): Promise<ReleaseTables> {
+  static async open(
+    catalogPath: string,
+    workDir: string,
+    labels: readonly ReleaseLabel[],
+    shardOf: ShardOf,
+  ): Promise<ReleaseTables> {
     const samplesCsv = join(workDir, 'samples.csv');
     const cols = Object.keys(SAMPLE_TYPES);
     // Streamed in chunks: at full scale this is ~0.9 M lines.
@@ -83,14 +102,21 @@ export class ReleaseTables {
     } finally {
       await fh.close();
     }
-    const instance = await DuckDBInstance.create(':memory:', { threads: '1', temp_directory: join(workDir, 'duckdb-tmp') });
+    const instance = await DuckDBInstance.create(':memory:', {
+      threads: '1',
+      temp_directory: join(workDir, 'duckdb-tmp'),
+    });
     const conn = await instance.connect();
     try {
       await conn.run(`ATTACH ${sqlString(catalogPath)} AS cat (READ_ONLY)`);
       const types = `{${cols.map((c) => `'${c}': '${SAMPLE_TYPES[c]}'`).join(', ')}}`;
-      await conn.run(`CREATE TABLE samples AS SELECT * FROM read_csv(${sqlString(samplesCsv)}, header = true, columns = ${types}, quote = '"', escape = '"')`);
+      await conn.run(
+        `CREATE TABLE samples AS SELECT * FROM read_csv(${sqlString(samplesCsv)}, header = true, columns = ${types}, quote = '"', escape = '"')`,
+      );
       const select = METADATA_COLUMNS.map((c) => (FROM_SAMPLE.has(c) ? `s."${c}"` : `c."${c}"`)).join(', ');
-      await conn.run(`CREATE TABLE meta AS SELECT ${select}, s.shard, s.shard_pos FROM samples s JOIN cat.${CATALOG_TABLE} c ON c.idx = s.source_idx ORDER BY s.path, s.filename`);
+      await conn.run(
+        `CREATE TABLE meta AS SELECT ${select}, s.shard, s.shard_pos FROM samples s JOIN cat.${CATALOG_TABLE} c ON c.idx = s.source_idx ORDER BY s.path, s.filename`,
+      );
       return new ReleaseTables(instance, conn);
     } catch (e) {
       conn.closeSync();
@@ -125,15 +151,38 @@ export class ReleaseTables {
   }
 
   async counts(): Promise<ReleaseCounts> {
-    const q = async (sql: string): Promise<Record<string, unknown>[]> => (await this.conn.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
+    const q = async (sql: string): Promise<Record<string, unknown>[]> =>
+      (await this.conn.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
     const toCounts = (rows: Record<string, unknown>[]): Counts[] =>
-      rows.map((r) => ({ name: r.k === null ? '(none)' : String(r.k), images: Number(r.images), labels: Number(r.labels) }));
-    const byCategory = toCounts(await q(`SELECT category AS k, count(*) AS images, count(DISTINCT (label, category)) AS labels FROM meta GROUP BY ALL ORDER BY images DESC, k`));
-    const byDatabase = toCounts(await q(`SELECT database AS k, count(*) AS images, count(DISTINCT (label, category)) AS labels FROM meta GROUP BY ALL ORDER BY images DESC, k`));
+      rows.map((r) => ({
+        name: r.k === null ? '(none)' : String(r.k),
+        images: Number(r.images),
+        labels: Number(r.labels),
+      }));
+    const byCategory = toCounts(
+      await q(
+        `SELECT category AS k, count(*) AS images, count(DISTINCT (label, category)) AS labels FROM meta GROUP BY ALL ORDER BY images DESC, k`,
+      ),
+    );
+    const byDatabase = toCounts(
+      await q(
+        `SELECT database AS k, count(*) AS images, count(DISTINCT (label, category)) AS labels FROM meta GROUP BY ALL ORDER BY images DESC, k`,
+      ),
+    );
     const bySource = (
-      await q(`SELECT dir_name AS k, any_value(name ORDER BY name) AS dataset, any_value(database ORDER BY database) AS db, count(*) AS images, count(DISTINCT (label, category)) AS labels FROM meta GROUP BY dir_name ORDER BY images DESC, k`)
-    ).map((r) => ({ name: String(r.k), dataset: r.dataset === null ? '' : String(r.dataset), database: r.db === null ? '' : String(r.db), images: Number(r.images), labels: Number(r.labels) }));
-    const [split] = await q(`SELECT count(*) FILTER (dset = 'train') AS train, count(*) FILTER (dset = 'val') AS val FROM meta`);
+      await q(
+        `SELECT dir_name AS k, any_value(name ORDER BY name) AS dataset, any_value(database ORDER BY database) AS db, count(*) AS images, count(DISTINCT (label, category)) AS labels FROM meta GROUP BY dir_name ORDER BY images DESC, k`,
+      )
+    ).map((r) => ({
+      name: String(r.k),
+      dataset: r.dataset === null ? '' : String(r.dataset),
+      database: r.db === null ? '' : String(r.db),
+      images: Number(r.images),
+      labels: Number(r.labels),
+    }));
+    const [split] = await q(
+      `SELECT count(*) FILTER (dset = 'train') AS train, count(*) FILTER (dset = 'val') AS val FROM meta`,
+    );
     return { byCategory, byDatabase, bySource, train: Number(split.train), val: Number(split.val) };
   }
 

@@ -35,7 +35,9 @@ export function layoutShards(labels: readonly ReleaseLabel[], seed: number, perS
   const shards: ShardLayout['shards'] = [];
   const where = new Map<string, { shard: number; pos: number }>();
   for (const dset of ['train', 'val'] as const) {
-    const members = labels.flatMap((l) => l.samples.filter((s) => s.dset === dset).map((s) => ({ path: s.dirLabel, filename: s.filename })));
+    const members = labels.flatMap((l) =>
+      l.samples.filter((s) => s.dset === dset).map((s) => ({ path: s.dirLabel, filename: s.filename })),
+    );
     Rng.derive(seed, 'webdataset', dset).shuffle(members);
     for (let start = 0, k = 0; start < members.length; start += perShard, k++) {
       const chunk = members.slice(start, start + perShard);
@@ -49,7 +51,13 @@ export function layoutShards(labels: readonly ReleaseLabel[], seed: number, perS
 
 const HEADER = { mode: 0o644, uid: 0, gid: 0, uname: '', gname: '', mtime: new Date(0) };
 
-async function writeShard(out: string, file: string, rows: Record<string, unknown>[], dset: string, firstKey: number): Promise<void> {
+async function writeShard(
+  out: string,
+  file: string,
+  rows: Record<string, unknown>[],
+  dset: string,
+  firstKey: number,
+): Promise<void> {
   const dest = join(out, SHARDS_DIR, file);
   const tmp = tempNameFor(dest);
   const pack = tar.pack();
@@ -60,9 +68,13 @@ async function writeShard(out: string, file: string, rows: Record<string, unknow
       // Keys without dots or slashes: WebDataset splits a member name at its first dot.
       const key = `${dset}_${String(firstKey + i).padStart(9, '0')}`;
       const png = await readFile(join(out, String(row.path), String(row.filename)));
-      await new Promise<void>((res, rej) => pack.entry({ ...HEADER, name: `${key}.png` }, png, (e) => (e ? rej(e) : res())));
+      await new Promise<void>((res, rej) =>
+        pack.entry({ ...HEADER, name: `${key}.png` }, png, (e) => (e ? rej(e) : res())),
+      );
       const json = Buffer.from(`${JSON.stringify(row)}\n`);
-      await new Promise<void>((res, rej) => pack.entry({ ...HEADER, name: `${key}.json` }, json, (e) => (e ? rej(e) : res())));
+      await new Promise<void>((res, rej) =>
+        pack.entry({ ...HEADER, name: `${key}.json` }, json, (e) => (e ? rej(e) : res())),
+      );
     }
     pack.finalize();
     await done;
@@ -75,7 +87,12 @@ async function writeShard(out: string, file: string, rows: Record<string, unknow
 }
 
 /** Writes every shard not already present, then the index. Returns the index entries. */
-export async function writeWebDataset(out: string, layout: ShardLayout, tables: ReleaseTables, perShard: number): Promise<ShardInfo[]> {
+export async function writeWebDataset(
+  out: string,
+  layout: ShardLayout,
+  tables: ReleaseTables,
+  perShard: number,
+): Promise<ShardInfo[]> {
   await mkdir(join(out, SHARDS_DIR), { recursive: true });
   const infos: ShardInfo[] = [];
   const firstKey = { train: 0, val: 0 };

@@ -14,8 +14,16 @@ const WORKER_ENTRY = fileURLToPath(new URL('./worker.js', import.meta.url));
 function forkWorker(workers: number): ChildProcess {
   // Fewer workers than cores: let libvips use the spare cores (bytes do not depend on it).
   const vipsThreads = String(Math.max(1, Math.floor(availableParallelism() / Math.max(1, workers))));
-  const env = { ...process.env, CYTOIMAGENET_BUILD_VIPS_THREADS: process.env.CYTOIMAGENET_BUILD_VIPS_THREADS ?? vipsThreads };
-  return fork(WORKER_ENTRY, [], { execArgv: [], env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
+  const env = {
+    ...process.env,
+    CYTOIMAGENET_BUILD_VIPS_THREADS: process.env.CYTOIMAGENET_BUILD_VIPS_THREADS ?? vipsThreads,
+  };
+  return fork(WORKER_ENTRY, [], {
+    execArgv: [],
+    env,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    serialization: 'json',
+  });
 }
 
 /**
@@ -31,7 +39,8 @@ export class WarmWorkers {
 
   /** A started worker that is still alive, if any is left. */
   take(): ChildProcess | undefined {
-    for (let c = this.children.shift(); c !== undefined; c = this.children.shift()) if (c.connected && c.exitCode === null) return c;
+    for (let c = this.children.shift(); c !== undefined; c = this.children.shift())
+      if (c.connected && c.exitCode === null) return c;
     return undefined;
   }
 

@@ -10,7 +10,10 @@ import { runReading } from '../catalog/table-reader.js';
 /** Keys every config may carry, whatever its adapter. */
 export const commonConfigShape = {
   adapter: z.string(),
-  dir_name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only').optional(),
+  dir_name: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only')
+    .optional(),
   database: z.string().min(1).optional(),
   name: z.string().min(1).optional(),
   licence: z.string().optional(),
@@ -30,7 +33,10 @@ export interface CommonConfig {
 }
 
 /** Stage columns: every catalog column except files_status (the catalog decides it). */
-export const STAGE_COLUMNS = CATALOG_COLUMNS.filter((c) => c !== 'files_status') as Exclude<CatalogColumn, 'files_status'>[];
+export const STAGE_COLUMNS = CATALOG_COLUMNS.filter((c) => c !== 'files_status') as Exclude<
+  CatalogColumn,
+  'files_status'
+>[];
 export type StageColumn = (typeof STAGE_COLUMNS)[number];
 
 export const STAGE_TABLE = 'stage';
@@ -124,13 +130,20 @@ function stageSelectList(ctx: StageContext, exprs: Partial<Record<StageColumn, s
  * by the insert). `sourceRow` is the table's own row number or NULL; for a large table this saves
  * materialising millions of strings in a temp table before storing them again.
  */
-export async function buildStageView(ctx: StageContext, exprs: Partial<Record<StageColumn, string>>, from: string, sourceRow: string): Promise<void> {
+export async function buildStageView(
+  ctx: StageContext,
+  exprs: Partial<Record<StageColumn, string>>,
+  from: string,
+  sourceRow: string,
+): Promise<void> {
   await ctx.conn.run(`DROP VIEW IF EXISTS ${STAGE_TABLE}`);
   await ctx.conn.run(`DROP VIEW IF EXISTS ${STAGE_NUMBERED}`);
   const plain = stageSelectList(ctx, { ...exprs, source_row: sourceRow });
   const numbered = stageSelectList(ctx, { ...exprs, source_row: `coalesce(${sourceRow}, ${ROW_NUMBER})` });
   await ctx.conn.run(`CREATE TEMP VIEW ${STAGE_TABLE} AS SELECT ${plain.join(', ')} FROM ${from}`);
-  await ctx.conn.run(`CREATE TEMP VIEW ${STAGE_NUMBERED} AS SELECT ${numbered.join(', ')} FROM (SELECT *, row_number() OVER () AS ${ROW_NUMBER} FROM ${from})`);
+  await ctx.conn.run(
+    `CREATE TEMP VIEW ${STAGE_NUMBERED} AS SELECT ${numbered.join(', ')} FROM (SELECT *, row_number() OVER () AS ${ROW_NUMBER} FROM ${from})`,
+  );
 }
 
 /** Re-exported so adapters import their SQL helpers from one place. */

@@ -6,14 +6,30 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { loadTable, requireColumns } from '../catalog/table-reader.js';
 import { UserError } from '../util/errors.js';
-import { commonConfigShape, buildStage, dirNameOf, resolveFromConfig, tablePathForProvenance, sqlString, type Adapter, type CommonConfig } from './adapter.js';
+import {
+  commonConfigShape,
+  buildStage,
+  dirNameOf,
+  resolveFromConfig,
+  tablePathForProvenance,
+  sqlString,
+  type Adapter,
+  type CommonConfig,
+} from './adapter.js';
 
 export interface Bbbc021Config extends CommonConfig {
   metadata: string;
   images?: string;
 }
 
-const schema = z.object({ ...commonConfigShape, adapter: z.literal('bbbc021'), metadata: z.string().min(1), images: z.string().optional() }).strict();
+const schema = z
+  .object({
+    ...commonConfigShape,
+    adapter: z.literal('bbbc021'),
+    metadata: z.string().min(1),
+    images: z.string().optional(),
+  })
+  .strict();
 
 export const BBBC021_CHANNELS = ['DAPI', 'Tubulin', 'Actin'] as const;
 const IMAGE_COLUMNS = [
@@ -35,7 +51,12 @@ export const bbbc021Adapter: Adapter<Bbbc021Config> = {
     const dir = resolveFromConfig(ctx, config.metadata);
     const f = (n: string): string => join(dir, `BBBC021_v1_${n}.csv`);
     for (const n of ['image', 'moa', 'compound']) {
-      if (!existsSync(f(n))) throw new UserError(`BBBC021_v1_${n}.csv not found in the metadata folder`, { file: dir, column: 'metadata' }, 'metadata is the folder holding BBBC021_v1_image.csv, _moa.csv and _compound.csv');
+      if (!existsSync(f(n)))
+        throw new UserError(
+          `BBBC021_v1_${n}.csv not found in the metadata folder`,
+          { file: dir, column: 'metadata' },
+          'metadata is the folder holding BBBC021_v1_image.csv, _moa.csv and _compound.csv',
+        );
     }
     const image = await loadTable(ctx.conn, f('image'), 'raw_bbbc021_image', { tmpDir: ctx.tmpDir });
     requireColumns(image, IMAGE_COLUMNS, f('image'));
@@ -49,7 +70,11 @@ export const bbbc021Adapter: Adapter<Bbbc021Config> = {
       )
     ).getRowObjectsJson()[0];
     if (badConc) {
-      throw new UserError(`'${String(badConc.v)}' is not a number`, { file: f('image'), line: Number(badConc.r) + 1, column: 'Image_Metadata_Concentration' });
+      throw new UserError(`'${String(badConc.v)}' is not a number`, {
+        file: f('image'),
+        line: Number(badConc.r) + 1,
+        column: 'Image_Metadata_Concentration',
+      });
     }
     const dirName = dirNameOf(ctx, 'bbbc021');
     const plate = 'i.Image_Metadata_Plate_DAPI';

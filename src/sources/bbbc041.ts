@@ -4,7 +4,16 @@
 import { z } from 'zod';
 import { UserError } from '../util/errors.js';
 import { readJsonFile } from './json-file.js';
-import { commonConfigShape, buildStage, dirNameOf, resolveFromConfig, tablePathForProvenance, sqlString, type Adapter, type CommonConfig } from './adapter.js';
+import {
+  commonConfigShape,
+  buildStage,
+  dirNameOf,
+  resolveFromConfig,
+  tablePathForProvenance,
+  sqlString,
+  type Adapter,
+  type CommonConfig,
+} from './adapter.js';
 
 export interface Bbbc041Config extends CommonConfig {
   boxes: string | string[];
@@ -12,13 +21,20 @@ export interface Bbbc041Config extends CommonConfig {
 }
 
 const schema = z
-  .object({ ...commonConfigShape, adapter: z.literal('bbbc041'), boxes: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]), images: z.string().optional() })
+  .object({
+    ...commonConfigShape,
+    adapter: z.literal('bbbc041'),
+    boxes: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+    images: z.string().optional(),
+  })
   .strict();
 
 const Point = z.object({ r: z.number().int(), c: z.number().int() });
 const Record_ = z.object({
   image: z.object({ pathname: z.string().min(1) }).passthrough(),
-  objects: z.array(z.object({ bounding_box: z.object({ minimum: Point, maximum: Point }), category: z.string() }).passthrough()),
+  objects: z.array(
+    z.object({ bounding_box: z.object({ minimum: Point, maximum: Point }), category: z.string() }).passthrough(),
+  ),
 });
 
 export const bbbc041Adapter: Adapter<Bbbc041Config> = {
@@ -40,7 +56,11 @@ export const bbbc041Adapter: Adapter<Bbbc041Config> = {
         const r = Record_.safeParse(rec);
         if (!r.success) {
           const issue = r.error.issues[0];
-          throw new UserError(`image record ${i + 1}: ${issue.message}`, { file, column: issue.path.join('.') }, 'expected {image: {pathname}, objects: [{bounding_box: {minimum: {r, c}, maximum: {r, c}}, category}]}');
+          throw new UserError(
+            `image record ${i + 1}: ${issue.message}`,
+            { file, column: issue.path.join('.') },
+            'expected {image: {pathname}, objects: [{bounding_box: {minimum: {r, c}, maximum: {r, c}}, category}]}',
+          );
         }
         r.data.objects.forEach((o, k) => {
           ap.appendVarchar(prov);
@@ -87,7 +107,8 @@ export const bbbc041Adapter: Adapter<Bbbc041Config> = {
     return {
       imagesRoot: config.images ? resolveFromConfig(ctx, config.images) : null,
       licence: 'CC BY-NC-SA 3.0 (BBBC)',
-      citation: 'Hung et al. 2018, Applying faster R-CNN for object detection on malaria images; Ljosa et al. 2012, Nat Methods 9:637 (BBBC041v1)',
+      citation:
+        'Hung et al. 2018, Applying faster R-CNN for object detection on malaria images; Ljosa et al. 2012, Nat Methods 9:637 (BBBC041v1)',
     };
   },
 };

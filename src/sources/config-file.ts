@@ -2,7 +2,7 @@
 // validating it with zod. Errors name the file, the line and the offending key.
 import { readFileSync, existsSync } from 'node:fs';
 import { LineCounter, parseDocument, isMap, isSeq, type Node } from 'yaml';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { UserError } from '../util/errors.js';
 
 export interface RawConfig {
@@ -20,7 +20,11 @@ export function readConfigFile(file: string): RawConfig {
   if (doc.errors.length) {
     const e = doc.errors[0];
     const line = e.linePos?.[0]?.line ?? lc.linePos(e.pos[0]).line;
-    throw new UserError(`not valid JSON/YAML: ${e.message.split('\n')[0]}`, { file, line }, 'a config is a JSON or YAML mapping such as {"adapter": "standard", "table": "t.csv"}');
+    throw new UserError(
+      `not valid JSON/YAML: ${e.message.split('\n')[0]}`,
+      { file, line },
+      'a config is a JSON or YAML mapping such as {"adapter": "standard", "table": "t.csv"}',
+    );
   }
   const data: unknown = doc.toJS();
   const lineOf = (path: readonly (string | number)[]): number | undefined => {
@@ -58,5 +62,9 @@ export function validateConfig<T>(raw: RawConfig, schema: z.ZodType<T>, what: st
   }
   const column = path.length ? path.join('.') : undefined;
   const more = r.error.issues.length > 1 ? ` (and ${r.error.issues.length - 1} more problem(s))` : '';
-  throw new UserError(`invalid ${what} config: ${msg}${more}`, { file: raw.file, line: raw.lineOf(path), column }, 'see docs/catalog.md for every adapter\'s keys');
+  throw new UserError(
+    `invalid ${what} config: ${msg}${more}`,
+    { file: raw.file, line: raw.lineOf(path), column },
+    "see docs/catalog.md for every adapter's keys",
+  );
 }

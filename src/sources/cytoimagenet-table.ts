@@ -8,7 +8,17 @@ import { z } from 'zod';
 import { loadTable, requireColumns } from '../catalog/table-reader.js';
 import { UserError } from '../util/errors.js';
 import { readDatasetsInfo } from './datasets-info.js';
-import { commonConfigShape, buildStage, resolveFromConfig, tablePathForProvenance, ident, sqlString, type Adapter, type CommonConfig, type StageColumn } from './adapter.js';
+import {
+  commonConfigShape,
+  buildStage,
+  resolveFromConfig,
+  tablePathForProvenance,
+  ident,
+  sqlString,
+  type Adapter,
+  type CommonConfig,
+  type StageColumn,
+} from './adapter.js';
 
 export interface CytoimagenetTableConfig extends CommonConfig {
   table: string;
@@ -17,7 +27,13 @@ export interface CytoimagenetTableConfig extends CommonConfig {
 }
 
 const schema = z
-  .object({ ...commonConfigShape, adapter: z.literal('cytoimagenet-table'), table: z.string().min(1), datasets_info: z.string().optional(), images: z.string().optional() })
+  .object({
+    ...commonConfigShape,
+    adapter: z.literal('cytoimagenet-table'),
+    table: z.string().min(1),
+    datasets_info: z.string().optional(),
+    images: z.string().optional(),
+  })
   .strict();
 
 const REQUIRED = ['database', 'name', 'dir_name', 'path', 'filename'];
@@ -30,7 +46,11 @@ export const cytoimagenetTableAdapter: Adapter<CytoimagenetTableConfig> = {
     const file = resolveFromConfig(ctx, config.table);
     const t = await loadTable(ctx.conn, file, 'raw_cin', { tmpDir: ctx.tmpDir });
     if (t.columns.includes('download') && t.columns.includes('class_sizes')) {
-      throw new UserError('this is the dataset catalogue (datasets_info.csv), not a per-image table', { file, column: 'table' }, "give it as 'datasets_info' and a {dir_name}_metadata.csv as 'table'");
+      throw new UserError(
+        'this is the dataset catalogue (datasets_info.csv), not a per-image table',
+        { file, column: 'table' },
+        "give it as 'datasets_info' and a {dir_name}_metadata.csv as 'table'",
+      );
     }
     requireColumns(t, REQUIRED, file);
     const has = (c: string): boolean => t.columns.includes(c);
@@ -58,12 +78,15 @@ export const cytoimagenetTableAdapter: Adapter<CytoimagenetTableConfig> = {
       source_table: sqlString(tablePathForProvenance(ctx, file)),
       source_row: 'rowid + 1',
     };
-    if (ctx.common.dir_name) exprs.idx = has('idx') ? col('idx') : `${sqlString(ctx.common.dir_name)} || '-' || ${file_}`;
+    if (ctx.common.dir_name)
+      exprs.idx = has('idx') ? col('idx') : `${sqlString(ctx.common.dir_name)} || '-' || ${file_}`;
     await buildStage(ctx, exprs, 'raw_cin');
     let citation: string | null = null;
     if (config.datasets_info) {
       const infos = readDatasetsInfo(resolveFromConfig(ctx, config.datasets_info));
-      const dirs = (await ctx.conn.runAndReadAll(`SELECT DISTINCT dir_name FROM stage`)).getRowObjectsJson().map((r) => String(r.dir_name));
+      const dirs = (await ctx.conn.runAndReadAll(`SELECT DISTINCT dir_name FROM stage`))
+        .getRowObjectsJson()
+        .map((r) => String(r.dir_name));
       const links = infos.filter((i) => dirs.includes(i.dir_name) && i.link).map((i) => i.link as string);
       citation = links.length ? links.join(' ') : null;
     }

@@ -17,7 +17,12 @@ export interface DatasetInfo {
 export function readDatasetsInfo(file: string): DatasetInfo[] {
   let records: Record<string, string>[];
   try {
-    records = parseCsv(readFileSync(file, 'utf8'), { columns: true, skip_empty_lines: true, relax_quotes: false, max_record_size: 64 * 1024 * 1024 }) as Record<string, string>[];
+    records = parseCsv(readFileSync(file, 'utf8'), {
+      columns: true,
+      skip_empty_lines: true,
+      relax_quotes: false,
+      max_record_size: 64 * 1024 * 1024,
+    }) as Record<string, string>[];
   } catch (e) {
     const err = e as { lines?: number; message?: string };
     throw new UserError(`cannot parse the dataset catalogue: ${err.message ?? String(e)}`, { file, line: err.lines });

@@ -66,7 +66,14 @@ function renderField(
   return img;
 }
 
-function randomBlobs(rng: Rng, w: number, h: number, n: number, sigma: [number, number], amp: [number, number]): Blob[] {
+function randomBlobs(
+  rng: Rng,
+  w: number,
+  h: number,
+  n: number,
+  sigma: [number, number],
+  amp: [number, number],
+): Blob[] {
   return Array.from({ length: n }, () => ({
     x: rng.float() * w,
     y: rng.float() * h,
@@ -90,8 +97,22 @@ function toUint8(img: Float64Array): Uint8Array {
 /** Compounds of the demo screen: class size and how the nuclei look under each. */
 const COMPOUNDS = [
   { name: 'Taxol', moa: 'Microtubule stabilizers', n: 70, nuclei: 14, sigma: [3, 4] as [number, number], stripe: 0.35 },
-  { name: 'Nocodazole', moa: 'Microtubule destabilizers', n: 66, nuclei: 22, sigma: [2, 3] as [number, number], stripe: 0.1 },
-  { name: 'Cytochalasin B', moa: 'Actin disruptors', n: 62, nuclei: 10, sigma: [4, 6] as [number, number], stripe: 0.2 },
+  {
+    name: 'Nocodazole',
+    moa: 'Microtubule destabilizers',
+    n: 66,
+    nuclei: 22,
+    sigma: [2, 3] as [number, number],
+    stripe: 0.1,
+  },
+  {
+    name: 'Cytochalasin B',
+    moa: 'Actin disruptors',
+    n: 62,
+    nuclei: 10,
+    sigma: [4, 6] as [number, number],
+    stripe: 0.2,
+  },
   { name: 'Etoposide', moa: 'DNA damage', n: 58, nuclei: 6, sigma: [6, 8] as [number, number], stripe: 0.25 },
   { name: 'DMSO', moa: '', n: 150, nuclei: 16, sigma: [3, 5] as [number, number], stripe: 0.15 },
 ] as const;
@@ -123,7 +144,7 @@ async function writeCellPaint(root: string, seed: number, scale: number): Promis
     const n = Math.max(1, Math.round(c.n * scale));
     for (let i = 0; i < n; i++) {
       const plate = PLATES[i % PLATES.length];
-      const well = `${String.fromCharCode(66 + (i % 6))}${String(2 + Math.floor(i / 6) % 10).padStart(2, '0')}`;
+      const well = `${String.fromCharCode(66 + (i % 6))}${String(2 + (Math.floor(i / 6) % 10)).padStart(2, '0')}`;
       const site = 1 + Math.floor(i / 60);
       const id = `${c.name}-${i}`;
       const rng = Rng.derive(seed, 'demo_cellpaint', id);
@@ -151,7 +172,19 @@ async function writeCellPaint(root: string, seed: number, scale: number): Promis
           .toBuffer();
         await writeFile(join(dir, 'images', files[k]), buf);
       }
-      rows.push([`${plate}/${stem}`, plate, well, site, c.name, c.name === 'DMSO' ? 0 : 1, c.moa, 'U-2 OS', files[0], files[1], files[2]]);
+      rows.push([
+        `${plate}/${stem}`,
+        plate,
+        well,
+        site,
+        c.name,
+        c.name === 'DMSO' ? 0 : 1,
+        c.moa,
+        'U-2 OS',
+        files[0],
+        files[1],
+        files[2],
+      ]);
       count++;
     }
   }
@@ -175,7 +208,9 @@ async function writeBlood(root: string, seed: number, scale: number): Promise<nu
         const d = Math.min(1, Math.max(0, density[p]));
         for (let ch = 0; ch < 3; ch++) rgb[p * 3 + ch] = Math.round(235 - d * (235 - t.tint[ch]));
       }
-      const buf = await sharp(rgb, { raw: { width: w, height: w, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+      const buf = await sharp(rgb, { raw: { width: w, height: w, channels: 3 } })
+        .jpeg({ quality: 90 })
+        .toBuffer();
       await writeFile(join(dir, 'images', t.folder, `smear_${String(i).padStart(4, '0')}.jpg`), buf);
       count++;
     }
@@ -202,7 +237,12 @@ async function writeYeast(root: string, seed: number, scale: number): Promise<nu
       const img = renderField(w, w, [...cell, ...spots], rng, { background: 12, noise: 10 });
       const stem = `${g.gene.toLowerCase()}_${String(i).padStart(4, '0')}`;
       const name = `${stem}.png`;
-      await writeFile(join(dir, 'images', name), await sharp(toUint8(img), { raw: { width: w, height: w, channels: 1 } }).png().toBuffer());
+      await writeFile(
+        join(dir, 'images', name),
+        await sharp(toUint8(img), { raw: { width: w, height: w, channels: 1 } })
+          .png()
+          .toBuffer(),
+      );
       rows.push([stem, name, g.gene, g.visible, 'BY4741']);
       count++;
     }
@@ -300,20 +340,34 @@ export async function writeDemoCoos7(dir: string, seed: number, perClass = { tra
         const rng = Rng.derive(seed, 'demo_coos7', split, loc.label, i);
         const cx = w / 2 + (rng.float() - 0.5) * 8;
         const cy = w / 2 + (rng.float() - 0.5) * 8;
-        const nucleus = renderField(w, w, [{ x: cx, y: cy, sigma: 6, amp: 3000 }], rng, { background: 200, noise: 120 });
+        const nucleus = renderField(w, w, [{ x: cx, y: cy, sigma: 6, amp: 3000 }], rng, {
+          background: 200,
+          noise: 120,
+        });
         const blobs: Blob[] = [{ x: cx, y: cy, sigma: 16, amp: 400 + 1600 * loc.diffuse }];
         if (loc.spots === 1) blobs.push({ x: cx, y: cy, sigma: loc.sigma[0] + rng.float(), amp: 2500 });
         else {
           for (let s = 0; s < loc.spots; s++) {
             const a = rng.float() * 2 * Math.PI;
             const r = loc.ring ? 7 + rng.float() : 3 + rng.float() * 14;
-            blobs.push({ x: cx + r * Math.cos(a), y: cy + r * Math.sin(a), sigma: loc.sigma[0] + rng.float() * (loc.sigma[1] - loc.sigma[0]), amp: 1800 });
+            blobs.push({
+              x: cx + r * Math.cos(a),
+              y: cy + r * Math.sin(a),
+              sigma: loc.sigma[0] + rng.float() * (loc.sigma[1] - loc.sigma[0]),
+              amp: 1800,
+            });
           }
         }
         const protein = renderField(w, w, blobs, rng, { background: 150, noise: 100 });
         const id = `cell${String(i).padStart(3, '0')}`;
-        for (const [name, img] of [['protein', protein], ['nucleus', nucleus]] as const) {
-          const buf = await sharp(toUint16(img), { raw: { width: w, height: w, channels: 1 } }).toColourspace('grey16').tiff().toBuffer();
+        for (const [name, img] of [
+          ['protein', protein],
+          ['nucleus', nucleus],
+        ] as const) {
+          const buf = await sharp(toUint16(img), { raw: { width: w, height: w, channels: 1 } })
+            .toColourspace('grey16')
+            .tiff()
+            .toBuffer();
           await writeFile(join(folder, `${id}_${name}.tif`), buf);
         }
       }

@@ -31,7 +31,8 @@ export function compilePattern(source: string, channels?: readonly string[]): Fi
     last = (m.index ?? 0) + m[0].length;
   }
   const rest = source.slice(last);
-  if (/[{}]/.test(rest) || /[{}]/.test(source.replace(TOKEN, ''))) throw new Error('unbalanced { } (placeholders look like {name})');
+  if (/[{}]/.test(rest) || /[{}]/.test(source.replace(TOKEN, '')))
+    throw new Error('unbalanced { } (placeholders look like {name})');
   re += escapeRe(rest) + '$';
   if (!names.length) throw new Error('no {placeholder}: give at least one, e.g. "{stem}.png"');
   return { source, names, regex: new RegExp(re), hasChannel: names.includes('channel') };
@@ -60,7 +61,10 @@ export function templateNames(template: string): string[] {
 
 /** The default image key template: the non-channel placeholders joined by '/'. */
 export function defaultKeyTemplate(p: FilePattern): string {
-  return p.names.filter((n) => n !== 'channel').map((n) => `{${n}}`).join('/');
+  return p.names
+    .filter((n) => n !== 'channel')
+    .map((n) => `{${n}}`)
+    .join('/');
 }
 
 export interface ImageGroup {
@@ -75,7 +79,12 @@ export interface ImageGroup {
  * Groups matching files into images. Channel order: `channels` if given, else the sorted distinct
  * channel values seen. Groups are sorted by key.
  */
-export function groupFiles(p: FilePattern, files: readonly string[], keyTemplate: string, channels?: readonly string[]): { groups: ImageGroup[]; unmatched: number; channelOrder: string[] } {
+export function groupFiles(
+  p: FilePattern,
+  files: readonly string[],
+  keyTemplate: string,
+  channels?: readonly string[],
+): { groups: ImageGroup[]; unmatched: number; channelOrder: string[] } {
   const byKey = new Map<string, { values: Record<string, string>; files: Map<string, string> }>();
   let unmatched = 0;
   const seen = new Set<string>();

@@ -7,10 +7,33 @@ import { z } from 'zod';
 import { loadTable, type LoadedTable } from '../catalog/table-reader.js';
 import { UserError } from '../util/errors.js';
 import { listFiles } from './walk.js';
-import { compilePattern, defaultKeyTemplate, groupFiles, matchPattern, renderTemplate, templateNames, type FilePattern, type ImageGroup } from './file-pattern.js';
-import { commonConfigShape, buildStage, resolveFromConfig, tablePathForProvenance, ident, sqlString, STAGE_COLUMNS, type Adapter, type CommonConfig, type StageColumn, type StageContext } from './adapter.js';
+import {
+  compilePattern,
+  defaultKeyTemplate,
+  groupFiles,
+  matchPattern,
+  renderTemplate,
+  templateNames,
+  type FilePattern,
+  type ImageGroup,
+} from './file-pattern.js';
+import {
+  commonConfigShape,
+  buildStage,
+  resolveFromConfig,
+  tablePathForProvenance,
+  ident,
+  sqlString,
+  STAGE_COLUMNS,
+  type Adapter,
+  type CommonConfig,
+  type StageColumn,
+  type StageContext,
+} from './adapter.js';
 
-const MAPPABLE = STAGE_COLUMNS.filter((c) => !['dir_name', 'database', 'name', 'source_files', 'source_table', 'source_row'].includes(c)) as [StageColumn, ...StageColumn[]];
+const MAPPABLE = STAGE_COLUMNS.filter(
+  (c) => !['dir_name', 'database', 'name', 'source_files', 'source_table', 'source_row'].includes(c),
+) as [StageColumn, ...StageColumn[]];
 
 const schema = z
   .object({
@@ -42,7 +65,14 @@ const schema = z
         z.enum(MAPPABLE),
         z.union([
           z.record(z.string(), z.string()),
-          z.object({ table: z.string().min(1), key: z.string().min(1), value: z.string().min(1), delimiter: z.string().length(1).optional() }).strict(),
+          z
+            .object({
+              table: z.string().min(1),
+              key: z.string().min(1),
+              value: z.string().min(1),
+              delimiter: z.string().length(1).optional(),
+            })
+            .strict(),
         ]),
       )
       .optional(),
@@ -56,13 +86,23 @@ export type GenericConfig = z.infer<typeof schema> & CommonConfig;
 const GROUPS = 'generic_groups';
 
 /** A template as SQL: literals and {name} parts, each name resolved by `col` (null = unknown). */
-export function sqlTemplate(template: string, col: (name: string) => string | null, where: string, file: string): string {
+export function sqlTemplate(
+  template: string,
+  col: (name: string) => string | null,
+  where: string,
+  file: string,
+): string {
   const parts: string[] = [];
   let last = 0;
-  for (const m of template.matchAll(/\{([A-Za-z_][A-Za-z0-9_ \[\]-]*)\}/g)) {
+  for (const m of template.matchAll(/\{([A-Za-z_][A-Za-z0-9_ [\]-]*)\}/g)) {
     if ((m.index ?? 0) > last) parts.push(sqlString(template.slice(last, m.index)));
     const e = col(m[1]);
-    if (e === null) throw new UserError(`unknown placeholder {${m[1]}} in ${where}`, { file, column: where }, 'use a placeholder of the pattern or a column of the table');
+    if (e === null)
+      throw new UserError(
+        `unknown placeholder {${m[1]}} in ${where}`,
+        { file, column: where },
+        'use a placeholder of the pattern or a column of the table',
+      );
     parts.push(e);
     last = (m.index ?? 0) + m[0].length;
   }
@@ -72,7 +112,13 @@ export function sqlTemplate(template: string, col: (name: string) => string | nu
 
 async function writeGroups(ctx: StageContext, pattern: FilePattern | null, groups: ImageGroup[]): Promise<void> {
   const names = pattern ? pattern.names.filter((n) => n !== 'channel') : [];
-  const cols = ['key VARCHAR', 'source_files VARCHAR', 'path VARCHAR', 'filename VARCHAR', ...names.map((n) => `${ident(`p_${n}`)} VARCHAR`)];
+  const cols = [
+    'key VARCHAR',
+    'source_files VARCHAR',
+    'path VARCHAR',
+    'filename VARCHAR',
+    ...names.map((n) => `${ident(`p_${n}`)} VARCHAR`),
+  ];
   await ctx.conn.run(`CREATE TEMP TABLE IF NOT EXISTS ${GROUPS} (${cols.join(', ')})`);
   if (!groups.length) return;
   const ap = await ctx.conn.createAppender(GROUPS, 'main', 'temp');
@@ -97,10 +143,14 @@ export const genericAdapter: Adapter<GenericConfig> = {
   schema: schema as unknown as z.ZodType<GenericConfig>,
   async stage(config, ctx) {
     const file = ctx.configFile;
-    if (!config.images && !config.table) throw new UserError("give 'images' (a folder), 'table', or both", { file, column: 'images' });
-    if (config.images && !config.pattern) throw new UserError("'images' needs a 'pattern' such as \"{stem}.png\"", { file, column: 'pattern' });
-    if (config.codes && !config.table) throw new UserError("'codes' translate table values, but there is no 'table'", { file, column: 'codes' });
-    if (config.columns && !config.table) throw new UserError("'columns' maps table columns, but there is no 'table'", { file, column: 'columns' });
+    if (!config.images && !config.table)
+      throw new UserError("give 'images' (a folder), 'table', or both", { file, column: 'images' });
+    if (config.images && !config.pattern)
+      throw new UserError("'images' needs a 'pattern' such as \"{stem}.png\"", { file, column: 'pattern' });
+    if (config.codes && !config.table)
+      throw new UserError("'codes' translate table values, but there is no 'table'", { file, column: 'codes' });
+    if (config.columns && !config.table)
+      throw new UserError("'columns' maps table columns, but there is no 'table'", { file, column: 'columns' });
     let pattern: FilePattern | null = null;
     let keyTemplate = '';
     if (config.pattern) {
@@ -109,10 +159,15 @@ export const genericAdapter: Adapter<GenericConfig> = {
       } catch (e) {
         throw new UserError(`bad pattern: ${(e as Error).message}`, { file, column: 'pattern' });
       }
-      if (config.channels && !pattern.hasChannel) throw new UserError("'channels' given but the pattern has no {channel}", { file, column: 'channels' });
+      if (config.channels && !pattern.hasChannel)
+        throw new UserError("'channels' given but the pattern has no {channel}", { file, column: 'channels' });
       keyTemplate = config.image_key ?? defaultKeyTemplate(pattern);
       for (const n of templateNames(keyTemplate)) {
-        if (!pattern.names.includes(n) || n === 'channel') throw new UserError(`image_key uses {${n}}, which is not a non-channel placeholder of the pattern`, { file, column: 'image_key' });
+        if (!pattern.names.includes(n) || n === 'channel')
+          throw new UserError(`image_key uses {${n}}, which is not a non-channel placeholder of the pattern`, {
+            file,
+            column: 'image_key',
+          });
       }
     }
     const root = config.images ? resolveFromConfig(ctx, config.images) : null;
@@ -125,17 +180,23 @@ export const genericAdapter: Adapter<GenericConfig> = {
         const r = groupFiles(pattern, files, keyTemplate, config.channels);
         groups = r.groups;
         if (!groups.length && !config.table) {
-          throw new UserError(`no file under the images folder matches the pattern '${config.pattern}' (${files.length} files looked at)`, { file, column: 'pattern' }, files[0] ? `for example '${files[0]}' does not match` : 'the folder is empty');
+          throw new UserError(
+            `no file under the images folder matches the pattern '${config.pattern}' (${files.length} files looked at)`,
+            { file, column: 'pattern' },
+            files[0] ? `for example '${files[0]}' does not match` : 'the folder is empty',
+          );
         }
       }
     }
     await writeGroups(ctx, pattern, groups);
     const dirName = config.dir_name;
     const exprs: Partial<Record<StageColumn, string>> = {};
-    const placeholder = (n: string): string | null => (pattern && pattern.names.includes(n) && n !== 'channel' ? `g.${ident(`p_${n}`)}` : null);
+    const placeholder = (n: string): string | null =>
+      pattern?.names.includes(n) && n !== 'channel' ? `g.${ident(`p_${n}`)}` : null;
 
     if (!config.table) {
-      for (const [c, tpl] of Object.entries(config.values ?? {})) exprs[c as StageColumn] = sqlTemplate(tpl, placeholder, `values.${c}`, file);
+      for (const [c, tpl] of Object.entries(config.values ?? {}))
+        exprs[c as StageColumn] = sqlTemplate(tpl, placeholder, `values.${c}`, file);
       exprs.idx = `${sqlString(dirName + '-')} || g.key`;
       exprs.path = exprs.path ?? 'g.path';
       exprs.filename = exprs.filename ?? 'g.filename';
@@ -148,7 +209,10 @@ export const genericAdapter: Adapter<GenericConfig> = {
 
     const tfile = resolveFromConfig(ctx, config.table.path);
     if (config.table.header === false && !config.table.column_names) {
-      throw new UserError("a table without a header needs 'table.column_names'", { file, column: 'table.column_names' });
+      throw new UserError("a table without a header needs 'table.column_names'", {
+        file,
+        column: 'table.column_names',
+      });
     }
     const t: LoadedTable = await loadTable(ctx.conn, tfile, 'raw_generic', {
       tmpDir: ctx.tmpDir,
@@ -158,7 +222,12 @@ export const genericAdapter: Adapter<GenericConfig> = {
     });
     const has = (c: string): boolean => t.columns.includes(c);
     const needCol = (c: string, where: string): string => {
-      if (!has(c)) throw new UserError(`the table has no column '${c}' (named in ${where})`, { file: tfile, line: 1, column: c }, `its columns: ${t.columns.slice(0, 30).join(', ')}`);
+      if (!has(c))
+        throw new UserError(
+          `the table has no column '${c}' (named in ${where})`,
+          { file: tfile, line: 1, column: c },
+          `its columns: ${t.columns.slice(0, 30).join(', ')}`,
+        );
       return `nullif(trim(t.${ident(c)}), '')`;
     };
     const tableOrPlaceholder = (n: string): string | null => (has(n) ? `t.${ident(n)}` : placeholder(n));
@@ -167,11 +236,22 @@ export const genericAdapter: Adapter<GenericConfig> = {
       const key = needCol(config.table.key, 'table.key');
       if (pattern && root) {
         // Table rows whose image is absent still get their expected file names (status missing).
-        const missing = (await ctx.conn.runAndReadAll(`SELECT DISTINCT ${key} AS k FROM raw_generic t WHERE ${key} IS NOT NULL AND ${key} NOT IN (SELECT key FROM ${GROUPS}) ORDER BY 1`))
+        const missing = (
+          await ctx.conn.runAndReadAll(
+            `SELECT DISTINCT ${key} AS k FROM raw_generic t WHERE ${key} IS NOT NULL AND ${key} NOT IN (SELECT key FROM ${GROUPS}) ORDER BY 1`,
+          )
+        )
           .getRowObjectsJson()
           .map((r) => String(r.k));
         const keyPattern = compilePattern(keyTemplate);
-        const channelOrder = pattern.hasChannel ? (config.channels ?? [...new Set(groups.flatMap((g) => g.files.map((f) => matchPattern(pattern as FilePattern, f)?.channel ?? '')))].sort()) : [''];
+        const channelOrder = pattern.hasChannel
+          ? (config.channels ??
+            [
+              ...new Set(
+                groups.flatMap((g) => g.files.map((f) => matchPattern(pattern as FilePattern, f)?.channel ?? '')),
+              ),
+            ].sort())
+          : [''];
         const expected: ImageGroup[] = [];
         for (const k of missing) {
           const v = matchPattern(keyPattern, k);
@@ -187,7 +267,11 @@ export const genericAdapter: Adapter<GenericConfig> = {
       exprs.path = 'g.path';
       exprs.filename = 'g.filename';
     } else {
-      if (pattern) throw new UserError("with both 'images' and 'table', give 'table.key': the column that holds each row's image key", { file, column: 'table.key' });
+      if (pattern)
+        throw new UserError(
+          "with both 'images' and 'table', give 'table.key': the column that holds each row's image key",
+          { file, column: 'table.key' },
+        );
       from += ` LEFT JOIN ${GROUPS} g ON false`;
     }
     if (config.table.files) {
@@ -196,33 +280,57 @@ export const genericAdapter: Adapter<GenericConfig> = {
       exprs.path = `nullif(regexp_extract(${parts[0]}, '^(.*)/[^/]*$', 1), '')`;
       exprs.filename = `regexp_extract(${parts[0]}, '[^/]+$')`;
     }
-    if (config.table.id) exprs.idx = `${sqlString(dirName + '-')} || ${sqlTemplate(config.table.id, tableOrPlaceholder, 'table.id', file)}`;
+    if (config.table.id)
+      exprs.idx = `${sqlString(dirName + '-')} || ${sqlTemplate(config.table.id, tableOrPlaceholder, 'table.id', file)}`;
     if (!exprs.idx) {
       if (exprs.source_files) exprs.idx = `${sqlString(dirName + '-')} || (${exprs.source_files})`;
-      else throw new UserError("cannot tell rows apart: give 'table.key' or 'table.id' (a template such as \"{plate}-{well}\")", { file, column: 'table' });
+      else
+        throw new UserError(
+          "cannot tell rows apart: give 'table.key' or 'table.id' (a template such as \"{plate}-{well}\")",
+          { file, column: 'table' },
+        );
     }
-    for (const [c, tpl] of Object.entries(config.values ?? {})) exprs[c as StageColumn] = sqlTemplate(tpl, tableOrPlaceholder, `values.${c}`, file);
+    for (const [c, tpl] of Object.entries(config.values ?? {}))
+      exprs[c as StageColumn] = sqlTemplate(tpl, tableOrPlaceholder, `values.${c}`, file);
     for (const [c, src] of Object.entries(config.columns ?? {})) {
       const v = needCol(src, `columns.${c}`);
-      exprs[c as StageColumn] = c === 'idx' ? `${sqlString(dirName + '-')} || ${v}` : exprs[c as StageColumn] ? `coalesce(${v}, ${exprs[c as StageColumn]})` : v;
+      exprs[c as StageColumn] =
+        c === 'idx'
+          ? `${sqlString(dirName + '-')} || ${v}`
+          : exprs[c as StageColumn]
+            ? `coalesce(${v}, ${exprs[c as StageColumn]})`
+            : v;
     }
     let k = 0;
     for (const [c, code] of Object.entries(config.codes ?? {})) {
       const col = c as StageColumn;
       const base = exprs[col];
-      if (!base) throw new UserError(`codes.${c}: the column has no value to translate (map it in 'columns' or 'values')`, { file, column: `codes.${c}` });
+      if (!base)
+        throw new UserError(`codes.${c}: the column has no value to translate (map it in 'columns' or 'values')`, {
+          file,
+          column: `codes.${c}`,
+        });
       const ct = `generic_codes_${k++}`;
       if ('table' in code && typeof code.table === 'string') {
         const cfile = resolveFromConfig(ctx, code.table);
-        const loaded = await loadTable(ctx.conn, cfile, `${ct}_raw`, { tmpDir: ctx.tmpDir, delimiter: code.delimiter as string | undefined });
+        const loaded = await loadTable(ctx.conn, cfile, `${ct}_raw`, {
+          tmpDir: ctx.tmpDir,
+          delimiter: code.delimiter as string | undefined,
+        });
         for (const need of [code.key, code.value] as string[]) {
-          if (!loaded.columns.includes(need)) throw new UserError(`the code table has no column '${need}'`, { file: cfile, line: 1, column: need });
+          if (!loaded.columns.includes(need))
+            throw new UserError(`the code table has no column '${need}'`, { file: cfile, line: 1, column: need });
         }
-        await ctx.conn.run(`CREATE TEMP TABLE ${ct} AS SELECT DISTINCT ON (k) trim(${ident(code.key as string)}) AS k, ${ident(code.value as string)} AS v FROM ${ct}_raw`);
+        await ctx.conn.run(
+          `CREATE TEMP TABLE ${ct} AS SELECT DISTINCT ON (k) trim(${ident(code.key as string)}) AS k, ${ident(code.value as string)} AS v FROM ${ct}_raw`,
+        );
       } else {
         const pairs = Object.entries(code as Record<string, string>);
         await ctx.conn.run(`CREATE TEMP TABLE ${ct} (k VARCHAR, v VARCHAR)`);
-        if (pairs.length) await ctx.conn.run(`INSERT INTO ${ct} VALUES ${pairs.map(([a, b]) => `(${sqlString(a)}, ${sqlString(b)})`).join(', ')}`);
+        if (pairs.length)
+          await ctx.conn.run(
+            `INSERT INTO ${ct} VALUES ${pairs.map(([a, b]) => `(${sqlString(a)}, ${sqlString(b)})`).join(', ')}`,
+          );
       }
       from += ` LEFT JOIN ${ct} ON ${ct}.k = (${base})`;
       exprs[col] = `coalesce(${ct}.v, ${base})`;

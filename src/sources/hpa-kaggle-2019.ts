@@ -5,7 +5,16 @@
 import { z } from 'zod';
 import { loadTable, requireColumns } from '../catalog/table-reader.js';
 import { UserError } from '../util/errors.js';
-import { commonConfigShape, buildStage, dirNameOf, resolveFromConfig, tablePathForProvenance, sqlString, type Adapter, type CommonConfig } from './adapter.js';
+import {
+  commonConfigShape,
+  buildStage,
+  dirNameOf,
+  resolveFromConfig,
+  tablePathForProvenance,
+  sqlString,
+  type Adapter,
+  type CommonConfig,
+} from './adapter.js';
 
 export interface HpaConfig extends CommonConfig {
   table: string;
@@ -15,7 +24,16 @@ export interface HpaConfig extends CommonConfig {
 }
 
 const schema = z
-  .object({ ...commonConfigShape, adapter: z.literal('hpa-kaggle-2019'), table: z.string().min(1), images: z.string().optional(), extension: z.string().regex(/^\.[A-Za-z0-9]+$/).optional() })
+  .object({
+    ...commonConfigShape,
+    adapter: z.literal('hpa-kaggle-2019'),
+    table: z.string().min(1),
+    images: z.string().optional(),
+    extension: z
+      .string()
+      .regex(/^\.[A-Za-z0-9]+$/)
+      .optional(),
+  })
   .strict();
 
 /** The competition's 28 classes (code → location), lower-cased. */
@@ -72,7 +90,11 @@ export const hpaKaggle2019Adapter: Adapter<HpaConfig> = {
       )
     ).getRowObjectsJson()[0];
     if (bad) {
-      throw new UserError(`Target '${String(bad.v ?? '')}' is not a list of class codes 0–27`, { file, line: Number(bad.r) + 1, column: 'Target' }, 'Target holds space-separated codes such as "16 0"');
+      throw new UserError(
+        `Target '${String(bad.v ?? '')}' is not a list of class codes 0–27`,
+        { file, line: Number(bad.r) + 1, column: 'Target' },
+        'Target holds space-separated codes such as "16 0"',
+      );
     }
     const dirName = dirNameOf(ctx, 'kag_hpa');
     const ext = config.extension ?? '.png';

@@ -10,7 +10,18 @@ import { loadTable, type LoadedTable } from '../catalog/table-reader.js';
 import { UserError } from '../util/errors.js';
 import { CATALOG_COLUMNS } from '../catalog/schema.js';
 import { readStudyFile, studyValue } from './idr-study.js';
-import { commonConfigShape, buildStage, dirNameOf, resolveFromConfig, tablePathForProvenance, ident, sqlString, type Adapter, type CommonConfig, type StageColumn } from './adapter.js';
+import {
+  commonConfigShape,
+  buildStage,
+  dirNameOf,
+  resolveFromConfig,
+  tablePathForProvenance,
+  ident,
+  sqlString,
+  type Adapter,
+  type CommonConfig,
+  type StageColumn,
+} from './adapter.js';
 
 export interface IdrConfig extends CommonConfig {
   study: string;
@@ -57,20 +68,30 @@ function findParts(dir: string, only: string[] | undefined): Part[] {
     const ann = files.find((f) => /-annotation\.(csv|tsv)(\.zip|\.gz)?$/i.test(f));
     if (!ann) continue;
     const plates = files.find((f) => /-(plates|filePaths)\.tsv$/i.test(f)) ?? null;
-    parts.push({ name, annotation: join(sub, ann), plates: plates ? join(sub, plates) : null, kind: /^experiment/i.test(name) ? 'experiment' : 'screen' });
+    parts.push({
+      name,
+      annotation: join(sub, ann),
+      plates: plates ? join(sub, plates) : null,
+      kind: /^experiment/i.test(name) ? 'experiment' : 'screen',
+    });
   }
   return parts;
 }
 
 /** Loads a plates TSV in any of its forms into temp table `name` (plate, path). */
 async function loadPlates(conn: DuckDBConnection, file: string, name: string, tmpDir: string): Promise<void> {
-  const first = readFileSync(file, 'utf8').split(/\r?\n/).find((l) => l.trim() !== '') ?? '';
+  const first =
+    readFileSync(file, 'utf8')
+      .split(/\r?\n/)
+      .find((l) => l.trim() !== '') ?? '';
   const n = first.split('\t').length;
   const raw = `${name}_raw`;
   if (n === 1) {
     await loadTable(conn, file, raw, { tmpDir, header: false, columns: ['a'], delimiter: '\t' });
     // Path only: the plate is the last path component without its extension.
-    await conn.run(`CREATE TEMP TABLE ${name} AS SELECT regexp_extract(trim(a), '([^/]+?)(\\.[^./]*)?$', 1) AS plate, trim(a) AS path FROM ${raw}`);
+    await conn.run(
+      `CREATE TEMP TABLE ${name} AS SELECT regexp_extract(trim(a), '([^/]+?)(\\.[^./]*)?$', 1) AS plate, trim(a) AS path FROM ${raw}`,
+    );
   } else if (n === 2) {
     await loadTable(conn, file, raw, { tmpDir, header: false, columns: ['a', 'b'], delimiter: '\t' });
     // The server path is the column that starts with '/' (idr0081 writes path first).
@@ -90,14 +111,25 @@ export const idrAdapter: Adapter<IdrConfig> = {
   schema: schema as unknown as z.ZodType<IdrConfig>,
   async stage(config, ctx) {
     const dir = resolveFromConfig(ctx, config.study);
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UserError('study folder not found', { file: dir, column: 'study' });
+    if (!existsSync(dir) || !statSync(dir).isDirectory())
+      throw new UserError('study folder not found', { file: dir, column: 'study' });
     const studyName = readdirSync(dir).find((f) => /-study\.txt$/i.test(f));
-    if (!studyName) throw new UserError('no idrNNNN-study.txt in the study folder', { file: dir, column: 'study' }, 'study is the folder of one IDR repository (e.g. idr0080-way-perturbation)');
+    if (!studyName)
+      throw new UserError(
+        'no idrNNNN-study.txt in the study folder',
+        { file: dir, column: 'study' },
+        'study is the folder of one IDR repository (e.g. idr0080-way-perturbation)',
+      );
     const study = readStudyFile(join(dir, studyName));
     const accession = /^(idr\d{4})/i.exec(studyName)?.[1]?.toLowerCase() ?? basename(dir);
     const dirName = dirNameOf(ctx, accession);
     const parts = findParts(dir, config.screens);
-    if (!parts.length) throw new UserError('no screen or experiment annotation found', { file: dir, column: 'screens' }, 'expected e.g. screenA/idrNNNN-screenA-annotation.csv');
+    if (!parts.length)
+      throw new UserError(
+        'no screen or experiment annotation found',
+        { file: dir, column: 'screens' },
+        'expected e.g. screenA/idrNNNN-screenA-annotation.csv',
+      );
     const selects: string[] = [];
     const mapped = new Set<string>();
     for (const [k, part] of parts.entries()) {
@@ -106,11 +138,18 @@ export const idrAdapter: Adapter<IdrConfig> = {
       const has = (c: string): boolean => loaded.columns.includes(c);
       const keys = part.kind === 'screen' ? ['Plate', 'Well'] : ['Dataset Name', 'Image Name'];
       for (const key of keys) {
-        if (!has(key)) throw new UserError(`missing column '${key}'`, { file: part.annotation, line: 1, column: key }, `an IDR ${part.kind} annotation is keyed by ${keys.join(' + ')}`);
+        if (!has(key))
+          throw new UserError(
+            `missing column '${key}'`,
+            { file: part.annotation, line: 1, column: key },
+            `an IDR ${part.kind} annotation is keyed by ${keys.join(' + ')}`,
+          );
       }
       const e: Record<string, string> = {};
       const organisms = loaded.columns.filter((c) => /^Characteristics \[Organism( \d+)?\]$/.test(c));
-      e.organism = organisms.length ? `nullif(concat_ws('|', ${organisms.map((c) => `a.${ident(c)}`).join(', ')}), '')` : 'NULL';
+      e.organism = organisms.length
+        ? `nullif(concat_ws('|', ${organisms.map((c) => `a.${ident(c)}`).join(', ')}), '')`
+        : 'NULL';
       for (const [col, cands] of Object.entries(IDR_COLUMN_MAP)) {
         const c = cands.find(has);
         e[col] = c ? `a.${ident(c)}` : 'NULL';
@@ -144,10 +183,18 @@ export const idrAdapter: Adapter<IdrConfig> = {
       e['x_screen'] = sqlString(part.name);
       e.source_table = sqlString(tablePathForProvenance(ctx, part.annotation));
       e.source_row = 'a.rowid + 1';
-      selects.push(`SELECT ${Object.entries(e).map(([c, x]) => `CAST(${x} AS VARCHAR) AS ${ident(c)}`).join(', ')} FROM ${from}`);
+      selects.push(
+        `SELECT ${Object.entries(e)
+          .map(([c, x]) => `CAST(${x} AS VARCHAR) AS ${ident(c)}`)
+          .join(', ')} FROM ${from}`,
+      );
     }
     for (const col of Object.keys(config.columns ?? {})) {
-      if (!mapped.has(col)) throw new UserError(`column '${config.columns?.[col]}' (for ${col}) is in no annotation table`, { file: ctx.configFile, column: `columns.${col}` });
+      if (!mapped.has(col))
+        throw new UserError(`column '${config.columns?.[col]}' (for ${col}) is in no annotation table`, {
+          file: ctx.configFile,
+          column: `columns.${col}`,
+        });
     }
     await ctx.conn.run(`CREATE TEMP TABLE raw_idr_all AS ${selects.map((s) => `(${s})`).join(' UNION ALL BY NAME ')}`);
     const stageCols: Partial<Record<StageColumn, string>> = {
@@ -155,11 +202,30 @@ export const idrAdapter: Adapter<IdrConfig> = {
       name: sqlString(studyValue(study, 'Study Title') ?? accession),
       dir_name: sqlString(dirName),
     };
-    for (const c of ['organism', 'cell_type', 'cell_visible', 'phenotype', 'compound', 'sirna', 'gene', 'path', 'filename', 'idx', 'source_files', 'source_table', 'source_row'] as const) {
+    for (const c of [
+      'organism',
+      'cell_type',
+      'cell_visible',
+      'phenotype',
+      'compound',
+      'sirna',
+      'gene',
+      'path',
+      'filename',
+      'idx',
+      'source_files',
+      'source_table',
+      'source_row',
+    ] as const) {
       stageCols[c] = ident(c);
     }
     stageCols.source_row = 'CAST(source_row AS BIGINT)';
-    await buildStage(ctx, stageCols, 'raw_idr_all', { plate: 'x_plate', well: 'x_well', concentration: 'x_concentration', screen: 'x_screen' });
+    await buildStage(ctx, stageCols, 'raw_idr_all', {
+      plate: 'x_plate',
+      well: 'x_well',
+      concentration: 'x_concentration',
+      screen: 'x_screen',
+    });
     const title = studyValue(study, 'Study Publication Title');
     const doi = studyValue(study, 'Study DOI');
     return {

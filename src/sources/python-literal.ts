@@ -4,7 +4,10 @@
 export type PyValue = string | number | boolean | null | PyValue[];
 
 export class PythonLiteralError extends Error {
-  constructor(message: string, readonly offset: number) {
+  constructor(
+    message: string,
+    readonly offset: number,
+  ) {
     super(message);
   }
 }

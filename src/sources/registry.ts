@@ -8,7 +8,15 @@ import { bbbc041Adapter } from './bbbc041.js';
 import { cytoimagenetTableAdapter } from './cytoimagenet-table.js';
 import { genericAdapter } from './generic.js';
 
-const ADAPTERS = [standardAdapter, bbbc021Adapter, idrAdapter, hpaKaggle2019Adapter, bbbc041Adapter, cytoimagenetTableAdapter, genericAdapter] as unknown as Adapter<CommonConfig>[];
+const ADAPTERS = [
+  standardAdapter,
+  bbbc021Adapter,
+  idrAdapter,
+  hpaKaggle2019Adapter,
+  bbbc041Adapter,
+  cytoimagenetTableAdapter,
+  genericAdapter,
+] as unknown as Adapter<CommonConfig>[];
 
 export const ADAPTER_NAMES: string[] = ADAPTERS.map((a) => a.name);
 

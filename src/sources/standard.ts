@@ -6,14 +6,32 @@ import { z } from 'zod';
 import { openTableReader } from '../catalog/table-reader.js';
 import { trimmedSql } from '../catalog/sql.js';
 import { UserError } from '../util/errors.js';
-import { commonConfigShape, buildStageView, resolveFromConfig, tablePathForProvenance, ident, sqlString, STAGE_COLUMNS, type Adapter, type CommonConfig, type StageColumn } from './adapter.js';
+import {
+  commonConfigShape,
+  buildStageView,
+  resolveFromConfig,
+  tablePathForProvenance,
+  ident,
+  sqlString,
+  STAGE_COLUMNS,
+  type Adapter,
+  type CommonConfig,
+  type StageColumn,
+} from './adapter.js';
 
 export interface StandardConfig extends CommonConfig {
   table: string;
   images?: string;
 }
 
-const schema = z.object({ ...commonConfigShape, adapter: z.literal('standard'), table: z.string().min(1), images: z.string().optional() }).strict();
+const schema = z
+  .object({
+    ...commonConfigShape,
+    adapter: z.literal('standard'),
+    table: z.string().min(1),
+    images: z.string().optional(),
+  })
+  .strict();
 
 export const standardAdapter: Adapter<StandardConfig> = {
   name: 'standard',
@@ -25,7 +43,11 @@ export const standardAdapter: Adapter<StandardConfig> = {
     const has = (c: string): boolean => loaded.columns.includes(c);
     for (const c of ['dir_name', 'database', 'name'] as const) {
       if (!has(c) && !ctx.common[c]) {
-        throw new UserError(`missing column '${c}'`, { file, line: 1, column: c }, `add the column, or give '${c}' in the config`);
+        throw new UserError(
+          `missing column '${c}'`,
+          { file, line: 1, column: c },
+          `add the column, or give '${c}' in the config`,
+        );
       }
     }
     // Columns pass through raw: the catalog's insert trims them (and cleaning trims the label
@@ -52,6 +74,10 @@ export const standardAdapter: Adapter<StandardConfig> = {
     // numbering rows in file order for those without their own source_row.
     const sourceRow = has('source_row') ? `TRY_CAST(${col('source_row')} AS BIGINT)` : 'NULL';
     await buildStageView(ctx, exprs, loaded.reader, sourceRow);
-    return { imagesRoot: config.images ? resolveFromConfig(ctx, config.images) : dirname(file), streamed: true, readingFile: file };
+    return {
+      imagesRoot: config.images ? resolveFromConfig(ctx, config.images) : dirname(file),
+      streamed: true,
+      readingFile: file,
+    };
   },
 };

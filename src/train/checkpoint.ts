@@ -54,7 +54,11 @@ export interface TrainState {
   savedAt: string;
 }
 
-export const RNG_STREAMS = ["Rng.derive(seed, 'epoch', e)", "Rng.derive(seed, 'rotate', e, key)", "Rng.derive(seed, 'step', e, s)"];
+export const RNG_STREAMS = [
+  "Rng.derive(seed, 'epoch', e)",
+  "Rng.derive(seed, 'rotate', e, key)",
+  "Rng.derive(seed, 'step', e, s)",
+];
 
 export function checkpointDir(out: string): string {
   return join(out, 'checkpoints');
@@ -62,7 +66,8 @@ export function checkpointDir(out: string): string {
 
 /** `epoch-003` after epoch 3; `epoch-003-step-000500` 500 steps into epoch 3. */
 function checkpointName(state: TrainState): string {
-  if (state.stepInEpoch) return `epoch-${String(state.epochsDone + 1).padStart(3, '0')}-step-${String(state.stepInEpoch).padStart(6, '0')}`;
+  if (state.stepInEpoch)
+    return `epoch-${String(state.epochsDone + 1).padStart(3, '0')}-step-${String(state.stepInEpoch).padStart(6, '0')}`;
   return `epoch-${String(state.epochsDone).padStart(3, '0')}`;
 }
 
@@ -83,7 +88,13 @@ async function writeSynced(path: string, data: Uint8Array | string): Promise<voi
   }
 }
 
-export async function writeCheckpoint(out: string, state: TrainState, weights: Buffer, optimizer: Buffer, keep = 2): Promise<string> {
+export async function writeCheckpoint(
+  out: string,
+  state: TrainState,
+  weights: Buffer,
+  optimizer: Buffer,
+  keep = 2,
+): Promise<string> {
   const root = checkpointDir(out);
   await mkdir(root, { recursive: true });
   const name = checkpointName(state);
@@ -105,8 +116,11 @@ export async function writeCheckpoint(out: string, state: TrainState, weights: B
     `${JSON.stringify({ checkpoint: name, epochsDone: state.epochsDone, stepInEpoch: state.stepInEpoch ?? 0 }, null, 1)}\n`,
   );
   // Keep the newest `keep` checkpoints.
-  const all = (await readdir(root)).filter((n) => checkpointKey(n) >= 0).sort((a, b) => checkpointKey(a) - checkpointKey(b));
-  for (const old of all.slice(0, Math.max(0, all.length - keep))) await rm(join(root, old), { recursive: true, force: true });
+  const all = (await readdir(root))
+    .filter((n) => checkpointKey(n) >= 0)
+    .sort((a, b) => checkpointKey(a) - checkpointKey(b));
+  for (const old of all.slice(0, Math.max(0, all.length - keep)))
+    await rm(join(root, old), { recursive: true, force: true });
   // Left-over temporaries of killed runs.
   for (const t of (await readdir(root)).filter((n) => n.startsWith('.epoch-') && n.endsWith('.tmp'))) {
     if (!t.includes(`.${process.pid}.`)) await rm(join(root, t), { recursive: true, force: true });
@@ -128,15 +142,26 @@ export function hasCheckpoint(out: string): boolean {
 export async function readCheckpoint(out: string): Promise<LoadedCheckpoint> {
   const latest = join(checkpointDir(out), 'latest.json');
   if (!existsSync(latest)) {
-    throw new UserError(`nothing to resume: ${latest} does not exist`, { file: latest }, 'run without --resume to start training; a checkpoint is written after each epoch');
+    throw new UserError(
+      `nothing to resume: ${latest} does not exist`,
+      { file: latest },
+      'run without --resume to start training; a checkpoint is written after each epoch',
+    );
   }
   const { checkpoint } = JSON.parse(await readFile(latest, 'utf8')) as { checkpoint: string };
   const dir = join(checkpointDir(out), checkpoint);
   const statePath = join(dir, 'state.json');
-  if (!existsSync(statePath)) throw new UserError(`checkpoint ${dir} is incomplete (no state.json)`, { file: statePath });
+  if (!existsSync(statePath))
+    throw new UserError(`checkpoint ${dir} is incomplete (no state.json)`, { file: statePath });
   const state = JSON.parse(await readFile(statePath, 'utf8')) as TrainState;
-  if (state.format !== 1) throw new UserError(`checkpoint format ${String(state.format)} is not supported`, { file: statePath });
-  return { state, weights: await readFile(join(dir, 'weights.bin')), optimizer: await readFile(join(dir, 'optimizer.pt')), dir };
+  if (state.format !== 1)
+    throw new UserError(`checkpoint format ${String(state.format)} is not supported`, { file: statePath });
+  return {
+    state,
+    weights: await readFile(join(dir, 'weights.bin')),
+    optimizer: await readFile(join(dir, 'optimizer.pt')),
+    dir,
+  };
 }
 
 /** Differences that make a resume continue a different run than the one checkpointed. */
@@ -145,6 +170,7 @@ export function configDifferences(a: RunConfig, b: RunConfig): string[] {
   // The release's path may change (a moved data disk); its content is checked by counts and classes.
   const keys: (keyof RunConfig)[] = ['size', 'batchSize', 'learningRate', 'seed', 'trainCount', 'valCount'];
   for (const k of keys) if (a[k] !== b[k]) diffs.push(`${k}: checkpoint ${String(a[k])}, now ${String(b[k])}`);
-  if (a.classes.join('\u0000') !== b.classes.join('\u0000')) diffs.push(`classes: checkpoint ${a.classes.length} labels, now ${b.classes.length} (or in another order)`);
+  if (a.classes.join('\u0000') !== b.classes.join('\u0000'))
+    diffs.push(`classes: checkpoint ${a.classes.length} labels, now ${b.classes.length} (or in another order)`);
   return diffs;
 }

@@ -69,7 +69,10 @@ export interface EngineInfo {
 }
 
 export interface Engine {
-  Model: new (graph: TrainGraph, options: { lr: number; threads: number; device?: string; kernels?: Kernels; precision?: Precision }) => NativeModel;
+  Model: new (
+    graph: TrainGraph,
+    options: { lr: number; threads: number; device?: string; kernels?: Kernels; precision?: Precision },
+  ) => NativeModel;
   info(): EngineInfo;
   /** Own CPU kernels against plain LibTorch ops on random tensors: worst relative difference per output and gradient. */
   checkKernels(): Record<string, number>;
@@ -91,13 +94,20 @@ export const INSTALL_COMMAND = 'apt-get install -y libtorch-dev libopenblas0-pth
 
 /** Where the built addon is expected (CYTOIMAGENET_TRAIN_ADDON overrides, e.g. for tests). */
 export function addonPath(): string {
-  return process.env.CYTOIMAGENET_TRAIN_ADDON ?? join(repoRoot(), 'native', 'build', 'Release', 'cytoimagenet_train.node');
+  return (
+    process.env.CYTOIMAGENET_TRAIN_ADDON ?? join(repoRoot(), 'native', 'build', 'Release', 'cytoimagenet_train.node')
+  );
 }
 
 /** The LibTorch headers the build would use, and whether they are there. */
 export function libtorchLocation(): { root: string; found: boolean; fromEnv: boolean } {
   const env = process.env.CYTOIMAGENET_LIBTORCH;
-  if (env) return { root: env, fromEnv: true, found: existsSync(join(env, 'include', 'torch', 'csrc', 'api', 'include', 'torch', 'torch.h')) };
+  if (env)
+    return {
+      root: env,
+      fromEnv: true,
+      found: existsSync(join(env, 'include', 'torch', 'csrc', 'api', 'include', 'torch', 'torch.h')),
+    };
   return { root: '/usr', fromEnv: false, found: existsSync('/usr/include/torch/csrc/api/include/torch/torch.h') };
 }
 
@@ -166,5 +176,7 @@ export function resolvePrecision(
 ): Precision {
   if (requested !== 'auto') return requested;
   if (ctx.startedWith) return ctx.startedWith;
-  return ctx.device === 'cpu' && ctx.kernels === 'own' && ctx.info.mkldnn && ctx.info.nativeBf16 ? 'mixed_bfloat16' : 'float32';
+  return ctx.device === 'cpu' && ctx.kernels === 'own' && ctx.info.mkldnn && ctx.info.nativeBf16
+    ? 'mixed_bfloat16'
+    : 'float32';
 }

@@ -17,7 +17,20 @@ export interface GraphWeight {
 }
 
 export interface GraphOp {
-  kind: 'input' | 'rescale' | 'normalize' | 'pad' | 'conv' | 'bn' | 'act' | 'gap' | 'reshape4' | 'mul' | 'add' | 'dropout' | 'dense';
+  kind:
+    | 'input'
+    | 'rescale'
+    | 'normalize'
+    | 'pad'
+    | 'conv'
+    | 'bn'
+    | 'act'
+    | 'gap'
+    | 'reshape4'
+    | 'mul'
+    | 'add'
+    | 'dropout'
+    | 'dense';
   in: string[];
   out: string;
   w?: string[];
@@ -65,7 +78,8 @@ function trainableOf(l: LayerSpec, weight: string): boolean {
 
 /** The full classifier (backbone → avg_pool → top_dropout → predictions) for `classes` labels. */
 export function trainGraph(classes: number): TrainGraph {
-  if (!Number.isInteger(classes) || classes < 2) throw new RangeError(`a classifier needs at least 2 classes, got ${classes}`);
+  if (!Number.isInteger(classes) || classes < 2)
+    throw new RangeError(`a classifier needs at least 2 classes, got ${classes}`);
   const layers = efficientNetB0Layers({ includeTop: true, classes });
   const weights: GraphWeight[] = [];
   const ops: GraphOp[] = [];
@@ -107,8 +121,10 @@ export function trainGraph(classes: number): TrainGraph {
       case 'depthwise_conv': {
         const k = l.kernel ?? 1;
         const same = (l.padding ?? 'valid') === 'same';
-        if (same && (l.stride ?? 1) !== 1) throw new Error(`graph: ${l.name}: 'same' padding with stride ${l.stride} is not supported`);
-        const names = l.kind === 'depthwise_conv' ? w(l, 'depthwise_kernel') : l.useBias ? w(l, 'kernel', 'bias') : w(l, 'kernel');
+        if (same && (l.stride ?? 1) !== 1)
+          throw new Error(`graph: ${l.name}: 'same' padding with stride ${l.stride} is not supported`);
+        const names =
+          l.kind === 'depthwise_conv' ? w(l, 'depthwise_kernel') : l.useBias ? w(l, 'kernel', 'bias') : w(l, 'kernel');
         ops.push({
           kind: 'conv',
           in: io.in,
@@ -121,7 +137,13 @@ export function trainGraph(classes: number): TrainGraph {
         break;
       }
       case 'batch_norm':
-        ops.push({ kind: 'bn', ...io, w: w(l, 'gamma', 'beta', 'moving_mean', 'moving_variance'), eps: l.epsilon ?? 1e-3, momentum: BN_MOMENTUM });
+        ops.push({
+          kind: 'bn',
+          ...io,
+          w: w(l, 'gamma', 'beta', 'moving_mean', 'moving_variance'),
+          eps: l.epsilon ?? 1e-3,
+          momentum: BN_MOMENTUM,
+        });
         break;
       case 'activation':
         ops.push({ kind: 'act', ...io, fn: l.activation ?? 'linear' });
@@ -153,6 +175,6 @@ export function trainGraph(classes: number): TrainGraph {
     if (act && act !== 'softmax') ops.push({ kind: 'act', in: [linearOut], out: l.name, fn: act });
   }
   const last = layers.at(-1);
-  if (!last || last.kind !== 'dense') throw new Error('graph: the model must end in a dense layer');
+  if (last?.kind !== 'dense') throw new Error('graph: the model must end in a dense layer');
   return { weights, ops, output: last.name, features: 'avg_pool', layers };
 }

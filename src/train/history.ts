@@ -36,7 +36,9 @@ function cell(v: number | null): string {
 }
 
 export function historyCsv(rows: readonly HistoryRow[]): string {
-  return [HISTORY_COLUMNS.join(','), ...rows.map((r) => HISTORY_COLUMNS.map((c) => cell(r[c])).join(','))].join('\n') + '\n';
+  return (
+    [HISTORY_COLUMNS.join(','), ...rows.map((r) => HISTORY_COLUMNS.map((c) => cell(r[c])).join(','))].join('\n') + '\n'
+  );
 }
 
 export function historySpec(rows: readonly HistoryRow[], title: string): TopLevelSpec {

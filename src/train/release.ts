@@ -30,7 +30,13 @@ export function parseLabelsSubset(arg: string): string[] {
   if (existsSync(arg) && statSync(arg).isFile()) {
     const text = readFileSync(arg, 'utf8');
     const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
-    if (lines.length > 0 && lines[0].split(',').map((s) => s.trim()).includes('label')) {
+    if (
+      lines.length > 0 &&
+      lines[0]
+        .split(',')
+        .map((s) => s.trim())
+        .includes('label')
+    ) {
       const rows = parse(text, { columns: true, skip_empty_lines: true, trim: true }) as Record<string, string>[];
       labels = rows.map((r) => r.label);
     } else {
@@ -40,7 +46,12 @@ export function parseLabelsSubset(arg: string): string[] {
     labels = arg.split(',').map((s) => s.trim());
   }
   labels = labels.filter((l) => l !== '');
-  if (labels.length === 0) throw new UserError(`--labels-subset '${arg}' names no labels`, {}, 'give a comma list (a,b,c) or a file with one label per line');
+  if (labels.length === 0)
+    throw new UserError(
+      `--labels-subset '${arg}' names no labels`,
+      {},
+      'give a comma list (a,b,c) or a file with one label per line',
+    );
   return [...new Set(labels)];
 }
 
@@ -48,7 +59,11 @@ export function parseLabelsSubset(arg: string): string[] {
 export function readReleaseSplit(releaseDir: string, subset?: readonly string[]): ReleaseSplit {
   const meta = join(releaseDir, 'metadata.csv');
   if (!existsSync(meta)) {
-    throw new UserError(`no metadata.csv in ${releaseDir}`, { file: meta }, 'point --release at a folder written by `cytoimagenet build`');
+    throw new UserError(
+      `no metadata.csv in ${releaseDir}`,
+      { file: meta },
+      'point --release at a folder written by `cytoimagenet build`',
+    );
   }
   const text = readFileSync(meta, 'utf8');
   let rows: string[][];
@@ -63,7 +78,12 @@ export function readReleaseSplit(releaseDir: string, subset?: readonly string[])
   const col: Record<string, number> = {};
   for (const name of REQUIRED_COLUMNS) {
     const i = header.indexOf(name);
-    if (i < 0) throw new UserError(`metadata.csv has no '${name}' column`, { file: meta, line: 1, column: name }, `training needs the columns ${REQUIRED_COLUMNS.join(', ')}`);
+    if (i < 0)
+      throw new UserError(
+        `metadata.csv has no '${name}' column`,
+        { file: meta, line: 1, column: name },
+        `training needs the columns ${REQUIRED_COLUMNS.join(', ')}`,
+      );
     col[name] = i;
   }
   const wanted = subset ? new Set(subset) : undefined;
@@ -82,7 +102,8 @@ export function readReleaseSplit(releaseDir: string, subset?: readonly string[])
     if (wanted && !wanted.has(label)) continue;
     const key = `${row[col.path]}/${row[col.filename]}`;
     const file = join(releaseDir, row[col.path], row[col.filename]);
-    if (!isInside(releaseDir, file)) throw new UserError(`image path leaves the release folder: ${key}`, { file: meta, line, column: 'path' });
+    if (!isInside(releaseDir, file))
+      throw new UserError(`image path leaves the release folder: ${key}`, { file: meta, line, column: 'path' });
     raw.push({ key, file, label, dset });
   }
   if (wanted) {
@@ -96,7 +117,8 @@ export function readReleaseSplit(releaseDir: string, subset?: readonly string[])
     }
   }
   const classes = [...new Set(raw.map((x) => x.label))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  if (classes.length < 2) throw new UserError(`training needs at least 2 labels, the selection has ${classes.length}`, { file: meta });
+  if (classes.length < 2)
+    throw new UserError(`training needs at least 2 labels, the selection has ${classes.length}`, { file: meta });
   const index = new Map(classes.map((c, i) => [c, i]));
   const train: TrainItem[] = [];
   const val: TrainItem[] = [];
@@ -104,6 +126,7 @@ export function readReleaseSplit(releaseDir: string, subset?: readonly string[])
     const item: TrainItem = { key: x.key, file: x.file, label: x.label, classIndex: index.get(x.label)! };
     (x.dset === 'train' ? train : val).push(item);
   }
-  if (train.length === 0) throw new UserError('the release has no training images (dset = train) for the selected labels', { file: meta });
+  if (train.length === 0)
+    throw new UserError('the release has no training images (dset = train) for the selected labels', { file: meta });
   return { classes, train, val };
 }

@@ -16,8 +16,15 @@ export function reflectIndex(i: number, n: number): number {
  * Rotate a row-major plane (width × height) by `degrees` counter-clockwise on screen (Keras's
  * sense: output (r, c) reads input R·((r, c) − centre) + centre with R = [[cos, −sin], [sin, cos]]).
  */
-export function rotateReflect(src: ArrayLike<number>, width: number, height: number, degrees: number, out = new Float32Array(width * height)): Float32Array {
-  if (src.length !== width * height) throw new RangeError(`rotateReflect: plane has ${src.length} values, expected ${width}×${height}`);
+export function rotateReflect(
+  src: ArrayLike<number>,
+  width: number,
+  height: number,
+  degrees: number,
+  out = new Float32Array(width * height),
+): Float32Array {
+  if (src.length !== width * height)
+    throw new RangeError(`rotateReflect: plane has ${src.length} values, expected ${width}×${height}`);
   const t = (degrees * Math.PI) / 180;
   const cos = Math.cos(t);
   const sin = Math.sin(t);

@@ -21,7 +21,14 @@ import {
   type RunConfig,
   type TrainState,
 } from './checkpoint.js';
-import { loadEngine, resolvePrecision, type Kernels, type NativeModel, type Precision, type StepStats } from './engine.js';
+import {
+  loadEngine,
+  resolvePrecision,
+  type Kernels,
+  type NativeModel,
+  type Precision,
+  type StepStats,
+} from './engine.js';
 import { trainGraph, type TrainGraph } from './graph.js';
 import { writeHistory, type HistoryRow } from './history.js';
 import { loadBatch, prefetch, rotationAngle } from './pipeline.js';
@@ -166,10 +173,18 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let state: TrainState | undefined;
   let resumed: { weights: Buffer; optimizer: Buffer } | undefined;
   if (options.init && !existsSync(options.init)) {
-    throw new UserError(`--init: no such file ${options.init}`, { file: options.init }, 'give a Keras EfficientNetB0 .h5 (no-top or full model)');
+    throw new UserError(
+      `--init: no such file ${options.init}`,
+      { file: options.init },
+      'give a Keras EfficientNetB0 .h5 (no-top or full model)',
+    );
   }
   if (options.resume && options.init) {
-    throw new UserError('--init and --resume do not go together', {}, 'a resumed run continues from its checkpoint; --init starts a new run');
+    throw new UserError(
+      '--init and --resume do not go together',
+      {},
+      'a resumed run continues from its checkpoint; --init starts a new run',
+    );
   }
   if (options.resume) {
     const ck = await readCheckpoint(out);
@@ -181,25 +196,44 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         'resume with the same release, --size, --batch-size, --lr, --seed and --labels-subset, or start a new run in another --out',
       );
     }
-    if (ck.state.config.release !== config.release) log(`note: the release was at ${ck.state.config.release} when the run started; now ${config.release}`);
+    if (ck.state.config.release !== config.release)
+      log(`note: the release was at ${ck.state.config.release} when the run started; now ${config.release}`);
     state = { ...ck.state, config };
     resumed = { weights: ck.weights, optimizer: ck.optimizer };
-    log(`resuming after epoch ${state.epochsDone}${state.stepInEpoch ? `, step ${state.stepInEpoch} of epoch ${state.epochsDone + 1}` : ''} from ${ck.dir}`);
+    log(
+      `resuming after epoch ${state.epochsDone}${state.stepInEpoch ? `, step ${state.stepInEpoch} of epoch ${state.epochsDone + 1}` : ''} from ${ck.dir}`,
+    );
   } else if (hasCheckpoint(out)) {
-    throw new UserError(`${out} already holds a training run (checkpoints/latest.json)`, { file: out }, 'pass --resume to continue it, or choose another --out');
+    throw new UserError(
+      `${out} already holds a training run (checkpoints/latest.json)`,
+      { file: out },
+      'pass --resume to continue it, or choose another --out',
+    );
   }
 
   const graph: TrainGraph = trainGraph(split.classes.length);
   const device = options.device ?? 'cpu';
   const kernels = options.kernels ?? 'own';
   const startedWith = state ? (state.precision ?? 'float32') : undefined;
-  const precision = resolvePrecision(options.precision ?? 'auto', { device, kernels, info: engine.info(), startedWith });
-  if (startedWith && precision !== startedWith) log(`note: the run started in ${startedWith} and continues in ${precision}`);
+  const precision = resolvePrecision(options.precision ?? 'auto', {
+    device,
+    kernels,
+    info: engine.info(),
+    startedWith,
+  });
+  if (startedWith && precision !== startedWith)
+    log(`note: the run started in ${startedWith} and continues in ${precision}`);
   let model: NativeModel;
   try {
     model = new engine.Model(graph, { lr: config.learningRate, threads, device, kernels, precision });
   } catch (e) {
-    throw new UserError(`cannot create the model: ${(e as Error).message}`, {}, options.device && options.device !== 'cpu' ? 'build the addon against a CUDA LibTorch (CYTOIMAGENET_LIBTORCH, docs/train.md) on a machine with a GPU, or use --device cpu' : undefined);
+    throw new UserError(
+      `cannot create the model: ${(e as Error).message}`,
+      {},
+      options.device && options.device !== 'cpu'
+        ? 'build the addon against a CUDA LibTorch (CYTOIMAGENET_LIBTORCH, docs/train.md) on a machine with a GPU, or use --device cpu'
+        : undefined,
+    );
   }
   if (resumed) {
     loadEncodedWeights(model, graph, resumed.weights);
@@ -208,7 +242,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     initWeights(model, graph, config.seed);
     if (options.init) {
       const n = await loadInitWeights(model, graph, resolve(options.init));
-      log(`backbone initialised from ${options.init} (${n} tensors; the ${split.classes.length}-way classifier is new)`);
+      log(
+        `backbone initialised from ${options.init} (${n} tensors; the ${split.classes.length}-way classifier is new)`,
+      );
     }
   }
   const history: HistoryRow[] = state ? [...state.history] : [];
@@ -235,9 +271,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   for (const t of split.val) perClass[t.classIndex][1]++;
   await writeFileAtomic(
     resolveInside(out, 'classes.csv'),
-    'index,label,train_images,val_images\n' + split.classes.map((c, i) => `${i},${csvField(c)},${perClass[i][0]},${perClass[i][1]}`).join('\n') + '\n',
+    'index,label,train_images,val_images\n' +
+      split.classes.map((c, i) => `${i},${csvField(c)},${perClass[i][0]},${perClass[i][1]}`).join('\n') +
+      '\n',
   );
-  await writeFileAtomic(resolveInside(out, 'run.json'), `${JSON.stringify({ ...config, epochs, threads, init: options.init ?? null, engine: engine.info().torchVersion, kernels: model.kernels, precision: model.precision, toolVersion: options.toolVersion }, null, 1)}\n`);
+  await writeFileAtomic(
+    resolveInside(out, 'run.json'),
+    `${JSON.stringify({ ...config, epochs, threads, init: options.init ?? null, engine: engine.info().torchVersion, kernels: model.kernels, precision: model.precision, toolVersion: options.toolVersion }, null, 1)}\n`,
+  );
 
   const B = config.batchSize;
   const S = config.size;
@@ -285,7 +326,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         etaSeconds: left / ((rate.images + trainMeter.n - imagesBefore) / (rate.seconds + secs)),
       });
       if (every > 0 && step % every === 0 && step < trainSteps) {
-        await writeCheckpoint(out, stateAt(e, step, trainMeter.state()), encodeWeights(model, graph), model.saveOptimizer(), options.keepCheckpoints ?? 2);
+        await writeCheckpoint(
+          out,
+          stateAt(e, step, trainMeter.state()),
+          encodeWeights(model, graph),
+          model.saveOptimizer(),
+          options.keepCheckpoints ?? 2,
+        );
       }
       if (options.stopAfterSteps !== undefined && stepsThisRun >= options.stopAfterSteps) {
         return { out, history, backbone, classes: split.classes, resumedFrom: state?.epochsDone, stopped: true };
@@ -297,7 +344,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
     const valMeter = new Meter();
     let vstep = 0;
-    for await (const batch of prefetch(valSteps, depth, (i) => loadBatch(split.val.slice(i * B, (i + 1) * B), { size: S }))) {
+    for await (const batch of prefetch(valSteps, depth, (i) =>
+      loadBatch(split.val.slice(i * B, (i + 1) * B), { size: S }),
+    )) {
       valMeter.add(await model.evalStep(batch.x, batch.labels, batch.n, S, S));
       vstep++;
       options.onProgress?.({
@@ -327,12 +376,24 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     history.push(row);
     const newState = stateAt(e + 1, 0);
     // Outputs first, checkpoint last: a run killed in between redoes this epoch and rewrites them.
-    await writeHistory(out, history, `EfficientNetB0 on ${split.classes.length} labels (batch ${B}, ${S}×${S}, Adam lr ${config.learningRate})`);
+    await writeHistory(
+      out,
+      history,
+      `EfficientNetB0 on ${split.classes.length} labels (batch ${B}, ${S}×${S}, Adam lr ${config.learningRate})`,
+    );
     backbone = await exportModels(out, model);
-    await writeCheckpoint(out, newState, encodeWeights(model, graph), model.saveOptimizer(), options.keepCheckpoints ?? 2);
+    await writeCheckpoint(
+      out,
+      newState,
+      encodeWeights(model, graph),
+      model.saveOptimizer(),
+      options.keepCheckpoints ?? 2,
+    );
     log(
       `epoch ${e + 1}/${epochs}: loss ${fmt(row.train_loss)} top-1 ${pct(row.train_top1)} top-7 ${pct(row.train_top7)}` +
-        (row.val_loss !== null ? ` | val loss ${fmt(row.val_loss)} top-1 ${pct(row.val_top1!)} top-7 ${pct(row.val_top7!)}` : '') +
+        (row.val_loss !== null
+          ? ` | val loss ${fmt(row.val_loss)} top-1 ${pct(row.val_top1!)} top-7 ${pct(row.val_top7!)}`
+          : '') +
         ` | ${row.images_per_second} images/s`,
     );
   }

@@ -17,7 +17,8 @@ export function setKerasWeights(model: NativeModel, graph: TrainGraph, weights: 
   for (const w of graph.weights) {
     const t = weights.get(w.layer)?.get(w.short);
     if (!t) throw new Error(`weights: ${w.name} is missing`);
-    if (t.data.length !== shapeSize(w.shape)) throw new Error(`weights: ${w.name} has ${t.data.length} values, expected ${shapeSize(w.shape)}`);
+    if (t.data.length !== shapeSize(w.shape))
+      throw new Error(`weights: ${w.name} has ${t.data.length} values, expected ${shapeSize(w.shape)}`);
     model.setWeight(w.name, t.data);
   }
 }
@@ -27,11 +28,14 @@ export function setKerasWeights(model: NativeModel, graph: TrainGraph, weights: 
  * with its avg_pool (what Keras's *_notop.h5 holds and `features --model` loads).
  */
 export function kerasWeightsOf(model: NativeModel, options: { top: boolean }): KerasWeights {
-  const layers = efficientNetB0Layers(options.top ? { includeTop: true, classes: model.numClasses } : { includeTop: false, pooling: true });
+  const layers = efficientNetB0Layers(
+    options.top ? { includeTop: true, classes: model.numClasses } : { includeTop: false, pooling: true },
+  );
   const out: KerasWeights = new Map();
   for (const l of layers) {
     const m = new Map<string, KerasTensor>();
-    for (const w of l.weights) m.set(w.name, { shape: [...w.shape], data: model.getWeight(storedName(l.name, w.name)) });
+    for (const w of l.weights)
+      m.set(w.name, { shape: [...w.shape], data: model.getWeight(storedName(l.name, w.name)) });
     out.set(l.name, m);
   }
   return out;
@@ -67,7 +71,11 @@ export function decodeWeights(buf: Buffer): Map<string, Float32Array> {
   if (buf.toString('ascii', 0, MAGIC.length) !== MAGIC) throw new Error('not a cytoimagenet weights file');
   const hlen = buf.readUInt32LE(MAGIC.length);
   const start = MAGIC.length + 4;
-  const index = JSON.parse(buf.toString('utf8', start, start + hlen)) as { name: string; shape: number[]; offset: number }[];
+  const index = JSON.parse(buf.toString('utf8', start, start + hlen)) as {
+    name: string;
+    shape: number[];
+    offset: number;
+  }[];
   const base = start + hlen;
   const out = new Map<string, Float32Array>();
   for (const e of index) {
@@ -104,7 +112,10 @@ export async function loadInitWeights(model: NativeModel, graph: TrainGraph, fil
     );
   }
   if (!net.layers.some((l) => l.name === 'rescaling')) {
-    throw new UserError("this .h5 has no 'rescaling' layer, so it expects another input scale than 0–255 images ÷ 255", { file });
+    throw new UserError(
+      "this .h5 has no 'rescaling' layer, so it expects another input scale than 0–255 images ÷ 255",
+      { file },
+    );
   }
   const wanted = new Set(graph.weights.map((w) => w.name));
   let n = 0;

@@ -11,7 +11,10 @@ export function toolVersion(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   for (const up of ['../../..', '../..']) {
     try {
-      const pkg = JSON.parse(readFileSync(join(here, up, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      const pkg = JSON.parse(readFileSync(join(here, up, 'package.json'), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
       if (pkg.name === 'cytoimagenet' && pkg.version) return (cached = pkg.version);
     } catch {
       /* try the next layout */

@@ -20,7 +20,10 @@ let fingerprint = '';
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'cytoimagenet-bad-'));
   catalog = join(dir, 'catalog.duckdb');
-  await writeFile(join(dir, 'good.csv'), 'database,name,dir_name,idx,organism\nDB,Good,good,g-1,human\nDB,Good,good,g-2,mouse\n');
+  await writeFile(
+    join(dir, 'good.csv'),
+    'database,name,dir_name,idx,organism\nDB,Good,good,g-1,human\nDB,Good,good,g-2,mouse\n',
+  );
   await ingestSources([await writeConfig(dir, 'good.json', { adapter: 'standard', table: 'good.csv' })], catalog);
   fingerprint = await catalogFingerprint(catalog);
 });
@@ -41,11 +44,14 @@ async function expectRefused(config: string, check: (e: UserError) => void): Pro
 
 test('a malformed CSV line is reported with its line number', async () => {
   await writeFile(join(dir, 'bad.csv'), 'database,name,dir_name,idx\nDB,Good,good,g-1\nDB,Good,good,g-2,extra\n');
-  await expectRefused(await writeConfig(dir, 'bad-line.json', { adapter: 'standard', table: 'bad.csv', dir_name: 'good' }), (e) => {
-    assert.equal(e.location.file, join(dir, 'bad.csv'));
-    assert.equal(e.location.line, 3);
-    assert.match(e.message, /expected 4 fields.*found 5/);
-  });
+  await expectRefused(
+    await writeConfig(dir, 'bad-line.json', { adapter: 'standard', table: 'bad.csv', dir_name: 'good' }),
+    (e) => {
+      assert.equal(e.location.file, join(dir, 'bad.csv'));
+      assert.equal(e.location.line, 3);
+      assert.match(e.message, /expected 4 fields.*found 5/);
+    },
+  );
 });
 
 test('a missing column names the table and the column', async () => {
@@ -57,9 +63,13 @@ test('a missing column names the table and the column', async () => {
   });
   const meta = join(dir, 'bbbc021');
   await mkdir(meta, { recursive: true });
-  for (const n of ['moa', 'compound']) await copyFile(sharedPath('metadata', 'bbbc021', `BBBC021_v1_${n}.csv`), join(meta, `BBBC021_v1_${n}.csv`));
+  for (const n of ['moa', 'compound'])
+    await copyFile(sharedPath('metadata', 'bbbc021', `BBBC021_v1_${n}.csv`), join(meta, `BBBC021_v1_${n}.csv`));
   const image = await readFile(sharedPath('metadata', 'bbbc021', 'BBBC021_v1_image.csv'), 'utf8');
-  await writeFile(join(meta, 'BBBC021_v1_image.csv'), image.replace('"Image_FileName_Actin"', '"Image_FileName_Phalloidin"'));
+  await writeFile(
+    join(meta, 'BBBC021_v1_image.csv'),
+    image.replace('"Image_FileName_Actin"', '"Image_FileName_Phalloidin"'),
+  );
   await expectRefused(await writeConfig(dir, 'b21.json', { adapter: 'bbbc021', metadata: 'bbbc021' }), (e) => {
     assert.equal(e.location.column, 'Image_FileName_Actin');
     assert.equal(e.location.line, 1);
@@ -88,7 +98,10 @@ test('an unknown adapter, an unknown key, and a config that fails validation nam
     assert.equal(e.location.column, 'colour');
     assert.match(e.message, /unknown key 'colour'/);
   });
-  await writeFile(join(dir, 'val.json'), '{\n  "adapter": "generic",\n  "dir_name": "has space",\n  "database": "D",\n  "name": "N",\n  "images": "x",\n  "pattern": "{a}.png"\n}\n');
+  await writeFile(
+    join(dir, 'val.json'),
+    '{\n  "adapter": "generic",\n  "dir_name": "has space",\n  "database": "D",\n  "name": "N",\n  "images": "x",\n  "pattern": "{a}.png"\n}\n',
+  );
   await expectRefused(join(dir, 'val.json'), (e) => {
     assert.equal(e.location.line, 3);
     assert.equal(e.location.column, 'dir_name');
@@ -104,7 +117,10 @@ test('an unreadable zip is named as such', async () => {
   const study = join(dir, 'idr9999-broken');
   await mkdir(join(study, 'screenA'), { recursive: true });
   await writeFile(join(study, 'idr9999-study.txt'), 'Study Title\tBroken\n');
-  await writeFile(join(study, 'screenA', 'idr9999-screenA-annotation.csv.zip'), 'PK\u0003\u0004 this is not a zip archive');
+  await writeFile(
+    join(study, 'screenA', 'idr9999-screenA-annotation.csv.zip'),
+    'PK\u0003\u0004 this is not a zip archive',
+  );
   await expectRefused(await writeConfig(dir, 'zip.json', { adapter: 'idr', study: 'idr9999-broken' }), (e) => {
     assert.equal(e.location.file, join(study, 'screenA', 'idr9999-screenA-annotation.csv.zip'));
     assert.match(e.message, /cannot read the zip archive/);
@@ -126,12 +142,15 @@ test('duplicate idx values and an idx owned by another source are refused', asyn
 test('the CLI prints the message (no stack trace) and exits 1', async () => {
   await writeFile(join(dir, 'cli.yaml'), 'adapter: standard\ntable: missing.csv\n');
   const run = promisify(execFile);
-  await assert.rejects(run(process.execPath, [CLI, 'ingest', join(dir, 'cli.yaml'), '--catalog', catalog]), (e: unknown) => {
-    const err = e as { code: number; stderr: string };
-    assert.equal(err.code, 1);
-    assert.match(err.stderr, /missing\.csv: table not found/);
-    assert.doesNotMatch(err.stderr, /\n\s+at /);
-    return true;
-  });
+  await assert.rejects(
+    run(process.execPath, [CLI, 'ingest', join(dir, 'cli.yaml'), '--catalog', catalog]),
+    (e: unknown) => {
+      const err = e as { code: number; stderr: string };
+      assert.equal(err.code, 1);
+      assert.match(err.stderr, /missing\.csv: table not found/);
+      assert.doesNotMatch(err.stderr, /\n\s+at /);
+      return true;
+    },
+  );
   assert.equal(await catalogFingerprint(catalog), fingerprint);
 });

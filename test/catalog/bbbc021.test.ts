@@ -9,7 +9,10 @@ import { count, query, writeConfig } from './catalog-helpers.js';
 
 test('BBBC021: 13,200 image sets of 3 channel files, 12 MOAs, DMSO without MOA; re-ingest replaces, never duplicates', async () => {
   await withTempDir(async (dir) => {
-    const cfg = await writeConfig(dir, 'bbbc021.json', { adapter: 'bbbc021', metadata: sharedPath('metadata', 'bbbc021') });
+    const cfg = await writeConfig(dir, 'bbbc021.json', {
+      adapter: 'bbbc021',
+      metadata: sharedPath('metadata', 'bbbc021'),
+    });
     const catalog = join(dir, 'catalog.duckdb');
     const report = await ingestSources([cfg], catalog);
     assert.equal(report.sources[0].rows, 13_200);
@@ -31,9 +34,15 @@ test('BBBC021: 13,200 image sets of 3 channel files, 12 MOAs, DMSO without MOA; 
       'Week4_27481/G10_s1_w1BEDC2073-A983-4B98-95E9-84466707A25D.tif|Week4_27481/G10_s1_w2DCEC82F3-05F7-4F2F-B779-C5DF9698141E.tif|Week4_27481/G10_s1_w43CD51CBC-2370-471F-BA01-EE250B14B3C8.tif',
     );
     assert.equal(first.files_status, 'unchecked');
-    const [conc] = await query(catalog, `SELECT value FROM extras WHERE idx = '${String(first.idx)}' AND key = 'concentration'`);
+    const [conc] = await query(
+      catalog,
+      `SELECT value FROM extras WHERE idx = '${String(first.idx)}' AND key = 'concentration'`,
+    );
     assert.equal(conc.value, '0.003000');
-    const [taxol] = await query(catalog, `SELECT DISTINCT phenotype FROM catalog WHERE compound = 'taxol' AND phenotype IS NOT NULL`);
+    const [taxol] = await query(
+      catalog,
+      `SELECT DISTINCT phenotype FROM catalog WHERE compound = 'taxol' AND phenotype IS NOT NULL`,
+    );
     assert.equal(taxol.phenotype, 'microtubule stabilizers');
 
     const fp = await catalogFingerprint(catalog);
@@ -51,10 +60,19 @@ test('BBBC021 with an images folder: present and missing channel files are told 
   await withTempDir(async (dir) => {
     const images = join(dir, 'images', 'Week4_27481');
     await mkdir(images, { recursive: true });
-    for (const f of ['G10_s1_w1BEDC2073-A983-4B98-95E9-84466707A25D.tif', 'G10_s1_w2DCEC82F3-05F7-4F2F-B779-C5DF9698141E.tif', 'G10_s1_w43CD51CBC-2370-471F-BA01-EE250B14B3C8.tif', 'G10_s2_w11C3B9BCC-E48F-4C2F-9D31-8F46D8B5B972.tif']) {
+    for (const f of [
+      'G10_s1_w1BEDC2073-A983-4B98-95E9-84466707A25D.tif',
+      'G10_s1_w2DCEC82F3-05F7-4F2F-B779-C5DF9698141E.tif',
+      'G10_s1_w43CD51CBC-2370-471F-BA01-EE250B14B3C8.tif',
+      'G10_s2_w11C3B9BCC-E48F-4C2F-9D31-8F46D8B5B972.tif',
+    ]) {
       await writeFile(join(images, f), '');
     }
-    const cfg = await writeConfig(dir, 'bbbc021.yaml', { adapter: 'bbbc021', metadata: sharedPath('metadata', 'bbbc021'), images: 'images' });
+    const cfg = await writeConfig(dir, 'bbbc021.yaml', {
+      adapter: 'bbbc021',
+      metadata: sharedPath('metadata', 'bbbc021'),
+      images: 'images',
+    });
     const catalog = join(dir, 'c.duckdb');
     const r = await ingestSources([cfg], catalog);
     assert.equal(r.sources[0].present, 1);

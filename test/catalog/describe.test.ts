@@ -12,7 +12,10 @@ test('describe: labels and rows per category (like the seed table), rows per dat
     const configs = [
       await writeConfig(dir, 'b21.json', { adapter: 'bbbc021', metadata: sharedPath('metadata', 'bbbc021') }),
       await writeConfig(dir, 'b41.json', { adapter: 'bbbc041', boxes: sharedPath('metadata', 'bbbc041', 'test.json') }),
-      await writeConfig(dir, 'i21.json', { adapter: 'idr', study: sharedPath('metadata', 'idr', 'idr0021-lawo-pericentriolarmaterial') }),
+      await writeConfig(dir, 'i21.json', {
+        adapter: 'idr',
+        study: sharedPath('metadata', 'idr', 'idr0021-lawo-pericentriolarmaterial'),
+      }),
     ];
     const catalog = join(dir, 'c.duckdb');
     await ingestSources(configs, catalog);

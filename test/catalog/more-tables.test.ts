@@ -21,7 +21,12 @@ test('generic configs ingest the other real tables: leukemia, kinome map, BBBC02
         table: { path: md('cytoimagenet', 'kag_leukemia_val.csv'), key: 'new_names' },
         columns: { phenotype: 'labels', filename: 'new_names' },
         codes: { phenotype: { '1': 'leukemia', '0': 'wildtype' } },
-        values: { organism: 'human', cell_type: 'red blood cell|white blood cell', microscopy: 'brightfield', channels: 'brightfield' },
+        values: {
+          organism: 'human',
+          cell_type: 'red blood cell|white blood cell',
+          microscopy: 'brightfield',
+          channels: 'brightfield',
+        },
       }),
       await writeConfig(dir, 'kinome.json', {
         adapter: 'generic',
@@ -44,9 +49,23 @@ test('generic configs ingest the other real tables: leukemia, kinome map, BBBC02
         dir_name: 'deepyeast',
         database: 'DeepYeast',
         name: 'Chong et al. WT2 yeast crops (validation)',
-        table: { path: md('yeast', 'deepyeast', 'HOwt_val.txt'), header: false, column_names: ['file', 'label_idx'], delimiter: ' ', key: 'file', files: ['{file}'] },
+        table: {
+          path: md('yeast', 'deepyeast', 'HOwt_val.txt'),
+          header: false,
+          column_names: ['file', 'label_idx'],
+          delimiter: ' ',
+          key: 'file',
+          files: ['{file}'],
+        },
         columns: { cell_visible: 'label_idx' },
-        codes: { cell_visible: { table: md('yeast', 'deepyeast', 'HOwt_doc.txt'), key: 'label_idx', value: 'label', delimiter: ';' } },
+        codes: {
+          cell_visible: {
+            table: md('yeast', 'deepyeast', 'HOwt_doc.txt'),
+            key: 'label_idx',
+            value: 'label',
+            delimiter: ';',
+          },
+        },
         values: { organism: 'yeast', microscopy: 'fluorescence' },
       }),
       await writeConfig(dir, 'deepyeast-transfer.json', {
@@ -54,16 +73,34 @@ test('generic configs ingest the other real tables: leukemia, kinome map, BBBC02
         dir_name: 'deepyeast_transfer',
         database: 'DeepYeast',
         name: 'Chong et al. WT2 yeast crops (transfer classes)',
-        table: { path: md('yeast', 'deepyeast', 'HOwt_transfer_val.txt'), header: false, column_names: ['file', 'label_idx'], delimiter: ' ', key: 'file', files: ['{file}'] },
+        table: {
+          path: md('yeast', 'deepyeast', 'HOwt_transfer_val.txt'),
+          header: false,
+          column_names: ['file', 'label_idx'],
+          delimiter: ' ',
+          key: 'file',
+          files: ['{file}'],
+        },
         columns: { cell_visible: 'label_idx' },
-        codes: { cell_visible: { table: md('yeast', 'deepyeast', 'HOwt_transfer_doc.txt'), key: 'label_idx', value: 'label', delimiter: ';' } },
+        codes: {
+          cell_visible: {
+            table: md('yeast', 'deepyeast', 'HOwt_transfer_doc.txt'),
+            key: 'label_idx',
+            value: 'label',
+            delimiter: ';',
+          },
+        },
       }),
       await writeConfig(dir, 'deeploc.json', {
         adapter: 'generic',
         dir_name: 'deeploc_cells',
         database: 'DeepLoc',
         name: 'DeepLoc sample cells',
-        table: { path: md('yeast', 'deeploc', 'SQL_data.csv'), id: '{ImageNumber}-{column0}', files: ['{Image_FileName_GFP}', '{Image_FileName_RFP}'] },
+        table: {
+          path: md('yeast', 'deeploc', 'SQL_data.csv'),
+          id: '{ImageNumber}-{column0}',
+          files: ['{Image_FileName_GFP}', '{Image_FileName_RFP}'],
+        },
         values: { organism: 'yeast', channels: 'f_protein|f_cytoplasm' },
       }),
     ];
@@ -78,19 +115,56 @@ test('generic configs ingest the other real tables: leukemia, kinome map, BBBC02
       deeploc_cells: 361,
     });
     assert.deepEqual(
-      (await query(catalog, `SELECT phenotype, count(*) AS n FROM catalog WHERE dir_name = 'kag_leukemia' GROUP BY 1 ORDER BY 1`)).map((x) => [x.phenotype, Number(x.n)]),
+      (
+        await query(
+          catalog,
+          `SELECT phenotype, count(*) AS n FROM catalog WHERE dir_name = 'kag_leukemia' GROUP BY 1 ORDER BY 1`,
+        )
+      ).map((x) => [x.phenotype, Number(x.n)]),
       [
         ['leukemia', 1_219],
         ['wildtype', 648],
       ],
     );
-    assert.equal(await count(catalog, `dir_name = 'cil_kinome_map' AND idx = 'cil_kinome_map-53464.zip' AND cell_visible = 'agc kinase'`), 1);
-    assert.equal(await count(catalog, `dir_name = 'bbbc022_moa' AND compound = 'brd-a00993607' AND phenotype = 'adrenergic receptor antagonist'`), 1);
-    const [y] = await query(catalog, `SELECT idx, cell_visible, source_files FROM catalog WHERE dir_name = 'deepyeast' ORDER BY source_row LIMIT 1`);
-    assert.deepEqual(y, { idx: 'deepyeast-plate04/016022000-0-6133-56.png', cell_visible: 'nucleus', source_files: 'plate04/016022000-0-6133-56.png' });
-    assert.equal(Number((await query(catalog, `SELECT count(DISTINCT cell_visible) AS n FROM catalog WHERE dir_name = 'deepyeast'`))[0].n), 12);
-    assert.equal(await count(catalog, `dir_name = 'deepyeast_transfer' AND regexp_matches(cell_visible, '^[0-9]+$')`), 0, 'every code has its name');
-    const [cell] = await query(catalog, `SELECT idx, source_files FROM catalog WHERE dir_name = 'deeploc_cells' ORDER BY source_row LIMIT 1`);
+    assert.equal(
+      await count(
+        catalog,
+        `dir_name = 'cil_kinome_map' AND idx = 'cil_kinome_map-53464.zip' AND cell_visible = 'agc kinase'`,
+      ),
+      1,
+    );
+    assert.equal(
+      await count(
+        catalog,
+        `dir_name = 'bbbc022_moa' AND compound = 'brd-a00993607' AND phenotype = 'adrenergic receptor antagonist'`,
+      ),
+      1,
+    );
+    const [y] = await query(
+      catalog,
+      `SELECT idx, cell_visible, source_files FROM catalog WHERE dir_name = 'deepyeast' ORDER BY source_row LIMIT 1`,
+    );
+    assert.deepEqual(y, {
+      idx: 'deepyeast-plate04/016022000-0-6133-56.png',
+      cell_visible: 'nucleus',
+      source_files: 'plate04/016022000-0-6133-56.png',
+    });
+    assert.equal(
+      Number(
+        (await query(catalog, `SELECT count(DISTINCT cell_visible) AS n FROM catalog WHERE dir_name = 'deepyeast'`))[0]
+          .n,
+      ),
+      12,
+    );
+    assert.equal(
+      await count(catalog, `dir_name = 'deepyeast_transfer' AND regexp_matches(cell_visible, '^[0-9]+$')`),
+      0,
+      'every code has its name',
+    );
+    const [cell] = await query(
+      catalog,
+      `SELECT idx, source_files FROM catalog WHERE dir_name = 'deeploc_cells' ORDER BY source_row LIMIT 1`,
+    );
     assert.deepEqual(cell, { idx: 'deeploc_cells-653-43430', source_files: 'plate01/007020000_1|plate01/007020000_2' });
   });
 });

@@ -8,7 +8,8 @@ import { CATALOG_COLUMNS } from '../../src/catalog/schema.js';
 import { sharedPath, withTempDir } from '../helpers/data.js';
 import { count, query, writeConfig } from './catalog-helpers.js';
 
-const HEADER = 'database,name,dir_name,path,filename,idx,organism,cell_type,gene,source_files,crop,scaling,x_min,x_max,y_min,y_max';
+const HEADER =
+  'database,name,dir_name,path,filename,idx,organism,cell_type,gene,source_files,crop,scaling,x_min,x_max,y_min,y_max';
 
 test('standard CSV: idx kept unchanged, source_files relative to the table folder, path/filename as fallback', async () => {
   await withTempDir(async (dir) => {
@@ -29,11 +30,44 @@ test('standard CSV: idx kept unchanged, source_files relative to the table folde
     const catalog = join(dir, 'c.duckdb');
     const r = await ingestSources([cfg], catalog);
     assert.deepEqual(r.sources[0].dirNames, ['set_a', 'set_b']);
-    const rows = await query(catalog, `SELECT idx, organism, gene, source_files, files_status, crop, scaling, x_max, source_row FROM catalog ORDER BY idx`);
+    const rows = await query(
+      catalog,
+      `SELECT idx, organism, gene, source_files, files_status, crop, scaling, x_max, source_row FROM catalog ORDER BY idx`,
+    );
     assert.deepEqual(rows, [
-      { idx: 'my-id-7', organism: 'human', gene: 'tp53 targeted|mdm2 targeted', source_files: 'imgs/a1.tif|imgs/a2.tif', files_status: 'present', crop: null, scaling: null, x_max: null, source_row: '1' },
-      { idx: 'my-id-9', organism: 'human', gene: null, source_files: 'imgs/b.png', files_status: 'present', crop: true, scaling: 0.5, x_max: 10, source_row: '2' },
-      { idx: 'other-1', organism: 'mouse', gene: null, source_files: 'imgs/gone.png', files_status: 'missing', crop: null, scaling: null, x_max: null, source_row: '3' },
+      {
+        idx: 'my-id-7',
+        organism: 'human',
+        gene: 'tp53 targeted|mdm2 targeted',
+        source_files: 'imgs/a1.tif|imgs/a2.tif',
+        files_status: 'present',
+        crop: null,
+        scaling: null,
+        x_max: null,
+        source_row: '1',
+      },
+      {
+        idx: 'my-id-9',
+        organism: 'human',
+        gene: null,
+        source_files: 'imgs/b.png',
+        files_status: 'present',
+        crop: true,
+        scaling: 0.5,
+        x_max: 10,
+        source_row: '2',
+      },
+      {
+        idx: 'other-1',
+        organism: 'mouse',
+        gene: null,
+        source_files: 'imgs/gone.png',
+        files_status: 'missing',
+        crop: null,
+        scaling: null,
+        x_max: null,
+        source_row: '3',
+      },
     ]);
     const srcs = await query(catalog, `SELECT dir_name, name, licence, images_root FROM sources ORDER BY 1`);
     assert.deepEqual(srcs, [
@@ -52,12 +86,19 @@ test('export writes the standard columns in order then provenance; the Parquet e
     assert.equal(ex.rows, 13_200);
     const head = (await import('node:fs')).readFileSync(ex.csv, 'utf8').split('\n')[0];
     assert.equal(head, CATALOG_COLUMNS.join(','));
-    const back = await writeConfig(dir, 'back.json', { adapter: 'standard', table: 'out/catalog.parquet', dir_name: 'bbbc021_copy' });
+    const back = await writeConfig(dir, 'back.json', {
+      adapter: 'standard',
+      table: 'out/catalog.parquet',
+      dir_name: 'bbbc021_copy',
+    });
     const catalog2 = join(dir, 'c2.duckdb');
     // The copy keeps idx values, so it must go to its own catalog (an idx belongs to one source).
     await ingestSources([back], catalog2);
     assert.equal(await count(catalog2), 13_200);
-    const [same] = await query(catalog2, `SELECT count(*) AS n FROM catalog WHERE idx LIKE 'bbbc021-%' AND source_table LIKE '%BBBC021_v1_image.csv'`);
+    const [same] = await query(
+      catalog2,
+      `SELECT count(*) AS n FROM catalog WHERE idx LIKE 'bbbc021-%' AND source_table LIKE '%BBBC021_v1_image.csv'`,
+    );
     assert.equal(Number(same.n), 13_200);
   });
 });

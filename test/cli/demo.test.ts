@@ -21,11 +21,18 @@ test('demo runs ingest → labels → build → features → evaluate and leaves
     assert.match(r.stdout, /dataset card: .*README\.md/);
 
     // Every stage's files are where its own command would write them.
-    for (const f of ['catalog.duckdb', 'describe/categories.csv', 'labels/labels.csv', 'labels/assignments.csv', 'labels/labels.json']) {
+    for (const f of [
+      'catalog.duckdb',
+      'describe/categories.csv',
+      'labels/labels.csv',
+      'labels/assignments.csv',
+      'labels/labels.json',
+    ]) {
       assert.ok(existsSync(join(out, f)), `missing ${f}`);
     }
     const release = join(out, 'release');
-    for (const f of ['metadata.csv', 'metadata.parquet', 'rejects.csv', 'README.md']) assert.ok(existsSync(join(release, f)), `missing release/${f}`);
+    for (const f of ['metadata.csv', 'metadata.parquet', 'rejects.csv', 'README.md'])
+      assert.ok(existsSync(join(release, f)), `missing release/${f}`);
 
     const rows = parseCsv(readFileSync(join(release, 'metadata.csv'), 'utf8'));
     assert.ok(rows.length > 300, `only ${rows.length} images released`);
@@ -37,7 +44,11 @@ test('demo runs ingest → labels → build → features → evaluate and leaves
     for (const p of named) assert.ok(statSync(join(release, p)).size > 0, p);
     const onDisk = readdirSync(release, { withFileTypes: true })
       .filter((e) => e.isDirectory())
-      .flatMap((d) => readdirSync(join(release, d.name)).filter((f) => f.endsWith('.png')).map((f) => join(d.name, f)));
+      .flatMap((d) =>
+        readdirSync(join(release, d.name))
+          .filter((f) => f.endsWith('.png'))
+          .map((f) => join(d.name, f)),
+      );
     assert.deepEqual(onDisk.sort(), [...named].sort());
     // The seed's rules, scaled down for the demo: labels between min-release and cap, 90/10 split.
     const perLabel = new Map<string, number>();

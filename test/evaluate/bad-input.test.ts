@@ -28,9 +28,15 @@ test('a ragged line is named by file, line and column', async () => {
   await withTempDir(async (dir) => {
     const f = join(dir, 'ragged.csv');
     await writeFile(f, 'label,f0,f1\na,1,2\nb,3\nc,4,5\n');
-    await assert.rejects(readFeaturesTable(f, { required: ['label'] }), located(f, { line: 3, column: 'f1' }, /ragged.*2 fields.*header has 3/));
+    await assert.rejects(
+      readFeaturesTable(f, { required: ['label'] }),
+      located(f, { line: 3, column: 'f1' }, /ragged.*2 fields.*header has 3/),
+    );
     await writeFile(f, 'label,f0,f1\na,1,2\nb,3,4,9\n');
-    await assert.rejects(readFeaturesTable(f, { required: ['label'] }), located(f, { line: 3, column: 'f1' }, /4 fields/));
+    await assert.rejects(
+      readFeaturesTable(f, { required: ['label'] }),
+      located(f, { line: 3, column: 'f1' }, /4 fields/),
+    );
   });
 });
 
@@ -38,13 +44,25 @@ test('non-numeric, NaN and missing features are named by file, line and column',
   await withTempDir(async (dir) => {
     const f = join(dir, 'bad.csv');
     await writeFile(f, 'label,f0,f1\na,1,2\nb,3,x7\n');
-    await assert.rejects(readFeaturesTable(f, { required: ['label'] }), located(f, { line: 3, column: 'f1' }, /not a number: 'x7'/));
+    await assert.rejects(
+      readFeaturesTable(f, { required: ['label'] }),
+      located(f, { line: 3, column: 'f1' }, /not a number: 'x7'/),
+    );
     await writeFile(f, 'label,f0,f1\na,1,2\nb,NaN,4\n');
-    await assert.rejects(readFeaturesTable(f, { required: ['label'] }), located(f, { line: 3, column: 'f0' }, /not finite/));
+    await assert.rejects(
+      readFeaturesTable(f, { required: ['label'] }),
+      located(f, { line: 3, column: 'f0' }, /not finite/),
+    );
     await writeFile(f, 'label,f0,f1\na,1,\n');
-    await assert.rejects(readFeaturesTable(f, { required: ['label'] }), located(f, { line: 2, column: 'f1' }, /missing feature value/));
+    await assert.rejects(
+      readFeaturesTable(f, { required: ['label'] }),
+      located(f, { line: 2, column: 'f1' }, /missing feature value/),
+    );
     await writeFile(f, 'name,f0\na,1\n');
-    await assert.rejects(readFeaturesTable(f, { required: ['label'] }), located(f, { column: 'label' }, /key column missing/));
+    await assert.rejects(
+      readFeaturesTable(f, { required: ['label'] }),
+      located(f, { column: 'label' }, /key column missing/),
+    );
   });
 });
 
@@ -55,12 +73,17 @@ test('Parquet tables read the same as CSV (via DuckDB)', async () => {
     const p = join(dir, 't.parquet');
     const db = await DuckDBInstance.create(':memory:');
     const con = await db.connect();
-    await con.run(`COPY (SELECT split, label, CAST(f0 AS FLOAT) f0, CAST(f1 AS FLOAT) f1 FROM read_csv('${c}')) TO '${p}' (FORMAT parquet)`);
+    await con.run(
+      `COPY (SELECT split, label, CAST(f0 AS FLOAT) f0, CAST(f1 AS FLOAT) f1 FROM read_csv('${c}')) TO '${p}' (FORMAT parquet)`,
+    );
     con.closeSync();
     db.closeSync();
     const a = await readFeaturesTable(c, { required: ['split', 'label'] });
     const b = await readFeaturesTable(p, { required: ['split', 'label'] });
-    assert.deepEqual(b.keys, [['train', 'test1'], ['er', 'golgi']]);
+    assert.deepEqual(b.keys, [
+      ['train', 'test1'],
+      ['er', 'golgi'],
+    ]);
     assert.deepEqual(Array.from(b.matrix.data), Array.from(a.matrix.data));
     assert.deepEqual(b.featureColumns, ['f0', 'f1']);
     // Tab-separated text with Windows line ends reads the same too.
@@ -76,18 +99,36 @@ test('BBBC021: keys that match no image set are named; rows without MOA and DMSO
   await withTempDir(async (dir) => {
     const f = join(dir, 'wrong.csv');
     await writeFile(f, 'Image_FileName_DAPI,f0\nnot-an-image.tif,1\n');
-    await assert.rejects(runBbbc021({ metadata: META, features: [f], out: join(dir, 'o'), k: 1, scaler: 'standard', toolVersion: 't' }), located(f, { line: 2, column: 'Image_FileName_DAPI' }, /not an image set/));
+    await assert.rejects(
+      runBbbc021({ metadata: META, features: [f], out: join(dir, 'o'), k: 1, scaler: 'standard', toolVersion: 't' }),
+      located(f, { line: 2, column: 'Image_FileName_DAPI' }, /not an image set/),
+    );
     // Every image set (13,200, most without an MOA) in one table: the extra rows are ignored.
     const all = loadBbbc021ImageSets(META, { all: true });
     const g = join(dir, 'all.csv');
     await writeBbbc021Table(g, all, 2, (s) => [s.compound.length, s.concentration], 0.1);
-    const { result } = await runBbbc021({ metadata: META, features: [g], out: join(dir, 'o'), k: 1, scaler: 'dmso', toolVersion: 't' });
+    const { result } = await runBbbc021({
+      metadata: META,
+      features: [g],
+      out: join(dir, 'o'),
+      k: 1,
+      scaler: 'dmso',
+      toolVersion: 't',
+    });
     assert.equal(result.counts.ignoredRows, 13200 - 3848);
     assert.equal(result.nsc.total, 103);
     // Half the treatments missing: refused, naming the file.
     const h = join(dir, 'half.csv');
-    await writeBbbc021Table(h, all.filter((s) => s.compound < 'm'), 2, () => [1, 2]);
-    await assert.rejects(runBbbc021({ metadata: META, features: [h], out: join(dir, 'o'), k: 1, scaler: 'standard', toolVersion: 't' }), located(h, { column: 'Image_FileName_DAPI' }, /no features for/));
+    await writeBbbc021Table(
+      h,
+      all.filter((s) => s.compound < 'm'),
+      2,
+      () => [1, 2],
+    );
+    await assert.rejects(
+      runBbbc021({ metadata: META, features: [h], out: join(dir, 'o'), k: 1, scaler: 'standard', toolVersion: 't' }),
+      located(h, { column: 'Image_FileName_DAPI' }, /no features for/),
+    );
   });
 });
 
@@ -96,12 +137,21 @@ test('fewer than k+1 training rows is refused, naming the file and column', asyn
     const f = join(dir, 'small.csv');
     const rows = ['split,label,f0', ...Array.from({ length: 11 }, (_, i) => `train,a${i % 2},${i}`), 'test1,a0,3'];
     await writeFile(f, rows.join('\n') + '\n');
-    await assert.rejects(runCoos7({ features: [f], out: join(dir, 'o'), k: 11, scaler: 'standard', toolVersion: 't' }), located(f, { column: 'split' }, /11 training rows.*at least 12/));
+    await assert.rejects(
+      runCoos7({ features: [f], out: join(dir, 'o'), k: 11, scaler: 'standard', toolVersion: 't' }),
+      located(f, { column: 'split' }, /11 training rows.*at least 12/),
+    );
     const g = join(dir, 'cyc.csv');
     await writeFile(g, ['label,f0', ...Array.from({ length: 11 }, (_, i) => `A,${i}`)].join('\n') + '\n');
-    await assert.rejects(runCyclops({ features: [g], out: join(dir, 'o'), k: 11, scaler: 'standard', toolVersion: 't' }), located(g, { column: 'label' }, /11 cells/));
+    await assert.rejects(
+      runCyclops({ features: [g], out: join(dir, 'o'), k: 11, scaler: 'standard', toolVersion: 't' }),
+      located(g, { column: 'label' }, /11 cells/),
+    );
     const h = join(dir, 'split.csv');
     await writeFile(h, 'split,label,f0\nvalidation,a,1\n');
-    await assert.rejects(runCoos7({ features: [h], out: join(dir, 'o'), k: 11, scaler: 'standard', toolVersion: 't' }), located(h, { line: 2, column: 'split' }, /unknown split/));
+    await assert.rejects(
+      runCoos7({ features: [h], out: join(dir, 'o'), k: 11, scaler: 'standard', toolVersion: 't' }),
+      located(h, { line: 2, column: 'split' }, /unknown split/),
+    );
   });
 });

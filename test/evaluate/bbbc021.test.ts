@@ -39,18 +39,28 @@ test('real BBBC021 tables: 103 treatments of 38 compounds in 12 MOAs once DMSO i
   assert.equal(taxol.week, 'Week1');
 });
 
-test('MOA-planted features: NSC 103/103; NSCB counts the literature\'s 92 and reports the 11 it cannot', async () => {
+test("MOA-planted features: NSC 103/103; NSCB counts the literature's 92 and reports the 11 it cannot", async () => {
   await withTempDir(async (dir) => {
     const sets = loadBbbc021ImageSets(META);
     const moas = [...new Set(sets.map((s) => s.moa!))].sort();
     const table = join(dir, 'moa.csv');
     await writeBbbc021Table(table, sets, moas.length, (s) => moas.map((m) => (m === s.moa ? 1 : 0)));
-    const { result } = await runBbbc021({ metadata: META, features: [table], out: join(dir, 'out'), k: 1, scaler: 'standard', toolVersion: 'test' });
+    const { result } = await runBbbc021({
+      metadata: META,
+      features: [table],
+      out: join(dir, 'out'),
+      k: 1,
+      scaler: 'standard',
+      toolVersion: 'test',
+    });
     assert.deepEqual([result.counts.treatments, result.counts.compounds, result.counts.moas], [103, 38, 12]);
     assert.deepEqual([result.nsc.correct, result.nsc.total], [103, 103]);
     assert.deepEqual([result.nscb.correct, result.nscb.total], [92, 92]);
     assert.equal(result.excluded.nscb.length, 11);
-    assert.deepEqual([...new Set(result.excluded.nscb.map((e) => e.moa))].sort(), ['Cholesterol-lowering', 'Kinase inhibitors']);
+    assert.deepEqual([...new Set(result.excluded.nscb.map((e) => e.moa))].sort(), [
+      'Cholesterol-lowering',
+      'Kinase inhibitors',
+    ]);
     assert.equal(result.counts.dmsoImages, 1320);
   });
 });
@@ -69,8 +79,21 @@ test('a same-compound neighbour is never used, even when it is the nearest treat
     // Every treatment of compound c: 10·e_c + 3·e_partner. Same-compound treatments are identical
     // (distance 0); the partner is the nearest other compound, and always of another MOA.
     const table = join(dir, 'pairs.csv');
-    await writeBbbc021Table(table, sets, byMoa.length, (s) => byMoa.map((c) => (c === s.compound ? 10 : c === partner.get(s.compound) ? 3 : 0)), 0);
-    const { result } = await runBbbc021({ metadata: META, features: [table], out: join(dir, 'out'), k: 1, scaler: 'none', toolVersion: 'test' });
+    await writeBbbc021Table(
+      table,
+      sets,
+      byMoa.length,
+      (s) => byMoa.map((c) => (c === s.compound ? 10 : c === partner.get(s.compound) ? 3 : 0)),
+      0,
+    );
+    const { result } = await runBbbc021({
+      metadata: META,
+      features: [table],
+      out: join(dir, 'out'),
+      k: 1,
+      scaler: 'none',
+      toolVersion: 'test',
+    });
     assert.equal(result.nsc.total, 103);
     assert.equal(result.nsc.correct, 0);
     for (const p of result.predictions) {
@@ -102,7 +125,15 @@ function synthetic(): { sets: Bbbc021ImageSet[]; table: TableRows } {
       vals.push(...v);
     }
   }
-  return { sets, table: { file: 'synthetic.csv', keys, lines: keys.map((_, i) => i + 2), matrix: { rows: keys.length, cols: 3, data: Float32Array.from(vals) } } };
+  return {
+    sets,
+    table: {
+      file: 'synthetic.csv',
+      keys,
+      lines: keys.map((_, i) => i + 2),
+      matrix: { rows: keys.length, cols: 3, data: Float32Array.from(vals) },
+    },
+  };
 }
 
 test('NSCB also excludes the same batch: the same-week neighbour is skipped for the next one', () => {
@@ -116,9 +147,15 @@ test('NSCB also excludes the same batch: the same-week neighbour is skipped for 
   // B (Y, week1): its only other-batch same-MOA peers are D and E, so it is counted under NSCB.
   assert.ok(r.predictions.find((p) => p.treatment === 'B-1')!.nscb !== null);
   // A DMSO scaler needs DMSO images; this table has none.
-  assert.throws(() => evaluateBbbc021(sets, table, { k: 1, scaler: 'dmso', metadataFile: 'synthetic', checkCounts: false }), /needs DMSO image sets/);
+  assert.throws(
+    () => evaluateBbbc021(sets, table, { k: 1, scaler: 'dmso', metadataFile: 'synthetic', checkCounts: false }),
+    /needs DMSO image sets/,
+  );
   // The synthetic tables are not BBBC021 v1: by default the counts are checked.
-  assert.throws(() => evaluateBbbc021(sets, table, { k: 1, scaler: 'none', metadataFile: 'synthetic' }), /give 6 treatments, 5 compounds and 2 MOAs; BBBC021 v1 has 103, 38 and 12/);
+  assert.throws(
+    () => evaluateBbbc021(sets, table, { k: 1, scaler: 'none', metadataFile: 'synthetic' }),
+    /give 6 treatments, 5 compounds and 2 MOAs; BBBC021 v1 has 103, 38 and 12/,
+  );
 });
 
 test('fusion joins BBBC021 tables by key, whatever their row order and format', async () => {
@@ -138,7 +175,14 @@ test('fusion joins BBBC021 tables by key, whatever their row order and format', 
     await con.run(`COPY (SELECT * FROM read_csv('${b}')) TO '${pq}' (FORMAT parquet)`);
     con.closeSync();
     db.closeSync();
-    const { result } = await runBbbc021({ metadata: META, features: [a, pq], out: join(dir, 'out'), k: 1, scaler: 'none', toolVersion: 'test' });
+    const { result } = await runBbbc021({
+      metadata: META,
+      features: [a, pq],
+      out: join(dir, 'out'),
+      k: 1,
+      scaler: 'none',
+      toolVersion: 'test',
+    });
     assert.equal(result.nsc.total, 103);
     assert.ok(result.nsc.correct >= 100, `fused features keep the MOA signal (${result.nsc.correct}/103)`);
     const json = JSON.parse(await readFile(join(dir, 'out', 'results.json'), 'utf8'));

@@ -9,7 +9,10 @@ function randomMatrix(rows: number, cols: number, seed: number, gen: (r: Rng) =>
   return { rows, cols, data: Float32Array.from({ length: rows * cols }, () => gen(rng)) };
 }
 
-function assertSame(a: { index: Int32Array; distance: Float64Array }, b: { index: Int32Array; distance: Float64Array }): void {
+function assertSame(
+  a: { index: Int32Array; distance: Float64Array },
+  b: { index: Int32Array; distance: Float64Array },
+): void {
   assert.deepEqual(Array.from(a.index), Array.from(b.index));
   assert.deepEqual(Array.from(a.distance), Array.from(b.distance));
 }
@@ -31,7 +34,10 @@ test('ties (integer data, duplicate rows) are broken by training row, exactly as
   for (let q = 0; q < ref.rows; q++) {
     for (let j = 1; j < 7; j++) {
       const a = q * 7 + j - 1;
-      assert.ok(ref.distance[a] < ref.distance[a + 1] || (ref.distance[a] === ref.distance[a + 1] && ref.index[a] < ref.index[a + 1]));
+      assert.ok(
+        ref.distance[a] < ref.distance[a + 1] ||
+          (ref.distance[a] === ref.distance[a + 1] && ref.index[a] < ref.index[a + 1]),
+      );
     }
   }
   assertSame(await exactKnn(train, query, 7, { trainBlock: 100 }), ref);

@@ -11,7 +11,7 @@ test('vote: majority wins; a tie goes to the tied label whose nearest member is 
   assert.equal(vote(['c', 'a', 'b', 'b', 'a']), 'a', 'c is nearest but not tied for most votes');
 });
 
-test('95 % interval is 1.96·√(p(1−p)/n): reproduces the paper\'s BBBC021 figures', () => {
+test("95 % interval is 1.96·√(p(1−p)/n): reproduces the paper's BBBC021 figures", () => {
   const r = (c: number) => {
     const a = accuracy(c, 103);
     return [(100 * a.accuracy).toFixed(2), (100 * a.ci95).toFixed(2)];

@@ -34,15 +34,23 @@ async function cell(path: string, shape: 'disk' | 'ring', rng: Rng): Promise<voi
       const on = shape === 'disk' ? r < 5 : r > 8 && r < 12;
       px[y * SIDE + x] = Math.min(255, (on ? 180 : 20) + rng.int(0, 30));
     }
-  await sharp(px, { raw: { width: SIDE, height: SIDE, channels: 1 } }).tiff().toFile(path);
+  await sharp(px, { raw: { width: SIDE, height: SIDE, channels: 1 } })
+    .tiff()
+    .toFile(path);
 }
 
 test('features → evaluate on synthetic COOS-7 and CyCLOPS folders (random EfficientNetB0, concat-norm)', async () => {
   await withTempDir(async (dir) => {
     // COOS-7: the protein channel tells the class; the nucleus channel is a disk for both
     const coos = join(dir, 'CURATED-COOS7');
-    const classes = [['NUCLEUS', 'disk'], ['CYTOPLASM', 'ring']] as const;
-    for (const [split, n] of [['train', 12], ['test1', 5]] as const) {
+    const classes = [
+      ['NUCLEUS', 'disk'],
+      ['CYTOPLASM', 'ring'],
+    ] as const;
+    for (const [split, n] of [
+      ['train', 12],
+      ['test1', 5],
+    ] as const) {
       for (const [label, shape] of classes) {
         await mkdir(join(coos, split, label), { recursive: true });
         for (let i = 0; i < n; i++) {
@@ -53,7 +61,18 @@ test('features → evaluate on synthetic COOS-7 and CyCLOPS folders (random Effi
       }
     }
     const coosFeatures = join(dir, 'coos7.parquet');
-    const said = await cli(['features', '--model', 'random:0', '--method', 'concat-norm', '--coos7', coos, '--out', coosFeatures, '--no-progress']);
+    const said = await cli([
+      'features',
+      '--model',
+      'random:0',
+      '--method',
+      'concat-norm',
+      '--coos7',
+      coos,
+      '--out',
+      coosFeatures,
+      '--no-progress',
+    ]);
     assert.match(said, /34 image sets \(68 images\) → 2560 features/);
     await cli(['evaluate', 'coos7', '--features', coosFeatures, '--out', join(dir, 'eval'), '--no-progress']);
 
@@ -68,11 +87,25 @@ test('features → evaluate on synthetic COOS-7 and CyCLOPS folders (random Effi
       }
     }
     const cycFeatures = join(dir, 'cyclops.csv');
-    await cli(['features', '--model', 'random:0', '--method', 'concat-norm', '--cyclops', cyc, '--out', cycFeatures, '--no-progress']);
+    await cli([
+      'features',
+      '--model',
+      'random:0',
+      '--method',
+      'concat-norm',
+      '--cyclops',
+      cyc,
+      '--out',
+      cycFeatures,
+      '--no-progress',
+    ]);
     await cli(['evaluate', 'cyclops', '--features', cycFeatures, '--out', join(dir, 'eval'), '--no-progress']);
 
     type Acc = { correct: number; total: number; accuracy: number; ci95: number };
-    const results = JSON.parse(await readFile(join(dir, 'eval', 'results.json'), 'utf8')) as { coos7: { test1: Acc }; cyclops: { loo: Acc } };
+    const results = JSON.parse(await readFile(join(dir, 'eval', 'results.json'), 'utf8')) as {
+      coos7: { test1: Acc };
+      cyclops: { loo: Acc };
+    };
     assert.equal(results.coos7.test1.total, 10);
     assert.equal(results.cyclops.loo.total, 28);
     // disks and rings are easy even for random features; chance is 50 %

@@ -4,7 +4,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
-import { randomEfficientNetWeights, checkEfficientNetWeights, type EfficientNetWeights } from '../../src/model/efficientnet-weights.js';
+import {
+  randomEfficientNetWeights,
+  checkEfficientNetWeights,
+  type EfficientNetWeights,
+} from '../../src/model/efficientnet-weights.js';
 import { readKerasH5, writeKerasWeights, type KerasWeights } from '../../src/model/keras-h5.js';
 import { buildEfficientNetOnnx, ONNX_INPUT, ONNX_OUTPUT } from '../../src/model/onnx-builder.js';
 import { referenceForward } from '../../src/features/reference-forward.js';
@@ -20,7 +24,8 @@ function trainedLookingWeights(seed: number, includeTop = false): KerasWeights {
     for (const [name, t] of m) {
       const d = t.data;
       if (name === 'gamma' || name === 'moving_variance') for (let i = 0; i < d.length; i++) d[i] = 0.5 + rng.float();
-      if (name === 'beta' || name === 'moving_mean') for (let i = 0; i < d.length; i++) d[i] = 0.2 * (rng.float() - 0.5);
+      if (name === 'beta' || name === 'moving_mean')
+        for (let i = 0; i < d.length; i++) d[i] = 0.2 * (rng.float() - 0.5);
       if (name === 'bias') for (let i = 0; i < d.length; i++) d[i] = 0.2 * (rng.float() - 0.5);
       if (layer === 'normalization' && name === 'mean') d.set([0.485, 0.456, 0.406]);
       if (layer === 'normalization' && name === 'variance') d.set([0.229, 0.224, 0.225]);
@@ -34,7 +39,8 @@ function testImage(h: number, w: number, seed: number): Float32Array {
   const img = new Float32Array(h * w * 3);
   for (let y = 0; y < h; y++)
     for (let x = 0; x < w; x++)
-      for (let c = 0; c < 3; c++) img[(y * w + x) * 3 + c] = Math.round(127 + 100 * Math.sin((x + 2 * y) / (5 + c)) + 20 * rng.float());
+      for (let c = 0; c < 3; c++)
+        img[(y * w + x) * 3 + c] = Math.round(127 + 100 * Math.sin((x + 2 * y) / (5 + c)) + 20 * rng.float());
   return img;
 }
 
@@ -66,7 +72,10 @@ async function checkParity(net: EfficientNetWeights, sizes: [number, number][], 
     const viaOnnx = await onnxFeatures(bytes, img, h, w);
     const viaRef = referenceForward(net, { h, w, c: 3, data: Float64Array.from(img) });
     assert.equal(viaOnnx.length, 1280);
-    assert.ok(viaRef.some((v) => Math.abs(v) > 1e-3), 'features are not all ~0');
+    assert.ok(
+      viaRef.some((v) => Math.abs(v) > 1e-3),
+      'features are not all ~0',
+    );
     const err = relError(viaOnnx, viaRef);
     assert.ok(err < 1e-4, `${h}×${w} (fold ${fold}): relative error ${err}`);
   }
@@ -78,12 +87,22 @@ test('a Keras-layout no-top .h5 gives the same features through the ONNX graph a
     await writeKerasWeights(path, trainedLookingWeights(11));
     const net = checkEfficientNetWeights((await readKerasH5(path)).weights, path);
     // even and odd sizes: Keras's correct_pad is asymmetric for input_shape (None, None, 3)
-    await checkParity(net, [[64, 64], [33, 47]], true);
+    await checkParity(
+      net,
+      [
+        [64, 64],
+        [33, 47],
+      ],
+      true,
+    );
     await checkParity(net, [[32, 32]], false);
     // a file saved by Keras ≥ 2.10 with weights="imagenet" lists rescaling_1 after normalization
     const entries = [...(await readKerasH5(path)).weights];
     const at = entries.findIndex(([k]) => k === 'normalization') + 1;
-    const fixed = checkEfficientNetWeights(new Map([...entries.slice(0, at), ['rescaling_1', new Map()], ...entries.slice(at)]), path);
+    const fixed = checkEfficientNetWeights(
+      new Map([...entries.slice(0, at), ['rescaling_1', new Map()], ...entries.slice(at)]),
+      path,
+    );
     assert.equal(fixed.imagenetStdFix, true);
     await checkParity(fixed, [[32, 32]], true);
   });
@@ -94,7 +113,9 @@ test('a full-model .h5 (with top) loads; its backbone features equal the no-top 
     const full = trainedLookingWeights(12, true);
     const fullPath = join(dir, 'full.h5');
     await writeKerasWeights(fullPath, full, { layout: 'model' });
-    const notop: KerasWeights = new Map([...full].filter(([k]) => !['avg_pool', 'top_dropout', 'predictions'].includes(k)));
+    const notop: KerasWeights = new Map(
+      [...full].filter(([k]) => !['avg_pool', 'top_dropout', 'predictions'].includes(k)),
+    );
     const notopPath = join(dir, 'notop.h5');
     await writeKerasWeights(notopPath, notop);
     const img = testImage(40, 40, 6);

@@ -41,7 +41,13 @@ for (const layout of ['NCHW', 'NHWC'] as const) {
       await writeFile(join(dir, 'sets.txt'), `# one set, two channels\n${line}\n`);
       for (const method of METHODS) {
         const out = join(dir, `${method}.csv`);
-        const report = await runFeatures({ model: join(dir, 'tiny.onnx'), method, out, input: { files: join(dir, 'sets.txt') }, progress: false });
+        const report = await runFeatures({
+          model: join(dir, 'tiny.onnx'),
+          method,
+          out,
+          input: { files: join(dir, 'sets.txt') },
+          progress: false,
+        });
         assert.equal(report.sets, 1);
         const { readFile } = await import('node:fs/promises');
         const { header, rows } = parseCsv(await readFile(out, 'utf8'));
@@ -50,7 +56,9 @@ for (const layout of ['NCHW', 'NHWC'] as const) {
         assert.equal(rows.length, 1);
         assert.equal(rows[0][0], line);
         const got = rows[0].slice(1).map(Number);
-        got.forEach((v, i) => assert.ok(Math.abs(v - EXPECTED[method][i]) < 1e-3, `${method} f${i}: ${v} vs ${EXPECTED[method][i]}`));
+        got.forEach((v, i) =>
+          assert.ok(Math.abs(v - EXPECTED[method][i]) < 1e-3, `${method} f${i}: ${v} vs ${EXPECTED[method][i]}`),
+        );
       }
     });
   });
@@ -82,18 +90,38 @@ test('a model with a fixed batch and spatial size, or one input channel, is fed 
     await writeFile(join(dir, 'gray.onnx'), model(['N', 1, 'H', 'W'], 1));
     // 8×8 constant images: resizing keeps the value, so f0 is the gray value
     const { default: sharp } = await import('sharp');
-    for (const [name, v] of [['a.png', 30], ['b.png', 70], ['c.png', 110]] as const) {
-      await sharp(Buffer.alloc(64, v), { raw: { width: 8, height: 8, channels: 1 } }).png().toFile(join(dir, name));
+    for (const [name, v] of [
+      ['a.png', 30],
+      ['b.png', 70],
+      ['c.png', 110],
+    ] as const) {
+      await sharp(Buffer.alloc(64, v), { raw: { width: 8, height: 8, channels: 1 } })
+        .png()
+        .toFile(join(dir, name));
     }
     await writeFile(join(dir, 'list.txt'), 'a.png\nb.png\nc.png\n');
     const notes: string[] = [];
     for (const m of ['fixed.onnx', 'gray.onnx']) {
       const out = join(dir, `${m}.csv`);
-      const r = await runFeatures({ model: join(dir, m), method: 'merge-raw', out, input: { files: join(dir, 'list.txt') }, progress: false, batchSize: 16, log: (l) => notes.push(l) });
+      const r = await runFeatures({
+        model: join(dir, m),
+        method: 'merge-raw',
+        out,
+        input: { files: join(dir, 'list.txt') },
+        progress: false,
+        batchSize: 16,
+        log: (l) => notes.push(l),
+      });
       assert.equal(r.featureDim, 1);
       const { rows } = parseCsv(await readFile(out, 'utf8'));
-      assert.deepEqual(rows.map((x) => Math.round(Number(x[1]) * 1000) / 1000), [30, 70, 110]);
+      assert.deepEqual(
+        rows.map((x) => Math.round(Number(x[1]) * 1000) / 1000),
+        [30, 70, 110],
+      );
     }
-    assert.ok(notes.some((n) => /4×4/.test(n)), notes.join('\n'));
+    assert.ok(
+      notes.some((n) => /4×4/.test(n)),
+      notes.join('\n'),
+    );
   });
 });

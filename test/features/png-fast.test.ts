@@ -27,9 +27,18 @@ async function assertSamePixels(file: string): Promise<boolean> {
   const fast = decodePlainPng(readFileSync(file));
   if (!fast) return false;
   const ref = await decodeImage(file);
-  assert.deepEqual([fast.width, fast.height, fast.channels, fast.bitDepth, fast.hasAlpha], [ref.width, ref.height, ref.channels, ref.bitDepth, ref.hasAlpha], file);
+  assert.deepEqual(
+    [fast.width, fast.height, fast.channels, fast.bitDepth, fast.hasAlpha],
+    [ref.width, ref.height, ref.channels, ref.bitDepth, ref.hasAlpha],
+    file,
+  );
   assert.equal(fast.data.constructor, ref.data.constructor, file);
-  assert.ok(Buffer.from(fast.data.buffer, fast.data.byteOffset, fast.data.byteLength).equals(Buffer.from(ref.data.buffer, ref.data.byteOffset, ref.data.byteLength)), `${file}: pixels differ`);
+  assert.ok(
+    Buffer.from(fast.data.buffer, fast.data.byteOffset, fast.data.byteLength).equals(
+      Buffer.from(ref.data.buffer, ref.data.byteOffset, ref.data.byteLength),
+    ),
+    `${file}: pixels differ`,
+  );
   return true;
 }
 
@@ -48,7 +57,10 @@ test('each PNG row filter (None, Sub, Up, Average, Paeth), 8/16-bit, gray/RGB, d
       for (const channels of [1, 3] as const)
         for (const filters of [[0], [1], [2], [3], [4], [4, 3, 2, 1, 0]]) {
           const f = join(dir, `d${depth}-c${channels}-f${filters.join('')}.png`);
-          await writeFile(f, handPng(23, 9, depth, channels, filters, rng, [['tEXt', Buffer.from('Comment\0made by hand', 'latin1')]]));
+          await writeFile(
+            f,
+            handPng(23, 9, depth, channels, filters, rng, [['tEXt', Buffer.from('Comment\0made by hand', 'latin1')]]),
+          );
           assert.ok(await assertSamePixels(f), `${f} was not decoded directly`);
           n++;
         }
@@ -61,8 +73,12 @@ test('PNGs it does not take go to the imaging library: interlaced, palette, tran
     const rng = Rng.derive(8, 'png-fast');
     const gray = Buffer.from(Array.from({ length: 32 * 32 }, (_, i) => (i * 5) & 255));
     const leftAlone: Record<string, Buffer> = {
-      interlaced: await sharp(gray, { raw: { width: 32, height: 32, channels: 1 } }).png({ progressive: true }).toBuffer(),
-      palette: await sharp(gray, { raw: { width: 32, height: 32, channels: 1 } }).png({ palette: true }).toBuffer(),
+      interlaced: await sharp(gray, { raw: { width: 32, height: 32, channels: 1 } })
+        .png({ progressive: true })
+        .toBuffer(),
+      palette: await sharp(gray, { raw: { width: 32, height: 32, channels: 1 } })
+        .png({ palette: true })
+        .toBuffer(),
       transparency: handPng(8, 8, 8, 1, [1], rng, [['tRNS', Buffer.from([0, 0])]]),
       gamma: handPng(8, 8, 8, 1, [1], rng, [['gAMA', Buffer.from([0, 0, 0xb1, 0x8f])]]),
     };

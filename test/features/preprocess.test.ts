@@ -25,7 +25,9 @@ test('normalised planes are exactly the imaging library’s normalize() · 255 o
 });
 
 test('merge-norm of a 3-channel set is the mean of the normalised channels; concat keeps them apart', async () => {
-  const files = ['d0', 'd1', 'd2'].map((d) => sharedPath(`images/cellprofiler_examples/ExampleHuman/images/AS_09125_050116030001_D03f00${d}.tif`));
+  const files = ['d0', 'd1', 'd2'].map((d) =>
+    sharedPath(`images/cellprofiler_examples/ExampleHuman/images/AS_09125_050116030001_D03f00${d}.tif`),
+  );
   const each = await Promise.all(files.map(async (f) => normalize(toGray(await decodeImage(f))).data));
   const [merged] = await planesForSet(files, 'merge-norm');
   for (let i = 0; i < merged.data.length; i += 997) {

@@ -14,10 +14,14 @@ import { UserError, messageOf } from '../../src/util/errors.js';
 import { sharedPath, withTempDir } from '../helpers/data.js';
 import { parseCsv } from './fixtures.js';
 
-const HUMAN = ['d0', 'd1', 'd2'].map((d) => sharedPath('images/cellprofiler_examples/ExampleHuman/images', `AS_09125_050116030001_D03f00${d}.tif`));
-const WORMS = ['w1_[9AA4D9EA-18E4-4354-8C7D-0202029A8048]', 'w2_[EFB0F53A-F40F-46D8-A61A-51C2BE61E460]', 'w3_[E3E9B145-D9B7-49E1-8159-496F065708F7]'].map((w) =>
-  sharedPath('images/cellprofiler_examples/ExampleStraightenWorms/images', `101210OranePlt1_C16_${w}.tif`),
+const HUMAN = ['d0', 'd1', 'd2'].map((d) =>
+  sharedPath('images/cellprofiler_examples/ExampleHuman/images', `AS_09125_050116030001_D03f00${d}.tif`),
 );
+const WORMS = [
+  'w1_[9AA4D9EA-18E4-4354-8C7D-0202029A8048]',
+  'w2_[EFB0F53A-F40F-46D8-A61A-51C2BE61E460]',
+  'w3_[E3E9B145-D9B7-49E1-8159-496F065708F7]',
+].map((w) => sharedPath('images/cellprofiler_examples/ExampleStraightenWorms/images', `101210OranePlt1_C16_${w}.tif`));
 
 /**
  * Tiles of the real 3-channel sets at their own bit depth, in two sizes (so chunks hold groups of
@@ -25,11 +29,21 @@ const WORMS = ['w1_[9AA4D9EA-18E4-4354-8C7D-0202029A8048]', 'w2_[EFB0F53A-F40F-4
  */
 async function tiles(dir: string): Promise<string> {
   const lines: string[] = [];
-  const tile = async (files: string[], tag: string, left: number, top: number, width: number, height: number): Promise<void> => {
+  const tile = async (
+    files: string[],
+    tag: string,
+    left: number,
+    top: number,
+    width: number,
+    height: number,
+  ): Promise<void> => {
     const names: string[] = [];
     for (const [c, f] of files.entries()) {
       const name = `${tag}-${left}-${top}-${width}x${height}-c${c}.tif`;
-      await sharp(f, { failOn: 'error' }).extract({ left, top, width, height }).tiff({ compression: 'none' }).toFile(join(dir, name));
+      await sharp(f, { failOn: 'error' })
+        .extract({ left, top, width, height })
+        .tiff({ compression: 'none' })
+        .toFile(join(dir, name));
       names.push(name);
     }
     lines.push(names.join('|'));
@@ -46,12 +60,25 @@ async function tiles(dir: string): Promise<string> {
   return join(dir, 'list.txt');
 }
 
-async function table(model: FeatureModel, list: string, out: string, method: Method, worker: boolean): Promise<{ csv: string; skipped: string[] }> {
+async function table(
+  model: FeatureModel,
+  list: string,
+  out: string,
+  method: Method,
+  worker: boolean,
+): Promise<{ csv: string; skipped: string[] }> {
   const source = await filesInput(list);
   const writer = new FeatureTableWriter(out, source.keyColumns);
   const skipped: string[] = [];
   // batch 4: a 3-channel set straddles two onnxruntime calls; native size: one chunk, two sizes
-  await extractFeatures(model, source.sets, { method, batchSize: 4, worker, skipUnreadable: true, onRow: (k, f) => writer.writeRow(k, f), onSkip: (job, reason) => skipped.push(`${job.key.join(',')}: ${reason}`) });
+  await extractFeatures(model, source.sets, {
+    method,
+    batchSize: 4,
+    worker,
+    skipUnreadable: true,
+    onRow: (k, f) => writer.writeRow(k, f),
+    onSkip: (job, reason) => skipped.push(`${job.key.join(',')}: ${reason}`),
+  });
   await writer.finish();
   return { csv: await readFile(out, 'utf8'), skipped };
 }
@@ -87,7 +114,12 @@ test('a corrupt image read in the worker stops the run with the same UserError, 
       const failure = async (worker: boolean): Promise<UserError> => {
         const source = await filesInput(list);
         try {
-          await extractFeatures(model, source.sets, { method: 'merge-norm', batchSize: 4, worker, onRow: () => undefined });
+          await extractFeatures(model, source.sets, {
+            method: 'merge-norm',
+            batchSize: 4,
+            worker,
+            onRow: () => undefined,
+          });
         } catch (e) {
           assert.ok(e instanceof UserError, `worker ${worker}: ${String(e)}`);
           return e;

@@ -4,7 +4,15 @@ import { crc32, deflateSync } from 'node:zlib';
 import type { Rng } from '../../src/util/rng.js';
 
 /** A PNG written by hand: every row filtered with `filters[y % filters.length]`, then deflated. */
-export function handPng(width: number, height: number, depth: 8 | 16, channels: 1 | 3, filters: number[], rng: Rng, extra: [string, Buffer][] = []): Buffer {
+export function handPng(
+  width: number,
+  height: number,
+  depth: 8 | 16,
+  channels: 1 | 3,
+  filters: number[],
+  rng: Rng,
+  extra: [string, Buffer][] = [],
+): Buffer {
   const bpp = channels * (depth / 8);
   const stride = width * bpp;
   const img = Buffer.alloc(height * stride);
@@ -25,7 +33,9 @@ export function handPng(width: number, height: number, depth: 8 | 16, channels: 
       else if (f === 3) pred = (a + b) >> 1;
       else if (f === 4) {
         const p = a + b - c;
-        const pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+        const pa = Math.abs(p - a),
+          pb = Math.abs(p - b),
+          pc = Math.abs(p - c);
         pred = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
       }
       raw[y * (stride + 1) + 1 + i] = (x - pred) & 255;

@@ -40,7 +40,9 @@ test('standardize merges the channel files into one 8-bit gray PNG equal to the 
 test('--page picks a page of a multi-page TIFF; --bit-depth 16 writes 16-bit', async () => {
   await withTempDir(async (dir) => {
     const stack = sharedPath('images/fret_ibra_examples/examples/YC_3_sub/YC_3_sub_ratio_back.tif');
-    const p0 = join(dir, 'p0.png'), p7 = join(dir, 'p7.png'), s16 = join(dir, 's16.png');
+    const p0 = join(dir, 'p0.png'),
+      p7 = join(dir, 'p7.png'),
+      s16 = join(dir, 's16.png');
     assert.equal((await cli([stack, '--out', p0])).code, 0);
     assert.equal((await cli([stack, '--out', p7, '--page', '7'])).code, 0);
     assert.notDeepEqual(readFileSync(p0), readFileSync(p7));
@@ -56,7 +58,9 @@ test('--page picks a page of a multi-page TIFF; --bit-depth 16 writes 16-bit', a
 
 test('unreadable, truncated, not-an-image, empty and uniform inputs exit non-zero, name the file and reason, write nothing', async () => {
   await withTempDir(async (dir) => {
-    const tif = readFileSync(sharedPath('images/cellprofiler_examples/ExampleHuman/images/AS_09125_050116030001_D03f00d2.tif'));
+    const tif = readFileSync(
+      sharedPath('images/cellprofiler_examples/ExampleHuman/images/AS_09125_050116030001_D03f00d2.tif'),
+    );
     const cases: Array<[string, Buffer | string, RegExp]> = [
       ['truncated.tif', tif.subarray(0, 150_000), /truncated: pixel data runs past the end of the file/],
       ['notes.png', 'plain text, not an image\n', /not-an-image/],
@@ -76,10 +80,18 @@ test('unreadable, truncated, not-an-image, empty and uniform inputs exit non-zer
     }
     const uniform = join(dir, 'uniform.png');
     const sharp = (await import('sharp')).default;
-    await writeFile(uniform, await sharp(Buffer.alloc(100 * 100, 42), { raw: { width: 100, height: 100, channels: 1 } }).png().toBuffer());
+    await writeFile(
+      uniform,
+      await sharp(Buffer.alloc(100 * 100, 42), { raw: { width: 100, height: 100, channels: 1 } })
+        .png()
+        .toBuffer(),
+    );
     const r = await cli([uniform, '--out', join(dir, 'u.png')]);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /uniform\.png: cannot standardise: uniform image \(0\.1th percentile 42 = 99\.9th percentile 42\)/);
+    assert.match(
+      r.stderr,
+      /uniform\.png: cannot standardise: uniform image \(0\.1th percentile 42 = 99\.9th percentile 42\)/,
+    );
     assert.equal(existsSync(join(dir, 'u.png')), false);
     const missing = await cli([join(dir, 'nope.tif'), '--out', join(dir, 'n.png')]);
     assert.equal(missing.code, 1);

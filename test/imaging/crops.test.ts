@@ -1,10 +1,25 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/util/rng.js';
-import { cropCount, isCroppable, usableScales, planCrops, extractCrop, type CropWindow } from '../../src/imaging/index.js';
+import {
+  cropCount,
+  isCroppable,
+  usableScales,
+  planCrops,
+  extractCrop,
+  type CropWindow,
+} from '../../src/imaging/index.js';
 
 test('crops per image follow the label size relative to the cap: 1 at the cap, 2 from 55 %, 3 from 40 %, else 4', () => {
-  const cases: Array<[number, number]> = [[1000, 1], [999, 2], [550, 2], [549, 3], [400, 3], [399, 4], [1, 4]];
+  const cases: Array<[number, number]> = [
+    [1000, 1],
+    [999, 2],
+    [550, 2],
+    [549, 3],
+    [400, 3],
+    [399, 4],
+    [1, 4],
+  ];
   for (const [n, k] of cases) assert.equal(cropCount(n, 1000), k, `n=${n}`);
   assert.equal(cropCount(275, 500), 2);
   assert.equal(cropCount(274, 500), 3);
@@ -26,8 +41,10 @@ test('scales are kept where scale × side ≥ 70 px on both sides (exactly 70 pa
 });
 
 const QUADRANT = (w: number, h: number, q: number) => {
-  const hw = Math.floor(w / 2), hh = Math.floor(h / 2);
-  const x0 = q % 2 === 0 ? 0 : hw, y0 = q < 2 ? 0 : hh;
+  const hw = Math.floor(w / 2),
+    hh = Math.floor(h / 2);
+  const x0 = q % 2 === 0 ? 0 : hw,
+    y0 = q < 2 ? 0 : hh;
   return { x0, y0, x1: x0 + hw, y1: y0 + hh };
 };
 
@@ -42,15 +59,26 @@ function checkWindow(w: number, h: number, win: CropWindow): void {
 }
 
 test('k crops take k distinct quadrants, each window inside its quadrant at its scale', () => {
-  for (const [w, h] of [[1000, 800], [141, 141], [1392, 1040], [696, 520], [2304, 1536]]) {
+  for (const [w, h] of [
+    [1000, 800],
+    [141, 141],
+    [1392, 1040],
+    [696, 520],
+    [2304, 1536],
+  ]) {
     for (let k = 1; k <= 4; k++) {
       for (let seed = 0; seed < 25; seed++) {
         const wins = planCrops(w, h, k, Rng.derive(seed, 'img', w, h));
         assert.equal(wins.length, k);
         assert.equal(new Set(wins.map((x) => x.quadrant)).size, k, 'distinct quadrants');
-        if (k === 4) assert.deepEqual(wins.map((x) => x.quadrant), [0, 1, 2, 3]);
+        if (k === 4)
+          assert.deepEqual(
+            wins.map((x) => x.quadrant),
+            [0, 1, 2, 3],
+          );
         const usable = usableScales(w, h);
-        if (usable.length >= k) assert.equal(new Set(wins.map((x) => x.scale)).size, k, 'distinct scales while enough are usable');
+        if (usable.length >= k)
+          assert.equal(new Set(wins.map((x) => x.scale)).size, k, 'distinct scales while enough are usable');
         for (const win of wins) {
           assert.ok(usable.includes(win.scale));
           checkWindow(w, h, win);
@@ -62,12 +90,15 @@ test('k crops take k distinct quadrants, each window inside its quadrant at its 
 
 test('a 140 px image with 4 crops gets its four 1/2-scale quadrants exactly', () => {
   const wins = planCrops(140, 140, 4, Rng.fromSeed(9));
-  assert.deepEqual(wins.map((w) => [w.x_min, w.x_max, w.y_min, w.y_max, w.scale]), [
-    [0, 70, 0, 70, 0.5],
-    [70, 140, 0, 70, 0.5],
-    [0, 70, 70, 140, 0.5],
-    [70, 140, 70, 140, 0.5],
-  ]);
+  assert.deepEqual(
+    wins.map((w) => [w.x_min, w.x_max, w.y_min, w.y_max, w.scale]),
+    [
+      [0, 70, 0, 70, 0.5],
+      [70, 140, 0, 70, 0.5],
+      [0, 70, 70, 140, 0.5],
+      [70, 140, 70, 140, 0.5],
+    ],
+  );
 });
 
 test('the random position inside a quadrant reaches both ends (inclusive bounds)', () => {
@@ -86,12 +117,15 @@ test('the same seed gives the same windows; another seed moves them', () => {
   const a = planCrops(1392, 1040, 3, Rng.derive(5, 'image-42'));
   const b = planCrops(1392, 1040, 3, Rng.derive(5, 'image-42'));
   assert.deepEqual(a, b);
-  const others = Array.from({ length: 10 }, (_, s) => JSON.stringify(planCrops(1392, 1040, 3, Rng.derive(100 + s, 'image-42'))));
+  const others = Array.from({ length: 10 }, (_, s) =>
+    JSON.stringify(planCrops(1392, 1040, 3, Rng.derive(100 + s, 'image-42'))),
+  );
   assert.ok(others.some((o) => o !== JSON.stringify(a)));
 });
 
 test('extractCrop copies rows [y_min, y_max) × [x_min, x_max)', () => {
-  const w = 5, h = 4;
+  const w = 5,
+    h = 4;
   const img = Float64Array.from({ length: w * h }, (_, i) => i);
   const crop = extractCrop(img, w, { x_min: 1, x_max: 3, y_min: 2, y_max: 4, scale: 0.5, quadrant: 2 });
   assert.deepEqual([...crop], [11, 12, 16, 17]);

@@ -23,7 +23,8 @@ function walk(dir: string): string[] {
 }
 
 function range(img: DecodedImage): [number, number] {
-  let lo = Infinity, hi = -Infinity;
+  let lo = Infinity,
+    hi = -Infinity;
   for (const v of img.data) {
     if (v < lo) lo = v;
     if (v > hi) hi = v;
@@ -77,7 +78,12 @@ test('libvips pixels equal utif2 (an independent TIFF decoder) for every TIFF, s
     const b = decodeTiffWithUtif(readFileSync(f), f, 0, 1e9, 'tiff');
     assert.equal(a.decoder, 'sharp');
     assert.deepEqual([a.width, a.height, a.channels, a.bitDepth], [b.width, b.height, b.channels, b.bitDepth], f);
-    assert.ok(Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength).equals(Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength)), `${f}: pixels differ`);
+    assert.ok(
+      Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength).equals(
+        Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength),
+      ),
+      `${f}: pixels differ`,
+    );
   }
 });
 
@@ -105,7 +111,10 @@ test('a multi-page TIFF decodes the requested page; a page past the end is a cle
   assert.equal(last.page, 99);
   assert.notDeepEqual(first.data, last.data);
   assert.deepEqual(last.data, decodeTiffWithUtif(bytes, f, 99, 1e9, 'tiff').data);
-  await assert.rejects(decodeImage(f, { page: 100 }), (e: unknown) => e instanceof ImageError && e.kind === 'bad-page' && /100 pages/.test(e.message));
+  await assert.rejects(
+    decodeImage(f, { page: 100 }),
+    (e: unknown) => e instanceof ImageError && e.kind === 'bad-page' && /100 pages/.test(e.message),
+  );
 });
 
 test('FLEX (TIFF bytes) decodes as format flex with the same pixels', async () => {
@@ -122,7 +131,8 @@ test('FLEX (TIFF bytes) decodes as format flex with the same pixels', async () =
 
 test('BMP and headerless DIB decode through fast-bmp (libvips has no BMP loader)', async () => {
   await withTempDir(async (dir) => {
-    const width = 7, height = 5; // odd width: rows are padded to 4 bytes in BMP
+    const width = 7,
+      height = 5; // odd width: rows are padded to 4 bytes in BMP
     const rgb = new Uint8Array(width * height * 3);
     for (let i = 0; i < rgb.length; i++) rgb[i] = (i * 37) % 256;
     const bmp = Buffer.from(encodeBmp({ width, height, channels: 3, components: 3, bitsPerPixel: 24, data: rgb }));
@@ -144,14 +154,21 @@ test('the pixel-count limit refuses large images before decoding them', async ()
     'images/cellprofiler_examples/ExampleSpeckles/images/1-162hrhoe2.tif',
     'images/cellprofiler_examples/ExampleColocalization/images/0_1_N_G.png',
   ]) {
-    await assert.rejects(decodeImage(sharedPath(f), { maxPixels: 1000 }), (e: unknown) => e instanceof ImageError && e.kind === 'too-large' && /exceeds the limit of 1000/.test(e.message));
+    await assert.rejects(
+      decodeImage(sharedPath(f), { maxPixels: 1000 }),
+      (e: unknown) => e instanceof ImageError && e.kind === 'too-large' && /exceeds the limit of 1000/.test(e.message),
+    );
   }
-  const ok = await decodeImage(sharedPath('images/cellprofiler_examples/ExampleSpeckles/images/1-162hrhoe2.tif'), { maxPixels: 1200 * 1000 });
+  const ok = await decodeImage(sharedPath('images/cellprofiler_examples/ExampleSpeckles/images/1-162hrhoe2.tif'), {
+    maxPixels: 1200 * 1000,
+  });
   assert.equal(ok.width * ok.height, 1_200_000);
 });
 
 test('broken inputs give a clear reason: empty, not an image, truncated TIFF/PNG/JPEG, missing', async () => {
-  const tif = readFileSync(sharedPath('images/cellprofiler_examples/ExampleHuman/images/AS_09125_050116030001_D03f00d2.tif'));
+  const tif = readFileSync(
+    sharedPath('images/cellprofiler_examples/ExampleHuman/images/AS_09125_050116030001_D03f00d2.tif'),
+  );
   const bigEndianTif = readFileSync(sharedPath('images/cellprofiler_examples/ExampleSpeckles/images/1-162hrhoe2.tif'));
   const png = readFileSync(sharedPath('images/cellprofiler_examples/ExampleColocalization/images/0_1_N_G.png'));
   const jpg = readFileSync(sharedPath('images/cellprofiler_examples/ExampleTumor/images/30-2A1f.jpg'));
@@ -171,32 +188,69 @@ test('broken inputs give a clear reason: empty, not an image, truncated TIFF/PNG
       return true;
     });
   }
-  await assert.rejects(decodeImage('/nonexistent/x.tif'), (e: unknown) => e instanceof ImageError && /file not found/.test(e.message));
+  await assert.rejects(
+    decodeImage('/nonexistent/x.tif'),
+    (e: unknown) => e instanceof ImageError && /file not found/.test(e.message),
+  );
 });
 
 test('synthetic TIFF layouts the shared data lacks: colour palette, WhiteIsZero, signed 16-bit', async () => {
-  const w = 4, h = 3;
+  const w = 4,
+    h = 3;
   // Colour palette: red, green, blue, mid-gray — expanded to RGB, high byte of the 16-bit map.
   const cmap = new Array(768).fill(0);
-  cmap[0] = 65535; cmap[256 + 1] = 65535; cmap[512 + 2] = 65535;
-  cmap[3] = 32768; cmap[256 + 3] = 32768; cmap[512 + 3] = 32768;
-  const pal = writeTiff({ width: w, height: h, bitsPerSample: 8, samplesPerPixel: 1, photometric: 3, colorMap: cmap, data: Uint8Array.from({ length: w * h }, (_, i) => i % 4) });
+  cmap[0] = 65535;
+  cmap[256 + 1] = 65535;
+  cmap[512 + 2] = 65535;
+  cmap[3] = 32768;
+  cmap[256 + 3] = 32768;
+  cmap[512 + 3] = 32768;
+  const pal = writeTiff({
+    width: w,
+    height: h,
+    bitsPerSample: 8,
+    samplesPerPixel: 1,
+    photometric: 3,
+    colorMap: cmap,
+    data: Uint8Array.from({ length: w * h }, (_, i) => i % 4),
+  });
   const p = await decodeBuffer(pal, { name: 'palette.tif' });
   assert.equal(p.channels, 3);
   assert.deepEqual([...p.data.slice(0, 12)], [255, 0, 0, 0, 255, 0, 0, 0, 255, 128, 128, 128]);
   assert.deepEqual(p.data, decodeTiffWithUtif(pal, 'palette.tif', 0, 1e9, 'tiff').data);
   // WhiteIsZero: inverted, so bright is bright, by both decoders.
-  const wiz = writeTiff({ width: w, height: h, bitsPerSample: 8, samplesPerPixel: 1, photometric: 0, data: Uint8Array.from({ length: w * h }, (_, i) => i * 20) });
+  const wiz = writeTiff({
+    width: w,
+    height: h,
+    bitsPerSample: 8,
+    samplesPerPixel: 1,
+    photometric: 0,
+    data: Uint8Array.from({ length: w * h }, (_, i) => i * 20),
+  });
   const z = await decodeBuffer(wiz, { name: 'wiz.tif' });
-  assert.deepEqual([...z.data], Array.from({ length: w * h }, (_, i) => 255 - i * 20));
+  assert.deepEqual(
+    [...z.data],
+    Array.from({ length: w * h }, (_, i) => 255 - i * 20),
+  );
   assert.deepEqual(z.data, decodeTiffWithUtif(wiz, 'wiz.tif', 0, 1e9, 'tiff').data);
   // Signed 16-bit: libvips would squash it to 8 bits on the way out, so utif2 reads it, exactly.
   const raw = Buffer.alloc(w * h * 2);
   for (let i = 0; i < w * h; i++) raw.writeInt16LE(-600 + i * 100, 2 * i);
-  const s16 = writeTiff({ width: w, height: h, bitsPerSample: 16, samplesPerPixel: 1, photometric: 1, sampleFormat: 2, data: raw });
+  const s16 = writeTiff({
+    width: w,
+    height: h,
+    bitsPerSample: 16,
+    samplesPerPixel: 1,
+    photometric: 1,
+    sampleFormat: 2,
+    data: raw,
+  });
   const s = await decodeBuffer(s16, { name: 'signed.tif' });
   assert.deepEqual([s.decoder, s.sampleFormat], ['utif2', 'float']);
-  assert.deepEqual([...s.data], Array.from({ length: w * h }, (_, i) => -600 + i * 100));
+  assert.deepEqual(
+    [...s.data],
+    Array.from({ length: w * h }, (_, i) => -600 + i * 100),
+  );
 });
 
 test('an 8-bit gray PNG with a tRNS chunk (transparency by gray value) decodes as gray with its pixel values', async () => {

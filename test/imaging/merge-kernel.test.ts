@@ -7,7 +7,14 @@ import { fusedOutput8, mergeNormalizedChannels } from '../../src/imaging/merge-k
 import { normalize, mergeChannels, quantize, type GrayImage } from '../../src/imaging/index.js';
 
 function gray(data: Uint8Array | Uint16Array): GrayImage {
-  return { width: data.length, height: 1, data, divisor: 1, integer: true, maxCode: data instanceof Uint8Array ? 255 : 65535 };
+  return {
+    width: data.length,
+    height: 1,
+    data,
+    divisor: 1,
+    integer: true,
+    maxCode: data instanceof Uint8Array ? 255 : 65535,
+  };
 }
 
 test('fused output equals the step-by-step merge on random 8- and 16-bit channels (k = 1, 2, 3)', () => {
@@ -58,8 +65,14 @@ test('fused output equals the step-by-step merge at rounding ties (k = 2 and 3)'
   for (const k of [2, 3]) {
     const grays = ch.slice(0, k).map((d) => gray(d));
     const parts = grays.map((g) => normalize(g));
-    assert.deepEqual(parts.map((p) => [p.lo, p.hi]), Array(k).fill([0, 254]));
-    const fused = fusedOutput8(grays, parts.map((p) => ({ lo: p.lo, hi: p.hi })))!;
+    assert.deepEqual(
+      parts.map((p) => [p.lo, p.hi]),
+      Array(k).fill([0, 254]),
+    );
+    const fused = fusedOutput8(
+      grays,
+      parts.map((p) => ({ lo: p.lo, hi: p.hi })),
+    )!;
     assert.deepEqual(fused.output, quantize(mergeChannels(parts), 8), `k=${k}`);
   }
 });

@@ -1,6 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { normalize, normalizeValues, normalizationLut, mergeChannels, quantize, ImageError, type GrayImage } from '../../src/imaging/index.js';
+import {
+  normalize,
+  normalizeValues,
+  normalizationLut,
+  mergeChannels,
+  quantize,
+  ImageError,
+  type GrayImage,
+} from '../../src/imaging/index.js';
 import { roundHalfUp } from '../../src/imaging/encode.js';
 import { Rng } from '../../src/util/rng.js';
 
@@ -14,11 +22,18 @@ test('normalisation is clip((x − lo)/(hi − lo), 0, 1) with numpy-exact lo an
   assert.equal(n.hi, 249.75000000000006);
   assert.equal(n.uniform, false);
   // numpy: np.clip((a - lo)/(hi - lo), 0, 1)
-  assert.deepEqual([...n.data], [0, 0.19939879759519033, 0.3997995991983967, 0.6002004008016031, 0.8006012024048095, 1]);
+  assert.deepEqual(
+    [...n.data],
+    [0, 0.19939879759519033, 0.3997995991983967, 0.6002004008016031, 0.8006012024048095, 1],
+  );
 });
 
 test('a constant image is uniform: all zeros, never NaN', () => {
-  for (const img of [gray8([7, 7, 7, 7]), gray8([0, 0]), { ...gray8([0]), data: Float32Array.from([3.5]), integer: false, maxCode: NaN }]) {
+  for (const img of [
+    gray8([7, 7, 7, 7]),
+    gray8([0, 0]),
+    { ...gray8([0]), data: Float32Array.from([3.5]), integer: false, maxCode: NaN },
+  ]) {
     const n = normalize(img);
     assert.equal(n.uniform, true);
     assert.equal(n.lo, n.hi);
@@ -27,7 +42,14 @@ test('a constant image is uniform: all zeros, never NaN', () => {
 });
 
 test('a two-pixel image normalises to exactly 0 and 1', () => {
-  const n = normalize({ width: 2, height: 1, data: Uint16Array.from([1000, 3000]), divisor: 1, integer: true, maxCode: 65535 });
+  const n = normalize({
+    width: 2,
+    height: 1,
+    data: Uint16Array.from([1000, 3000]),
+    divisor: 1,
+    integer: true,
+    maxCode: 65535,
+  });
   assert.deepEqual([...n.data], [0, 1]);
 });
 
@@ -35,14 +57,23 @@ test('float images normalise the same way (selection path)', () => {
   const n = normalizeValues(Float64Array.from([0.5, 0.25, 1.0, 0.75]), 2, 2);
   assert.equal(n.lo, 0.25075);
   assert.equal(n.hi, 0.9992500000000001);
-  const expect = [0.5, 0.25, 1.0, 0.75].map((x) => Math.min(1, Math.max(0, (x - 0.25075) / (0.9992500000000001 - 0.25075))));
+  const expect = [0.5, 0.25, 1.0, 0.75].map((x) =>
+    Math.min(1, Math.max(0, (x - 0.25075) / (0.9992500000000001 - 0.25075))),
+  );
   assert.deepEqual([...n.data], expect);
 });
 
 test('16-bit data keeps its full depth: a 12-bit-in-16 ramp spreads over all 256 output levels', () => {
   // The original read 16-bit files as 8-bit (value >> 8), leaving ~16 gray levels for 12-bit data.
   const values = Array.from({ length: 4096 }, (_, i) => i);
-  const n = normalize({ width: 64, height: 64, data: Uint16Array.from(values), divisor: 1, integer: true, maxCode: 65535 });
+  const n = normalize({
+    width: 64,
+    height: 64,
+    data: Uint16Array.from(values),
+    divisor: 1,
+    integer: true,
+    maxCode: 65535,
+  });
   assert.equal(new Set(quantize(n.data, 8)).size, 256);
 });
 
@@ -54,11 +85,17 @@ test('merge averages the normalised channels; ×255 rounds half up', () => {
   assert.deepEqual([...quantize(m, 8)], [0, 128, 128, 255]); // 127.5 → 128
   assert.deepEqual([...quantize(m, 16)], [0, 32768, 32768, 65535]);
   const c = normalizeValues(Float64Array.from([0, 1]), 2, 1);
-  assert.throws(() => mergeChannels([a, c], ['a.tif', 'c.tif']), (e: unknown) => e instanceof ImageError && e.location.file === 'c.tif');
+  assert.throws(
+    () => mergeChannels([a, c], ['a.tif', 'c.tif']),
+    (e: unknown) => e instanceof ImageError && e.location.file === 'c.tif',
+  );
 });
 
 test('output rounding is Math.round (ties up), exactly, on ties, near-ties and random values', () => {
-  const tricky = [0, 0.5, 1.5, 2.5, 126.5, 127.5, 254.5, 0.49999999999999994, 1.4999999999999998, 254.49999999999997, 255, 65534.5, 65535];
+  const tricky = [
+    0, 0.5, 1.5, 2.5, 126.5, 127.5, 254.5, 0.49999999999999994, 1.4999999999999998, 254.49999999999997, 255, 65534.5,
+    65535,
+  ];
   for (const y of tricky) assert.equal(roundHalfUp(y), Math.round(y), String(y));
   const rng = Rng.fromSeed('round');
   for (let i = 0; i < 100_000; i++) {
@@ -66,7 +103,10 @@ test('output rounding is Math.round (ties up), exactly, on ties, near-ties and r
     assert.equal(roundHalfUp(y), Math.round(y));
   }
   const ties = Float64Array.from([0.5 / 255, 1.5 / 255, 2.5 / 255, 0.5]);
-  assert.deepEqual([...quantize(ties, 8)], [...ties].map((v) => Math.round(v * 255)));
+  assert.deepEqual(
+    [...quantize(ties, 8)],
+    [...ties].map((v) => Math.round(v * 255)),
+  );
 });
 
 test('the lookup table equals the formula for every code, including bounds at and beyond the ends', () => {

@@ -45,18 +45,32 @@ test('a 1000-pixel ramp 0..999 (uint16) through the histogram path', () => {
 
 test('float images use selection and match numpy exactly; NaNs are ignored', () => {
   assert.deepEqual(imagePercentiles(grayF([0.5, 0.25, 1.0, 0.75]), [0.1, 99.9]), [0.25075, 0.9992500000000001]);
-  assert.deepEqual(imagePercentiles(grayF([0.5, NaN, 0.25, 1.0, NaN, 0.75]), [0.1, 99.9]), [0.25075, 0.9992500000000001]);
+  assert.deepEqual(
+    imagePercentiles(grayF([0.5, NaN, 0.25, 1.0, NaN, 0.75]), [0.1, 99.9]),
+    [0.25075, 0.9992500000000001],
+  );
   assert.ok(Number.isNaN(imagePercentiles(grayF([NaN, NaN]), [50])[0]));
 });
 
 test('RGB is the unweighted mean of R, G, B (alpha ignored), and percentiles are taken on that mean', () => {
   const rgba: DecodedImage = {
-    width: 4, height: 1, channels: 4, hasAlpha: true, bitDepth: 8, sampleFormat: 'uint',
+    width: 4,
+    height: 1,
+    channels: 4,
+    hasAlpha: true,
+    bitDepth: 8,
+    sampleFormat: 'uint',
     data: Uint8Array.from([1, 2, 4, 0, 10, 20, 31, 255, 0, 0, 0, 7, 255, 255, 254, 1]),
-    pages: 1, page: 0, format: 'png', decoder: 'test',
+    pages: 1,
+    page: 0,
+    format: 'png',
+    decoder: 'test',
   };
   const g = toGray(rgba);
-  assert.deepEqual(Array.from(g.data, (v) => v / g.divisor), [7 / 3, 61 / 3, 0, 764 / 3]);
+  assert.deepEqual(
+    Array.from(g.data, (v) => v / g.divisor),
+    [7 / 3, 61 / 3, 0, 764 / 3],
+  );
   const [lo, hi] = imagePercentiles(g, [0.1, 99.9]);
   // numpy on the float means: 0.007000000000000001, 253.96366666666674
   assert.ok(Math.abs(lo - 0.007) < 1e-15 && Math.abs(hi - 253.96366666666674) < 1e-12, `${lo} ${hi}`);
@@ -89,9 +103,30 @@ test('histogram percentiles are exact for 8-bit data and for RGB sums of 16-bit 
   const rng = Rng.fromSeed('percentile-types');
   const n = 5003;
   const cases: GrayImage[] = [
-    { width: n, height: 1, data: Uint8Array.from({ length: n }, () => rng.int(0, 255)), divisor: 1, integer: true, maxCode: 255 },
-    { width: n, height: 1, data: Uint8Array.from({ length: n }, (_, i) => (i < 4000 ? 0 : rng.int(1, 9))), divisor: 1, integer: true, maxCode: 255 },
-    { width: n, height: 1, data: Uint32Array.from({ length: n }, () => rng.int(0, 196605)), divisor: 3, integer: true, maxCode: 196605 },
+    {
+      width: n,
+      height: 1,
+      data: Uint8Array.from({ length: n }, () => rng.int(0, 255)),
+      divisor: 1,
+      integer: true,
+      maxCode: 255,
+    },
+    {
+      width: n,
+      height: 1,
+      data: Uint8Array.from({ length: n }, (_, i) => (i < 4000 ? 0 : rng.int(1, 9))),
+      divisor: 1,
+      integer: true,
+      maxCode: 255,
+    },
+    {
+      width: n,
+      height: 1,
+      data: Uint32Array.from({ length: n }, () => rng.int(0, 196605)),
+      divisor: 3,
+      integer: true,
+      maxCode: 196605,
+    },
   ];
   const qs = [0.1, 50, 75, 99.9];
   for (const g of cases) {
@@ -102,7 +137,9 @@ test('histogram percentiles are exact for 8-bit data and for RGB sums of 16-bit 
       return lerp(sorted[k] * g.divisor, sorted[Math.min(k + 1, n - 1)] * g.divisor, v - k) / g.divisor;
     });
     const got = imagePercentiles(g, qs);
-    got.forEach((x, i) => assert.ok(Math.abs(x - expect[i]) <= 1e-9 * Math.max(1, Math.abs(expect[i])), `${x} vs ${expect[i]}`));
+    got.forEach((x, i) =>
+      assert.ok(Math.abs(x - expect[i]) <= 1e-9 * Math.max(1, Math.abs(expect[i])), `${x} vs ${expect[i]}`),
+    );
     // and the scratch table is left clean: a second call gives the same answer
     assert.deepEqual(imagePercentiles(g, qs), got);
   }

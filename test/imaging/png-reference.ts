@@ -13,7 +13,11 @@ export interface ReferencePng {
 
 export function decodePngReference(bytes: Buffer): ReferencePng {
   let off = 8;
-  let width = 0, height = 0, bitDepth = 0, colorType = 0, interlace = 0;
+  let width = 0,
+    height = 0,
+    bitDepth = 0,
+    colorType = 0,
+    interlace = 0;
   const idat: Buffer[] = [];
   let palette: Buffer | null = null;
   while (off < bytes.length) {
@@ -52,7 +56,9 @@ export function decodePngReference(bytes: Buffer): ReferencePng {
       else if (filter === 2) v += b;
       else if (filter === 3) v += (a + b) >> 1;
       else if (filter === 4) {
-        const pa = Math.abs(b - c), pb = Math.abs(a - c), pc = Math.abs(a + b - 2 * c);
+        const pa = Math.abs(b - c),
+          pb = Math.abs(a - c),
+          pc = Math.abs(a + b - 2 * c);
         v += pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
       }
       cur[x] = v & 0xff;

@@ -25,7 +25,11 @@ test('whole-image QC: uniform names the file, two values is a binary mask, p75 =
   const ramp = Float64Array.from({ length: 100 }, (_, i) => i / 99);
   const ok = { name: 'a.tif', lo: 0, hi: 1, uniform: false };
   assert.equal(wholeImageQc(ramp, [ok], quantize(ramp, 8)).verdict, 'ok');
-  const flat = wholeImageQc(new Float64Array(100), [ok, { name: 'b.tif', lo: 7, hi: 7, uniform: true }], new Uint8Array(100));
+  const flat = wholeImageQc(
+    new Float64Array(100),
+    [ok, { name: 'b.tif', lo: 7, hi: 7, uniform: true }],
+    new Uint8Array(100),
+  );
   assert.deepEqual([flat.verdict, flat.file], ['uniform', 'b.tif']);
   assert.match(flat.reason, /0\.1th percentile 7 = 99\.9th percentile 7/);
   const mask = Float64Array.from({ length: 100 }, (_, i) => (i % 3 === 0 ? 1 : 0));

@@ -18,8 +18,12 @@ export interface ExpectedImage {
 }
 
 const NUM = '([0-9.]+(?:e-?\\d+)?)';
-const TIFF = new RegExp(`TIFF, (\\d+) page\\(s\\), (\\d+)x(\\d+) px, (uint8|uint16|float32) \\((\\d+)-bit x (\\d+) sample/px, photometric=(\\w+)[^)]*\\), value range ${NUM}-${NUM}`);
-const OTHER = new RegExp(`(PNG|JPEG), mode (\\w+), (\\d+)x(\\d+) px, (\\d+) channel\\(s\\), (\\d+)-bit[^|]*?value range ${NUM}-${NUM}`);
+const TIFF = new RegExp(
+  `TIFF, (\\d+) page\\(s\\), (\\d+)x(\\d+) px, (uint8|uint16|float32) \\((\\d+)-bit x (\\d+) sample/px, photometric=(\\w+)[^)]*\\), value range ${NUM}-${NUM}`,
+);
+const OTHER = new RegExp(
+  `(PNG|JPEG), mode (\\w+), (\\d+)x(\\d+) px, (\\d+) channel\\(s\\), (\\d+)-bit[^|]*?value range ${NUM}-${NUM}`,
+);
 
 export function expectedImages(): ExpectedImage[] {
   const text = readFileSync(sharedPath('SOURCES.md'), 'utf8');
@@ -30,16 +34,34 @@ export function expectedImages(): ExpectedImage[] {
     const t = TIFF.exec(line);
     if (t) {
       out.push({
-        path: m[1], kind: 'TIFF', pages: +t[1], width: +t[2], height: +t[3], bitDepth: +t[5], channels: +t[6],
-        float: t[4] === 'float32', palette: t[7] === 'PALETTE', min: +t[8], max: +t[9],
+        path: m[1],
+        kind: 'TIFF',
+        pages: +t[1],
+        width: +t[2],
+        height: +t[3],
+        bitDepth: +t[5],
+        channels: +t[6],
+        float: t[4] === 'float32',
+        palette: t[7] === 'PALETTE',
+        min: +t[8],
+        max: +t[9],
       });
       continue;
     }
     const o = OTHER.exec(line);
     if (o) {
       out.push({
-        path: m[1], kind: o[1] as 'PNG' | 'JPEG', pages: 1, width: +o[3], height: +o[4], channels: +o[5], bitDepth: +o[6],
-        float: false, palette: o[2] === 'P', min: +o[7], max: +o[8],
+        path: m[1],
+        kind: o[1] as 'PNG' | 'JPEG',
+        pages: 1,
+        width: +o[3],
+        height: +o[4],
+        channels: +o[5],
+        bitDepth: +o[6],
+        float: false,
+        palette: o[2] === 'P',
+        min: +o[7],
+        max: +o[8],
       });
     }
   }

@@ -29,7 +29,10 @@ export function writeTiff(f: TiffFixture): Buffer {
   if (f.colorMap) entries.push([320, 3, f.colorMap.length, f.colorMap]);
   if (f.sampleFormat) entries.push([339, 3, f.samplesPerPixel, Array(f.samplesPerPixel).fill(f.sampleFormat)]);
   const ifdSize = 2 + entries.length * 12 + 4;
-  const extra = entries.reduce((s, [, type, count]) => s + (count * (type === 3 ? 2 : 4) > 4 ? count * (type === 3 ? 2 : 4) : 0), 0);
+  const extra = entries.reduce(
+    (s, [, type, count]) => s + (count * (type === 3 ? 2 : 4) > 4 ? count * (type === 3 ? 2 : 4) : 0),
+    0,
+  );
   const dataOffset = 8 + ifdSize + extra;
   const buf = Buffer.alloc(dataOffset + f.data.length);
   buf.write('II', 0, 'latin1');

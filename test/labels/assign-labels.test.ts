@@ -41,7 +41,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-test('every image has at most one label, and holds that label\'s token exactly', () => {
+test("every image has at most one label, and holds that label's token exactly", () => {
   const byIdx = new Map(rows.map((r) => [r.idx, r]));
   const seen = new Set<string>();
   assert.ok(base.assignments.length > 1000);
@@ -56,7 +56,8 @@ test('every image has at most one label, and holds that label\'s token exactly',
 
 test('every kept label has between threshold and cap images: exactly min(available, cap)', () => {
   const perLabel = new Map<string, number>();
-  for (const a of base.assignments) perLabel.set(`${a.category}:${a.label}`, (perLabel.get(`${a.category}:${a.label}`) ?? 0) + 1);
+  for (const a of base.assignments)
+    perLabel.set(`${a.category}:${a.label}`, (perLabel.get(`${a.category}:${a.label}`) ?? 0) + 1);
   assert.ok(base.labels.length > 30);
   for (const l of base.labels) {
     const selected = Number(l.selected);
@@ -64,9 +65,18 @@ test('every kept label has between threshold and cap images: exactly min(availab
     assert.ok(selected >= OPTS.threshold && selected <= OPTS.cap);
     assert.equal(perLabel.get(`${l.category}:${l.label}`), selected);
   }
-  assert.ok(base.labels.some((l) => Number(l.candidates) < OPTS.cap), 'some label keeps all its rows');
-  assert.ok(base.candidates.some((c) => c.presampled === 'true'), 'some label ran the pre-sample step');
-  assert.ok(base.candidates.some((c) => c.status === 'skipped'), 'some candidate had too few rows left');
+  assert.ok(
+    base.labels.some((l) => Number(l.candidates) < OPTS.cap),
+    'some label keeps all its rows',
+  );
+  assert.ok(
+    base.candidates.some((c) => c.presampled === 'true'),
+    'some label ran the pre-sample step',
+  );
+  assert.ok(
+    base.candidates.some((c) => c.status === 'skipped'),
+    'some candidate had too few rows left',
+  );
 });
 
 test('candidates are visited least count first; available rows are what a per-label scan finds', () => {
@@ -76,10 +86,14 @@ test('candidates are visited least count first; available rows are what a per-la
     for (const c of CATEGORIES) {
       const v = r[c];
       if (typeof v !== 'string') continue;
-      for (const t of new Set(v.split('|').map((s) => s.trim()))) counts.set(`${c}\u0000${t}`, (counts.get(`${c}\u0000${t}`) ?? 0) + 1);
+      for (const t of new Set(v.split('|').map((s) => s.trim())))
+        counts.set(`${c}\u0000${t}`, (counts.get(`${c}\u0000${t}`) ?? 0) + 1);
     }
   }
-  const expected = [...counts].filter(([, n]) => n >= OPTS.threshold).map(([k, n]) => `${k}\u0000${n}`).sort();
+  const expected = [...counts]
+    .filter(([, n]) => n >= OPTS.threshold)
+    .map(([k, n]) => `${k}\u0000${n}`)
+    .sort();
   const got = base.candidates.map((c) => `${c.category}\u0000${c.label}\u0000${c.count}`).sort();
   assert.deepEqual(got, expected);
 
@@ -129,23 +143,28 @@ test('a different seed gives a different sample with the same counts', async () 
   await assignLabels(catalog, join(dir, 'seed8'), { ...OPTS, seed: 8 });
   const other = readLabelsFolder(join(dir, 'seed8'));
   // Candidates, their visit order and their counts never depend on the seed.
-  const visits = (f: LabelsFolder): string[] => f.candidates.map((c) => `${c.order}:${c.category}:${c.label}:${c.count}`);
+  const visits = (f: LabelsFolder): string[] =>
+    f.candidates.map((c) => `${c.order}:${c.category}:${c.label}:${c.count}`);
   assert.deepEqual(visits(other), visits(base));
-  const counts = (f: LabelsFolder): string[] => f.labels.map((l) => `${l.category}:${l.label}:${l.count}:${l.selected}`);
+  const counts = (f: LabelsFolder): string[] =>
+    f.labels.map((l) => `${l.category}:${l.label}:${l.count}:${l.selected}`);
   // The first labels keep all their rows, so the counts before any cap are equal; those after
   // may shift slightly, since earlier draws change which rows remain.
   const capped = base.labels.findIndex((l) => Number(l.candidates) > OPTS.cap);
   assert.ok(capped > 0);
   assert.deepEqual(counts(other).slice(0, capped + 1), counts(base).slice(0, capped + 1));
   const label = base.labels[capped];
-  const pick = (f: LabelsFolder): string[] => f.assignments.filter((a) => a.label === label.label && a.category === label.category).map((a) => a.idx);
+  const pick = (f: LabelsFolder): string[] =>
+    f.assignments.filter((a) => a.label === label.label && a.category === label.category).map((a) => a.idx);
   assert.equal(pick(other).length, pick(base).length);
   assert.notDeepEqual(pick(other), pick(base));
   assert.notEqual(other.raw.assignments, base.raw.assignments);
 });
 
 test('labels.json records the options, the catalog fingerprint and the tool version', async () => {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   assert.deepEqual(base.manifest, {
     threshold: 40,
     cap: 150,
@@ -177,7 +196,10 @@ test('summaries per category and per database agree with the assignments', () =>
   for (const c of cats) {
     const mine = base.labels.filter((l) => l.category === c.category);
     assert.equal(Number(c.labels), mine.length);
-    assert.equal(Number(c.images), mine.reduce((s, l) => s + Number(l.selected), 0));
+    assert.equal(
+      Number(c.images),
+      mine.reduce((s, l) => s + Number(l.selected), 0),
+    );
   }
   const dbs = readCsv(join(dir, 'base', 'summary-databases.csv'));
   for (const d of dbs) {
@@ -217,7 +239,8 @@ test('exact tokens only: rab5 never takes rab5a rows, and regex characters are p
   await makeCatalog(path, small);
   await assignLabels(path, join(dir, 'rab5'), { threshold: 20, cap: 100 });
   const f = readLabelsFolder(join(dir, 'rab5'));
-  const of = (label: string): string[] => f.assignments.filter((a) => a.label === label).map((a) => a.idx.split('-')[0]);
+  const of = (label: string): string[] =>
+    f.assignments.filter((a) => a.label === label).map((a) => a.idx.split('-')[0]);
   assert.deepEqual(new Set(of('rab5')), new Set(['b', 'c']));
   assert.equal(of('rab5').length, 35);
   assert.deepEqual(new Set(of('rab5a')), new Set(['a']));
@@ -263,7 +286,10 @@ test('stratum counts are within floor/ceil of their exact quota ("a|b" and "b|a"
     for (const [k, s] of sizes) {
       const exact = (100 * s) / 700;
       const got = picked.get(k) ?? 0;
-      assert.ok(got === Math.floor(exact) || got === Math.ceil(exact), `stratum of ${s} rows got ${got}, quota ${exact.toFixed(2)}`);
+      assert.ok(
+        got === Math.floor(exact) || got === Math.ceil(exact),
+        `stratum of ${s} rows got ${got}, quota ${exact.toFixed(2)}`,
+      );
     }
   }
 });
@@ -278,19 +304,35 @@ test('malformed options get a clear message', async () => {
     [{ cap: 20000 }, /--presample \(10000\) must be at least --cap \(20000\)/],
   ];
   for (const [opts, message] of cases) {
-    await assert.rejects(assignLabels(catalog, join(dir, 'never'), opts), (e: unknown) => e instanceof UserError && message.test(e.message), String(message));
+    await assert.rejects(
+      assignLabels(catalog, join(dir, 'never'), opts),
+      (e: unknown) => e instanceof UserError && message.test(e.message),
+      String(message),
+    );
   }
-  await assert.rejects(assignLabels(join(dir, 'nope.duckdb'), join(dir, 'never')), (e: unknown) => e instanceof UserError && /catalog not found/.test(e.message));
+  await assert.rejects(
+    assignLabels(join(dir, 'nope.duckdb'), join(dir, 'never')),
+    (e: unknown) => e instanceof UserError && /catalog not found/.test(e.message),
+  );
 });
 
 test('a catalog with duplicate or missing idx, or no catalog table, is refused with a clear message', async () => {
   const dup = join(dir, 'dup.duckdb');
   await makeCatalog(dup, [{ idx: 'a-1', organism: 'human' }, { idx: 'a-2' }, { idx: 'a-1', organism: 'mouse' }]);
-  await assert.rejects(assignLabels(dup, join(dir, 'dup')), (e: unknown) => e instanceof UserError && /idx is not unique \('a-1'/.test(e.message));
+  await assert.rejects(
+    assignLabels(dup, join(dir, 'dup')),
+    (e: unknown) => e instanceof UserError && /idx is not unique \('a-1'/.test(e.message),
+  );
   const missing = join(dir, 'missing.duckdb');
   await makeCatalog(missing, [{ idx: 'a-1' }, { idx: null as unknown as string }]);
-  await assert.rejects(assignLabels(missing, join(dir, 'missing')), (e: unknown) => e instanceof UserError && /1 catalog rows have no idx/.test(e.message));
-  await assert.rejects(assignLabels(join(dir, 'base', 'labels.csv'), join(dir, 'nc')), (e: unknown) => e instanceof UserError && /cannot open the catalog/.test(e.message));
+  await assert.rejects(
+    assignLabels(missing, join(dir, 'missing')),
+    (e: unknown) => e instanceof UserError && /1 catalog rows have no idx/.test(e.message),
+  );
+  await assert.rejects(
+    assignLabels(join(dir, 'base', 'labels.csv'), join(dir, 'nc')),
+    (e: unknown) => e instanceof UserError && /cannot open the catalog/.test(e.message),
+  );
 });
 
 test('idx and labels with commas, quotes and non-ASCII characters round-trip through the CSV files', async () => {
@@ -300,7 +342,10 @@ test('idx and labels with commas, quotes and non-ASCII characters round-trip thr
   await makeCatalog(path, odd);
   await assignLabels(path, join(dir, 'odd'), { threshold: 20, cap: 100, categories: ['compound'] });
   const f = readLabelsFolder(join(dir, 'odd'));
-  assert.deepEqual(f.labels.map((l) => l.label), ['n,n-dimethyl "x"']);
+  assert.deepEqual(
+    f.labels.map((l) => l.label),
+    ['n,n-dimethyl "x"'],
+  );
   assert.deepEqual(new Set(f.assignments.map((a) => a.idx)), new Set(odd.map((r) => r.idx)));
   assert.ok(f.assignments.every((a) => a.label === 'n,n-dimethyl "x"' && a.category === 'compound'));
 });

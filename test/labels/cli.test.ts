@@ -18,11 +18,32 @@ test('cytoimagenet labels writes the same folder as assignLabels and prints the 
   await withTempDir(async (dir) => {
     const catalog = join(dir, 'catalog.duckdb');
     await makeCatalog(catalog, syntheticRows(3000));
-    const r = run(['--catalog', catalog, '--out', join(dir, 'cli'), '--seed', '3', '--threshold', '30', '--cap', '100', '--presample', '200', '--exclude-source', 'bbbc_c']);
+    const r = run([
+      '--catalog',
+      catalog,
+      '--out',
+      join(dir, 'cli'),
+      '--seed',
+      '3',
+      '--threshold',
+      '30',
+      '--cap',
+      '100',
+      '--presample',
+      '200',
+      '--exclude-source',
+      'bbbc_c',
+    ]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /\d+ labels, \d+ images from 2000 catalog rows \(1000 held out\)/);
     assert.match(r.stdout, /compound\s+\d+\s+\d+/);
-    await assignLabels(catalog, join(dir, 'api'), { seed: 3, threshold: 30, cap: 100, presample: 200, excludeSources: ['bbbc_c'] });
+    await assignLabels(catalog, join(dir, 'api'), {
+      seed: 3,
+      threshold: 30,
+      cap: 100,
+      presample: 200,
+      excludeSources: ['bbbc_c'],
+    });
     for (const f of ['labels.csv', 'assignments.csv', 'labels.json', 'summary.md']) {
       assert.equal(readFileSync(join(dir, 'cli', f), 'utf8'), readFileSync(join(dir, 'api', f), 'utf8'), f);
     }
@@ -31,7 +52,10 @@ test('cytoimagenet labels writes the same folder as assignLabels and prints the 
       [['--threshold', '2000'], /--threshold \(2000\) must not exceed --cap \(1000\)/],
       [['--cap', '-3'], /--cap must be at least 1, got -3/],
       [['--category', 'colour'], /unknown category 'colour'/],
-      [['--exclude-source', 'bbbc021'], /no source named 'bbbc021'[\s\S]*known sources \(dir_name\): bbbc_c, idr_a, rec_b/],
+      [
+        ['--exclude-source', 'bbbc021'],
+        /no source named 'bbbc021'[\s\S]*known sources \(dir_name\): bbbc_c, idr_a, rec_b/,
+      ],
     ];
     for (const [args, message] of bad) {
       const b = run(['--catalog', catalog, '--out', join(dir, 'bad'), ...args]);

@@ -43,7 +43,10 @@ test('quotas are exact: floor or ceil of n·s/N, total exactly n, small strata n
   const sizes = [...Array<number>(10).fill(1), 990];
   const tie = [5, 3, 9, 1, 7, 2, 8, 6, 4, 0, 0];
   const q = allocateQuotas(sizes, 100, tie);
-  assert.equal(q.reduce((a, b) => a + b, 0), 100);
+  assert.equal(
+    q.reduce((a, b) => a + b, 0),
+    100,
+  );
   assert.equal(q[10], 99);
   assert.deepEqual([...q.slice(0, 10)], [0, 0, 0, 0, 0, 0, 0, 0, 0, 1], 'equal remainders: the lowest tie key wins');
 
@@ -53,11 +56,21 @@ test('quotas are exact: floor or ceil of n·s/N, total exactly n, small strata n
     const s = Array.from({ length: k }, () => rng.int(1, 500));
     const total = s.reduce((a, b) => a + b, 0);
     const n = rng.int(0, total);
-    const quotas = allocateQuotas(s, n, s.map(() => rng.int(0, 2 ** 31)));
-    assert.equal(quotas.reduce((a, b) => a + b, 0), n);
+    const quotas = allocateQuotas(
+      s,
+      n,
+      s.map(() => rng.int(0, 2 ** 31)),
+    );
+    assert.equal(
+      quotas.reduce((a, b) => a + b, 0),
+      n,
+    );
     s.forEach((si, i) => {
       const exact = (n * si) / total;
-      assert.ok(quotas[i] === Math.floor(exact) || quotas[i] === Math.ceil(exact), `stratum ${si} of ${total} got ${quotas[i]} for ${exact}`);
+      assert.ok(
+        quotas[i] === Math.floor(exact) || quotas[i] === Math.ceil(exact),
+        `stratum ${si} of ${total} got ${quotas[i]} for ${exact}`,
+      );
     });
   }
   assert.throws(() => allocateQuotas([3, 4], 8, [0, 0]), RangeError);
@@ -74,7 +87,9 @@ test('strata: a|b equals b|a, a missing value is its own stratum, and row order 
   ]);
   const keys = [table.columns.organism, table.columns.cell_visible];
   const lists = (s: Strata): string[][] =>
-    Array.from({ length: s.offsets.length - 1 }, (_, g) => [...s.rows.subarray(s.offsets[g], s.offsets[g + 1])].map((r) => table.idx.get(r)));
+    Array.from({ length: s.offsets.length - 1 }, (_, g) =>
+      [...s.rows.subarray(s.offsets[g], s.offsets[g + 1])].map((r) => table.idx.get(r)),
+    );
   const strata = lists(groupStrata(Int32Array.from([0, 1, 2, 3, 4, 5]), keys));
   assert.deepEqual(strata, [['1', '2'], ['3', '6'], ['4'], ['5']]);
   const shuffled = lists(groupStrata(Int32Array.from([5, 3, 1, 4, 0, 2]), keys));
@@ -101,16 +116,40 @@ test('stratified sample: exactly n distinct rows, seeded, independent of input o
 
 test('strata keys follow the original table (orig §4), with the seed rule for sirna/compound', () => {
   const expect: Record<string, [string, string, string]> = {
-    gene: ['organism,cell_type,cell_visible,sirna,compound,phenotype', 'name,organism,cell_type', 'cell_visible,sirna,compound,phenotype'],
+    gene: [
+      'organism,cell_type,cell_visible,sirna,compound,phenotype',
+      'name,organism,cell_type',
+      'cell_visible,sirna,compound,phenotype',
+    ],
     compound: ['organism,cell_type,cell_visible,phenotype', 'name,organism,cell_type', 'cell_visible,phenotype'],
     sirna: ['organism,cell_type,cell_visible,phenotype', 'name,organism,cell_type', 'cell_visible,phenotype'],
-    phenotype: ['organism,cell_type,cell_visible,sirna,compound', 'name,organism,cell_type', 'cell_visible,sirna,compound'],
-    cell_visible: ['organism,cell_type,sirna,compound,phenotype', 'name,organism,cell_type', 'sirna,compound,phenotype'],
-    cell_type: ['organism,cell_visible,sirna,compound,phenotype', 'name,organism', 'cell_visible,sirna,compound,phenotype'],
-    organism: ['cell_type,cell_visible,sirna,compound,phenotype', 'name,cell_type', 'cell_visible,sirna,compound,phenotype'],
+    phenotype: [
+      'organism,cell_type,cell_visible,sirna,compound',
+      'name,organism,cell_type',
+      'cell_visible,sirna,compound',
+    ],
+    cell_visible: [
+      'organism,cell_type,sirna,compound,phenotype',
+      'name,organism,cell_type',
+      'sirna,compound,phenotype',
+    ],
+    cell_type: [
+      'organism,cell_visible,sirna,compound,phenotype',
+      'name,organism',
+      'cell_visible,sirna,compound,phenotype',
+    ],
+    organism: [
+      'cell_type,cell_visible,sirna,compound,phenotype',
+      'name,cell_type',
+      'cell_visible,sirna,compound,phenotype',
+    ],
   };
   for (const c of CATEGORIES) {
-    assert.deepEqual([sampleKeys(c, false).join(','), presampleKeys(c).join(','), sampleKeys(c, true).join(',')], expect[c], c);
+    assert.deepEqual(
+      [sampleKeys(c, false).join(','), presampleKeys(c).join(','), sampleKeys(c, true).join(',')],
+      expect[c],
+      c,
+    );
   }
 });
 

@@ -1,7 +1,13 @@
 // Test helper: a catalog DuckDB file (contract 1) built directly from JS rows. Columns left out
 // of a row are NULL, except the ones the schema requires (database, name, dir_name, files_status).
 import { DuckDBInstance } from '@duckdb/node-api';
-import { CATALOG_COLUMNS, CATALOG_TABLE, COLUMN_TYPES, SOURCES_TABLE, type CatalogRow } from '../../src/catalog/schema.js';
+import {
+  CATALOG_COLUMNS,
+  CATALOG_TABLE,
+  COLUMN_TYPES,
+  SOURCES_TABLE,
+  type CatalogRow,
+} from '../../src/catalog/schema.js';
 
 export type TestRow = { idx: string } & Partial<CatalogRow>;
 
@@ -13,7 +19,13 @@ export async function makeCatalog(path: string, rows: readonly TestRow[]): Promi
     await conn.run(`CREATE TABLE ${CATALOG_TABLE} (${cols})`);
     const appender = await conn.createAppender(CATALOG_TABLE);
     for (const row of rows) {
-      const full: Partial<CatalogRow> = { database: 'Test DB', name: 'test set', dir_name: 'test', files_status: 'unchecked', ...row };
+      const full: Partial<CatalogRow> = {
+        database: 'Test DB',
+        name: 'test set',
+        dir_name: 'test',
+        files_status: 'unchecked',
+        ...row,
+      };
       for (const c of CATALOG_COLUMNS) {
         const v = full[c];
         const type = COLUMN_TYPES[c];

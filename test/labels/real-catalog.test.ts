@@ -26,7 +26,9 @@ async function readRows(path: string, order = 'idx'): Promise<Row[]> {
   const instance = await DuckDBInstance.create(path, { access_mode: 'READ_ONLY' });
   const conn = await instance.connect();
   try {
-    const r = await conn.runAndReadAll(`SELECT idx, dir_name, name, ${CATEGORIES.join(', ')} FROM catalog ORDER BY ${order}`);
+    const r = await conn.runAndReadAll(
+      `SELECT idx, dir_name, name, ${CATEGORIES.join(', ')} FROM catalog ORDER BY ${order}`,
+    );
     return r.getRowObjectsJS() as Row[];
   } finally {
     conn.closeSync();
@@ -41,9 +43,13 @@ before(async () => {
   catalog = join(dir, 'catalog.duckdb');
   const configs: Record<string, unknown>[] = [
     { adapter: 'bbbc021', metadata: sharedPath('metadata', 'bbbc021') },
-    ...['idr0080-way-perturbation', 'idr0081-georgi-adenovirus', 'idr0072-schormann-subcellref', 'idr0005-toret-adhesion', 'idr0021-lawo-pericentriolarmaterial'].map(
-      (s) => ({ adapter: 'idr', study: sharedPath('metadata', 'idr', s) }),
-    ),
+    ...[
+      'idr0080-way-perturbation',
+      'idr0081-georgi-adenovirus',
+      'idr0072-schormann-subcellref',
+      'idr0005-toret-adhesion',
+      'idr0021-lawo-pericentriolarmaterial',
+    ].map((s) => ({ adapter: 'idr', study: sharedPath('metadata', 'idr', s) })),
     ...['bbbc013', 'bbbc039', 'kag_cell_cycle', 'cil_kinome', 'kag_bacteria'].map((t) => ({
       adapter: 'cytoimagenet-table',
       table: sharedPath('metadata', 'cytoimagenet', `${t}_metadata.csv`),
@@ -81,14 +87,19 @@ test('real catalog: at most one label per image, each holding its token exactly;
 test('real catalog: least-first visit; available = a per-label scan of unused rows; kept = min(available, cap)', () => {
   const held = rows.filter((r) => r.dir_name !== 'bbbc021');
   const assigned = new Map<string, string[]>();
-  for (const a of out.assignments) assigned.set(`${a.category}\u0000${a.label}`, [...(assigned.get(`${a.category}\u0000${a.label}`) ?? []), a.idx]);
+  for (const a of out.assignments)
+    assigned.set(`${a.category}\u0000${a.label}`, [...(assigned.get(`${a.category}\u0000${a.label}`) ?? []), a.idx]);
   const used = new Set<string>();
   let previous = 0;
   for (const c of out.candidates) {
     assert.ok(Number(c.count) >= previous, 'least count first');
     previous = Number(c.count);
     const category = c.category as Category;
-    assert.equal(held.filter((r) => tokens(r[category]).includes(c.label)).length, Number(c.count), `count of ${c.label}`);
+    assert.equal(
+      held.filter((r) => tokens(r[category]).includes(c.label)).length,
+      Number(c.count),
+      `count of ${c.label}`,
+    );
     const available = held.filter((r) => !used.has(r.idx!) && tokens(r[category]).includes(c.label));
     assert.equal(Number(c.candidates), available.length, `available of ${c.category}:${c.label}`);
     const mine = assigned.get(`${c.category}\u0000${c.label}`) ?? [];
@@ -96,7 +107,10 @@ test('real catalog: least-first visit; available = a per-label scan of unused ro
     else assert.equal(mine.length, Math.min(available.length, OPTS.cap));
     for (const idx of mine) used.add(idx);
   }
-  assert.ok(out.candidates.some((c) => c.presampled === 'true'), 'the pre-sample step ran on real data');
+  assert.ok(
+    out.candidates.some((c) => c.presampled === 'true'),
+    'the pre-sample step ran on real data',
+  );
 });
 
 test('real catalog: stratum counts of a capped label are within floor/ceil of their exact quota', () => {
@@ -112,9 +126,12 @@ test('real catalog: stratum counts of a capped label are within floor/ceil of th
     const category = c.category as Category;
     const mine = assigned.get(`${c.category}\u0000${c.label}`) ?? new Set<string>();
     if (c.presampled === 'false' && Number(c.candidates) > OPTS.cap) {
-      const available = rows.filter((r) => r.dir_name !== 'bbbc021' && !used.has(r.idx!) && tokens(r[category]).includes(c.label));
+      const available = rows.filter(
+        (r) => r.dir_name !== 'bbbc021' && !used.has(r.idx!) && tokens(r[category]).includes(c.label),
+      );
       const keys = sampleKeys(category, false);
-      const keyOf = (r: Row): string => keys.map((k) => (r[k] === null ? '\u0000' : [...new Set(tokens(r[k]))].sort().join('|'))).join('\u0001');
+      const keyOf = (r: Row): string =>
+        keys.map((k) => (r[k] === null ? '\u0000' : [...new Set(tokens(r[k]))].sort().join('|'))).join('\u0001');
       const size = new Map<string, number>();
       const got = new Map<string, number>();
       for (const r of available) {
@@ -124,7 +141,10 @@ test('real catalog: stratum counts of a capped label are within floor/ceil of th
       for (const [k, s] of size) {
         const exact = (OPTS.cap * s) / available.length;
         const g = got.get(k) ?? 0;
-        assert.ok(g === Math.floor(exact) || g === Math.ceil(exact), `${c.label}: stratum of ${s} got ${g} (quota ${exact.toFixed(2)})`);
+        assert.ok(
+          g === Math.floor(exact) || g === Math.ceil(exact),
+          `${c.label}: stratum of ${s} got ${g} (quota ${exact.toFixed(2)})`,
+        );
       }
       checked++;
     }
@@ -145,7 +165,10 @@ test('real catalog: a shuffled copy gives the same labels; another seed the same
     conn.closeSync();
     instance.closeSync();
   }
-  assert.notDeepEqual((await readRows(shuffled, 'rowid')).slice(0, 50).map((r) => r.idx), rows.slice(0, 50).map((r) => r.idx));
+  assert.notDeepEqual(
+    (await readRows(shuffled, 'rowid')).slice(0, 50).map((r) => r.idx),
+    rows.slice(0, 50).map((r) => r.idx),
+  );
   await assignLabels(shuffled, join(dir, 'shuffled-out'), { ...OPTS, seed: 1 });
   const s = readLabelsFolder(join(dir, 'shuffled-out'));
   assert.equal(s.raw.labels, out.raw.labels);
@@ -154,7 +177,8 @@ test('real catalog: a shuffled copy gives the same labels; another seed the same
   await assignLabels(catalog, join(dir, 'seed2'), { ...OPTS, seed: 2 });
   const other = readLabelsFolder(join(dir, 'seed2'));
   const firstCapped = out.labels.findIndex((l) => Number(l.candidates) > OPTS.cap);
-  const head = (f: LabelsFolder): string[] => f.labels.slice(0, firstCapped + 1).map((l) => `${l.category}:${l.label}:${l.selected}`);
+  const head = (f: LabelsFolder): string[] =>
+    f.labels.slice(0, firstCapped + 1).map((l) => `${l.category}:${l.label}:${l.selected}`);
   assert.deepEqual(head(other), head(out));
   assert.notEqual(other.raw.assignments, out.raw.assignments);
 });

@@ -31,8 +31,18 @@ export function syntheticRows(n: number, seed = 123): TestRow[] {
       database: src.database,
       name: src.name,
       dir_name: src.dir_name,
-      organism: weighted(rng, [['human', 70], ['mouse', 25], [null, 5]] as const),
-      cell_type: weighted(rng, [['u2os', 40], ['hela', 30], ['a549', 15], ['hela|u2os', 5], [null, 10]] as const),
+      organism: weighted(rng, [
+        ['human', 70],
+        ['mouse', 25],
+        [null, 5],
+      ] as const),
+      cell_type: weighted(rng, [
+        ['u2os', 40],
+        ['hela', 30],
+        ['a549', 15],
+        ['hela|u2os', 5],
+        [null, 10],
+      ] as const),
       cell_visible: weighted(rng, [
         ['nucleus|actin', 30],
         ['actin|nucleus', 30],
@@ -45,7 +55,12 @@ export function syntheticRows(n: number, seed = 123): TestRow[] {
       compound: recursion || rng.float() < 0.2 ? null : compoundIndex === 0 ? 'dmso' : `cpd${compoundIndex}`,
       sirna: recursion ? `s${rng.int(1, 8)}` : null,
       gene: recursion ? `${['rab5', 'tp53', 'kras', 'myc'][rng.int(0, 3)]} targeted` : null,
-      phenotype: weighted(rng, [['actin', 4], ['mitotic', 10], ['normal', 30], [null, 56]] as const),
+      phenotype: weighted(rng, [
+        ['actin', 4],
+        ['mitotic', 10],
+        ['normal', 30],
+        [null, 56],
+      ] as const),
       microscopy: 'fluorescence',
     });
   }

@@ -17,12 +17,20 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function gray16(name: string, w: number, h: number, f: (x: number, y: number, rng: Rng) => number): Promise<string> {
+async function gray16(
+  name: string,
+  w: number,
+  h: number,
+  f: (x: number, y: number, rng: Rng) => number,
+): Promise<string> {
   const rng = Rng.derive(0, name);
   const px = new Uint16Array(w * h);
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) px[y * w + x] = f(x, y, rng);
   const p = join(dir, `${name}.tif`);
-  await sharp(px, { raw: { width: w, height: h, channels: 1 } }).toColourspace('grey16').tiff({ compression: 'none' }).toFile(p);
+  await sharp(px, { raw: { width: w, height: h, channels: 1 } })
+    .toColourspace('grey16')
+    .tiff({ compression: 'none' })
+    .toFile(p);
   return p;
 }
 
@@ -32,7 +40,11 @@ function same(fast: SetResult, lib: SetResult, what: string): void {
   assert.equal(fast.width, lib.width);
   assert.equal(fast.cropsPlanned, lib.cropsPlanned, `${what}: crops planned`);
   assert.equal(fast.cropsRejected, lib.cropsRejected, `${what}: crops rejected`);
-  assert.deepEqual(fast.whole === null ? null : Buffer.from(fast.whole), lib.whole === null ? null : Buffer.from(lib.whole), `${what}: whole image`);
+  assert.deepEqual(
+    fast.whole === null ? null : Buffer.from(fast.whole),
+    lib.whole === null ? null : Buffer.from(lib.whole),
+    `${what}: whole image`,
+  );
   assert.equal(fast.crops.length, lib.crops.length, `${what}: crops kept`);
   fast.crops.forEach((c, i) => {
     assert.deepEqual(c.window, lib.crops[i].window, `${what}: window ${i}`);
@@ -40,7 +52,12 @@ function same(fast: SetResult, lib: SetResult, what: string): void {
   });
 }
 
-async function check(what: string, files: string[], labelSizes: number[] = [1000, 600, 450, 100], expectFast = true): Promise<SetResult[]> {
+async function check(
+  what: string,
+  files: string[],
+  labelSizes: number[] = [1000, 600, 450, 100],
+  expectFast = true,
+): Promise<SetResult[]> {
   const out: SetResult[] = [];
   for (const labelSize of labelSizes) {
     const fast = await standardizeAndCrop(files, { labelSize, cap: 1000, rng: Rng.derive(0, what, labelSize) });
@@ -53,14 +70,53 @@ async function check(what: string, files: string[], labelSizes: number[] = [1000
 }
 
 test('real images: 16-bit BBBC022 and CellProfiler, 8-bit gray, RGB JPEG, RGBA PNG, a 3-channel set — identical to the library', async () => {
-  const b22 = sharedPath('images', 'bbbc022', 'BBBC022_v1_images_20585w1', 'IXMtest_A01_s2_w1AA6B1894-F561-42EE-9D1D-E21E5C741B75.tif');
+  const b22 = sharedPath(
+    'images',
+    'bbbc022',
+    'BBBC022_v1_images_20585w1',
+    'IXMtest_A01_s2_w1AA6B1894-F561-42EE-9D1D-E21E5C741B75.tif',
+  );
   const r = await check('bbbc022 16-bit', [b22]);
-  assert.deepEqual(r.map((x) => x.cropsPlanned), [1, 2, 3, 4]);
-  await check('speckles 16-bit', [sharedPath('images', 'cellprofiler_examples', 'ExampleSpeckles', 'images', '1-162hrhoe2.tif')], [450]);
+  assert.deepEqual(
+    r.map((x) => x.cropsPlanned),
+    [1, 2, 3, 4],
+  );
+  await check(
+    'speckles 16-bit',
+    [sharedPath('images', 'cellprofiler_examples', 'ExampleSpeckles', 'images', '1-162hrhoe2.tif')],
+    [450],
+  );
   await check('bccd rgb jpeg', [sharedPath('images', 'bccd', 'BCCD', 'JPEGImages', 'BloodImage_00005.jpg')], [600]);
-  await check('malaria rgb png', [sharedPath('images', 'malaria_nih_cells', 'test_images', 'infected', 'C33P1thinF_IMG_20150619_114756a_cell_179.png')], [100]);
-  await check('dsb rgba png', [sharedPath('images', 'dsb2018_bbbc038', 'stage1_train', '003cee89357d9fe13516167fd67b609a164651b21934585648c740d2c3d86dc1', 'images', '003cee89357d9fe13516167fd67b609a164651b21934585648c740d2c3d86dc1.png')], [1000]);
-  const human = ['d0', 'd1', 'd2'].map((d) => sharedPath('images', 'cellprofiler_examples', 'ExampleHuman', 'images', `AS_09125_050116030001_D03f00${d}.tif`));
+  await check(
+    'malaria rgb png',
+    [
+      sharedPath(
+        'images',
+        'malaria_nih_cells',
+        'test_images',
+        'infected',
+        'C33P1thinF_IMG_20150619_114756a_cell_179.png',
+      ),
+    ],
+    [100],
+  );
+  await check(
+    'dsb rgba png',
+    [
+      sharedPath(
+        'images',
+        'dsb2018_bbbc038',
+        'stage1_train',
+        '003cee89357d9fe13516167fd67b609a164651b21934585648c740d2c3d86dc1',
+        'images',
+        '003cee89357d9fe13516167fd67b609a164651b21934585648c740d2c3d86dc1.png',
+      ),
+    ],
+    [1000],
+  );
+  const human = ['d0', 'd1', 'd2'].map((d) =>
+    sharedPath('images', 'cellprofiler_examples', 'ExampleHuman', 'images', `AS_09125_050116030001_D03f00${d}.tif`),
+  );
   await check('ExampleHuman 3 channels', human, [1000, 100]);
 });
 
@@ -71,22 +127,46 @@ test('QC edge cases decided the same way: uniform, binary mask, dim, too small, 
   assert.equal(u.qc.verdict, 'uniform');
   assert.match(u.qc.file ?? '', /uniform\.tif$/);
   assert.match(u.qc.reason, /uniform image/);
-  const [b] = await check('binary', [await gray16('binary', 200, 200, (x, y) => ((x >> 3) + (y >> 3)) % 2 ? 4000 : 100)], [1000]);
+  const [b] = await check(
+    'binary',
+    [await gray16('binary', 200, 200, (x, y) => (((x >> 3) + (y >> 3)) % 2 ? 4000 : 100))],
+    [1000],
+  );
   assert.equal(b.qc.verdict, 'binary');
-  const [d] = await check('dim', [await gray16('dim', 200, 200, (x, y, r) => (x < 30 && y < 30 ? 1000 + r.int(0, 5000) : 0))], [1000]);
+  const [d] = await check(
+    'dim',
+    [await gray16('dim', 200, 200, (x, y, r) => (x < 30 && y < 30 ? 1000 + r.int(0, 5000) : 0))],
+    [1000],
+  );
   assert.equal(d.qc.verdict, 'dim');
   const [s] = await check('small', [await gray16('small', 120, 90, noise)], [100]);
   assert.ok(s.whole !== null && s.crops.length === 0);
   // Bright top-left quadrant, near-black elsewhere: crops there fail QC; with one crop the whole image may be kept.
-  const corner = await gray16('corner', 200, 200, (x, y, r) => (x < 100 && y < 100 ? 100 + r.int(0, 900) : r.int(0, 2)));
+  const corner = await gray16('corner', 200, 200, (x, y, r) =>
+    x < 100 && y < 100 ? 100 + r.int(0, 900) : r.int(0, 2),
+  );
   const results = await check('corner', [corner], [1000, 999, 100]);
-  assert.ok(results.some((x) => x.cropsRejected > 0), 'some crops fail QC');
+  assert.ok(
+    results.some((x) => x.cropsRejected > 0),
+    'some crops fail QC',
+  );
   const single: SetResult[] = [];
   for (let seed = 0; seed < 6; seed++) single.push(...(await check(`corner-${seed}`, [corner], [1000])));
-  assert.ok(single.some((x) => x.whole !== null && x.cropsRejected === 1), 'the whole image is kept when its only crop fails');
+  assert.ok(
+    single.some((x) => x.whole !== null && x.cropsRejected === 1),
+    'the whole image is kept when its only crop fails',
+  );
 });
 
 test('float images take the library path', async () => {
-  const yeast = sharedPath('images', 'yeast_chong_wt2_crops', 'yeast_model', 'toy_dataset', 'images', 'AAC1', 'AAC1_1_rfp_10_gfp.tif');
+  const yeast = sharedPath(
+    'images',
+    'yeast_chong_wt2_crops',
+    'yeast_model',
+    'toy_dataset',
+    'images',
+    'AAC1',
+    'AAC1_1_rfp_10_gfp.tif',
+  );
   await check('float yeast', [yeast], [1000], false);
 });

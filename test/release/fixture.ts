@@ -42,14 +42,19 @@ async function texture16(path: string, w: number, h: number, seed: string): Prom
       d[y * w + x] = 800 + rng.int(0, 3000) + Math.round(blob) + ((x >> 4) % 2) * 500;
     }
   }
-  await sharp(d, { raw: { width: w, height: h, channels: 1 } }).toColourspace('grey16').tiff({ compression: 'none' }).toFile(path);
+  await sharp(d, { raw: { width: w, height: h, channels: 1 } })
+    .toColourspace('grey16')
+    .tiff({ compression: 'none' })
+    .toFile(path);
 }
 
 async function texture8(path: string, w: number, h: number, seed: string): Promise<void> {
   const rng = Rng.derive(0, seed);
   const d = new Uint8Array(w * h);
   for (let i = 0; i < d.length; i++) d[i] = 20 + rng.int(0, 200);
-  await sharp(d, { raw: { width: w, height: h, channels: 1 } }).png().toFile(path);
+  await sharp(d, { raw: { width: w, height: h, channels: 1 } })
+    .png()
+    .toFile(path);
 }
 
 const shared = (p: string): string => sharedPath('images', p);
@@ -68,25 +73,38 @@ export async function makeFixture(dir: string, opts: { cap?: number; lite?: bool
 
   // Real 16-bit single-channel fluorescence, croppable (696×520).
   const b22 = sharedPath('images', 'bbbc022', 'BBBC022_v1_images_20585w1');
-  for (const f of (await readdir(b22)).sort()) add('nucleus', 'cell_visible', SHARED_SOURCE, [shared(`bbbc022/BBBC022_v1_images_20585w1/${f}`)]);
+  for (const f of (await readdir(b22)).sort())
+    add('nucleus', 'cell_visible', SHARED_SOURCE, [shared(`bbbc022/BBBC022_v1_images_20585w1/${f}`)]);
   // Real RGB JPEG brightfield, croppable (640×480), and the same token in a second category.
   const bccd = sharedPath('images', 'bccd', 'BCCD', 'JPEGImages');
-  if (!opts.lite) for (const f of (await readdir(bccd)).sort()) add('actin', 'cell_visible', SHARED_SOURCE, [shared(`bccd/BCCD/JPEGImages/${f}`)]);
+  if (!opts.lite)
+    for (const f of (await readdir(bccd)).sort())
+      add('actin', 'cell_visible', SHARED_SOURCE, [shared(`bccd/BCCD/JPEGImages/${f}`)]);
   // Real float channel sets, too small to crop: yeast GFP+RFP pairs and HPA blue/green/red triples.
   for (const gene of ['AAC1', 'AAP1']) {
     const d = sharedPath('images', 'yeast_chong_wt2_crops', 'yeast_model', 'toy_dataset', 'images', gene);
     const stems = [...new Set((await readdir(d)).map((f) => f.replace(/_(gfp|rfp)\.tif$/, '')))].sort();
     for (const s of stems) {
       const base = `yeast_chong_wt2_crops/yeast_model/toy_dataset/images/${gene}/${s}`;
-      add(gene === 'AAC1' ? '../x' : 'actin', gene === 'AAC1' ? 'compound' : 'compound', SHARED_SOURCE, [shared(`${base}_gfp.tif`), shared(`${base}_rfp.tif`)]);
+      add(gene === 'AAC1' ? '../x' : 'actin', gene === 'AAC1' ? 'compound' : 'compound', SHARED_SOURCE, [
+        shared(`${base}_gfp.tif`),
+        shared(`${base}_rfp.tif`),
+      ]);
     }
   }
   const hpaRoot = sharedPath('images', 'hpa_single_cell_crops', 'human_model', 'toy_dataset');
   for (const cell of opts.lite ? [] : (await readdir(hpaRoot)).sort()) {
-    const stems = [...new Set((await readdir(join(hpaRoot, cell))).map((f) => f.replace(/_(blue|green|red)\.tif$/, '')))].sort();
+    const stems = [
+      ...new Set((await readdir(join(hpaRoot, cell))).map((f) => f.replace(/_(blue|green|red)\.tif$/, ''))),
+    ].sort();
     for (const s of stems) {
       const base = `hpa_single_cell_crops/human_model/toy_dataset/${cell}/${s}`;
-      add('g1/s phase', 'phenotype', SHARED_SOURCE, ['blue', 'green', 'red'].map((c) => shared(`${base}_${c}.tif`)));
+      add(
+        'g1/s phase',
+        'phenotype',
+        SHARED_SOURCE,
+        ['blue', 'green', 'red'].map((c) => shared(`${base}_${c}.tif`)),
+      );
     }
   }
   // Synthetic 3-channel 16-bit TIFF sets (relative paths under the synth source's images_root).
@@ -105,19 +123,28 @@ export async function makeFixture(dir: string, opts: { cap?: number; lite?: bool
     add('bad inputs', 'compound', SYNTH_SOURCE, [`good${i}.png`]);
   }
   broken[add('bad inputs', 'compound', SYNTH_SOURCE, ['does-not-exist.tif'])] = 'missing-file';
-  await writeFile(join(synth, 'corrupt.tif'), Buffer.concat([Buffer.from('II*\u0000'), createHash('sha256').update('x').digest(), Buffer.alloc(200, 7)]));
+  await writeFile(
+    join(synth, 'corrupt.tif'),
+    Buffer.concat([Buffer.from('II*\u0000'), createHash('sha256').update('x').digest(), Buffer.alloc(200, 7)]),
+  );
   broken[add('bad inputs', 'compound', SYNTH_SOURCE, ['corrupt.tif'])] = 'corrupt-image';
   const good = await readFile(join(synth, 'good0.png'));
   await writeFile(join(synth, 'truncated.png'), good.subarray(0, Math.floor(good.length / 2)));
   broken[add('bad inputs', 'compound', SYNTH_SOURCE, ['truncated.png'])] = 'corrupt-image';
-  await sharp(new Uint8Array(80 * 80).fill(90), { raw: { width: 80, height: 80, channels: 1 } }).png().toFile(join(synth, 'uniform.png'));
+  await sharp(new Uint8Array(80 * 80).fill(90), { raw: { width: 80, height: 80, channels: 1 } })
+    .png()
+    .toFile(join(synth, 'uniform.png'));
   broken[add('bad inputs', 'compound', SYNTH_SOURCE, ['uniform.png'])] = 'uniform-image';
   if (!opts.lite) {
     // Channels of different sizes, and a binary mask.
     await texture8(join(synth, 'wide.png'), 120, 90, 'wide');
     broken[add('bad inputs', 'compound', SYNTH_SOURCE, ['good1.png', 'wide.png'])] = 'channel-size-mismatch';
-    const mask = new Uint8Array(100 * 100).map((_, i) => ((i % 100 >> 4) + (Math.floor(i / 100) >> 4)) % 2 ? 255 : 0);
-    await sharp(mask, { raw: { width: 100, height: 100, channels: 1 } }).png().toFile(join(synth, 'mask.png'));
+    const mask = new Uint8Array(100 * 100).map((_, i) =>
+      (((i % 100) >> 4) + (Math.floor(i / 100) >> 4)) % 2 ? 255 : 0,
+    );
+    await sharp(mask, { raw: { width: 100, height: 100, channels: 1 } })
+      .png()
+      .toFile(join(synth, 'mask.png'));
     broken[add('bad inputs', 'compound', SYNTH_SOURCE, ['mask.png'])] = 'binary-mask';
   }
   // A label too small to release at --min-release 3.
@@ -138,7 +165,9 @@ export async function writeCatalog(path: string, rows: readonly FixtureRow[], sy
   const conn = await instance.connect();
   try {
     await conn.run(`CREATE TABLE catalog (${CATALOG_COLUMNS.map((c) => `"${c}" ${COLUMN_TYPES[c]}`).join(', ')})`);
-    await conn.run(`CREATE TABLE sources (dir_name VARCHAR PRIMARY KEY, database VARCHAR, name VARCHAR, licence VARCHAR, citation VARCHAR, images_root VARCHAR, config VARCHAR, adapter VARCHAR)`);
+    await conn.run(
+      `CREATE TABLE sources (dir_name VARCHAR PRIMARY KEY, database VARCHAR, name VARCHAR, licence VARCHAR, citation VARCHAR, images_root VARCHAR, config VARCHAR, adapter VARCHAR)`,
+    );
     const q = (s: string | null): string => (s === null ? 'NULL' : `'${s.replaceAll("'", "''")}'`);
     await conn.run(
       `INSERT INTO sources VALUES (${q(SHARED_SOURCE)}, 'Test Database', 'Shared test images', 'CC BY 4.0', 'Doe et al. (2020) Shared images. J. Tests 1:1', NULL, '/dev/null', 'test'),` +
@@ -174,7 +203,12 @@ export async function writeCatalog(path: string, rows: readonly FixtureRow[], sy
   }
 }
 
-export async function writeLabels(dir: string, rows: readonly FixtureRow[], fingerprint: string, cap: number): Promise<void> {
+export async function writeLabels(
+  dir: string,
+  rows: readonly FixtureRow[],
+  fingerprint: string,
+  cap: number,
+): Promise<void> {
   await mkdir(dir, { recursive: true });
   const csv = (v: string): string => (/[",\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
   const keys = [...new Set(rows.map((r) => `${r.label}\u0000${r.category}`))];
@@ -186,10 +220,25 @@ export async function writeLabels(dir: string, rows: readonly FixtureRow[], fing
   });
   lines.push(['unselected', 'organism', String(keys.length), '1', '1', '0'].join(','));
   await writeFile(join(dir, 'labels.csv'), `${lines.join('\n')}\n`);
-  await writeFile(join(dir, 'assignments.csv'), `idx,label,category\n${rows.map((r) => `${r.idx},${csv(r.label)},${r.category}`).join('\n')}\n`);
+  await writeFile(
+    join(dir, 'assignments.csv'),
+    `idx,label,category\n${rows.map((r) => `${r.idx},${csv(r.label)},${r.category}`).join('\n')}\n`,
+  );
   await writeFile(
     join(dir, 'labels.json'),
-    JSON.stringify({ threshold: 2, cap, presample: 100, seed: 0, excludeSources: [], catalogFingerprint: fingerprint, toolVersion: '0.1.0' }, null, 2),
+    JSON.stringify(
+      {
+        threshold: 2,
+        cap,
+        presample: 100,
+        seed: 0,
+        excludeSources: [],
+        catalogFingerprint: fingerprint,
+        toolVersion: '0.1.0',
+      },
+      null,
+      2,
+    ),
   );
 }
 
@@ -200,7 +249,13 @@ export async function treeDigest(dir: string): Promise<Map<string, string>> {
     for (const e of (await readdir(d, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const p = join(d, e.name);
       if (e.isDirectory()) await walk(p);
-      else out.set(relative(dir, p), createHash('sha256').update(await readFile(p)).digest('hex'));
+      else
+        out.set(
+          relative(dir, p),
+          createHash('sha256')
+            .update(await readFile(p))
+            .digest('hex'),
+        );
     }
   };
   await walk(dir);

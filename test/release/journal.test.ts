@@ -11,7 +11,9 @@ const ok = (key: string): JobOk => ({
   ok: true,
   width: 10,
   height: 10,
-  samples: [{ j: 0, crop: false, scaling: 1, x_min: null, x_max: null, y_min: null, y_max: null, staged: `${key}-0.png` }],
+  samples: [
+    { j: 0, crop: false, scaling: 1, x_min: null, x_max: null, y_min: null, y_max: null, staged: `${key}-0.png` },
+  ],
   cropsPlanned: 0,
   cropsRejected: 0,
 });

@@ -1,7 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
-import { assignDirLabels, baseDirLabel, isAcceptableDirLabel, isSafeDirLabel, resolveDirLabels } from '../../src/labels/dir-label.js';
+import {
+  assignDirLabels,
+  baseDirLabel,
+  isAcceptableDirLabel,
+  isSafeDirLabel,
+  resolveDirLabels,
+} from '../../src/labels/dir-label.js';
 import { binaryWidth, imageFileName } from '../../src/release/binary-name.js';
 import { capRows, valRows } from '../../src/release/cap-and-split.js';
 import { compareNatural } from '../../src/release/stable-order.js';
@@ -17,10 +23,29 @@ test('dir_label keeps the original mapping for ordinary labels (orig §8)', () =
 
 test('path-like and hostile labels become one safe folder directly inside OUT', () => {
   const out = '/data/release';
-  for (const label of ['../x', 'g1/s phase', '..', '.', '/', '', '   ', 'a\u0000b', 'tab\tnew\nline', '..\\..\\win', '.hidden', 'con', 'x'.repeat(400), '*?<>|:"', 'β-catenin']) {
+  for (const label of [
+    '../x',
+    'g1/s phase',
+    '..',
+    '.',
+    '/',
+    '',
+    '   ',
+    'a\u0000b',
+    'tab\tnew\nline',
+    '..\\..\\win',
+    '.hidden',
+    'con',
+    'x'.repeat(400),
+    '*?<>|:"',
+    'β-catenin',
+  ]) {
     const d = baseDirLabel(label);
     assert.ok(isSafeDirLabel(d), `${JSON.stringify(label)} → ${JSON.stringify(d)} is not safe`);
-    assert.ok(isInside(out, resolve(out, d)) && resolve(out, d) !== resolve(out), `${JSON.stringify(label)} escapes OUT`);
+    assert.ok(
+      isInside(out, resolve(out, d)) && resolve(out, d) !== resolve(out),
+      `${JSON.stringify(label)} escapes OUT`,
+    );
     assert.ok(!d.includes('/') && !d.includes('\\') && !d.startsWith('.') && d !== '', d);
   }
   assert.equal(baseDirLabel('g1/s phase'), 'g1-s_phase');
@@ -39,7 +64,11 @@ test('folder names are unique: same token in two categories, and labels that map
   ];
   const m = assignDirLabels(keys);
   const names = keys.map((k) => m.get(`${k.label}\u0000${k.category}`) as string);
-  assert.equal(new Set(names.map((n) => n.toLowerCase())).size, keys.length, `not unique (case-insensitive): ${names.join(', ')}`);
+  assert.equal(
+    new Set(names.map((n) => n.toLowerCase())).size,
+    keys.length,
+    `not unique (case-insensitive): ${names.join(', ')}`,
+  );
   assert.equal(m.get('actin\u0000cell_visible'), 'actin_cell_visible');
   assert.equal(m.get('actin\u0000compound'), 'actin_compound');
   assert.equal(m.get('human\u0000organism'), 'human', 'labels without collision keep the plain name');
@@ -69,7 +98,10 @@ test('cap after cropping removes crops of images with several first, keeping eve
     if (!removed.has(i)) left.set(r.group, (left.get(r.group) ?? 0) + 1);
   });
   assert.equal(left.size, 300);
-  assert.ok([...left.values()].every((n) => n >= 3), 'one round removes at most one crop per image');
+  assert.ok(
+    [...left.values()].every((n) => n >= 3),
+    'one round removes at most one crop per image',
+  );
   // Seeded: same seed same rows, other seed other rows.
   assert.deepEqual([...capRows(rows, 1000, Rng.derive(0, 'cap', 'x'))], [...removed]);
   assert.notDeepEqual([...capRows(rows, 1000, Rng.derive(1, 'cap', 'x'))].sort(), [...removed].sort());
@@ -83,7 +115,8 @@ test('the 90/10 split is stratified per label and never splits the crops of one 
   const rows = Array.from({ length: 1000 }, (_, i) => ({ group: `img-${Math.floor(i / 2)}` }));
   const val = valRows(rows, 0.1, Rng.derive(0, 'split', 'x'));
   assert.equal(val.size, 100);
-  for (let i = 0; i < rows.length; i += 2) assert.equal(val.has(i), val.has(i + 1), `crops of img-${i / 2} split across train/val`);
+  for (let i = 0; i < rows.length; i += 2)
+    assert.equal(val.has(i), val.has(i + 1), `crops of img-${i / 2} split across train/val`);
   assert.equal(valRows(rows.slice(0, 4), 0.1, Rng.derive(0, 's')).size, 0, 'round(0.4) = 0 images to val');
 });
 
@@ -104,13 +137,32 @@ test("the labels stage's dir_label is used as given when every one is safe and u
     ['actin\u0000gene', 'actin__gene'],
   ]);
   assert.deepEqual([...resolveDirLabels(keys, given).values()], ['g1-s phase', 'actin__cell_visible', 'actin__gene']);
-  for (const bad of ['../x', '..', '.hidden', 'a/b', 'a\\b', 'tab\there', '', 'metadata.csv', 'Build.json', 'shards', 'README.md']) {
+  for (const bad of [
+    '../x',
+    '..',
+    '.hidden',
+    'a/b',
+    'a\\b',
+    'tab\there',
+    '',
+    'metadata.csv',
+    'Build.json',
+    'shards',
+    'README.md',
+  ]) {
     assert.equal(isAcceptableDirLabel(bad), false, JSON.stringify(bad));
     const m = resolveDirLabels(keys, new Map([...given, ['actin\u0000gene', bad]]));
-    assert.deepEqual([...m.values()], ['g1-s_phase', 'actin_cell_visible', 'actin_gene'], `fallback for ${JSON.stringify(bad)}`);
+    assert.deepEqual(
+      [...m.values()],
+      ['g1-s_phase', 'actin_cell_visible', 'actin_gene'],
+      `fallback for ${JSON.stringify(bad)}`,
+    );
   }
   // Duplicates (case-insensitive) or a missing name also fall back.
-  assert.deepEqual([...resolveDirLabels(keys, new Map([...given, ['actin\u0000gene', 'ACTIN__cell_visible']])).values()], ['g1-s_phase', 'actin_cell_visible', 'actin_gene']);
+  assert.deepEqual(
+    [...resolveDirLabels(keys, new Map([...given, ['actin\u0000gene', 'ACTIN__cell_visible']])).values()],
+    ['g1-s_phase', 'actin_cell_visible', 'actin_gene'],
+  );
   assert.equal(resolveDirLabels(keys, new Map()).get('actin\u0000gene'), 'actin_gene');
   // A label named like one of the release's own files never takes its place.
   assert.equal(baseDirLabel('shards'), 'shards_');

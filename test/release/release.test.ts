@@ -27,7 +27,14 @@ before(async () => {
   root = await mkdtemp(join(tmpdir(), 'cytoimagenet-build-'));
   fx = await makeFixture(root);
   outA = join(root, 'release-a');
-  summaryA = await buildRelease({ catalog: fx.catalog, labels: fx.labels, out: outA, workers: 2, minRelease: 3, ...quiet });
+  summaryA = await buildRelease({
+    catalog: fx.catalog,
+    labels: fx.labels,
+    out: outA,
+    workers: 2,
+    minRelease: 3,
+    ...quiet,
+  });
   meta = parse(await readFile(join(outA, 'metadata.csv')), { columns: true }) as Row[];
 });
 
@@ -36,9 +43,24 @@ after(async () => {
 });
 
 test('layout: OUT/<dir_label>/<dir_label>-<binary>.png, padded to the width of N−1, 8-bit gray PNGs', async () => {
-  const entries = (await readdir(outA, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
-  assert.deepEqual(entries, ['__-x', 'actin_cell_visible', 'actin_compound', 'bad_inputs', 'g1-s_phase', 'microtubules', 'nucleus']);
-  assert.deepEqual((await readdir(outA)).filter((e) => !entries.includes(e)).sort(), ['README.md', 'build.json', 'metadata.csv', 'metadata.parquet', 'rejects.csv'], 'no work files left');
+  const entries = (await readdir(outA, { withFileTypes: true }))
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
+  assert.deepEqual(entries, [
+    '__-x',
+    'actin_cell_visible',
+    'actin_compound',
+    'bad_inputs',
+    'g1-s_phase',
+    'microtubules',
+    'nucleus',
+  ]);
+  assert.deepEqual(
+    (await readdir(outA)).filter((e) => !entries.includes(e)).sort(),
+    ['README.md', 'build.json', 'metadata.csv', 'metadata.parquet', 'rejects.csv'],
+    'no work files left',
+  );
   let total = 0;
   for (const d of entries) {
     const files = (await readdir(join(outA, d))).sort();
@@ -87,15 +109,24 @@ test('metadata.csv and metadata.parquet: contract columns in order, one row per 
   // Every label has a validation share, and crops of one image sit on one side only.
   for (const label of new Set(meta.map((r) => `${r.label}|${r.category}`))) {
     const rows = meta.filter((r) => `${r.label}|${r.category}` === label);
-    if (rows.length >= 5) assert.ok(rows.some((r) => r.dset === 'val'), `${label} has no val images`);
+    if (rows.length >= 5)
+      assert.ok(
+        rows.some((r) => r.dset === 'val'),
+        `${label} has no val images`,
+      );
     const sides = new Map<string, Set<string>>();
     for (const r of rows) sides.set(r.source_idx, (sides.get(r.source_idx) ?? new Set()).add(r.dset));
-    assert.ok([...sides.values()].every((s) => s.size === 1), `${label}: an image is in train and val`);
+    assert.ok(
+      [...sides.values()].every((s) => s.size === 1),
+      `${label}: an image is in train and val`,
+    );
   }
   const db = await DuckDBInstance.create(':memory:');
   const conn = await db.connect();
   try {
-    const pq = (await conn.runAndReadAll(`SELECT * FROM read_parquet('${join(outA, 'metadata.parquet')}')`)).getRowObjectsJson();
+    const pq = (
+      await conn.runAndReadAll(`SELECT * FROM read_parquet('${join(outA, 'metadata.parquet')}')`)
+    ).getRowObjectsJson();
     assert.equal(pq.length, meta.length);
     assert.deepEqual(Object.keys(pq[0]), [...METADATA_COLUMNS]);
     assert.equal(pq[0].filename, meta[0].filename);
@@ -136,7 +167,16 @@ test('rejects.csv: missing, corrupt, truncated, mismatched, uniform and binary i
     const r = rejects.find((x) => x.idx === idx);
     assert.ok(r, `${idx} not in rejects.csv`);
     assert.equal(r.reason, reason);
-    assert.equal(r.stage, { 'missing-file': 'read', 'corrupt-image': 'decode', 'channel-size-mismatch': 'decode', 'uniform-image': 'qc', 'binary-mask': 'qc' }[reason]);
+    assert.equal(
+      r.stage,
+      {
+        'missing-file': 'read',
+        'corrupt-image': 'decode',
+        'channel-size-mismatch': 'decode',
+        'uniform-image': 'qc',
+        'binary-mask': 'qc',
+      }[reason],
+    );
     assert.ok(r.detail.length > 0);
   }
   assert.equal(meta.filter((r) => r.label === 'bad inputs').length, 3, 'the good images of that label are released');
@@ -155,7 +195,10 @@ test('the dataset card: counts per category, database and source; licences, cita
   assert.match(card, /licence: CC BY 4\.0/);
   assert.match(card, /citation: Doe et al\. \(2020\) Shared images/);
   assert.match(card, /licence: CC0 1\.0/);
-  assert.match(card, /cytoimagenet build --catalog catalog\.duckdb --labels labels --out OUT --seed 0 --min-release 3 --format folders/);
+  assert.match(
+    card,
+    /cytoimagenet build --catalog catalog\.duckdb --labels labels --out OUT --seed 0 --min-release 3 --format folders/,
+  );
   assert.match(card, /\| seed \| 0 \|/);
   assert.match(card, /\| cap per label, applied again after cropping \(from labels\.json\) \| 6 \|/);
   assert.match(card, /tool version \| cytoimagenet \d+\.\d+\.\d+/);
@@ -176,9 +219,23 @@ test('--workers 1 and --workers 2 give byte-identical releases', async () => {
 
 test('--format webdataset also writes reproducible tar shards (.png + .json per sample) with an index', async () => {
   const outW = join(root, 'release-w');
-  const s = await buildRelease({ catalog: fx.catalog, labels: fx.labels, out: outW, workers: 2, minRelease: 3, format: 'webdataset', samplesPerShard: 8, ...quiet });
-  const index = JSON.parse(await readFile(join(outW, 'shards', 'index.json'), 'utf8')) as { shards: { file: string; dset: string; samples: number }[] };
-  assert.equal(index.shards.reduce((a, x) => a + x.samples, 0), s.images);
+  const s = await buildRelease({
+    catalog: fx.catalog,
+    labels: fx.labels,
+    out: outW,
+    workers: 2,
+    minRelease: 3,
+    format: 'webdataset',
+    samplesPerShard: 8,
+    ...quiet,
+  });
+  const index = JSON.parse(await readFile(join(outW, 'shards', 'index.json'), 'utf8')) as {
+    shards: { file: string; dset: string; samples: number }[];
+  };
+  assert.equal(
+    index.shards.reduce((a, x) => a + x.samples, 0),
+    s.images,
+  );
   assert.ok(index.shards.some((x) => x.dset === 'val') && index.shards.some((x) => x.dset === 'train'));
   const seen = new Set<string>();
   for (const sh of index.shards) {
@@ -211,7 +268,8 @@ test('--format webdataset also writes reproducible tar shards (.png + .json per 
   // Same images and tables as the folders release; the card and fingerprint name the format.
   const a = await treeDigest(outA);
   const w = await treeDigest(outW);
-  for (const [k, v] of a) if (k.endsWith('.png') || k === 'metadata.csv' || k === 'rejects.csv') assert.equal(w.get(k), v, k);
+  for (const [k, v] of a)
+    if (k.endsWith('.png') || k === 'metadata.csv' || k === 'rejects.csv') assert.equal(w.get(k), v, k);
   await rm(outW, { recursive: true });
 });
 
@@ -221,23 +279,39 @@ test('refuses before any work: labels from another catalog, an OUT holding anoth
   const lj = JSON.parse(await readFile(join(otherLabels, 'labels.json'), 'utf8')) as Record<string, unknown>;
   await writeFile(join(otherLabels, 'labels.json'), JSON.stringify({ ...lj, catalogFingerprint: '1-234' }));
   const outX = join(root, 'release-x');
-  await assert.rejects(buildRelease({ catalog: fx.catalog, labels: otherLabels, out: outX, minRelease: 3, ...quiet }), (e: unknown) => e instanceof UserError && /another catalog/.test(e.message));
+  await assert.rejects(
+    buildRelease({ catalog: fx.catalog, labels: otherLabels, out: outX, minRelease: 3, ...quiet }),
+    (e: unknown) => e instanceof UserError && /another catalog/.test(e.message),
+  );
   assert.ok(!existsSync(outX), 'nothing was written');
   await rm(otherLabels, { recursive: true });
 
   const before = await treeDigest(outA);
-  await assert.rejects(buildRelease({ catalog: fx.catalog, labels: fx.labels, out: outA, seed: 1, minRelease: 3, ...quiet }), (e: unknown) => e instanceof UserError && /different release/.test(e.message) && /seed/.test(e.message));
+  await assert.rejects(
+    buildRelease({ catalog: fx.catalog, labels: fx.labels, out: outA, seed: 1, minRelease: 3, ...quiet }),
+    (e: unknown) => e instanceof UserError && /different release/.test(e.message) && /seed/.test(e.message),
+  );
   assert.deepEqual(await treeDigest(outA), before, 'the other release is untouched');
 
   const foreign = join(root, 'foreign');
   await mkdir(foreign);
   await writeFile(join(foreign, 'thesis.docx'), 'mine');
-  await assert.rejects(buildRelease({ catalog: fx.catalog, labels: fx.labels, out: foreign, minRelease: 3, ...quiet }), (e: unknown) => e instanceof UserError && /not empty/.test(e.message));
+  await assert.rejects(
+    buildRelease({ catalog: fx.catalog, labels: fx.labels, out: foreign, minRelease: 3, ...quiet }),
+    (e: unknown) => e instanceof UserError && /not empty/.test(e.message),
+  );
   assert.deepEqual(await readdir(foreign), ['thesis.docx']);
   await rm(foreign, { recursive: true });
 
   // The same command on the finished release does nothing and changes nothing.
-  const again = await buildRelease({ catalog: fx.catalog, labels: fx.labels, out: resolve(outA), workers: 2, minRelease: 3, ...quiet });
+  const again = await buildRelease({
+    catalog: fx.catalog,
+    labels: fx.labels,
+    out: resolve(outA),
+    workers: 2,
+    minRelease: 3,
+    ...quiet,
+  });
   assert.equal(again.alreadyComplete, true);
   assert.equal(again.images, summaryA.images);
   assert.deepEqual(await treeDigest(outA), before);
@@ -248,7 +322,14 @@ test('files lost from a finished release are rebuilt by the same command, byte-i
   await cp(outA, outR, { recursive: true });
   await rm(join(outR, 'nucleus', 'nucleus-010.png'));
   await rm(join(outR, 'metadata.parquet'));
-  const s = await buildRelease({ catalog: fx.catalog, labels: fx.labels, out: outR, workers: 2, minRelease: 3, ...quiet });
+  const s = await buildRelease({
+    catalog: fx.catalog,
+    labels: fx.labels,
+    out: outR,
+    workers: 2,
+    minRelease: 3,
+    ...quiet,
+  });
   assert.equal(s.alreadyComplete, false);
   assert.deepEqual(await treeDigest(outR), await treeDigest(outA));
   await rm(outR, { recursive: true });

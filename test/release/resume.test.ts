@@ -26,13 +26,35 @@ interface Run {
 const CHILD = fileURLToPath(new URL('./build-child.js', import.meta.url));
 
 /** The build in a child process: the real CLI, or (faster to start) buildRelease in a small driver. */
-function runBuild(out: string, opts: { crashAt?: string; killWhen?: (out: string) => boolean; cli?: boolean; env?: Record<string, string> } = {}): Promise<Run> {
+function runBuild(
+  out: string,
+  opts: { crashAt?: string; killWhen?: (out: string) => boolean; cli?: boolean; env?: Record<string, string> } = {},
+): Promise<Run> {
   const env = { ...process.env, ...opts.env };
   if (!opts.crashAt) delete env.CYTOIMAGENET_BUILD_CRASH_AT;
   else env.CYTOIMAGENET_BUILD_CRASH_AT = opts.crashAt;
-  env.CYTOIMAGENET_BUILD_CHILD = JSON.stringify({ catalog: fx.catalog, labels: fx.labels, out, workers: 2, minRelease: 3 });
+  env.CYTOIMAGENET_BUILD_CHILD = JSON.stringify({
+    catalog: fx.catalog,
+    labels: fx.labels,
+    out,
+    workers: 2,
+    minRelease: 3,
+  });
   const args = opts.cli
-    ? [CLI, 'build', '--catalog', fx.catalog, '--labels', fx.labels, '--out', out, '--workers', '2', '--min-release', '3']
+    ? [
+        CLI,
+        'build',
+        '--catalog',
+        fx.catalog,
+        '--labels',
+        fx.labels,
+        '--out',
+        out,
+        '--workers',
+        '2',
+        '--min-release',
+        '3',
+      ]
     : [CHILD];
   const child = spawn(process.execPath, args, { env });
   let stdout = '';
@@ -73,7 +95,15 @@ before(async () => {
   root = await mkdtemp(join(tmpdir(), 'cytoimagenet-resume-'));
   fx = await makeFixture(root, { lite: true });
   const ref = join(root, 'reference');
-  await buildRelease({ catalog: fx.catalog, labels: fx.labels, out: ref, workers: 2, minRelease: 3, progress: false, log: () => undefined });
+  await buildRelease({
+    catalog: fx.catalog,
+    labels: fx.labels,
+    out: ref,
+    workers: 2,
+    minRelease: 3,
+    progress: false,
+    log: () => undefined,
+  });
   reference = await treeDigest(ref);
 });
 

@@ -37,7 +37,14 @@ test('a user synonym file extends the table; bad rows name their line and column
   assert.equal(cleanValue('cell_type', 'HeLa S3', [...rules, ...user]), 'hela');
   assert.throws(
     () => parseSynonymCsv('column,match,from,to\ncell_type,fuzzy,a,b\n', 'user.csv'),
-    (e: unknown) => e instanceof UserError && e.location.line === 2 && e.location.column === 'match' && /exact, contains or replace/.test(e.format()),
+    (e: unknown) =>
+      e instanceof UserError &&
+      e.location.line === 2 &&
+      e.location.column === 'match' &&
+      /exact, contains or replace/.test(e.format()),
   );
-  assert.throws(() => parseSynonymCsv('column,from,to\n', 'u.csv'), (e: unknown) => e instanceof UserError && /missing column 'match'/.test(e.message));
+  assert.throws(
+    () => parseSynonymCsv('column,from,to\n', 'u.csv'),
+    (e: unknown) => e instanceof UserError && /missing column 'match'/.test(e.message),
+  );
 });

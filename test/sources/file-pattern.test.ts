@@ -19,7 +19,10 @@ test('channel files group into one image, in the given channel order; absent cha
 test('patterns without {channel} give one image per file; bad patterns are refused', () => {
   const p = compilePattern('{label}/{stem}.png');
   const r = groupFiles(p, ['mitosis/x.png', 'interphase/y.png', 'deep/er/z.png'], '{label}/{stem}');
-  assert.deepEqual(r.groups.map((g) => g.values.label), ['interphase', 'mitosis']);
+  assert.deepEqual(
+    r.groups.map((g) => g.values.label),
+    ['interphase', 'mitosis'],
+  );
   assert.equal(r.unmatched, 1, 'a placeholder stays inside one folder level');
   assert.throws(() => compilePattern('plain.png'), /placeholder/);
   assert.throws(() => compilePattern('{a}_{a}.png'), /twice/);

@@ -5,7 +5,13 @@ import { readDatasetsInfo } from '../../src/sources/datasets-info.js';
 import { sharedPath } from '../helpers/data.js';
 
 test('Python literals as the original wrote them', () => {
-  assert.deepEqual(parsePythonLiteral("['red blood cell', \"it's\", 3, 2.5, None]"), ['red blood cell', "it's", 3, 2.5, null]);
+  assert.deepEqual(parsePythonLiteral("['red blood cell', \"it's\", 3, 2.5, None]"), [
+    'red blood cell',
+    "it's",
+    3,
+    2.5,
+    null,
+  ]);
   assert.deepEqual(parsePythonLiteral('[]'), []);
   assert.throws(() => parsePythonLiteral("['a', 'b'"));
 });

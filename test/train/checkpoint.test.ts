@@ -4,9 +4,26 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { withTempDir } from '../helpers/data.js';
 import { isUserError } from '../../src/util/errors.js';
-import { configDifferences, hasCheckpoint, readCheckpoint, RNG_STREAMS, writeCheckpoint, type RunConfig, type TrainState } from '../../src/train/checkpoint.js';
+import {
+  configDifferences,
+  hasCheckpoint,
+  readCheckpoint,
+  RNG_STREAMS,
+  writeCheckpoint,
+  type RunConfig,
+  type TrainState,
+} from '../../src/train/checkpoint.js';
 
-const CONFIG: RunConfig = { release: '/r', size: 224, batchSize: 64, learningRate: 1e-3, seed: 0, classes: ['a', 'b'], trainCount: 90, valCount: 10 };
+const CONFIG: RunConfig = {
+  release: '/r',
+  size: 224,
+  batchSize: 64,
+  learningRate: 1e-3,
+  seed: 0,
+  classes: ['a', 'b'],
+  trainCount: 90,
+  valCount: 10,
+};
 
 function state(epochsDone: number, stepInEpoch = 0): TrainState {
   return {
@@ -31,21 +48,36 @@ test('checkpoints: latest.json names the newest, only the newest N are kept (a f
     await writeCheckpoint(out, state(1), Buffer.from('w1'), Buffer.from('o1'), 2);
     await writeCheckpoint(out, state(1, 500), Buffer.from('w2'), Buffer.from('o2'), 2);
     await writeCheckpoint(out, state(1, 1000), Buffer.from('w3'), Buffer.from('o3'), 2);
-    assert.deepEqual((await readdir(join(out, 'checkpoints'))).sort(), ['epoch-002-step-000500', 'epoch-002-step-001000', 'latest.json']);
+    assert.deepEqual((await readdir(join(out, 'checkpoints'))).sort(), [
+      'epoch-002-step-000500',
+      'epoch-002-step-001000',
+      'latest.json',
+    ]);
     await writeCheckpoint(out, state(2), Buffer.from('w4'), Buffer.from('o4'), 2);
-    assert.deepEqual((await readdir(join(out, 'checkpoints'))).sort(), ['epoch-002', 'epoch-002-step-001000', 'latest.json']);
+    assert.deepEqual((await readdir(join(out, 'checkpoints'))).sort(), [
+      'epoch-002',
+      'epoch-002-step-001000',
+      'latest.json',
+    ]);
     const ck = await readCheckpoint(out);
     assert.equal(ck.state.epochsDone, 2);
     assert.equal(ck.weights.toString(), 'w4');
     assert.equal(ck.optimizer.toString(), 'o4');
-    assert.deepEqual(JSON.parse(await readFile(join(out, 'checkpoints', 'latest.json'), 'utf8')), { checkpoint: 'epoch-002', epochsDone: 2, stepInEpoch: 0 });
+    assert.deepEqual(JSON.parse(await readFile(join(out, 'checkpoints', 'latest.json'), 'utf8')), {
+      checkpoint: 'epoch-002',
+      epochsDone: 2,
+      stepInEpoch: 0,
+    });
   });
 });
 
 test('a checkpoint folder without state.json is reported, not half-loaded', async () => {
   await withTempDir(async (out) => {
     await writeCheckpoint(out, state(1), Buffer.from('w'), Buffer.from('o'));
-    await writeFile(join(out, 'checkpoints', 'latest.json'), JSON.stringify({ checkpoint: 'epoch-009', epochsDone: 9 }));
+    await writeFile(
+      join(out, 'checkpoints', 'latest.json'),
+      JSON.stringify({ checkpoint: 'epoch-009', epochsDone: 9 }),
+    );
     await assert.rejects(readCheckpoint(out), (e) => isUserError(e) && /incomplete/.test(e.message));
   });
 });
@@ -53,5 +85,9 @@ test('a checkpoint folder without state.json is reported, not half-loaded', asyn
 test('a resume with other settings lists every difference', () => {
   assert.deepEqual(configDifferences(CONFIG, { ...CONFIG }), []);
   const d = configDifferences(CONFIG, { ...CONFIG, size: 128, seed: 3, classes: ['a', 'c'] });
-  assert.deepEqual(d, ['size: checkpoint 224, now 128', 'seed: checkpoint 0, now 3', 'classes: checkpoint 2 labels, now 2 (or in another order)']);
+  assert.deepEqual(d, [
+    'size: checkpoint 224, now 128',
+    'seed: checkpoint 0, now 3',
+    'classes: checkpoint 2 labels, now 2 (or in another order)',
+  ]);
 });

@@ -7,7 +7,10 @@ test('the training graph has exactly the Keras EfficientNetB0 weights (names, sh
   const g = trainGraph(894);
   const spec = efficientNetB0Layers({ includeTop: true, classes: 894 });
   const want = spec.flatMap((l) => l.weights.map((w) => [`${l.name}/${w.name}:0`, w.shape.join('x')]));
-  assert.deepEqual(g.weights.map((w) => [w.name, w.shape.join('x')]), want);
+  assert.deepEqual(
+    g.weights.map((w) => [w.name, w.shape.join('x')]),
+    want,
+  );
   const n = g.weights.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1), 0);
   assert.equal(n, countParams(spec));
   // Keras's model.summary(): 4,049,571 for the backbone + the 894-way dense layer.

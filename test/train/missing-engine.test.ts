@@ -16,7 +16,10 @@ function runTrain(env: Record<string, string>, dir: string): { status: number | 
 
 test('without LibTorch, train names the missing library, the install command, the env variable and the build command', async () => {
   await withTempDir(async (dir) => {
-    const r = runTrain({ CYTOIMAGENET_LIBTORCH: join(dir, 'no-libtorch'), CYTOIMAGENET_TRAIN_ADDON: join(dir, 'none.node') }, dir);
+    const r = runTrain(
+      { CYTOIMAGENET_LIBTORCH: join(dir, 'no-libtorch'), CYTOIMAGENET_TRAIN_ADDON: join(dir, 'none.node') },
+      dir,
+    );
     assert.equal(r.status, 1);
     assert.match(r.stderr, /needs LibTorch, which is not installed/);
     assert.match(r.stderr, /apt-get install -y libtorch-dev libopenblas0-pthread/);
@@ -55,7 +58,11 @@ test('an addon that cannot load is reported as such, with the rebuild command', 
 
 test('an unknown --precision is refused before anything loads, naming the choices', async () => {
   await withTempDir(async (dir) => {
-    const r = spawnSync(process.execPath, [CLI, 'train', '--release', dir, '--out', join(dir, 'run'), '--precision', 'float16'], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [CLI, 'train', '--release', dir, '--out', join(dir, 'run'), '--precision', 'float16'],
+      { encoding: 'utf8' },
+    );
     assert.equal(r.status, 1);
     assert.match(r.stderr, /--precision must be auto, float32 or mixed_bfloat16/);
     assert.doesNotMatch(r.stderr, /\n\s+at /);

@@ -22,7 +22,9 @@ const IMAGES = [
   'images/malaria_nih_cells/test_images/NotInfected/C1_thinF_IMG_20150604_104919_cell_134.png',
 ];
 
-test('parity: addon GAP features equal the ONNX graph built from the exported backbone .h5 within 1e-4 relative', { skip }, async () => {
+test('parity: addon GAP features equal the ONNX graph built from the exported backbone .h5 within 1e-4 relative', {
+  skip,
+}, async () => {
   await withTempDir(async (dir) => {
     const graph = trainGraph(3);
     const model = new engine!.Model(graph, { lr: 1e-3, threads: 2 });
@@ -31,9 +33,15 @@ test('parity: addon GAP features equal the ONNX graph built from the exported ba
     const rng = Rng.derive(11, 'parity');
     for (const w of graph.weights) {
       if (w.short === 'moving_mean' || w.short === 'beta' || w.short === 'mean') {
-        model.setWeight(w.name, Float32Array.from({ length: w.shape[0] }, () => (rng.float() - 0.5) * 0.4));
+        model.setWeight(
+          w.name,
+          Float32Array.from({ length: w.shape[0] }, () => (rng.float() - 0.5) * 0.4),
+        );
       } else if (w.short === 'moving_variance' || w.short === 'gamma' || w.short === 'variance') {
-        model.setWeight(w.name, Float32Array.from({ length: w.shape[0] }, () => 0.5 + rng.float()));
+        model.setWeight(
+          w.name,
+          Float32Array.from({ length: w.shape[0] }, () => 0.5 + rng.float()),
+        );
       }
     }
     const h5 = join(dir, 'backbone.h5');
@@ -43,7 +51,8 @@ test('parity: addon GAP features equal the ONNX graph built from the exported ba
     const x = new Float32Array(IMAGES.length * size * size * 3);
     for (const [i, rel] of IMAGES.entries()) {
       const plane = await loadPlane(sharedPath(rel), size);
-      for (let p = 0; p < plane.length; p++) x.fill(plane[p], (i * plane.length + p) * 3, (i * plane.length + p) * 3 + 3);
+      for (let p = 0; p < plane.length; p++)
+        x.fill(plane[p], (i * plane.length + p) * 3, (i * plane.length + p) * 3 + 3);
     }
     const ours = await model.forward(x, IMAGES.length, size, size, 'avg_pool');
 
@@ -62,10 +71,17 @@ test('parity: addon GAP features equal the ONNX graph built from the exported ba
       maxDiff = Math.max(maxDiff, Math.abs(ours[i] - theirs[i]));
     }
     assert.ok(maxAbs > 1e-3, 'features are not all zero');
-    assert.ok(maxDiff <= 1e-4 * maxAbs, `max |addon − onnx| = ${maxDiff}, max |onnx| = ${maxAbs}: relative ${maxDiff / maxAbs}`);
+    assert.ok(
+      maxDiff <= 1e-4 * maxAbs,
+      `max |addon − onnx| = ${maxDiff}, max |onnx| = ${maxAbs}: relative ${maxDiff / maxAbs}`,
+    );
     // Element-wise too, for every feature not near zero.
     for (let i = 0; i < ours.length; i++) {
-      if (Math.abs(theirs[i]) > 1e-2 * maxAbs) assert.ok(Math.abs(ours[i] - theirs[i]) <= 1e-4 * Math.abs(theirs[i]) + 1e-6 * maxAbs, `feature ${i}: ${ours[i]} vs ${theirs[i]}`);
+      if (Math.abs(theirs[i]) > 1e-2 * maxAbs)
+        assert.ok(
+          Math.abs(ours[i] - theirs[i]) <= 1e-4 * Math.abs(theirs[i]) + 1e-6 * maxAbs,
+          `feature ${i}: ${ours[i]} vs ${theirs[i]}`,
+        );
     }
   });
 });
@@ -74,7 +90,13 @@ test('weights set by Keras name come back unchanged, in Keras layout', { skip },
   const graph = trainGraph(5);
   const model = new engine!.Model(graph, { lr: 1e-3, threads: 1 });
   const rng = Rng.derive(3, 'roundtrip');
-  for (const name of ['stem_conv/kernel:0', 'block2a_dwconv/depthwise_kernel:0', 'block1a_se_reduce/bias:0', 'predictions/kernel:0', 'normalization/count:0']) {
+  for (const name of [
+    'stem_conv/kernel:0',
+    'block2a_dwconv/depthwise_kernel:0',
+    'block1a_se_reduce/bias:0',
+    'predictions/kernel:0',
+    'normalization/count:0',
+  ]) {
     const w = graph.weights.find((g) => g.name === name)!;
     const data = Float32Array.from({ length: w.shape.reduce((a, b) => a * b, 1) }, () => rng.float());
     model.setWeight(name, data);
@@ -118,6 +140,9 @@ test('--init copies every backbone weight from a Keras .h5 and keeps the new cla
       assert.deepEqual(b.getWeight(w.name), a.getWeight(w.name), w.name);
     }
     assert.deepEqual(b.getWeight('predictions/kernel:0'), head);
-    await assert.rejects(loadInitWeights(b, graph, join(dir, 'missing.h5')), (e) => isUserError(e) && /not found/.test(e.message));
+    await assert.rejects(
+      loadInitWeights(b, graph, join(dir, 'missing.h5')),
+      (e) => isUserError(e) && /not found/.test(e.message),
+    );
   });
 });

@@ -24,7 +24,10 @@ test('colour PNGs become the unweighted mean of R, G, B (alpha ignored), resized
   for (let p = 0; p < 256 * 256; p += 997) assert.equal(gray[p], data[p * 4]); // R = G = B
   const rgb = await loadPlane(sharedPath(RGB), 48);
   assert.equal(rgb.length, 48 * 48);
-  const src = await sharp(sharedPath(RGB)).resize(48, 48, { fit: 'fill', kernel: 'linear' }).raw().toBuffer({ resolveWithObject: true });
+  const src = await sharp(sharedPath(RGB))
+    .resize(48, 48, { fit: 'fill', kernel: 'linear' })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   const c = src.info.channels;
   for (let p = 0; p < 48 * 48; p += 101) {
     assert.ok(Math.abs(rgb[p] - (src.data[p * c] + src.data[p * c + 1] + src.data[p * c + 2]) / 3) < 1e-4);
@@ -43,7 +46,10 @@ test('a batch is NHWC float32 with 3 identical channels, labels in order; an unr
   // The second image is not rotated: it equals its plain plane.
   const plain = await loadPlane(sharedPath(RGBA_GRAY), 40);
   for (let p = 0; p < 1600; p++) assert.equal(b.x[(1600 + p) * 3], plain[p]);
-  await assert.rejects(loadBatch([{ key: 'z', file: '/nonexistent/z.png', label: 'z', classIndex: 0 }], { size: 8 }), (e) => isUserError(e) && e.location.file === '/nonexistent/z.png');
+  await assert.rejects(
+    loadBatch([{ key: 'z', file: '/nonexistent/z.png', label: 'z', classIndex: 0 }], { size: 8 }),
+    (e) => isUserError(e) && e.location.file === '/nonexistent/z.png',
+  );
 });
 
 test('prefetch yields batches in order and starts loading the next one before the current is consumed', async () => {

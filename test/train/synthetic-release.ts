@@ -35,7 +35,10 @@ function pattern(label: string, size: number, rng: Rng): Uint8Array {
 }
 
 /** Write the release; returns its folder. */
-export async function makeSyntheticRelease(dir: string, opts: { perLabelTrain: number; perLabelVal: number; size: number; seed?: number }): Promise<string> {
+export async function makeSyntheticRelease(
+  dir: string,
+  opts: { perLabelTrain: number; perLabelVal: number; size: number; seed?: number },
+): Promise<string> {
   const rows = ['label,category,dset,path,filename'];
   for (const label of SYNTHETIC_LABELS) {
     await mkdir(join(dir, label), { recursive: true });
@@ -43,7 +46,11 @@ export async function makeSyntheticRelease(dir: string, opts: { perLabelTrain: n
     for (let i = 0; i < total; i++) {
       const rng = Rng.derive(opts.seed ?? 1, 'synthetic', label, i);
       const filename = `${label}-${String(i).padStart(4, '0')}.png`;
-      const png = await sharp(Buffer.from(pattern(label, opts.size, rng)), { raw: { width: opts.size, height: opts.size, channels: 1 } }).png().toBuffer();
+      const png = await sharp(Buffer.from(pattern(label, opts.size, rng)), {
+        raw: { width: opts.size, height: opts.size, channels: 1 },
+      })
+        .png()
+        .toBuffer();
       await writeFile(join(dir, label, filename), png);
       rows.push(`${label},phenotype,${i < opts.perLabelTrain ? 'train' : 'val'},${label},${filename}`);
     }
