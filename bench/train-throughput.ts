@@ -6,7 +6,8 @@
 // (a) and (b) use the precision `train` would choose here ("auto"); the float32 step is timed too.
 //
 //   node dist/bench/train-throughput.js [--steps 5] [--batch 64] [--size 224] [--threads N] [--source 512]
-//                                       [--precision auto|float32|mixed_bfloat16]
+//                                       [--precision auto|float32|mixed_bfloat16] [--loader-threads N]
+//   node dist/bench/train-throughput.js --loader-only   the loader alone on the main thread and 1..N threads
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +17,7 @@ import { Rng } from '../src/util/rng.js';
 import { loadEngine, PRECISIONS, resolvePrecision, type Precision } from '../src/train/engine.js';
 import { trainGraph } from '../src/train/graph.js';
 import { initWeights } from '../src/train/weights.js';
+import { batchLoader, defaultLoaderThreads } from '../src/train/loader-pool.js';
 import { loadBatch, prefetch, rotationAngle } from '../src/train/pipeline.js';
 import type { TrainItem } from '../src/train/release.js';
 
@@ -28,6 +30,8 @@ const { values } = parseArgs({
     source: { type: 'string', default: '512' },
     classes: { type: 'string', default: '894' },
     precision: { type: 'string', default: 'auto' },
+    'loader-threads': { type: 'string', default: String(defaultLoaderThreads()) },
+    'loader-only': { type: 'boolean', default: false },
   },
 });
 const STEPS = Number(values.steps);
@@ -36,6 +40,7 @@ const S = Number(values.size);
 const THREADS = Number(values.threads);
 const SRC = Number(values.source);
 const CLASSES = Number(values.classes);
+const LOADER_THREADS = Number(values['loader-threads']);
 
 const engine = loadEngine();
 const info = engine.info();
@@ -81,8 +86,42 @@ const batchOf = (s: number): TrainItem[] => {
   const start = (s * B) % nImages;
   return items.slice(start, start + B);
 };
-const load = (s: number) =>
-  loadBatch(batchOf(s), { size: S, angles: batchOf(s).map((it) => rotationAngle(0, 0, `${it.key}#${s}`)) });
+const anglesOf = (s: number): number[] => batchOf(s).map((it) => rotationAngle(0, 0, `${it.key}#${s}`));
+const pool = batchLoader(LOADER_THREADS);
+const load = (s: number) => pool.load(batchOf(s), { size: S, angles: anglesOf(s) });
+
+// The loader alone, as `train` runs it (decode PNG, resize, rotate, pack), on the main thread
+// (loadBatch: libvips still decodes on its own threads) and on 1..N loader threads: images/s and
+// CPU per image (all threads of the process), so its scaling over cores can be read off.
+async function loaderAlone(): Promise<void> {
+  const counts = [...new Set([1, 2, 4, 8, 16, LOADER_THREADS].filter((n) => n <= Math.max(LOADER_THREADS, 1)))];
+  const measure = async (fn: (s: number) => Promise<unknown>): Promise<{ rate: number; cpu: number }> => {
+    await fn(0);
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    for (let s = 1; s <= STEPS; s++) await fn(s);
+    const u = process.cpuUsage(c0);
+    return { rate: (STEPS * B) / ((performance.now() - t0) / 1000), cpu: (u.user + u.system) / 1e3 / (STEPS * B) };
+  };
+  const base = await measure((s) => loadBatch(batchOf(s), { size: S, angles: anglesOf(s) }));
+  console.log(
+    `loader alone, main thread (baseline): ${base.rate.toFixed(1)} images/s, ${base.cpu.toFixed(2)} ms CPU per image`,
+  );
+  for (const n of counts) {
+    const p = batchLoader(n);
+    const r = await measure((s) => p.load(batchOf(s), { size: S, angles: anglesOf(s) }));
+    await p.close();
+    console.log(
+      `loader alone, ${String(n).padStart(2)} thread(s):       ${r.rate.toFixed(1)} images/s, ${r.cpu.toFixed(2)} ms CPU per image  (${(r.rate / base.rate).toFixed(2)}× the main thread)`,
+    );
+  }
+}
+if (values['loader-only']) {
+  await loaderAlone();
+  await pool.close();
+  await rm(dir, { recursive: true, force: true });
+  process.exit(0);
+}
 
 // (a) step alone on a pre-made batch.
 const premade = await load(0);
@@ -121,6 +160,15 @@ t = performance.now();
 for (let s = 0; s < STEPS; s++) await load(s + 1);
 const loader = (STEPS * B) / ((performance.now() - t) / 1000);
 
+// (e) the whole pipeline with the loader on the main thread, as before loader threads (same run).
+cpu0 = process.cpuUsage();
+t = performance.now();
+for await (const b of prefetch(STEPS, 1, (s) => loadBatch(batchOf(s + 1), { size: S, angles: anglesOf(s + 1) })))
+  await model.trainStep(b.x, b.labels, B, S, S, 100);
+const pipelineMain = (STEPS * B) / ((performance.now() - t) / 1000);
+const pipelineMainCpu = cpuPerImage(process.cpuUsage(cpu0));
+await pool.close();
+
 await rm(dir, { recursive: true, force: true });
 const epochImages = 890_737;
 console.log(
@@ -136,7 +184,10 @@ if (PRECISION !== 'float32')
 console.log(
   `step alone, float32, LibTorch kernels only: ${plain.rate.toFixed(1)} images/s, ${(plain.cpu * 1000).toFixed(1)} ms CPU per image  (own kernels: ${(f32.rate / plain.rate).toFixed(2)}× the images/s)`,
 );
-console.log(`loader alone (no step):     ${loader.toFixed(1)} images/s`);
+console.log(
+  `whole pipeline, loader on the main thread: ${pipelineMain.toFixed(1)} images/s, ${(pipelineMainCpu * 1000).toFixed(1)} ms CPU per image  (loader threads: ${(pipeline / pipelineMain).toFixed(2)}× the images/s)`,
+);
+console.log(`loader alone (no step), ${LOADER_THREADS} loader thread(s): ${loader.toFixed(1)} images/s`);
 console.log(
   `load average (1 min) at start / end: ${load0.toFixed(1)} / ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores (other work on the machine slows both figures)`,
 );

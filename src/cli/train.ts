@@ -36,6 +36,7 @@ const cliSchema = z.object({
   kernels: z.enum(KERNELS, { message: '--kernels must be own or libtorch' }),
   precision: z.enum(['auto', ...PRECISIONS], { message: '--precision must be auto, float32 or mixed_bfloat16' }),
   prefetch: int('--prefetch', 0, 16),
+  loaderThreads: int('--loader-threads', 0, 1024).optional(),
   keepCheckpoints: int('--keep-checkpoints', 1, 1000),
   checkpointEvery: int('--checkpoint-every', 0, Number.MAX_SAFE_INTEGER),
 });
@@ -141,6 +142,7 @@ export function register(program: Command): void {
       'auto',
     )
     .option('--prefetch <n>', 'batches loaded ahead of the step', '1')
+    .option('--loader-threads <n>', 'threads that decode and rotate images (default: one per core; 0: the main thread)')
     .option(
       '--checkpoint-every <steps>',
       'also checkpoint every this many steps inside an epoch (0: epoch ends only)',
@@ -168,6 +170,7 @@ export function register(program: Command): void {
             kernels: o.kernels,
             precision: o.precision,
             prefetch: o.prefetch,
+            loaderThreads: o.loaderThreads,
             keepCheckpoints: o.keepCheckpoints,
             checkpointEvery: o.checkpointEvery,
             toolVersion: toolVersion(),

@@ -69,25 +69,36 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (x: T, i: 
   return out;
 }
 
-/** Decode, augment and pack one batch. */
+/**
+ * Decode one image, rotate it (when `angle` is given) and write it as 3 identical channels at batch
+ * position `slot` of the NHWC tensor `x`. The one per-image path of the loader, in this thread
+ * (loadBatch) or in a loader thread (loader-pool.ts), so both give the same bytes.
+ */
+export async function packImage(
+  x: Float32Array,
+  slot: number,
+  file: string,
+  size: number,
+  angle?: number,
+): Promise<void> {
+  const px = size * size;
+  let plane = await loadPlane(file, size);
+  if (angle !== undefined) plane = rotateReflect(plane, size, size, angle);
+  const base = slot * px * 3;
+  for (let p = 0; p < px; p++) {
+    const v = plane[p];
+    x[base + 3 * p] = v;
+    x[base + 3 * p + 1] = v;
+    x[base + 3 * p + 2] = v;
+  }
+}
+
+/** Decode, augment and pack one batch on this thread (libvips decodes on its own threads). */
 export async function loadBatch(items: readonly TrainItem[], options: BatchOptions): Promise<Batch> {
   const { size } = options;
-  const px = size * size;
-  const x = new Float32Array(items.length * px * 3);
-  const labels = new Int32Array(items.length);
-  await mapLimit(items, options.concurrency ?? 4, async (item, i) => {
-    let plane = await loadPlane(item.file, size);
-    const angle = options.angles?.[i];
-    if (angle !== undefined) plane = rotateReflect(plane, size, size, angle);
-    const base = i * px * 3;
-    for (let p = 0; p < px; p++) {
-      const v = plane[p];
-      x[base + 3 * p] = v;
-      x[base + 3 * p + 1] = v;
-      x[base + 3 * p + 2] = v;
-    }
-    labels[i] = item.classIndex;
-  });
+  const x = new Float32Array(items.length * size * size * 3);
+  const labels = Int32Array.from(items, (it) => it.classIndex);
+  await mapLimit(items, options.concurrency ?? 4, (item, i) => packImage(x, i, item.file, size, options.angles?.[i]));
   return { x, labels, n: items.length, size };
 }
 

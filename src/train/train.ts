@@ -31,7 +31,8 @@ import {
 } from './engine.js';
 import { trainGraph, type TrainGraph } from './graph.js';
 import { writeHistory, type HistoryRow } from './history.js';
-import { loadBatch, prefetch, rotationAngle } from './pipeline.js';
+import { batchLoader, defaultLoaderThreads } from './loader-pool.js';
+import { prefetch, rotationAngle } from './pipeline.js';
 import { readReleaseSplit, type TrainItem } from './release.js';
 import { encodeWeights, initWeights, kerasWeightsOf, loadEncodedWeights, loadInitWeights } from './weights.js';
 
@@ -60,6 +61,8 @@ export interface TrainOptions {
   init?: string;
   /** Batches loaded ahead of the step being computed. */
   prefetch?: number;
+  /** Loader threads decoding and rotating images (default: one per core; 0: this thread). */
+  loaderThreads?: number;
   /** Checkpoints kept (newest first). */
   keepCheckpoints?: number;
   /** Also checkpoint every this many steps inside an epoch (0: at epoch ends only). */
@@ -292,110 +295,116 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       `${split.val.length} validation images, ${S}×${S}; LibTorch ${ei.torchVersion}${ei.mkldnn ? ' (oneDNN)' : ''} on ${model.device}, ${threads} thread(s), ${model.kernels === 'own' ? 'own fused CPU kernels' : "LibTorch's kernels"}, ${model.precision}`,
   );
 
-  for (let e = startEpoch; e < epochs; e++) {
-    const order = epochOrder(split.train, config.seed, e);
-    const first = e === startEpoch ? resumeStep : 0;
-    const trainMeter = new Meter(e === startEpoch && first > 0 ? state?.trainMeter : undefined);
-    const t0 = performance.now();
-    const imagesBefore = trainMeter.n;
-    const secondsBefore = trainMeter.seconds;
-    let step = first;
-    const batchItems = (i: number): TrainItem[] => (order.length < B ? order : order.slice(i * B, (i + 1) * B));
-    for await (const batch of prefetch(trainSteps - first, depth, (i) => {
-      const items = batchItems(first + i);
-      return loadBatch(items, { size: S, angles: items.map((it) => rotationAngle(config.seed, e, it.key)) });
-    })) {
-      const r = await model.trainStep(batch.x, batch.labels, batch.n, S, S, stepSeed(config.seed, e, step));
-      trainMeter.add(r);
-      step++;
-      globalStep++;
-      stepsThisRun++;
-      const secs = (performance.now() - t0) / 1000;
-      trainMeter.seconds = secondsBefore + secs;
-      const ips = (trainMeter.n - imagesBefore) / secs;
-      const left = (trainSteps - step + (epochs - e - 1) * trainSteps) * B + (epochs - e) * split.val.length;
-      options.onProgress?.({
-        phase: 'train',
-        epoch: e + 1,
-        epochs,
-        step,
-        steps: trainSteps,
-        loss: trainMeter.loss,
-        top1: trainMeter.acc1,
-        imagesPerSecond: ips,
-        etaSeconds: left / ((rate.images + trainMeter.n - imagesBefore) / (rate.seconds + secs)),
-      });
-      if (every > 0 && step % every === 0 && step < trainSteps) {
-        await writeCheckpoint(
-          out,
-          stateAt(e, step, trainMeter.state()),
-          encodeWeights(model, graph),
-          model.saveOptimizer(),
-          options.keepCheckpoints ?? 2,
-        );
+  // Decoding and rotation run on loader threads (loader-pool.ts) while the engine steps.
+  const loader = batchLoader(options.loaderThreads ?? defaultLoaderThreads());
+  try {
+    for (let e = startEpoch; e < epochs; e++) {
+      const order = epochOrder(split.train, config.seed, e);
+      const first = e === startEpoch ? resumeStep : 0;
+      const trainMeter = new Meter(e === startEpoch && first > 0 ? state?.trainMeter : undefined);
+      const t0 = performance.now();
+      const imagesBefore = trainMeter.n;
+      const secondsBefore = trainMeter.seconds;
+      let step = first;
+      const batchItems = (i: number): TrainItem[] => (order.length < B ? order : order.slice(i * B, (i + 1) * B));
+      for await (const batch of prefetch(trainSteps - first, depth, (i) => {
+        const items = batchItems(first + i);
+        return loader.load(items, { size: S, angles: items.map((it) => rotationAngle(config.seed, e, it.key)) });
+      })) {
+        const r = await model.trainStep(batch.x, batch.labels, batch.n, S, S, stepSeed(config.seed, e, step));
+        trainMeter.add(r);
+        step++;
+        globalStep++;
+        stepsThisRun++;
+        const secs = (performance.now() - t0) / 1000;
+        trainMeter.seconds = secondsBefore + secs;
+        const ips = (trainMeter.n - imagesBefore) / secs;
+        const left = (trainSteps - step + (epochs - e - 1) * trainSteps) * B + (epochs - e) * split.val.length;
+        options.onProgress?.({
+          phase: 'train',
+          epoch: e + 1,
+          epochs,
+          step,
+          steps: trainSteps,
+          loss: trainMeter.loss,
+          top1: trainMeter.acc1,
+          imagesPerSecond: ips,
+          etaSeconds: left / ((rate.images + trainMeter.n - imagesBefore) / (rate.seconds + secs)),
+        });
+        if (every > 0 && step % every === 0 && step < trainSteps) {
+          await writeCheckpoint(
+            out,
+            stateAt(e, step, trainMeter.state()),
+            encodeWeights(model, graph),
+            model.saveOptimizer(),
+            options.keepCheckpoints ?? 2,
+          );
+        }
+        if (options.stopAfterSteps !== undefined && stepsThisRun >= options.stopAfterSteps) {
+          return { out, history, backbone, classes: split.classes, resumedFrom: state?.epochsDone, stopped: true };
+        }
       }
-      if (options.stopAfterSteps !== undefined && stepsThisRun >= options.stopAfterSteps) {
-        return { out, history, backbone, classes: split.classes, resumedFrom: state?.epochsDone, stopped: true };
-      }
-    }
-    const trainSeconds = trainMeter.seconds;
-    rate.images += trainMeter.n - imagesBefore;
-    rate.seconds += (performance.now() - t0) / 1000;
+      const trainSeconds = trainMeter.seconds;
+      rate.images += trainMeter.n - imagesBefore;
+      rate.seconds += (performance.now() - t0) / 1000;
 
-    const valMeter = new Meter();
-    let vstep = 0;
-    for await (const batch of prefetch(valSteps, depth, (i) =>
-      loadBatch(split.val.slice(i * B, (i + 1) * B), { size: S }),
-    )) {
-      valMeter.add(await model.evalStep(batch.x, batch.labels, batch.n, S, S));
-      vstep++;
-      options.onProgress?.({
-        phase: 'val',
+      const valMeter = new Meter();
+      let vstep = 0;
+      for await (const batch of prefetch(valSteps, depth, (i) =>
+        loader.load(split.val.slice(i * B, (i + 1) * B), { size: S }),
+      )) {
+        valMeter.add(await model.evalStep(batch.x, batch.labels, batch.n, S, S));
+        vstep++;
+        options.onProgress?.({
+          phase: 'val',
+          epoch: e + 1,
+          epochs,
+          step: vstep,
+          steps: valSteps,
+          loss: valMeter.loss,
+          top1: valMeter.acc1,
+          imagesPerSecond: trainMeter.n / trainSeconds,
+          etaSeconds: NaN,
+        });
+      }
+      const row: HistoryRow = {
         epoch: e + 1,
-        epochs,
-        step: vstep,
-        steps: valSteps,
-        loss: valMeter.loss,
-        top1: valMeter.acc1,
-        imagesPerSecond: trainMeter.n / trainSeconds,
-        etaSeconds: NaN,
-      });
+        train_loss: trainMeter.loss,
+        train_top1: trainMeter.acc1,
+        train_top7: trainMeter.acc7,
+        val_loss: valMeter.n ? valMeter.loss : null,
+        val_top1: valMeter.n ? valMeter.acc1 : null,
+        val_top7: valMeter.n ? valMeter.acc7 : null,
+        images: trainMeter.n,
+        seconds: Math.round(trainSeconds * 1000) / 1000,
+        images_per_second: Math.round((trainMeter.n / trainSeconds) * 100) / 100,
+      };
+      history.push(row);
+      const newState = stateAt(e + 1, 0);
+      // Outputs first, checkpoint last: a run killed in between redoes this epoch and rewrites them.
+      await writeHistory(
+        out,
+        history,
+        `EfficientNetB0 on ${split.classes.length} labels (batch ${B}, ${S}×${S}, Adam lr ${config.learningRate})`,
+      );
+      backbone = await exportModels(out, model);
+      await writeCheckpoint(
+        out,
+        newState,
+        encodeWeights(model, graph),
+        model.saveOptimizer(),
+        options.keepCheckpoints ?? 2,
+      );
+      log(
+        `epoch ${e + 1}/${epochs}: loss ${fmt(row.train_loss)} top-1 ${pct(row.train_top1)} top-7 ${pct(row.train_top7)}` +
+          (row.val_loss !== null
+            ? ` | val loss ${fmt(row.val_loss)} top-1 ${pct(row.val_top1!)} top-7 ${pct(row.val_top7!)}`
+            : '') +
+          ` | ${row.images_per_second} images/s`,
+      );
     }
-    const row: HistoryRow = {
-      epoch: e + 1,
-      train_loss: trainMeter.loss,
-      train_top1: trainMeter.acc1,
-      train_top7: trainMeter.acc7,
-      val_loss: valMeter.n ? valMeter.loss : null,
-      val_top1: valMeter.n ? valMeter.acc1 : null,
-      val_top7: valMeter.n ? valMeter.acc7 : null,
-      images: trainMeter.n,
-      seconds: Math.round(trainSeconds * 1000) / 1000,
-      images_per_second: Math.round((trainMeter.n / trainSeconds) * 100) / 100,
-    };
-    history.push(row);
-    const newState = stateAt(e + 1, 0);
-    // Outputs first, checkpoint last: a run killed in between redoes this epoch and rewrites them.
-    await writeHistory(
-      out,
-      history,
-      `EfficientNetB0 on ${split.classes.length} labels (batch ${B}, ${S}×${S}, Adam lr ${config.learningRate})`,
-    );
-    backbone = await exportModels(out, model);
-    await writeCheckpoint(
-      out,
-      newState,
-      encodeWeights(model, graph),
-      model.saveOptimizer(),
-      options.keepCheckpoints ?? 2,
-    );
-    log(
-      `epoch ${e + 1}/${epochs}: loss ${fmt(row.train_loss)} top-1 ${pct(row.train_top1)} top-7 ${pct(row.train_top7)}` +
-        (row.val_loss !== null
-          ? ` | val loss ${fmt(row.val_loss)} top-1 ${pct(row.val_top1!)} top-7 ${pct(row.val_top7!)}`
-          : '') +
-        ` | ${row.images_per_second} images/s`,
-    );
+  } finally {
+    await loader.close();
   }
   if (startEpoch >= epochs) log(`nothing to do: ${startEpoch} epoch(s) already done (raise --epochs to train further)`);
   return { out, history, backbone, classes: split.classes, resumedFrom: state?.epochsDone };
