@@ -1,5 +1,6 @@
 // The imaging library: everything the build and features stages use, from one import.
 //   decode → gray → percentile-normalise → merge → QC → crop → encode
+// processImageSet (image-set.ts) is the per-image executor the build runs; QC is the rule lists in qc.ts.
 export type {
   SampleArray,
   SampleFormat,
@@ -39,9 +40,21 @@ export {
   cropQc,
   percentileIsZero,
   distinctValues,
+  runWholeImageRules,
+  runCropRules,
   OK,
+  WHOLE_IMAGE_RULES,
+  CROP_RULES,
+  QC_RULES,
   type ChannelBounds,
   type CropVerdict,
+  type QcRules,
+  type WholeImageRule,
+  type WholeImageFacts,
+  type FastBounds,
+  type QcFailure,
+  type CropRule,
+  type CropFacts,
 } from './qc.js';
 export { cropCount, isCroppable, usableScales, planCrops, extractCrop } from './crops.js';
 export { quantize, roundHalfUp, encodePng, type EncodeOptions, type OutputBitDepth } from './encode.js';
@@ -55,4 +68,13 @@ export {
   type CropResult,
   type KeptCrop,
 } from './standardize.js';
+export {
+  processImageSet,
+  referenceImageSet,
+  decodeSet,
+  type DecodedSet,
+  type ImageSetOptions,
+  type ImageSetResult,
+  type SetCrop,
+} from './image-set.js';
 export { standardizeMany, type StandardizeManyOptions, type StandardizedPng } from './standardize-many.js';

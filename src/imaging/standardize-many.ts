@@ -34,7 +34,7 @@ export async function* standardizeMany(
     const settled = await (next as ReturnType<typeof decodeChannels>);
     next = i + 1 < sets.length ? decodeChannels(sets[i + 1], opts) : null;
     const files = sets[i];
-    const set = assembleSet(files, settled, bitDepth);
+    const set = assembleSet(files, settled, bitDepth, opts.rules);
     const png =
       set.output === null ? Promise.resolve(null) : encodePng(set.output, set.width, set.height, { compression });
     const done: Promise<StandardizedPng> = png.then((p) => ({ index: i, files, set, png: p }));

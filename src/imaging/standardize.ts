@@ -9,7 +9,7 @@ import { toGray } from './gray.js';
 import { normalizationBounds, normalizeValues } from './normalize.js';
 import { mergeNormalizedChannels, fusedOutput8, computeMerged } from './merge-kernel.js';
 import { quantize, type OutputBitDepth } from './encode.js';
-import { wholeImageQc, cropQc, type ChannelBounds } from './qc.js';
+import { cropQc, factsOf, QC_RULES, runWholeImageRules, type ChannelBounds, type QcRules } from './qc.js';
 import { cropCount, planCrops, extractCrop } from './crops.js';
 import type { CropWindow, DecodedImage, GrayImage, NormalizedImage, QcVerdict } from './types.js';
 
@@ -20,6 +20,8 @@ export interface StandardizeOptions {
   maxPixels?: number;
   /** Output depth of `output` (default 8). */
   bitDepth?: OutputBitDepth;
+  /** QC rules (default QC_RULES); only `whole` is used here. */
+  rules?: QcRules;
 }
 
 export interface ChannelInfo {
@@ -57,7 +59,7 @@ export async function standardizeImageSet(
   opts: StandardizeOptions = {},
 ): Promise<StandardizedSet> {
   if (files.length === 0) throw new RangeError('standardizeImageSet: no files');
-  return assembleSet(files, await decodeChannels(files, opts), opts.bitDepth ?? 8);
+  return assembleSet(files, await decodeChannels(files, opts), opts.bitDepth ?? 8, opts.rules);
 }
 
 type DecodedChannel = { img: DecodedImage; gray: GrayImage; bounds: ReturnType<typeof normalizationBounds> };
@@ -84,6 +86,7 @@ export function assembleSet(
   files: readonly string[],
   settled: PromiseSettledResult<DecodedChannel>[],
   bitDepth: OutputBitDepth,
+  rules: QcRules = QC_RULES,
 ): StandardizedSet {
   const failed = settled.findIndex((s) => s.status === 'rejected');
   if (failed >= 0) {
@@ -129,13 +132,16 @@ export function assembleSet(
   const fused = bitDepth === 8 ? fusedOutput8(grays, bounds) : null;
   if (fused) {
     let cache: Float64Array | null = null;
-    const qc = wholeImageQc(EMPTY, channelBounds, fused.output, fused.zeros, width * height);
+    const merged = (): Float64Array => {
+      cache ??= computeMerged(grays, bounds);
+      return cache;
+    };
+    const qc = runWholeImageRules(rules.whole, factsOf(merged, channelBounds, fused.output, fused.zeros));
     return {
       width,
       height,
       get merged(): Float64Array {
-        cache ??= computeMerged(grays, bounds);
-        return cache;
+        return merged();
       },
       output: fused.output,
       channels,
@@ -143,11 +149,12 @@ export function assembleSet(
     };
   }
   const { merged, output, zeros } = mergeNormalizedChannels(grays, bounds, bitDepth);
-  const qc = wholeImageQc(merged, channelBounds, output, zeros);
+  const qc = runWholeImageRules(
+    rules.whole,
+    factsOf(() => merged, channelBounds, output, zeros),
+  );
   return { width, height, merged, output, channels, qc };
 }
-
-const EMPTY = new Float64Array(0);
 
 function unreadable(file: string, reason: string): StandardizedSet {
   return { width: 0, height: 0, merged: null, output: null, channels: [], qc: { verdict: 'unreadable', reason, file } };
@@ -162,6 +169,8 @@ export interface CropOptions {
   rng: Rng;
   /** Output depth of each crop's `output` (default 8). */
   bitDepth?: OutputBitDepth;
+  /** QC rules (default QC_RULES); only `crop` is used here. */
+  rules?: QcRules;
 }
 
 export interface KeptCrop {
@@ -195,7 +204,7 @@ export function cropsForImage(
   const rejected: CropResult['rejected'] = [];
   for (const window of planned) {
     const values = extractCrop(merged, width, window);
-    const verdict = cropQc(values);
+    const verdict = cropQc(values, (opts.rules ?? QC_RULES).crop);
     if (!verdict.keep) {
       rejected.push({ window, reason: verdict.reason });
       continue;

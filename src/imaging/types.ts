@@ -71,7 +71,8 @@ export interface CropWindow {
   quadrant: number;
 }
 
-export type QcVerdictKind = 'ok' | 'unreadable' | 'uniform' | 'binary' | 'dim';
+/** 'ok', 'unreadable', or the kind of the QC rule that failed (src/imaging/qc.ts; a new rule may add one). */
+export type QcVerdictKind = 'ok' | 'unreadable' | 'uniform' | 'binary' | 'dim' | (string & {});
 
 export interface QcVerdict {
   verdict: QcVerdictKind;
@@ -79,4 +80,6 @@ export interface QcVerdict {
   reason: string;
   /** The input file the verdict is about, when one file is to blame. */
   file?: string;
+  /** The failed rule's reject reason for a release (e.g. 'binary-mask'); absent when ok or unreadable. */
+  reject?: string;
 }

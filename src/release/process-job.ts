@@ -7,8 +7,7 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Rng } from '../util/rng.js';
 import { tempNameFor } from '../util/fs-atomic.js';
-import { encodePng } from '../imaging/index.js';
-import { standardizeAndCrop, type DecodedSet, type SetResult } from './fast-image-set.js';
+import { encodePng, processImageSet, type DecodedSet, type ImageSetResult } from '../imaging/index.js';
 import type { Job, JobResult, RejectStage, StagedSample } from './types.js';
 
 export function stagedName(key: string, j: number): string {
@@ -46,7 +45,7 @@ function decodeReason(detail: string): string {
 /** A job whose pixels are done and whose PNGs are being encoded (by libvips, off the main thread). */
 export interface PreparedJob {
   job: Job;
-  set: SetResult;
+  set: ImageSetResult;
   pngs: Promise<Buffer[]>;
 }
 
@@ -73,9 +72,9 @@ export async function prepareJob(job: Job, decoded?: DecodedSet): Promise<JobRes
 
   // An unexpected failure on one image (a decoder or codec error) rejects that image; only writing
   // into OUT (disk full, permissions) stops the build, since every later image would fail too.
-  let set: SetResult;
+  let set: ImageSetResult;
   try {
-    set = await standardizeAndCrop(
+    set = await processImageSet(
       job.files,
       { labelSize: job.labelSize, cap: job.cap, rng: Rng.derive(job.seed, job.idx, job.label) },
       decoded,
@@ -86,11 +85,8 @@ export async function prepareJob(job: Job, decoded?: DecodedSet): Promise<JobRes
   const detail =
     set.qc.file && !set.qc.reason.includes(set.qc.file) ? `${set.qc.file}: ${set.qc.reason}` : set.qc.reason;
   if (set.qc.verdict === 'unreadable') return rejected(job, 'decode', decodeReason(set.qc.reason), detail);
-  if (set.qc.verdict !== 'ok') {
-    const reason =
-      set.qc.verdict === 'uniform' ? 'uniform-image' : set.qc.verdict === 'binary' ? 'binary-mask' : 'dim-image';
-    return rejected(job, 'qc', reason, detail);
-  }
+  // QC is decided by the imaging rules (src/imaging/qc.ts); a failed rule names its reject reason.
+  if (set.qc.verdict !== 'ok') return rejected(job, 'qc', set.qc.reject ?? set.qc.verdict, detail);
 
   const pngs =
     set.whole !== null

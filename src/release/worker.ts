@@ -5,7 +5,7 @@
 // writing).
 import sharp from 'sharp';
 import { finishJob, prepareJob } from './process-job.js';
-import { decodeSet, type DecodedSet } from './fast-image-set.js';
+import { decodeSet, type DecodedSet } from '../imaging/index.js';
 import type { FromWorker, ToWorker, WorkerSetup } from './worker-protocol.js';
 import type { Job } from './types.js';
 

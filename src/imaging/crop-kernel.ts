@@ -2,10 +2,13 @@
 // of the window (with the crop-QC sum and zero count on the way), the 0.1/99.9 percentiles by a
 // histogram-guided selection, then re-normalisation and quantisation straight into 8-bit output.
 // Every value is formed with the library's arithmetic in the library's order, so the bytes are
-// those of extractCrop → cropQc → normalizeValues → quantize (test/build/fast-image-set.test.ts).
+// those of extractCrop → cropQc → normalizeValues → quantize (test/imaging/image-set.test.ts).
+// Crop QC is the same rule list (qc.ts CROP_RULES or the caller's) over the same CropFacts.
 import { IMAGING } from '../defaults.js';
-import { lerp, percentileIsZero, roundHalfUp, type CropWindow } from '../imaging/index.js';
-import { selectInPlace } from '../imaging/percentile.js';
+import { roundHalfUp } from './encode.js';
+import { lerp, selectInPlace } from './percentile.js';
+import { runCropRules, type CropRule } from './qc.js';
+import type { CropWindow } from './types.js';
 
 /** One channel as the window pass reads it: integer codes and their normalised values. */
 export interface LutChannel {
@@ -142,16 +145,19 @@ function normalizeQuantize(values: Float64Array, n: number, lo: number, hi: numb
  * Crop QC, re-normalisation and 8-bit output of one window of the merged image whose channel i
  * is lut_i[data_i] and whose merged value is their mean.
  */
-export function cropWindow(ch: readonly LutChannel[], width: number, w: CropWindow): CropOutcome {
+export function cropWindow(
+  ch: readonly LutChannel[],
+  width: number,
+  w: CropWindow,
+  rules: readonly CropRule[],
+): CropOutcome {
   const n = (w.x_max - w.x_min) * (w.y_max - w.y_min);
   if (n === 0) return { keep: false };
   if (scratch.length < n) scratch = new Float64Array(n);
   const values = scratch;
   const { sum, zeros } = windowPass(ch, width, w, values);
-  // cropQc: 1 < mean < 254 on the 0–255 scale, and the 75th percentile is not 0
   const mean = (sum / n) * 255;
-  if (!(mean > IMAGING.cropMeanLow) || !(mean < IMAGING.cropMeanHigh)) return { keep: false };
-  if (percentileIsZero(values, 75, zeros, n)) return { keep: false };
+  if (runCropRules(rules, { values: values.subarray(0, n), n, mean, zeros }) !== null) return { keep: false };
   const [lo, hi] = percentiles(values, n, [IMAGING.lowPercentile, IMAGING.highPercentile]);
   if (!(hi > lo)) return { keep: false }; // uniform crop
   return { keep: true, output: normalizeQuantize(values, n, lo, hi) };

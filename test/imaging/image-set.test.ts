@@ -1,11 +1,13 @@
-// The build's fast path must give exactly the imaging library's pixels, verdicts and crops.
+// The per-image executor's fused path must give exactly the reference path's pixels, verdicts and
+// crops, and both must apply the same QC rules, including one added by a caller.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { libraryPath, standardizeAndCrop, type SetResult } from '../../src/release/fast-image-set.js';
+import { type ImageSetResult, processImageSet, referenceImageSet } from '../../src/imaging/image-set.js';
+import { CROP_RULES, type CropRule, QC_RULES, WHOLE_IMAGE_RULES, type WholeImageRule } from '../../src/imaging/qc.js';
 import { Rng } from '../../src/util/rng.js';
 import { sharedPath } from '../helpers/data.js';
 
@@ -34,7 +36,7 @@ async function gray16(
   return p;
 }
 
-function same(fast: SetResult, lib: SetResult, what: string): void {
+function same(fast: ImageSetResult, lib: ImageSetResult, what: string): void {
   assert.equal(lib.path, 'library');
   assert.deepEqual(fast.qc, lib.qc, `${what}: verdict`);
   assert.equal(fast.width, lib.width);
@@ -57,11 +59,12 @@ async function check(
   files: string[],
   labelSizes: number[] = [1000, 600, 450, 100],
   expectFast = true,
-): Promise<SetResult[]> {
-  const out: SetResult[] = [];
+  rules = QC_RULES,
+): Promise<ImageSetResult[]> {
+  const out: ImageSetResult[] = [];
   for (const labelSize of labelSizes) {
-    const fast = await standardizeAndCrop(files, { labelSize, cap: 1000, rng: Rng.derive(0, what, labelSize) });
-    const lib = await libraryPath(files, { labelSize, cap: 1000, rng: Rng.derive(0, what, labelSize) });
+    const fast = await processImageSet(files, { labelSize, cap: 1000, rng: Rng.derive(0, what, labelSize), rules });
+    const lib = await referenceImageSet(files, { labelSize, cap: 1000, rng: Rng.derive(0, what, labelSize), rules });
     assert.equal(fast.path, expectFast ? 'fast' : 'library', what);
     same(fast, lib, `${what} (label size ${labelSize})`);
     out.push(fast);
@@ -150,7 +153,7 @@ test('QC edge cases decided the same way: uniform, binary mask, dim, too small, 
     results.some((x) => x.cropsRejected > 0),
     'some crops fail QC',
   );
-  const single: SetResult[] = [];
+  const single: ImageSetResult[] = [];
   for (let seed = 0; seed < 6; seed++) single.push(...(await check(`corner-${seed}`, [corner], [1000])));
   assert.ok(
     single.some((x) => x.whole !== null && x.cropsRejected === 1),
@@ -169,4 +172,39 @@ test('float images take the library path', async () => {
     'AAC1_1_rfp_10_gfp.tif',
   );
   await check('float yeast', [yeast], [1000], false);
+});
+
+test('a QC rule added to the lists is applied by both paths, whole-image and crop', async () => {
+  // Whole image: reject when the top-left pixel of the merged image is brighter than the middle.
+  const corner: WholeImageRule = {
+    kind: 'bright-corner',
+    reason: 'bright-corner',
+    check: (f) => (f.merged()[0] > 0.5 ? 'the top-left pixel is bright' : null),
+  };
+  const rules = { whole: [...WHOLE_IMAGE_RULES, corner], crop: CROP_RULES };
+  const noise = (x: number, y: number, r: Rng): number => (x === 0 && y === 0 ? 4000 : 500 + r.int(0, 3000));
+  const bright = await gray16('bright-corner', 200, 200, noise);
+  const [plain] = await check('bright corner, default rules', [bright], [1000]);
+  assert.equal(plain.qc.verdict, 'ok');
+  const [added] = await check('bright corner, added rule', [bright], [1000], true, rules);
+  assert.deepEqual(
+    [added.qc.verdict, added.qc.reject, added.qc.reason],
+    ['bright-corner', 'bright-corner', 'the top-left pixel is bright'],
+  );
+  assert.deepEqual([added.crops.length, added.whole], [0, null]);
+  const dark = await gray16('dark-corner', 200, 200, (x, y, r) => (x === 0 && y === 0 ? 0 : 500 + r.int(0, 3000)));
+  const [passes] = await check('dark corner, added rule', [dark], [1000], true, rules);
+  assert.equal(passes.qc.verdict, 'ok');
+
+  // Crops: reject crops whose mean is above 100 of 255; both paths reject the same windows.
+  const busy: CropRule = { kind: 'busy', reason: 'busy', check: (c) => (c.mean > 100 ? 'busy' : null) };
+  const cropRules = { whole: WHOLE_IMAGE_RULES, crop: [...CROP_RULES, busy] };
+  const half = await gray16('half', 256, 256, (x, _y, r) => (x < 128 ? 3000 + r.int(0, 1000) : r.int(0, 1000)));
+  const before = await check('half, default rules', [half], [100]);
+  const after = await check('half, added crop rule', [half], [100], true, cropRules);
+  assert.equal(before[0].cropsRejected, 0);
+  assert.ok(
+    after[0].cropsRejected > 0 && after[0].cropsRejected < after[0].cropsPlanned,
+    'the added rule rejects some crops',
+  );
 });
