@@ -1,4 +1,4 @@
-// Bench for issue 5: image sets/s of `build --workers 2` against the bare codec floor with 2
+// Bench: image sets/s of `build --workers 2` against the bare codec floor with 2
 // processes (decode 3 TIFFs + encode 1 PNG per set, nothing else), measured in the same run on the
 // same synthetic BBBC021-like corpus (3-channel 1280×1024 16-bit TIFF sets), and the ratio.
 //   node dist/bench/build-release.js [--sets 40] [--reps 5] [--workers1]

@@ -2,7 +2,7 @@
 // through `ingestSources`, in a child process so its peak RSS is its own. Baseline, same run:
 // DuckDB loading the same CSV into a table with no validation or cleaning.
 //   node dist/bench/catalog-ingest.js [--rows 2700000] [--seed 1] [--repeat 3] [--dir DIR]
-// Goal (issue 2): ≤ 15 s and ≤ 2 GB peak RSS on the 2-core machine. The machine is shared, so the
+// Goal (docs/catalog.md): ≤ 15 s and ≤ 2 GB peak RSS on the 2-core machine. The machine is shared, so the
 // baseline and the ingest alternate, --repeat times, and the medians are compared. With --dir the
 // table is kept there and reused by the next run with the same rows and seed.
 import { execFileSync } from 'node:child_process';

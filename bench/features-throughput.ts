@@ -1,4 +1,4 @@
-// Bench for issue 7: images/s of the features pipeline against onnxruntime's own session.run on the
+// Bench: images/s of the features pipeline against onnxruntime's own session.run on the
 // same preprocessed tensors, in the same run, on the same model.
 //   node dist/bench/features-throughput.js [--images 96] [--batch 16] [--size 224] [--method merge-norm] [--reps 5] [--no-overlap] [--bits 16|8] [--noise] [--threads N] [--no-in-thread]
 // Model: random:0 EfficientNetB0 (the graph a Keras .h5 also becomes). Inputs: seeded synthetic

@@ -1,9 +1,9 @@
-// Bench for issue 3: weak-label assignment on a CytoImageNet-shaped catalog.
+// Bench: weak-label assignment on a CytoImageNet-shaped catalog.
 //   node dist/bench/labels-assign.js [--rows 2700000] [--small 300000] [--seed 1]
 // Prints (1) assignLabels at --rows (goal ≤ 10 s, ≤ 2 GB peak RSS) and (2) at --small rows,
 // assignLabels against the original algorithm (one regex scan of the whole table per label,
 // a hash set of used idx, pandas-style frac sampling per group with the +0.03/+0.02 re-draw
-// loop; orig §4) in the same run, and the ratio (goal ≥ 30×). Each measurement runs in a fresh
+// loop) in the same run, and the ratio (goal ≥ 30×). Each measurement runs in a fresh
 // child process so its peak RSS is its own.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -60,7 +60,7 @@ export async function buildCatalog(csv: string, path: string): Promise<void> {
   }
 }
 
-// ---- the original algorithm (orig §4), the ratio's baseline ----------------------------------
+// ---- the original algorithm, the ratio's baseline --------------------------------------------
 
 type Row = Record<string, string | null>;
 
@@ -88,7 +88,7 @@ function sampleFrac(rows: Row[], keys: string[], frac: number, rng: Rng): Row[] 
 }
 
 /**
- * `select_classes_uniquely` + `save_class` (orig §4). `usedJson`, when given, is rewritten after
+ * `select_classes_uniquely` + `save_class`. `usedJson`, when given, is rewritten after
  * every label with the whole used dict, as the original did (step 3e); `M.idx ∉ used` rebuilds
  * its hash set per label, as pandas `isin` does.
  */

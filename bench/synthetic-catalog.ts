@@ -5,6 +5,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { once } from 'node:events';
+import { csvField } from '../src/util/csv.js';
 import { Rng } from '../src/util/rng.js';
 import { STANDARD_COLUMNS } from '../src/catalog/schema.js';
 
@@ -125,10 +126,6 @@ function makeSources(rows: number, rng: Rng): SourceProfile[] {
   });
 }
 
-function csvCell(v: string): string {
-  return /[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
-}
-
 /**
  * Writes `rows` synthetic catalog rows to `path` (CSV with header SYNTHETIC_COLUMNS).
  * The same (rows, seed) always gives the same bytes.
@@ -192,7 +189,7 @@ export async function writeSyntheticCatalogCsv(path: string, rows: number, seed:
         y_max: '',
         source_files: files,
       };
-      chunk.push(SYNTHETIC_COLUMNS.map((c) => csvCell(values[c])).join(','));
+      chunk.push(SYNTHETIC_COLUMNS.map((c) => csvField(values[c])).join(','));
       if (chunk.length === 20_000) {
         await write(chunk.join('\n') + '\n');
         chunk = [];

@@ -1,4 +1,4 @@
-// Training throughput at the seed's settings (224×224, batch 64, Adam): images/s for a fixed number
+// Training throughput at the spec's settings (224×224, batch 64, Adam): images/s for a fixed number
 // of steps of (a) the step alone on a pre-made batch (the baseline) and (b) the whole pipeline
 // (decode PNG, resize, rotate with reflection, pack, step, with the next batch loading meanwhile),
 // in the same run, plus the loader alone. Needs the addon (npm run build:native).

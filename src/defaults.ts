@@ -1,30 +1,30 @@
-// The seed's constants, in one place. Citations: shared/spec/seed-cytoimagenet.md ("seed") and
-// shared/spec/original-system.md ("orig §N").
+// The spec's constants, in one place. "The spec" is the design document; "the original" is the
+// original CytoImageNet code, where a value comes from it rather than from the spec's text.
 
-/** Label categories, in the seed's order ("Weak Label Assignment"). */
+/** Label categories, in the spec's order ("Weak Label Assignment"). */
 export const CATEGORIES = ['organism', 'cell_type', 'cell_visible', 'phenotype', 'compound', 'gene', 'sirna'] as const;
 export type Category = (typeof CATEGORIES)[number];
 
 export const LABELS = {
-  /** Minimum label count to be a candidate (seed; orig §4). */
+  /** Minimum label count to be a candidate (the spec; the original's selection loop). */
   threshold: 287,
-  /** Images per label (seed: "~1000 images per class"). */
+  /** Images per label (the spec: "~1000 images per class"). */
   cap: 1000,
-  /** Pre-sampling target for labels with more rows (seed step 4). */
+  /** Pre-sampling target for labels with more rows (the spec's step 4). */
   presample: 10_000,
-  /** Run-level seed when none is given. */
+  /** Random seed of a run when none is given. */
   seed: 0,
 } as const;
 
 export const IMAGING = {
-  /** Percentiles for normalisation (seed "0.1th and 99.9th percentile"). */
+  /** Percentiles for normalisation (the spec: "0.1th and 99.9th percentile"). */
   lowPercentile: 0.1,
   highPercentile: 99.9,
-  /** Minimum crop side in pixels (orig §6: get_slicers(H, W, k, 70, 70)). */
+  /** Minimum crop side in pixels (the original's get_slicers(H, W, k, 70, 70)). */
   minCropSide: 70,
-  /** Crop scales (orig §6). */
+  /** Crop scales (the original's upsampling). */
   cropScales: [1 / 2, 1 / 4, 1 / 8, 1 / 16] as readonly number[],
-  /** Crop QC: keep if lowMean < mean < highMean on 0–255 and p75 != 0 (orig §6). */
+  /** Crop QC: keep if lowMean < mean < highMean on 0–255 and p75 != 0 (the original's upsampling). */
   cropMeanLow: 1,
   cropMeanHigh: 254,
   /** Refuse to decode images with more pixels than this (decompression bombs). */
@@ -34,14 +34,14 @@ export const IMAGING = {
 } as const;
 
 export const BUILD = {
-  /** Labels released only with at least this many images (orig §4 post-pass 3). */
+  /** Labels released only with at least this many images (the original's third post-pass). */
   minRelease: 500,
-  /** Validation fraction (orig §2.1: test_size=0.1). */
+  /** Validation fraction (the original's train_test_split test_size=0.1). */
   valFraction: 0.1,
 } as const;
 
 export const TRAIN = {
-  /** orig §10 */
+  /** Adam's learning rate, batch size, input side and epochs: the original's training script. */
   learningRate: 1e-3,
   batchSize: 64,
   size: 224,

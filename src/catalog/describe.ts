@@ -1,5 +1,5 @@
 // describe: what a catalog holds, as tables a user can open and charts they can look at:
-//   categories.csv — per label category: distinct labels, labels with ≥ threshold rows (the seed's
+//   categories.csv — per label category: distinct labels, labels with ≥ threshold rows (the spec's
 //                    "Category / # of labels" table counts those), rows with a value;
 //   databases.csv, sources.csv — rows per database and per source (with file status);
 //   categories.svg/.png, sources.svg/.png — bar charts (vega-lite; PNG rasterised by sharp).
@@ -10,10 +10,11 @@ import { parse as parseVega, View } from 'vega';
 import sharp from 'sharp';
 import { CATEGORIES, LABELS } from '../defaults.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
+import { csvField } from '../util/csv.js';
 import { resolveInside } from '../util/safe-path.js';
 import { CATALOG_TABLE, SOURCES_TABLE } from './schema.js';
 import { withCatalog } from './db.js';
-import { ident } from './sql.js';
+import { ident } from '../util/sql.js';
 import { requireCatalogFile } from './export.js';
 
 export interface CategorySummary {
@@ -48,13 +49,8 @@ export interface CatalogDescription {
   files: string[];
 }
 
-function csvCell(v: string | number): string {
-  const s = String(v);
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
 export function toCsv(header: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
-  return [header.join(','), ...rows.map((r) => r.map(csvCell).join(','))].join('\n') + '\n';
+  return [header.join(','), ...rows.map((r) => r.map(csvField).join(','))].join('\n') + '\n';
 }
 
 async function renderChart(spec: TopLevelSpec): Promise<{ svg: string; png: Buffer }> {

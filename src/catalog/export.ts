@@ -1,5 +1,5 @@
 // export: the catalog as DIR/catalog.csv and DIR/catalog.parquet — the standard columns in the
-// seed's order, then the provenance columns; rows ordered by source and source position so two
+// spec's order, then the provenance columns; rows ordered by source and source position so two
 // exports of the same catalog are byte-identical.
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -9,7 +9,7 @@ import { resolveInside } from '../util/safe-path.js';
 import { tempNameFor } from '../util/fs-atomic.js';
 import { CATALOG_COLUMNS, CATALOG_TABLE } from './schema.js';
 import { withCatalog } from './db.js';
-import { ident, sqlString } from './sql.js';
+import { ident, sqlString } from '../util/sql.js';
 
 export interface ExportReport {
   csv: string;

@@ -11,7 +11,7 @@ import { CATALOG_COLUMNS, CATALOG_TABLE, COLUMN_TYPES, SOURCES_TABLE } from './s
 import { EXTRAS_TABLE, ensureCatalogTables, withCatalog } from './db.js';
 import { CLEANED_COLUMNS, cleanValue, type SynonymRule } from './clean.js';
 import { loadRuleFiles, loadSynonymRules } from './synonyms.js';
-import { ident, sqlString, trimmedSql } from './sql.js';
+import { ident, sqlString, trimmedSql } from '../util/sql.js';
 import { csvErrorToUserError } from './duckdb-errors.js';
 import { readConfigFile, validateConfig } from '../sources/config-file.js';
 import { STAGE_NUMBERED, STAGE_TABLE, type Adapter, type CommonConfig, type StageContext } from '../sources/adapter.js';

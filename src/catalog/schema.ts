@@ -1,8 +1,8 @@
 // The standard schema: one row per image (an image may be several channel files merged into one).
-// Column order is the seed's "Metadata associated with each image", then provenance.
+// Column order is the spec's "Metadata associated with each image", then provenance.
 import type { Category } from '../defaults.js';
 
-/** The seed's columns, in its order. */
+/** The spec's columns, in its order. */
 export const STANDARD_COLUMNS = [
   'label',
   'category',

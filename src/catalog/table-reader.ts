@@ -11,7 +11,7 @@ import yauzl from 'yauzl';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { UserError } from '../util/errors.js';
 import { csvErrorToUserError } from './duckdb-errors.js';
-import { ident, sqlString } from './sql.js';
+import { ident, sqlString } from '../util/sql.js';
 
 export interface LoadedTable {
   /** Column names as in the file (deduplicated). */

@@ -16,7 +16,7 @@ import { runCoos7 } from '../evaluate/run.js';
 import { EVALUATE } from '../defaults.js';
 import { toolVersion } from '../util/tool-version.js';
 
-/** Sizes for a corpus of a few hundred images: the seed's rules, scaled down (seed: 287/1000/10000/500). */
+/** Sizes for a corpus of a few hundred images: the spec's rules, scaled down (the spec: 287/1000/10000/500). */
 export const DEMO_OPTIONS = { threshold: 40, cap: 80, presample: 400, minRelease: 50 } as const;
 
 const optionsSchema = z

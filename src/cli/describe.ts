@@ -19,7 +19,7 @@ export function register(program: Command): void {
     )
     .requiredOption('--catalog <file>', 'catalog file (DuckDB)')
     .requiredOption('--out <dir>', 'output folder')
-    .option('--threshold <n>', `count labels with at least n rows separately (default ${LABELS.threshold}, the seed's)`)
+    .option('--threshold <n>', `count labels with at least n rows separately (default ${LABELS.threshold}, the spec's)`)
     .action(
       runAction(async (raw: unknown) => {
         const opts = Options.parse(raw);

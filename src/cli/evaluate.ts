@@ -1,5 +1,5 @@
 // `cytoimagenet evaluate bbbc021|coos7|cyclops`: the paper's three kNN transfer protocols on any
-// features table(s) (issue 6). Thin: parse, validate with zod, call the stage, print the summary.
+// features table(s). Thin: parse, validate with zod, call the stage, print the summary.
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { EVALUATE } from '../defaults.js';

@@ -1,5 +1,5 @@
 // `cytoimagenet features`: EfficientNetB0 / any ONNX model → a features table for `evaluate`
-// (issue 7). Thin: parse, validate, call runFeatures, print the summary.
+// Thin: parse, validate, call runFeatures, print the summary.
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { runFeatures, type InputForm } from '../features/run-features.js';

@@ -1,4 +1,4 @@
-// `cytoimagenet labels`: weak-label assignment over a catalog (issue 3). Thin: parse, validate,
+// `cytoimagenet labels`: weak-label assignment over a catalog. Thin: parse, validate,
 // call assignLabels, print the summary.
 import type { Command } from 'commander';
 import { z } from 'zod';

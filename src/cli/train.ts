@@ -1,4 +1,4 @@
-// `cytoimagenet train`: pretrain EfficientNetB0 on a release with the LibTorch addon (issue 8).
+// `cytoimagenet train`: pretrain EfficientNetB0 on a release with the LibTorch addon.
 // Thin: parse and validate options, show progress, call train().
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
@@ -111,7 +111,7 @@ export function register(program: Command): void {
   program
     .command('train')
     .description(
-      "Pretrain EfficientNetB0 from scratch on a release (the seed's settings: Adam lr 0.001, batch 64, 224×224, random 0–360° rotations with reflected borders, the release's train/val split). Needs LibTorch and the training addon (see docs/train.md).",
+      "Pretrain EfficientNetB0 from scratch on a release (the spec's settings: Adam lr 0.001, batch 64, 224×224, random 0–360° rotations with reflected borders, the release's train/val split). Needs LibTorch and the training addon (see docs/train.md).",
     )
     .requiredOption('--release <dir>', 'release folder (from `cytoimagenet build`), read through its metadata.csv')
     .requiredOption('--out <dir>', 'run folder: history, checkpoints, backbone')

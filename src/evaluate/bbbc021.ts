@@ -1,5 +1,5 @@
 // The BBBC021 not-same-compound protocol (NSC) and its batch-aware variant (NSCB), on
-// per-treatment mean profiles, as in Ljosa et al. 2013 and the CytoImageNet paper (§11).
+// per-treatment mean profiles, as in Ljosa et al. 2013 and the CytoImageNet paper.
 //
 // - Image sets join the MOA table on (compound, concentration); DMSO is the control, never a
 //   treatment. The v1 tables give exactly 103 treatments of 38 compounds in 12 MOAs.
@@ -15,7 +15,7 @@ import { UserError } from '../util/errors.js';
 import { BBBC021_CONTROL, type Bbbc021ImageSet } from './bbbc021-tables.js';
 import { applyScaler, fitScaler } from './scaler.js';
 import { selectRows, type Matrix } from './matrix.js';
-import { naturalCompare } from './natural-order.js';
+import { compareNatural } from '../util/stable-order.js';
 import { perClass, type ClassAccuracy } from './per-class.js';
 import { accuracy, vote, type Accuracy } from './vote.js';
 import type { TableRows } from './fusion.js';
@@ -93,7 +93,7 @@ export function bbbc021Treatments(sets: readonly Bbbc021ImageSet[]): Treatment[]
   }
   const out: Treatment[] = [];
   for (const [name, t] of by) {
-    const weeks = [...t.weeks.keys()].sort(naturalCompare);
+    const weeks = [...t.weeks.keys()].sort(compareNatural);
     let week = weeks[0];
     for (const w of weeks) if (t.weeks.get(w)! > t.weeks.get(week)!) week = w;
     out.push({
@@ -106,7 +106,7 @@ export function bbbc021Treatments(sets: readonly Bbbc021ImageSet[]): Treatment[]
       images: t.n,
     });
   }
-  return out.sort((a, b) => naturalCompare(a.compound, b.compound) || a.concentration - b.concentration);
+  return out.sort((a, b) => compareNatural(a.compound, b.compound) || a.concentration - b.concentration);
 }
 
 /** Throws unless the treatments are the v1 benchmark's 103 / 38 / 12. */

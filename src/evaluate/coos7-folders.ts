@@ -4,7 +4,7 @@ import { readdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from '../util/errors.js';
-import { naturalCompare } from './natural-order.js';
+import { compareNatural } from '../util/stable-order.js';
 
 export const COOS7_SPLITS = ['train', 'test1', 'test2', 'test3', 'test4'] as const;
 export type Coos7Split = (typeof COOS7_SPLITS)[number];
@@ -24,7 +24,7 @@ async function subdirs(dir: string): Promise<string[]> {
   return entries
     .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
     .map((e) => e.name)
-    .sort(naturalCompare);
+    .sort(compareNatural);
 }
 
 /**
@@ -58,7 +58,7 @@ export async function listCoos7(dir: string): Promise<Coos7Cell[]> {
         cell[channel as 'protein' | 'nucleus'] = join(folder, e.name);
         cells.set(m[1], cell);
       }
-      for (const id of [...cells.keys()].sort(naturalCompare)) {
+      for (const id of [...cells.keys()].sort(compareNatural)) {
         const c = cells.get(id)!;
         if (!c.protein || !c.nucleus) {
           const have = (c.protein ?? c.nucleus)!;

@@ -5,7 +5,7 @@ import { readdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from '../util/errors.js';
-import { naturalCompare } from './natural-order.js';
+import { compareNatural } from '../util/stable-order.js';
 
 export interface CyclopsCell {
   label: string;
@@ -38,7 +38,7 @@ export async function listCyclops(dir: string): Promise<CyclopsCell[]> {
   const folders = (await readdir(root, { withFileTypes: true }))
     .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
     .map((e) => e.name)
-    .sort(naturalCompare);
+    .sort(compareNatural);
   const out: CyclopsCell[] = [];
   for (const folder of folders) {
     const label = cyclopsLabel(folder, folders);
@@ -52,7 +52,7 @@ export async function listCyclops(dir: string): Promise<CyclopsCell[]> {
       cell[m[2].toLowerCase() as 'gfp' | 'rfp'] = join(root, folder, e.name);
       cells.set(m[1], cell);
     }
-    for (const id of [...cells.keys()].sort(naturalCompare)) {
+    for (const id of [...cells.keys()].sort(compareNatural)) {
       const c = cells.get(id)!;
       if (!c.gfp || !c.rfp) {
         throw new UserError(

@@ -1,4 +1,4 @@
-// Reading a features table (contract 5): key columns, then numeric feature columns. CSV (comma or
+// Reading a features table (docs/features.md): key columns, then numeric feature columns. CSV (comma or
 // tab separated, header row) or Parquet, both read by DuckDB and streamed chunk by chunk.
 // Every problem is reported with the file, the line (CSV) or row (Parquet) and the column.
 import { open } from 'node:fs/promises';
@@ -7,6 +7,7 @@ import { extname, resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBVector } from '@duckdb/node-api';
 import { UserError } from '../util/errors.js';
+import { ident, sqlString } from '../util/sql.js';
 import type { Matrix } from './matrix.js';
 
 export interface KeySpec {
@@ -27,13 +28,6 @@ export interface FeaturesTable {
   matrix: Matrix;
   /** Where row r is in the file, for messages: "line N" (CSV) or "row N" (Parquet). */
   lineOf(row: number): number;
-}
-
-function sqlString(s: string): string {
-  return `'${s.replace(/'/g, "''")}'`;
-}
-function ident(s: string): string {
-  return `"${s.replace(/"/g, '""')}"`;
 }
 
 function formatOf(file: string): 'csv' | 'parquet' {

@@ -1,5 +1,5 @@
 // Accuracy per true label, the per-class table every task reports.
-import { naturalCompare } from './natural-order.js';
+import { compareNatural } from '../util/stable-order.js';
 import { accuracy, type Accuracy } from './vote.js';
 
 export interface ClassAccuracy extends Accuracy {
@@ -16,7 +16,7 @@ export function perClass(subset: string, truth: readonly string[], predicted: re
     if (predicted[i] === truth[i]) t[0]++;
     tally.set(truth[i], t);
   }
-  return [...tally.keys()].sort(naturalCompare).map((label) => {
+  return [...tally.keys()].sort(compareNatural).map((label) => {
     const [c, n] = tally.get(label)!;
     return { subset, label, ...accuracy(c, n) };
   });

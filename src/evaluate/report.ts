@@ -6,6 +6,7 @@
 // Running the three tasks into one folder gathers them in one results.json and one table.
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { csvField } from '../util/csv.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 import { resolveInside } from '../util/safe-path.js';
@@ -78,11 +79,6 @@ export function renderTable2(columns: readonly { name: string; results: ResultsF
     ...body,
     '',
   ].join('\n');
-}
-
-function csvField(v: string | number): string {
-  const s = String(v);
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 export function renderPerClassCsv(results: ResultsFile): string {

@@ -1,8 +1,7 @@
-// Text of one features-table CSV field, shared by the main thread and the row writer thread.
+// Text of one features-table CSV row, shared by the main thread and the row writer thread.
+import { csvField } from '../util/csv.js';
 
-export function csvField(v: string): string {
-  return /[",\r\n]/.test(v) || v !== v.trim() ? `"${v.replace(/"/g, '""')}"` : v;
-}
+export { csvField };
 
 /** Text that reads back as the same float32 value: 9 significant digits always suffice (and are cheap). */
 export function formatFloat32(v: number): string {

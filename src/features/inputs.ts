@@ -1,5 +1,5 @@
 // The input forms of `cytoimagenet features`, each → image sets with the key columns that
-// `cytoimagenet evaluate` joins on (brief contract 5).
+// `cytoimagenet evaluate` joins on (docs/features.md).
 import { createReadStream, existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';

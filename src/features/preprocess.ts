@@ -1,6 +1,6 @@
 // Pixels for feature extraction, by the imaging library's rules: decode at full bit depth, gray =
-// unweighted mean of R, G, B, 0.1/99.9 percentile normalisation. Then the seed's four methods
-// (orig §11) and an optional resize; the model sees gray copied into 3 channels on a 0–255 scale.
+// unweighted mean of R, G, B, 0.1/99.9 percentile normalisation. Then the spec's four methods
+// and an optional resize; the model sees gray copied into 3 channels on a 0–255 scale.
 import { readFileSync } from 'node:fs';
 import {
   decodeImage,
@@ -31,7 +31,7 @@ export function isNormalised(method: Method): boolean {
 
 /**
  * Raw intensities brought to 0–255 by the type's range: 8-bit as stored, 16-bit × 255/65535.
- * (The original fed raw 16-bit values to a network trained on 0–255, orig §12.11.) Float images are
+ * (The original fed raw 16-bit values to a network trained on 0–255.) Float images are
  * passed as stored.
  */
 export function rawPlane(gray: GrayImage): Plane {

@@ -1,5 +1,5 @@
 // The features table, streamed row by row so memory stays bounded: key columns, then f0..fN
-// (brief contract 5). CSV is written to a temporary name and renamed; Parquet is converted from
+// (docs/features.md). CSV is written to a temporary name and renamed; Parquet is converted from
 // that CSV by DuckDB (which streams) with key columns VARCHAR and features FLOAT.
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
@@ -8,6 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { UserError } from '../util/errors.js';
 import { tempNameFor } from '../util/fs-atomic.js';
+import { sqlString } from '../util/sql.js';
 import { csvField, csvRow } from './csv-format.js';
 import type { FromRowWorker, ToRowWorker } from './csv-row-protocol.js';
 
@@ -24,10 +25,6 @@ export function tableFormatOf(path: string): TableFormat {
     { file: path },
     'name the output .csv or .parquet',
   );
-}
-
-function sqlString(s: string): string {
-  return `'${s.replace(/'/g, "''")}'`;
 }
 
 export interface TableWriterOptions {

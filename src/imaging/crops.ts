@@ -1,4 +1,4 @@
-// Crop geometry (the seed's "upsampling", original spec §6), made deterministic: every random
+// Crop geometry (the spec's "upsampling"), made deterministic: every random
 // choice comes from the Rng passed in.
 import { IMAGING } from '../defaults.js';
 import type { Rng } from '../util/rng.js';

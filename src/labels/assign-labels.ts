@@ -23,7 +23,7 @@ import {
 } from './summary.js';
 import { toolVersion } from '../util/tool-version.js';
 
-/** File names inside the labels folder (contract 2). */
+/** File names inside the labels folder (docs/labels.md). */
 export const LABELS_FILES = {
   labels: 'labels.csv',
   assignments: 'assignments.csv',

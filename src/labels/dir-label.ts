@@ -1,4 +1,4 @@
-// Folder names for labels. The original mapping (orig §8: ' -- '→'-', ' '→'_', '/'→'-', ','→'_')
+// Folder names for labels. The original mapping (' -- '→'-', ' '→'_', '/'→'-', ','→'_')
 // is kept for readability, then anything a file system or shell could misread is replaced, and
 // collisions get a deterministic suffix. The label text itself is never changed (metadata keeps it).
 // The labels stage names every folder here (labels.csv dir_label); the build uses those names when

@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { CATALOG_TABLE, SOURCES_TABLE } from '../catalog/schema.js';
 import { UserError } from '../util/errors.js';
+import { sqlString } from '../util/sql.js';
 import { parseEncodedRows, type EncodedRows } from './encoded-rows.js';
 import { KEY_COLUMNS, buildDictionary, type EncodedColumn, type KeyColumn, type LabelTable } from './label-table.js';
 
@@ -31,10 +32,6 @@ function debugClock(): (what: string) => void {
     t = now;
     cpu = process.cpuUsage();
   };
-}
-
-function sqlString(s: string): string {
-  return `'${s.replace(/'/g, "''")}'`;
 }
 
 async function strings(conn: DuckDBConnection, sql: string): Promise<(string | null)[]> {

@@ -1,5 +1,5 @@
 // The labels stage's options, validated once (CLI flags and the programmatic API share this).
-// Defaults are the seed's (src/defaults.ts); every number can be changed.
+// Defaults are the spec's (src/defaults.ts); every number can be changed.
 import { z } from 'zod';
 import { integerOption } from '../util/zod-options.js';
 import { CATEGORIES, LABELS, type Category } from '../defaults.js';

@@ -1,5 +1,5 @@
 // Token → row postings, built in one pass over the table (the original ran one regex scan of the
-// whole table per label; orig §12.9). A label is a (category, token) pair.
+// whole table per label). A label is a (category, token) pair.
 import type { Category } from '../defaults.js';
 import type { LabelTable } from './label-table.js';
 

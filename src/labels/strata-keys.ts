@@ -1,4 +1,4 @@
-// Which columns stratify a label's draws (issue 3 rule 3; orig §4 "Resulting strata by category").
+// Which columns stratify a label's draws (the spec's "Resulting strata by category").
 import type { Category } from '../defaults.js';
 import type { KeyColumn } from './label-table.js';
 

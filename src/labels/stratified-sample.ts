@@ -1,5 +1,5 @@
 // Exact stratified sampling: largest-remainder quotas, then a seeded uniform draw inside each
-// stratum (orig §12.5: the original's frac loop with banker's rounding made small strata vanish).
+// stratum (the original's frac loop with banker's rounding made small strata vanish).
 // Rows are table positions, i.e. ranks by idx, so every order below is canonical: it depends on
 // the catalog's content only, never on input or ingest order.
 import type { Rng } from '../util/rng.js';

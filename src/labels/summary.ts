@@ -1,4 +1,4 @@
-// The seed's "Category / # of labels" and "Database / Number of Labels Contributed" tables.
+// The spec's "Category / # of labels" and "Database / Number of Labels Contributed" tables.
 import { CATEGORIES, type Category } from '../defaults.js';
 import { csvTable } from '../util/csv.js';
 import type { LabelTable } from './label-table.js';

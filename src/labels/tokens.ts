@@ -1,5 +1,5 @@
 // A metadata value's tokens are its '|'-separated parts. Matching is by whole token only, so
-// 'rab5' never matches 'rab5a' (orig §12.2: the original used a regex substring test).
+// 'rab5' never matches 'rab5a' (the original used a regex substring test).
 
 /** Distinct non-empty parts of a '|'-joined value, trimmed, in order of first appearance. */
 export function splitTokens(value: string | null | undefined): string[] {

@@ -1,6 +1,6 @@
-// Candidates (count ≥ threshold), least count first. Ties: category in the seed's order, then
+// Candidates (count ≥ threshold), least count first. Ties: category in the spec's order, then
 // token in code-unit order, so the same catalog always gives the same order (the original's
-// quicksort left ties undefined; orig §4).
+// quicksort left ties undefined).
 import { CATEGORIES } from '../defaults.js';
 import type { LabelKey } from './postings.js';
 import { compareStrings } from './tokens.js';

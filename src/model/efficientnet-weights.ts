@@ -13,7 +13,7 @@ export interface EfficientNetWeights {
   tensors: Map<string, Map<string, KerasTensor>>;
   /**
    * Keras ≥ 2.10 builds EfficientNet with weights="imagenet" with an extra Rescaling(1/sqrt(std))
-   * after `normalization` (TF issue 49930). A file whose layer_names lists `rescaling_1` there was
+   * after `normalization` (a TensorFlow change to EfficientNet's ImageNet weights). A file whose layer_names lists `rescaling_1` there was
    * saved from such a model, and the same layer is applied here.
    */
   imagenetStdFix: boolean;

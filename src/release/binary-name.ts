@@ -1,6 +1,6 @@
-// Image file names: `<dir_label>-<i in binary, zero-padded>.png` (orig §8). The original padded to
-// the length of binary(N); we pad to the length of binary(N−1), the largest index actually used
-// (orig §12.8), so a label of 512 images has 9-digit names and one of 1000 has 10.
+// Image file names: `<dir_label>-<i in binary, zero-padded>.png`, as the original named them. The original padded to
+// the length of binary(N); we pad to the length of binary(N−1), the largest index actually used,
+// so a label of 512 images has 9-digit names and one of 1000 has 10.
 
 /** Digits needed for indices 0..n−1 (at least 1). */
 export function binaryWidth(n: number): number {

@@ -29,7 +29,8 @@ import {
   writeBuildRecord,
 } from './out-folder.js';
 import { makeProgress } from './progress.js';
-import { readInputs, sqlString, type BuildInputs } from './read-inputs.js';
+import { sqlString } from '../util/sql.js';
+import { readInputs, type BuildInputs } from './read-inputs.js';
 import { planRelease, type ReleasePlan } from './release-plan.js';
 import { ReleaseTables, writeRejects } from './release-tables.js';
 import { datasetCard } from './dataset-card.js';

@@ -1,4 +1,4 @@
-// Per-label decisions after upsampling: cap the label again (orig §6 "Cap at 1000"), then split
+// Per-label decisions after upsampling: cap the label again (the original's "Cap at 1000"), then split
 // it 90/10 into train/val. Both are pure and seeded per label, so they cannot depend on worker
 // count or on the order in which images finished.
 import type { Rng } from '../util/rng.js';

@@ -1,4 +1,4 @@
-// The build's inputs: a catalog (contract 1) and a labels folder (contract 2). Everything is
+// The build's inputs: a catalog (docs/catalog.md) and a labels folder (docs/labels.md). Everything is
 // checked here, before any work starts: missing files, a labels folder made from another catalog,
 // selected rows the catalog does not have.
 import { createHash } from 'node:crypto';
@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { catalogFingerprint } from '../catalog/fingerprint.js';
 import { CATALOG_TABLE, SOURCES_TABLE } from '../catalog/schema.js';
 import { UserError } from '../util/errors.js';
+import { sqlString } from '../util/sql.js';
 
 export const LABELS_FILES = ['labels.json', 'labels.csv', 'assignments.csv'] as const;
 
@@ -57,8 +58,6 @@ export interface BuildInputs {
   dirLabelsFromLabels: Map<string, string>;
   sources: SourceInfo[];
 }
-
-export const sqlString = (s: string): string => `'${s.replaceAll("'", "''")}'`;
 
 export async function readInputs(catalog: string, labels: string): Promise<BuildInputs> {
   const catalogPath = resolve(catalog);

@@ -5,7 +5,7 @@ import { Rng } from '../util/rng.js';
 import { imageFileName } from './binary-name.js';
 import { capRows, valRows } from './cap-and-split.js';
 import { dirLabelKey } from '../labels/dir-label.js';
-import { compareCodePoints, naturalKey, sortNaturalBy } from './stable-order.js';
+import { compareCodePoints, naturalKey, sortNaturalBy } from '../util/stable-order.js';
 import type {
   DroppedLabel,
   Job,

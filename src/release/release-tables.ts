@@ -1,4 +1,4 @@
-// metadata.csv and metadata.parquet (contract 4), rejects.csv, and the counts the dataset card
+// metadata.csv and metadata.parquet (docs/build.md), rejects.csv, and the counts the dataset card
 // shows. The released samples are joined to their catalog rows inside DuckDB (no per-row JS
 // objects for 0.9 M rows); single-threaded writes with an ORDER BY keep the bytes identical
 // from run to run.
@@ -8,10 +8,10 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { CATALOG_TABLE, STANDARD_COLUMNS } from '../catalog/schema.js';
 import { tempNameFor, writeFileAtomic } from '../util/fs-atomic.js';
 import { csvLine, csvTable } from '../util/csv.js';
-import { sqlString } from './read-inputs.js';
+import { sqlString } from '../util/sql.js';
 import type { RejectRow, ReleaseLabel } from './types.js';
 
-/** The release's columns: the seed's, in its order, then the split and provenance. */
+/** The release's columns: the spec's, in its order, then the split and provenance. */
 export const METADATA_COLUMNS = [...STANDARD_COLUMNS, 'dset', 'source_files', 'source_idx'] as const;
 export const REJECTS_COLUMNS = ['idx', 'label', 'category', 'stage', 'reason', 'detail'] as const;
 

@@ -14,7 +14,7 @@ export interface Job {
   category: string;
   /** Absolute channel files, in channel order. */
   files: string[];
-  /** Images the label has after assignment (drives the number of crops, orig §6). */
+  /** Images the label has after assignment (drives the number of crops). */
   labelSize: number;
   cap: number;
   seed: number;
@@ -62,7 +62,7 @@ export interface ReleaseSample {
   dirLabel: string;
   /** Catalog idx of the source image set. */
   sourceIdx: string;
-  /** Unique id in the release: the source idx, with `-crop_<j>` for crops (fixes orig §12.8). */
+  /** Unique id in the release: the source idx, with `-crop_<j>` for crops (the original reused the source id for every crop). */
   idx: string;
   filename: string;
   dset: 'train' | 'val';

@@ -4,7 +4,7 @@
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { openTableReader } from '../catalog/table-reader.js';
-import { trimmedSql } from '../catalog/sql.js';
+import { trimmedSql } from '../util/sql.js';
 import { UserError } from '../util/errors.js';
 import {
   commonConfigShape,

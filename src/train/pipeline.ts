@@ -1,4 +1,4 @@
-// The input pipeline, as the seed's flow_from_dataframe + ImageDataGenerator: decode, resize to
+// The input pipeline, as the spec's flow_from_dataframe + ImageDataGenerator: decode, resize to
 // size×size (bilinear, aspect ratio not kept), rotate (training only), and pack gray as 3 identical
 // channels into one NHWC float32 batch (0–255). Batches are loaded ahead while the engine computes.
 import sharp, { type OutputInfo } from 'sharp';

@@ -1,6 +1,6 @@
 // A release folder as training data: metadata.csv (label, dset, path, filename, ...) → the train
 // and val image lists and the class index. The split is the release's own `dset` column (the
-// build stage draws it stratified, like the seed's train_test_split(test_size=0.1)).
+// build stage draws it stratified, like the spec's train_test_split(test_size=0.1)).
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';

@@ -6,6 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { TRAIN } from '../defaults.js';
+import { csvField } from '../util/csv.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 import { Rng } from '../util/rng.js';
@@ -100,7 +101,7 @@ export interface TrainResult {
 export const BACKBONE_FILE = 'efficientnetb0-notop.h5';
 export const FULL_MODEL_FILE = 'efficientnetb0-full.h5';
 
-/** Steps per epoch: the seed's n // batch, at least one. */
+/** Steps per epoch: the spec's n // batch, at least one. */
 export function stepsPerEpoch(n: number, batch: number): number {
   return Math.max(1, Math.floor(n / batch));
 }
@@ -415,7 +416,4 @@ function fmt(v: number): string {
 }
 function pct(v: number): string {
   return `${(v * 100).toFixed(2)}%`;
-}
-function csvField(s: string): string {
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }

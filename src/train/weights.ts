@@ -99,7 +99,7 @@ export function loadEncodedWeights(model: NativeModel, graph: TrainGraph, buf: B
 /**
  * Start from a Keras EfficientNetB0 .h5 (no-top or full, e.g. ImageNet or CytoImageNet weights):
  * every backbone weight is copied; the classifier top stays as initialised (a new Dense head, as
- * the seed's "ImageNet start" does). Returns the number of tensors set.
+ * the spec's "ImageNet start" does). Returns the number of tensors set.
  */
 export async function loadInitWeights(model: NativeModel, graph: TrainGraph, file: string): Promise<number> {
   const h5 = await readKerasH5(file);

@@ -1,6 +1,7 @@
 // Minimal RFC 4180 CSV writing for the small tables stages write themselves (DuckDB writes the
-// big ones). Labels and names can hold commas, quotes and edge spaces (compound names), so such
-// fields are quoted.
+// big ones); every CSV field the project writes goes through csvField. Labels and names can hold
+// commas, quotes, CR/LF and edge spaces (compound names); such fields are quoted, since many
+// readers trim unquoted edge spaces (test/util/csv.test.ts reads them back with csv-parse and DuckDB).
 
 export type CsvValue = string | number | boolean | null | undefined;
 

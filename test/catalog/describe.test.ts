@@ -7,7 +7,7 @@ import { describeCatalog } from '../../src/catalog/describe.js';
 import { sharedPath, withTempDir } from '../helpers/data.js';
 import { writeConfig } from './catalog-helpers.js';
 
-test('describe: labels and rows per category (like the seed table), rows per database and source, CSV + SVG/PNG charts', async () => {
+test('describe: labels and rows per category (like the spec table), rows per database and source, CSV + SVG/PNG charts', async () => {
   await withTempDir(async (dir) => {
     const configs = [
       await writeConfig(dir, 'b21.json', { adapter: 'bbbc021', metadata: sharedPath('metadata', 'bbbc021') }),

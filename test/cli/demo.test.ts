@@ -50,7 +50,7 @@ test('demo runs ingest → labels → build → features → evaluate and leaves
           .map((f) => join(d.name, f)),
       );
     assert.deepEqual(onDisk.sort(), [...named].sort());
-    // The seed's rules, scaled down for the demo: labels between min-release and cap, 90/10 split.
+    // The spec's rules, scaled down for the demo: labels between min-release and cap, 90/10 split.
     const perLabel = new Map<string, number>();
     for (const r of rows) perLabel.set(r.label, (perLabel.get(r.label) ?? 0) + 1);
     for (const [label, n] of perLabel) assert.ok(n >= 50 && n <= 80, `${label}: ${n} images`);

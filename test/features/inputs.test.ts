@@ -1,4 +1,4 @@
-// Every input form gives the key columns `evaluate` joins on (brief contract 5), one row per image
+// Every input form gives the key columns `evaluate` joins on (docs/features.md), one row per image
 // set in a stable order, with the features of the right files.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

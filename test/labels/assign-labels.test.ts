@@ -1,4 +1,4 @@
-// End to end on synthetic catalogs (a real DuckDB file): the "Done when" list of issue 3.
+// End to end on synthetic catalogs (a real DuckDB file): everything docs/labels.md promises.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';

@@ -114,7 +114,7 @@ test('stratified sample: exactly n distinct rows, seeded, independent of input o
   assert.notDeepEqual([...a], [...c]);
 });
 
-test('strata keys follow the original table (orig §4), with the seed rule for sirna/compound', () => {
+test('strata keys follow the original table, with the spec rule for sirna/compound', () => {
   const expect: Record<string, [string, string, string]> = {
     gene: [
       'organism,cell_type,cell_visible,sirna,compound,phenotype',
@@ -181,7 +181,7 @@ test('release folders: unique per label, the same token in two categories gets c
   const names = keys.map((k) => byKey.get(dirLabelKey(k.label, k.category)) as string);
   assert.equal(names[0], 'actin_cell_visible');
   assert.equal(names[1], 'actin_phenotype');
-  // The original's readable mapping (orig §8): ' -- ' → '-', ' ' → '_'.
+  // The original's readable mapping: ' -- ' → '-', ' ' → '_'.
   assert.equal(names[2], 'dna_damage-apoptosis');
   assert.equal(names[5], 'human');
   assert.equal(new Set(names.map((n) => n.toLowerCase())).size, names.length);

@@ -1,4 +1,4 @@
-// Test helper: a catalog DuckDB file (contract 1) built directly from JS rows. Columns left out
+// Test helper: a catalog DuckDB file (docs/catalog.md) built directly from JS rows. Columns left out
 // of a row are NULL, except the ones the schema requires (database, name, dir_name, files_status).
 import { DuckDBInstance } from '@duckdb/node-api';
 import {

@@ -1,4 +1,4 @@
-// Issue 3's "Done when" on a real catalog: ingested by the catalog stage from ../shared/data
+// The labels stage's promises (docs/labels.md) on a real catalog: ingested by the catalog stage from ../shared/data
 // (BBBC021, five IDR studies, CytoImageNet's own curated tables), labelled with a threshold
 // lowered to the data's size.
 import { after, before, test } from 'node:test';

@@ -10,11 +10,11 @@ import {
 } from '../../src/labels/dir-label.js';
 import { binaryWidth, imageFileName } from '../../src/release/binary-name.js';
 import { capRows, valRows } from '../../src/release/cap-and-split.js';
-import { compareNatural } from '../../src/release/stable-order.js';
+import { compareNatural } from '../../src/util/stable-order.js';
 import { isInside } from '../../src/util/safe-path.js';
 import { Rng } from '../../src/util/rng.js';
 
-test('dir_label keeps the original mapping for ordinary labels (orig §8)', () => {
+test('dir_label keeps the original mapping for ordinary labels', () => {
   assert.equal(baseDirLabel('uv inactivated sars-cov-2'), 'uv_inactivated_sars-cov-2');
   assert.equal(baseDirLabel('x -- y'), 'x-y');
   assert.equal(baseDirLabel('white blood cell, neutrophil'), 'white_blood_cell__neutrophil');
@@ -78,7 +78,7 @@ test('folder names are unique: same token in two categories, and labels that map
   assert.deepEqual([...again.entries()].sort(), [...m.entries()].sort());
 });
 
-test('binary file names are padded to the width of N−1, not N (orig §12.8)', () => {
+test('binary file names are padded to the width of N−1, not N (the original padded to N)', () => {
   assert.equal(binaryWidth(1000), 10);
   assert.equal(binaryWidth(512), 9, '511 = 111111111 needs 9 digits');
   assert.equal(binaryWidth(513), 10);

@@ -1,5 +1,5 @@
 // A tiny release folder made in the test: a few labels of rotation-invariant, class-dependent
-// patterns (so the seed's 0–360° augmentation cannot hide the class), as 8-bit gray PNGs with the
+// patterns (so the spec's 0–360° augmentation cannot hide the class), as 8-bit gray PNGs with the
 // release's metadata.csv (label, dset, path, filename).
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

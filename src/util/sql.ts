@@ -1,4 +1,4 @@
-// Quoting for the few places where SQL text is assembled from names and paths.
+// Quoting for the few places where SQL text is assembled from names and paths (the one sqlString).
 
 /** A SQL string literal. */
 export function sqlString(s: string): string {
