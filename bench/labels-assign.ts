@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { CATALOG_COLUMNS, CATALOG_TABLE, COLUMN_TYPES, SOURCES_TABLE } from '../src/catalog/schema.js';
+import { CATALOG_COLUMNS, CATALOG_TABLE, COLUMN_TYPES, SOURCES_TABLE } from '../src/sources/schema.js';
 import { CATEGORIES, LABELS, type Category } from '../src/defaults.js';
 import { assignLabels } from '../src/labels/assign-labels.js';
 import { Rng } from '../src/util/rng.js';

@@ -7,7 +7,7 @@ import { dirname } from 'node:path';
 import { once } from 'node:events';
 import { csvField } from '../src/util/csv.js';
 import { Rng } from '../src/util/rng.js';
-import { STANDARD_COLUMNS } from '../src/catalog/schema.js';
+import { STANDARD_COLUMNS } from '../src/sources/schema.js';
 
 /** Header of the synthetic table: the standard columns, then source_files. */
 export const SYNTHETIC_COLUMNS = [...STANDARD_COLUMNS, 'source_files'] as const;

@@ -2,7 +2,7 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { CATALOG_COLUMNS, CATALOG_TABLE, COLUMN_TYPES, SOURCES_TABLE } from './schema.js';
+import { CATALOG_COLUMNS, CATALOG_TABLE, COLUMN_TYPES, SOURCES_TABLE } from '../sources/schema.js';
 import { ident } from '../util/sql.js';
 
 /** Source-specific fields that have no standard column (e.g. BBBC021 concentration), per row. */

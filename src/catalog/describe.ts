@@ -12,7 +12,7 @@ import { CATEGORIES, LABELS } from '../defaults.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 import { csvField } from '../util/csv.js';
 import { resolveInside } from '../util/safe-path.js';
-import { CATALOG_TABLE, SOURCES_TABLE } from './schema.js';
+import { CATALOG_TABLE, SOURCES_TABLE } from '../sources/schema.js';
 import { withCatalog } from './db.js';
 import { ident } from '../util/sql.js';
 import { requireCatalogFile } from './export.js';

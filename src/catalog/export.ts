@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { UserError } from '../util/errors.js';
 import { resolveInside } from '../util/safe-path.js';
 import { tempNameFor } from '../util/fs-atomic.js';
-import { CATALOG_COLUMNS, CATALOG_TABLE } from './schema.js';
+import { CATALOG_COLUMNS, CATALOG_TABLE } from '../sources/schema.js';
 import { withCatalog } from './db.js';
 import { ident, sqlString } from '../util/sql.js';
 

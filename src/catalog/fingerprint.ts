@@ -1,7 +1,7 @@
 // A catalog's identity: labels and builds record it, so a labels folder or release made from
 // another catalog is refused before any work starts. Order-independent (bit_xor of row hashes).
 import { DuckDBInstance } from '@duckdb/node-api';
-import { CATALOG_COLUMNS, CATALOG_TABLE } from './schema.js';
+import { CATALOG_COLUMNS, CATALOG_TABLE } from '../sources/schema.js';
 
 export async function catalogFingerprint(catalogPath: string): Promise<string> {
   const instance = await DuckDBInstance.create(catalogPath, { access_mode: 'READ_ONLY' });

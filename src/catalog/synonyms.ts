@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { UserError } from '../util/errors.js';
-import { CATALOG_COLUMNS } from './schema.js';
+import { CATALOG_COLUMNS } from '../sources/schema.js';
 import type { MatchKind, SynonymRule } from './clean.js';
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -12,7 +12,7 @@
 //   any features; it is reported but not counted (for NSCB: the Cholesterol-lowering and Kinase
 //   inhibitor treatments, which sit in one week, leaving the literature's 92).
 import { UserError } from '../util/errors.js';
-import { BBBC021_CONTROL, type Bbbc021ImageSet } from './bbbc021-tables.js';
+import { BBBC021_CONTROL, type Bbbc021ImageSet } from '../datasets/bbbc021-tables.js';
 import { applyScaler, fitScaler } from './scaler.js';
 import { selectRows, type Matrix } from './matrix.js';
 import { compareNatural } from '../util/stable-order.js';

@@ -1,7 +1,7 @@
 // COOS-7 (Lu et al. 2019): fit on the training split, 11-NN by Euclidean distance, accuracy on each
 // of the four test splits (each a different kind of shift from training) and per class.
 import { UserError } from '../util/errors.js';
-import { COOS7_SPLITS } from './coos7-folders.js';
+import { COOS7_SPLITS } from '../datasets/coos7-folders.js';
 import { applyScaler, fitScaler } from './scaler.js';
 import { selectRows } from './matrix.js';
 import { exactKnn, type ExactKnnOptions } from './knn.js';

@@ -2,7 +2,7 @@
 // over the whole set, each cell excluded from its own neighbours by identity (its row), never by
 // assuming it comes back first.
 import { UserError } from '../util/errors.js';
-import { cyclopsLabel } from './cyclops-folders.js';
+import { cyclopsLabel } from '../datasets/cyclops-folders.js';
 import { applyScaler, fitScaler } from './scaler.js';
 import { selectRows } from './matrix.js';
 import { exactKnn, type ExactKnnOptions } from './knn.js';

@@ -2,7 +2,7 @@
 // results. The CLI is a thin layer over these three functions.
 import { basename, extname, join, resolve } from 'node:path';
 import { UserError } from '../util/errors.js';
-import { loadBbbc021ImageSets, BBBC021_IMAGE_TABLE } from './bbbc021-tables.js';
+import { loadBbbc021ImageSets, BBBC021_IMAGE_TABLE } from '../datasets/bbbc021-tables.js';
 import { readFeaturesTable, type FeaturesTable } from './features-table.js';
 import { fuseTables, type TableRows } from './fusion.js';
 import { selectRows } from './matrix.js';

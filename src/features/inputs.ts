@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { parse } from 'csv-parse';
 import { UserError } from '../util/errors.js';
-import { listCoos7, listCyclops, loadBbbc021ImageSets } from '../evaluate/index.js';
+import { listCoos7, listCyclops, loadBbbc021ImageSets } from '../datasets/index.js';
 
 export interface ImageSetJob {
   /** Key values, in the order of `InputSource.keyColumns`. */

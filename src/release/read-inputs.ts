@@ -7,7 +7,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { z } from 'zod';
 import { catalogFingerprint } from '../catalog/fingerprint.js';
-import { CATALOG_TABLE, SOURCES_TABLE } from '../catalog/schema.js';
+import { CATALOG_TABLE, SOURCES_TABLE } from '../sources/schema.js';
 import { UserError } from '../util/errors.js';
 import { sqlString } from '../util/sql.js';
 

@@ -5,7 +5,7 @@
 import { open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { CATALOG_TABLE, STANDARD_COLUMNS } from '../catalog/schema.js';
+import { CATALOG_TABLE, STANDARD_COLUMNS } from '../sources/schema.js';
 import { tempNameFor, writeFileAtomic } from '../util/fs-atomic.js';
 import { csvLine, csvTable } from '../util/csv.js';
 import { sqlString } from '../util/sql.js';

@@ -3,9 +3,9 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
-import { CATALOG_COLUMNS, type CatalogColumn } from '../catalog/schema.js';
+import { CATALOG_COLUMNS, type CatalogColumn } from './schema.js';
 import { ident, sqlString } from '../util/sql.js';
-import { runReading } from '../catalog/table-reader.js';
+import { runReading } from './table-reader.js';
 
 /** Keys every config may carry, whatever its adapter. */
 export const commonConfigShape = {

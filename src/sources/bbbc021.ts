@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { loadTable, requireColumns } from '../catalog/table-reader.js';
+import { loadTable, requireColumns } from './table-reader.js';
 import { UserError } from '../util/errors.js';
 import {
   commonConfigShape,

@@ -5,7 +5,7 @@
 // prefix is dropped so source_files are relative to the dataset's own folder. Optionally reads
 // datasets_info.csv for the source's link (citation) and names.
 import { z } from 'zod';
-import { loadTable, requireColumns } from '../catalog/table-reader.js';
+import { loadTable, requireColumns } from './table-reader.js';
 import { UserError } from '../util/errors.js';
 import { readDatasetsInfo } from './datasets-info.js';
 import {

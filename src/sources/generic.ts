@@ -4,7 +4,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { posix } from 'node:path';
 import { z } from 'zod';
-import { loadTable, type LoadedTable } from '../catalog/table-reader.js';
+import { loadTable, type LoadedTable } from './table-reader.js';
 import { UserError } from '../util/errors.js';
 import { listFiles } from './walk.js';
 import {

@@ -3,7 +3,7 @@
 // did for HPA: blue = nucleus, red = microtubules, yellow = ER, green = the protein's location(s)
 // from the 28-class code map.
 import { z } from 'zod';
-import { loadTable, requireColumns } from '../catalog/table-reader.js';
+import { loadTable, requireColumns } from './table-reader.js';
 import { UserError } from '../util/errors.js';
 import {
   commonConfigShape,

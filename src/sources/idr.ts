@@ -6,9 +6,9 @@ import { existsSync, readdirSync, statSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { z } from 'zod';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { loadTable, type LoadedTable } from '../catalog/table-reader.js';
+import { loadTable, type LoadedTable } from './table-reader.js';
 import { UserError } from '../util/errors.js';
-import { CATALOG_COLUMNS } from '../catalog/schema.js';
+import { CATALOG_COLUMNS } from './schema.js';
 import { readStudyFile, studyValue } from './idr-study.js';
 import {
   commonConfigShape,

@@ -3,7 +3,7 @@
 // table's folder (or `images`); without source_files, path/filename locate one file.
 import { dirname } from 'node:path';
 import { z } from 'zod';
-import { openTableReader } from '../catalog/table-reader.js';
+import { openTableReader } from './table-reader.js';
 import { trimmedSql } from '../util/sql.js';
 import { UserError } from '../util/errors.js';
 import {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { ingestSources } from '../../src/catalog/ingest.js';
 import { exportCatalog } from '../../src/catalog/export.js';
-import { CATALOG_COLUMNS } from '../../src/catalog/schema.js';
+import { CATALOG_COLUMNS } from '../../src/sources/schema.js';
 import { sharedPath, withTempDir } from '../helpers/data.js';
 import { count, query, writeConfig } from './catalog-helpers.js';
 

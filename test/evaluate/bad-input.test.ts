@@ -6,7 +6,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { sharedPath, withTempDir } from '../helpers/data.js';
 import { readFeaturesTable } from '../../src/evaluate/features-table.js';
 import { runBbbc021, runCoos7, runCyclops } from '../../src/evaluate/run.js';
-import { loadBbbc021ImageSets } from '../../src/evaluate/bbbc021-tables.js';
+import { loadBbbc021ImageSets } from '../../src/datasets/bbbc021-tables.js';
 import { UserError } from '../../src/util/errors.js';
 import { writeBbbc021Table } from './planted.js';
 

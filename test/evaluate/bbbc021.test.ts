@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { sharedPath, withTempDir } from '../helpers/data.js';
-import { loadBbbc021ImageSets, type Bbbc021ImageSet } from '../../src/evaluate/bbbc021-tables.js';
+import { loadBbbc021ImageSets, type Bbbc021ImageSet } from '../../src/datasets/bbbc021-tables.js';
 import { bbbc021Treatments, evaluateBbbc021 } from '../../src/evaluate/bbbc021.js';
 import { runBbbc021 } from '../../src/evaluate/run.js';
 import type { TableRows } from '../../src/evaluate/fusion.js';

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CLI, sharedPath, withTempDir } from '../helpers/data.js';
-import { loadBbbc021ImageSets } from '../../src/evaluate/bbbc021-tables.js';
+import { loadBbbc021ImageSets } from '../../src/datasets/bbbc021-tables.js';
 import { csv, featureHeader, clusters, writeBbbc021Table } from './planted.js';
 
 const run = promisify(execFile);

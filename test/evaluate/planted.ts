@@ -1,7 +1,7 @@
 // Planted features with known answers, written as real features tables.
 import { writeFile } from 'node:fs/promises';
 import { Rng } from '../../src/util/rng.js';
-import type { Bbbc021ImageSet } from '../../src/evaluate/bbbc021-tables.js';
+import type { Bbbc021ImageSet } from '../../src/datasets/bbbc021-tables.js';
 
 export function csv(header: string[], rows: (string | number)[][]): string {
   const f = (v: string | number): string =>

@@ -7,7 +7,7 @@ import {
   COLUMN_TYPES,
   SOURCES_TABLE,
   type CatalogRow,
-} from '../../src/catalog/schema.js';
+} from '../../src/sources/schema.js';
 
 export type TestRow = { idx: string } & Partial<CatalogRow>;
 

@@ -7,7 +7,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import sharp from 'sharp';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { CATALOG_COLUMNS, COLUMN_TYPES, type CatalogColumn } from '../../src/catalog/schema.js';
+import { CATALOG_COLUMNS, COLUMN_TYPES, type CatalogColumn } from '../../src/sources/schema.js';
 import { catalogFingerprint } from '../../src/catalog/fingerprint.js';
 import { Rng } from '../../src/util/rng.js';
 import { sharedPath } from '../helpers/data.js';
