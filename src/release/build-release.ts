@@ -39,6 +39,7 @@ import { DEFAULT_SAMPLES_PER_SHARD, SHARDS_DIR, type ShardInfo } from './webdata
 import { releaseWriter } from './release-writer.js';
 import { type Distributor, LocalDistributor } from './distributor.js';
 import { QueueDistributor } from './queue-distributor.js';
+import type { ShardTiming } from './queue-link.js';
 import type { DroppedLabel, Job, JobResult } from './types.js';
 
 export interface BuildOptions extends BuildOptionsInput {
@@ -48,6 +49,8 @@ export interface BuildOptions extends BuildOptionsInput {
   log?: (line: string) => void;
   /** WebDataset samples per shard (default 5000). */
   samplesPerShard?: number;
+  /** With `queue`: each queue shard's timeline as it is recorded (bench/build-distributed.ts). */
+  onQueueShard?: (t: ShardTiming) => void;
 }
 
 export interface BuildSummary {
@@ -229,6 +232,7 @@ async function build(
     buildId,
     marker: { path: join(workDir, SHARED_CHECK), content: buildId },
     log,
+    onShard: options.onQueueShard,
   });
   try {
     // 3. Jobs not yet journalled.

@@ -14,7 +14,14 @@ import { type Job as BullJob, Queue, QueueEvents } from 'bullmq';
 import { UserError } from '../util/errors.js';
 import type { Distributor, RunContext } from './distributor.js';
 import type { Job, JobResult } from './types.js';
-import { QUEUE_NAME, queueConnection, redactQueueUrl, type ShardData, type ShardResult } from './queue-link.js';
+import {
+  QUEUE_NAME,
+  queueConnection,
+  redactQueueUrl,
+  type ShardData,
+  type ShardResult,
+  type ShardTiming,
+} from './queue-link.js';
 
 export interface QueueDistributorOptions {
   url: string;
@@ -24,6 +31,8 @@ export interface QueueDistributorOptions {
   /** The file workers check to know they see the output folder (see queue-worker.ts). */
   marker: { path: string; content: string };
   log: (line: string) => void;
+  /** Called for each shard recorded (benches). */
+  onShard?: (t: ShardTiming) => void;
 }
 
 const ALL_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'completed', 'failed'] as const;
@@ -199,15 +208,28 @@ export class QueueDistributor implements Distributor {
     ctx: RunContext,
     add: (shards: { id: string; jobs: Job[] }[]) => Promise<void>,
   ): Promise<void> {
+    const t0 = performance.now();
     const state = await j.getState();
     if (state === 'completed') {
       const rv = j.returnvalue;
+      const recordedAt = Date.now();
       for (const r of rv?.results ?? []) {
         if (!pending.has(r.key)) continue; // a shard run twice, or a result journalled before
         pending.delete(r.key);
         ctx.onResult(r, rv.host);
       }
       await j.remove();
+      this.o.onShard?.({
+        sets: rv?.results.length ?? 0,
+        host: rv?.host ?? '',
+        addedAt: j.timestamp,
+        takenAt: j.processedOn ?? 0,
+        startedAt: rv?.startedAt ?? 0,
+        endedAt: rv?.endedAt ?? 0,
+        finishedAt: j.finishedOn ?? 0,
+        recordedAt,
+        coordinatorMs: performance.now() - t0,
+      });
       return;
     }
     if (state !== 'failed') return;

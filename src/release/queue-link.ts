@@ -28,6 +28,24 @@ export interface ShardData {
 export interface ShardResult {
   host: string;
   results: JobResult[];
+  /** When the worker's pool started and finished the shard (ms since the epoch, the worker's clock). */
+  startedAt: number;
+  endedAt: number;
+}
+
+/** One shard's timeline, for benches (bench/build-distributed.ts). */
+export interface ShardTiming {
+  sets: number;
+  host: string;
+  /** Queued, taken by a worker, computed (startedAt → endedAt), finished in Redis, recorded by the coordinator. */
+  addedAt: number;
+  takenAt: number;
+  startedAt: number;
+  endedAt: number;
+  finishedAt: number;
+  recordedAt: number;
+  /** Coordinator time spent reading, journalling and removing this shard. */
+  coordinatorMs: number;
 }
 
 /** A shard that failed on a worker because a shared path was not visible there (retried elsewhere). */
@@ -100,9 +118,9 @@ export class PathMap {
       const i = s.indexOf('=');
       const from = i > 0 ? s.slice(0, i) : '';
       const to = i > 0 ? s.slice(i + 1) : '';
-      if (!posix.isAbsolute(from) || !posix.isAbsolute(to))
+      if (!posix.isAbsolute(from) || !posix.isAbsolute(to) || trimSlash(from) === '/' || trimSlash(to) === '/')
         throw new UserError(
-          `--path-map must be FROM=TO with two absolute paths, got '${s}'`,
+          `--path-map must be FROM=TO with two absolute folders other than /, got '${s}'`,
           undefined,
           'e.g. --path-map /mnt/lab=/data/lab (the coordinator sees /mnt/lab, this machine mounts it at /data/lab)',
         );
@@ -126,16 +144,21 @@ export class PathMap {
   /** Paths in text (a reject's detail) back to the coordinator's view, so results do not depend on the machine. */
   shared(text: string): string {
     let t = text;
+    // A path starts the text or follows a space, '|' or '(' (how process-job.ts writes details).
     for (const { from, to } of [...this.pairs].sort((a, b) => b.to.length - a.to.length))
-      t = t.split(`${to}/`).join(`${from}/`);
+      t = t.replace(new RegExp(`(^|[\\s|(])${escapeRegExp(to)}/`, 'g'), `$1${from}/`);
     return t;
   }
 }
 
 function trimSlash(p: string): string {
-  return p.length > 1 ? p.replace(/\/+$/, '') : p;
+  return p.replace(/(.)\/+$/, '$1');
 }
 
 function under(p: string, dir: string): boolean {
-  return p === dir || p.startsWith(dir === '/' ? '/' : `${dir}/`);
+  return p === dir || p.startsWith(`${dir}/`);
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

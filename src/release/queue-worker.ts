@@ -89,7 +89,7 @@ export function startQueueWorker(opts: QueueWorkerOptions): RunningQueueWorker {
     }
     const jobs: Job[] = map.empty ? d.jobs : d.jobs.map((j) => ({ ...j, files: j.files.map((f) => map.local(f)) }));
     const results: JobResult[] = [];
-    const t0 = Date.now();
+    const startedAt = Date.now();
     await runPool(jobs, {
       workers: opts.concurrency,
       warm,
@@ -97,12 +97,13 @@ export function startQueueWorker(opts: QueueWorkerOptions): RunningQueueWorker {
       stagingDir: map.local(d.stagingDir),
       onResult: (r) => results.push(map.empty || r.ok ? r : { ...r, detail: map.shared(r.detail) }),
     });
+    const endedAt = Date.now();
     shards++;
-    log(`worker: shard ${job.id}: ${jobs.length} image sets in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    log(`worker: shard ${job.id}: ${jobs.length} image sets in ${((endedAt - startedAt) / 1000).toFixed(1)} s`);
     // Test hook: die after the shard's files are staged and before it is reported, so BullMQ
     // delivers it again (at-least-once delivery).
     if (Number(process.env.CYTOIMAGENET_QUEUE_WORKER_CRASH_AFTER) === shards) process.kill(process.pid, 'SIGKILL');
-    return { host, results };
+    return { host, results, startedAt, endedAt };
   };
 
   const worker = new Worker<ShardData, ShardResult>(QUEUE_NAME, processShard, {

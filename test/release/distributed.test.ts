@@ -71,39 +71,61 @@ async function until(what: string, ok: () => boolean, seconds = 60): Promise<voi
   }
 }
 
-/** A redis-server on a free loopback port, with a password; `persist` keeps Redis's default snapshots. */
-async function startRedis(dir: string, port: number, persist = false): Promise<Proc> {
+/**
+ * A redis-server on a free loopback port, with a password; `persist` keeps Redis's default
+ * snapshots; `tls` (a certificate and its key) serves TLS only.
+ */
+async function startRedis(
+  dir: string,
+  port: number,
+  persist = false,
+  tls?: { cert: string; key: string },
+): Promise<Proc> {
   await mkdir(dir, { recursive: true });
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--requirepass', SECRET];
+  const args = tls
+    ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', tls.cert, '--tls-key-file', tls.key]
+    : ['--port', String(port)];
+  if (tls) args.push('--tls-ca-cert-file', tls.cert, '--tls-auth-clients', 'no');
+  args.push('--bind', '127.0.0.1', '--dir', dir, '--requirepass', SECRET);
   if (!persist) args.push('--save', '', '--appendonly', 'no');
   const r = start('redis-server', args);
   await until('redis-server to start', () => /Ready to accept connections/.test(r.output()), 20);
   return r;
 }
 
-const url = (port: number): string => `redis://:${SECRET}@127.0.0.1:${port}`;
+const url = (port: number, scheme = 'redis'): string => `${scheme}://:${SECRET}@127.0.0.1:${port}`;
 
-function worker(port: number, extra: string[] = [], env: Record<string, string> = {}): Proc {
-  return start(process.execPath, [CLI, 'worker', '--queue', url(port), '--concurrency', '1', ...extra], env);
+function worker(port: number, extra: string[] = [], env: Record<string, string> = {}, scheme = 'redis'): Proc {
+  return start(process.execPath, [CLI, 'worker', '--queue', url(port, scheme), '--concurrency', '1', ...extra], env);
 }
 
-function coordinator(port: number, out: string, shardSize = 3): Proc {
-  return start(process.execPath, [
-    CLI,
-    'build',
-    '--catalog',
-    fx.catalog,
-    '--labels',
-    fx.labels,
-    '--out',
-    out,
-    '--min-release',
-    '3',
-    '--queue',
-    url(port),
-    '--shard-size',
-    String(shardSize),
-  ]);
+function coordinator(
+  port: number,
+  out: string,
+  shardSize = 3,
+  env: Record<string, string> = {},
+  scheme = 'redis',
+): Proc {
+  return start(
+    process.execPath,
+    [
+      CLI,
+      'build',
+      '--catalog',
+      fx.catalog,
+      '--labels',
+      fx.labels,
+      '--out',
+      out,
+      '--min-release',
+      '3',
+      '--queue',
+      url(port, scheme),
+      '--shard-size',
+      String(shardSize),
+    ],
+    env,
+  );
 }
 
 async function stop(...ps: Proc[]): Promise<void> {
@@ -211,17 +233,24 @@ test('3 workers (one reading the shared storage through --path-map), an image th
   }
 });
 
-test('a worker killed with -9 mid-shard: its shard goes to another worker; byte-identical', async () => {
+test('a worker stopped with SIGTERM mid-shard finishes it first; one killed with -9 mid-shard loses nothing (another worker runs its shard); byte-identical', async () => {
   const port = await freePort();
   const redis = await startRedis(join(root, 'redis-kill'), port);
   const out = join(root, 'kill-worker');
-  const first = worker(port);
-  const ws = [first];
+  const graceful = worker(port);
+  const ws = [graceful];
   try {
     const c = coordinator(port, out, 4);
     await until('the first staged image', () => stagedFiles(out) > 0);
-    first.child.kill('SIGKILL');
-    assert.equal((await first.exited).signal, 'SIGKILL');
+    graceful.child.kill('SIGTERM');
+    assert.equal((await graceful.exited).code, 0, graceful.output());
+    assert.match(graceful.output(), /worker: shard \S+: 4 image sets[^]*worker: stopped/);
+    const staged = stagedFiles(out);
+    const victim = worker(port);
+    ws.push(victim);
+    await until('the victim to stage an image', () => stagedFiles(out) > staged);
+    victim.child.kill('SIGKILL');
+    assert.equal((await victim.exited).signal, 'SIGKILL');
     ws.push(worker(port), worker(port));
     const { code } = await c.exited;
     assert.equal(code, 0, c.output());
@@ -318,6 +347,47 @@ test('a worker that cannot see the output folder fails its shards naming the pat
     const again = coordinator(port, out, 30);
     assert.equal((await again.exited).code, 0, again.output());
     await assertSame(out);
+  } finally {
+    await stop(...ws, redis);
+  }
+});
+
+test('rediss:// (TLS) with a password: the build runs over TLS; byte-identical, no password shown', async () => {
+  const port = await freePort();
+  const tlsDir = join(root, 'tls');
+  await mkdir(tlsDir, { recursive: true });
+  const cert = join(tlsDir, 'cert.pem');
+  const key = join(tlsDir, 'key.pem');
+  const ssl = start('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    key,
+    '-out',
+    cert,
+    '-days',
+    '1',
+    '-subj',
+    '/CN=127.0.0.1',
+    '-addext',
+    'subjectAltName=IP:127.0.0.1',
+  ]);
+  assert.equal((await ssl.exited).code, 0, ssl.output());
+  const redis = await startRedis(join(root, 'redis-tls'), port, false, { cert, key });
+  // The test's own certificate authority, trusted the way a site would add its own.
+  const trust = { NODE_EXTRA_CA_CERTS: cert };
+  const ws = [worker(port, [], trust, 'rediss'), worker(port, [], trust, 'rediss')];
+  try {
+    const out = join(root, 'tls-out');
+    const c = coordinator(port, out, 8, trust, 'rediss');
+    const { code } = await c.exited;
+    assert.equal(code, 0, c.output());
+    assert.match(c.output(), /the queue at rediss:\/\/:\*\*\*@127\.0\.0\.1/);
+    await assertSame(out);
+    assertNoSecret(c, ...ws);
   } finally {
     await stop(...ws, redis);
   }
