@@ -244,7 +244,7 @@ test('a worker stopped with SIGTERM mid-shard finishes it first; one killed with
     await until('the first staged image', () => stagedFiles(out) > 0);
     graceful.child.kill('SIGTERM');
     assert.equal((await graceful.exited).code, 0, graceful.output());
-    assert.match(graceful.output(), /worker: shard \S+: 4 image sets[^]*worker: stopped/);
+    assert.match(graceful.output(), /worker: shard \S+: 4 image sets[\s\S]*worker: stopped/);
     const staged = stagedFiles(out);
     const victim = worker(port);
     ws.push(victim);
