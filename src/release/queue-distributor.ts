@@ -222,6 +222,7 @@ export class QueueDistributor implements Distributor {
       this.o.onShard?.({
         sets: rv?.results.length ?? 0,
         host: rv?.host ?? '',
+        pid: rv?.pid ?? 0,
         addedAt: j.timestamp,
         takenAt: j.processedOn ?? 0,
         startedAt: rv?.startedAt ?? 0,

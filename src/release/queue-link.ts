@@ -27,6 +27,8 @@ export interface ShardData {
 /** What a queue worker returns for a shard. */
 export interface ShardResult {
   host: string;
+  /** The queue worker's process id (several may run on one host). */
+  pid: number;
   results: JobResult[];
   /** When the worker's pool started and finished the shard (ms since the epoch, the worker's clock). */
   startedAt: number;
@@ -37,6 +39,7 @@ export interface ShardResult {
 export interface ShardTiming {
   sets: number;
   host: string;
+  pid: number;
   /** Queued, taken by a worker, computed (startedAt → endedAt), finished in Redis, recorded by the coordinator. */
   addedAt: number;
   takenAt: number;

@@ -103,7 +103,7 @@ export function startQueueWorker(opts: QueueWorkerOptions): RunningQueueWorker {
     // Test hook: die after the shard's files are staged and before it is reported, so BullMQ
     // delivers it again (at-least-once delivery).
     if (Number(process.env.CYTOIMAGENET_QUEUE_WORKER_CRASH_AFTER) === shards) process.kill(process.pid, 'SIGKILL');
-    return { host, results, startedAt, endedAt };
+    return { host, pid: process.pid, results, startedAt, endedAt };
   };
 
   const worker = new Worker<ShardData, ShardResult>(QUEUE_NAME, processShard, {
