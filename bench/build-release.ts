@@ -5,51 +5,18 @@
 // Labels are sized like the real release (one at the cap → 1 crop per image, one at 60 % → 2,
 // one at 40 % → 3), so crop QC, re-normalisation and several PNGs per set are all measured.
 import { fork } from 'node:child_process';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import sharp from 'sharp';
-import { Rng } from '../src/util/rng.js';
-import { catalogFingerprint } from '../src/catalog/fingerprint.js';
 import { buildRelease } from '../src/release/build-release.js';
-import { writeCatalog, writeLabels, type FixtureRow } from '../test/release/fixture.js';
+import { H, makeBbbc021Like, W } from './bbbc021-like.js';
 
-const W = 1280;
-const H = 1024;
 const FULL_SCALE_SETS = 900_000;
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
   return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
-
-/** A 16-bit fluorescence-like channel: tiled seeded noise, a few bright nuclei-like blobs. */
-async function channel(path: string, noise: Uint16Array, set: number, ch: number): Promise<void> {
-  const rng = Rng.derive(0, 'bench-build', set, ch);
-  const px = new Uint16Array(W * H);
-  const ox = rng.int(0, 255);
-  const oy = rng.int(0, 255);
-  for (let y = 0; y < H; y++) {
-    const row = ((y + oy) & 255) * 256;
-    for (let x = 0; x < W; x++) px[y * W + x] = 400 + noise[row + ((x + ox) & 255)];
-  }
-  for (let b = 0; b < 40; b++) {
-    const cx = rng.int(0, W - 1);
-    const cy = rng.int(0, H - 1);
-    const r = 8 + rng.int(0, 16);
-    const amp = 2000 + rng.int(0, 20000);
-    for (let y = Math.max(0, cy - r); y < Math.min(H, cy + r); y++) {
-      for (let x = Math.max(0, cx - r); x < Math.min(W, cx + r); x++) {
-        const d2 = (x - cx) ** 2 + (y - cy) ** 2;
-        if (d2 < r * r) px[y * W + x] = Math.min(65535, px[y * W + x] + Math.round(amp * (1 - d2 / (r * r))));
-      }
-    }
-  }
-  await sharp(px, { raw: { width: W, height: H, channels: 1 } })
-    .toColourspace('grey16')
-    .tiff({ compression: 'none' })
-    .toFile(path);
 }
 
 function codecFloor(sets: string[][], processes: number): Promise<number> {
@@ -73,30 +40,7 @@ async function main(): Promise<void> {
   const withW1 = process.argv.includes('--workers1');
   const dir = await mkdtemp(join(tmpdir(), 'cytoimagenet-bench-build-'));
   try {
-    const images = join(dir, 'images');
-    await mkdir(images);
-    const nr = Rng.derive(0, 'bench-noise');
-    const noise = new Uint16Array(256 * 256).map(() => nr.int(0, 1200));
-    const rows: FixtureRow[] = [];
-    const sets: string[][] = [];
-    const cap = Math.max(1, Math.round(nSets / 2));
-    const sizes = [cap, Math.round(cap * 0.6)];
-    sizes.push(nSets - sizes[0] - sizes[1]);
-    for (let i = 0; i < nSets; i++) {
-      const files: string[] = [];
-      for (let ch = 0; ch < 3; ch++) {
-        const f = `set${String(i).padStart(4, '0')}_w${ch + 1}.tif`;
-        await channel(join(images, f), noise, i, ch);
-        files.push(f);
-      }
-      sets.push(files.map((f) => join(images, f)));
-      const label = i < sizes[0] ? 'compound a' : i < sizes[0] + sizes[1] ? 'compound b' : 'compound c';
-      rows.push({ idx: `synth-${i}`, label, category: 'compound', dir_name: 'synth', files });
-    }
-    const catalog = join(dir, 'catalog.duckdb');
-    await writeCatalog(catalog, rows, images);
-    const labels = join(dir, 'labels');
-    await writeLabels(labels, rows, await catalogFingerprint(catalog), cap);
+    const { catalog, labels, sets, sizes, cap } = await makeBbbc021Like(dir, nSets);
 
     const floor: number[] = [];
     const build2: number[] = [];

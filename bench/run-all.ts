@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // Children of other benches and shared generators are not benchmarks of their own.
-const helpers = new Set(['run-all.js', 'build-codec-floor.js', 'synthetic-catalog.js']);
+const helpers = new Set(['run-all.js', 'build-codec-floor.js', 'synthetic-catalog.js', 'bbbc021-like.js']);
 const all = readdirSync(here)
   .filter((f) => f.endsWith('.js') && !helpers.has(f))
   .sort();

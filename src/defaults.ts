@@ -38,6 +38,8 @@ export const BUILD = {
   minRelease: 500,
   /** Validation fraction (the original's train_test_split test_size=0.1). */
   valFraction: 0.1,
+  /** Image sets per queue job in a distributed build (docs/build.md "Scaling out"). */
+  shardSize: 64,
 } as const;
 
 export const TRAIN = {

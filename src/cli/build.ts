@@ -18,6 +18,11 @@ export function register(program: Command): void {
     .option('--seed <n>', "seed for crops, cap and split (default: the labels' seed)")
     .option('--min-release <n>', 'drop labels left with fewer images', '500')
     .option('--format <format>', 'folders | webdataset (webdataset also writes tar shards)', 'folders')
+    .option(
+      '--queue <url>',
+      'run the jobs on `cytoimagenet worker` machines through this Redis (redis://HOST:PORT, rediss:// for TLS); OUT and the sources must be on storage they all mount',
+    )
+    .option('--shard-size <n>', 'image sets per queue job (with --queue)', '64')
     .action(
       runAction(async (raw: Record<string, string | undefined>) => {
         const opts = buildOptionsSchema.parse(raw);

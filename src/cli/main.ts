@@ -16,6 +16,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   labels: () => import('./labels.js'),
   standardize: () => import('./standardize.js'),
   build: () => import('./build.js'),
+  worker: () => import('./worker.js'),
   features: () => import('./features.js'),
   evaluate: () => import('./evaluate.js'),
   train: () => import('./train.js'),

@@ -1,9 +1,11 @@
 // buildRelease: catalog + labels → a CytoImageNet release folder. The order of work:
 //   1. read and check every input (before anything is written);
 //   2. check OUT (fresh, resumable with the same fingerprint, or refused);
-//   3. run the jobs not yet in the journal on worker processes (resume is per sample);
+//   3. run the jobs not yet in the journal through a distributor: the local worker pool, or a
+//      queue that `cytoimagenet worker` machines take shards from (resume is per sample);
 //   4. plan the release from all results (cap, min-release, names, split) — pure;
-//   5. move staged images to their names, write tables, shards and the card, drop the work folder.
+//   5. move staged images to their names, write tables, the format's files (release-writer.ts) and
+//      the card, drop the work folder.
 // Every step is idempotent, so a build killed at any moment and run again gives the same bytes.
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -34,8 +36,11 @@ import { readInputs, type BuildInputs } from './read-inputs.js';
 import { planRelease, type ReleasePlan } from './release-plan.js';
 import { ReleaseTables, writeRejects } from './release-tables.js';
 import { datasetCard } from './dataset-card.js';
-import { DEFAULT_SAMPLES_PER_SHARD, layoutShards, SHARDS_DIR, writeWebDataset, type ShardInfo } from './webdataset.js';
-import { runPool, WarmWorkers } from './worker-pool.js';
+import { DEFAULT_SAMPLES_PER_SHARD, SHARDS_DIR, type ShardInfo } from './webdataset.js';
+import { releaseWriter } from './release-writer.js';
+import { type Distributor, LocalDistributor } from './distributor.js';
+import { QueueDistributor } from './queue-distributor.js';
+import type { ShardTiming } from './queue-link.js';
 import type { DroppedLabel, Job, JobResult } from './types.js';
 
 export interface BuildOptions extends BuildOptionsInput {
@@ -45,6 +50,8 @@ export interface BuildOptions extends BuildOptionsInput {
   log?: (line: string) => void;
   /** WebDataset samples per shard (default 5000). */
   samplesPerShard?: number;
+  /** With `queue`: each queue shard's timeline as it is recorded (bench/build-distributed.ts). */
+  onQueueShard?: (t: ShardTiming) => void;
 }
 
 export interface BuildSummary {
@@ -108,21 +115,32 @@ export async function buildRelease(options: BuildOptions): Promise<BuildSummary>
     seed: options.seed,
     minRelease: options.minRelease,
     format: options.format,
+    queue: options.queue,
+    shardSize: options.shardSize,
   });
-  // Workers start loading now, while the inputs are read and checked.
-  const warm = new WarmWorkers(opts.workers);
+  // Local workers start loading now, while the inputs are read and checked.
+  let distributor: Distributor | null = opts.queue ? null : new LocalDistributor(opts.workers);
   try {
-    return await build(options, opts, warm, t0);
+    return await build(options, opts, t0, (queueSetup) => {
+      distributor ??= new QueueDistributor({ url: opts.queue as string, shardSize: opts.shardSize, ...queueSetup });
+      return distributor;
+    });
   } finally {
-    warm.release();
+    await distributor?.close();
   }
 }
+
+/** What a queue distributor needs from the build; see queue-distributor.ts. */
+type QueueSetup = Omit<ConstructorParameters<typeof QueueDistributor>[0], 'url' | 'shardSize'>;
+
+/** The file queue workers read to check that they see this output folder (OUT/.build/shared-check). */
+const SHARED_CHECK = 'shared-check';
 
 async function build(
   options: BuildOptions,
   opts: ValidBuildOptions,
-  warm: WarmWorkers,
   t0: number,
+  distributorFor: (queueSetup: QueueSetup) => Distributor,
 ): Promise<BuildSummary> {
   const {
     progress = true,
@@ -207,6 +225,16 @@ async function build(
   const stagingDir = join(workDir, 'staged');
   mkdirSync(stagingDir, { recursive: true });
   const journal = new Journal(join(workDir, 'journal.jsonl'));
+  // The queue's shards name this build and this folder; workers check the marker to know they
+  // see the same folder (a machine without the shared mount fails the shard, naming itself).
+  const buildId = createHash('sha256').update(`${record.fingerprint}\u0000${out}`).digest('hex').slice(0, 16);
+  if (opts.queue) await writeFileAtomic(join(workDir, SHARED_CHECK), buildId);
+  const distributor = distributorFor({
+    buildId,
+    marker: { path: join(workDir, SHARED_CHECK), content: buildId },
+    log,
+    onShard: options.onQueueShard,
+  });
   try {
     // 3. Jobs not yet journalled.
     const done = journal.load();
@@ -227,17 +255,16 @@ async function build(
     let ran = 0;
     const runJobs = async (todo: Job[]): Promise<void> => {
       if (todo.length === 0) return;
+      if (opts.queue && progress) log(`build: ${todo.length} image sets to ${distributor.where}`);
       const bar = makeProgress(jobs.length, jobs.length - todo.length, progress, log);
       try {
-        await runPool(todo, {
-          workers: opts.workers,
-          warm,
+        await distributor.run(todo, {
           stagingDir,
-          onResult: (r) => {
+          onResult: (r, host) => {
             journal.append(r);
             done.set(r.key, r);
             ran++;
-            bar.tick();
+            bar.tick(!r.ok, opts.queue ? host : undefined);
             crashPoint('job', ran);
           },
         });
@@ -290,23 +317,15 @@ async function build(
         }
       }
     }
-    const shardLayout = opts.format === 'webdataset' ? layoutShards(plan.labels, seed, samplesPerShard) : null;
-    const tables = await ReleaseTables.open(
-      inputs.catalogPath,
-      workDir,
-      plan.labels,
-      shardLayout?.shardOf ?? (() => ({ shard: -1, pos: -1 })),
-    );
+    const writer = releaseWriter(opts.format, out, plan.labels, seed, samplesPerShard);
+    const tables = await ReleaseTables.open(inputs.catalogPath, workDir, plan.labels, writer.shardOf);
     let shards: ShardInfo[] = [];
     try {
       await tables.writeMetadata(out);
       crashPoint('tables', 1);
       await writeRejects(out, plan.rejects);
-      if (shardLayout) {
-        removeTempFiles(join(out, SHARDS_DIR));
-        shards = await writeWebDataset(out, shardLayout, tables, samplesPerShard);
-        crashPoint('shards', 1);
-      }
+      shards = await writer.write(tables);
+      if (writer.format === 'webdataset') crashPoint('shards', 1);
       const counts = await tables.counts();
       const card = datasetCard({
         record,

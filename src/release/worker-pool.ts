@@ -44,6 +44,11 @@ export class WarmWorkers {
     return undefined;
   }
 
+  /** Takes back a worker a finished run kept alive, for the next run (see PoolOptions.keep). */
+  give(child: ChildProcess): void {
+    this.children.push(child);
+  }
+
   /** Stops the workers nobody took (nothing to do, or the build stopped early). */
   release(): void {
     for (const c of this.children.splice(0)) c.kill();
@@ -55,6 +60,9 @@ export interface PoolOptions {
   /** Workers already started (see WarmWorkers); the rest are forked here. */
   warm?: WarmWorkers;
   stagingDir: string;
+  /** Hand the workers still alive back to `warm` when all jobs are done, instead of stopping them
+   * (a queue worker runs one pool per shard, and a fork costs a few hundred milliseconds). */
+  keep?: boolean;
   /** Jobs queued per worker (default 3: one encoding and staging, one computing, one decoding ahead). */
   prefetch?: number;
   onResult: (result: JobResult) => void;
@@ -64,6 +72,7 @@ interface Slot {
   child: ChildProcess;
   inFlight: Job[];
   exited: boolean;
+  detach: () => void;
 }
 
 export function runPool(jobs: readonly Job[], opts: PoolOptions): Promise<void> {
@@ -85,7 +94,11 @@ export function runPool(jobs: readonly Job[], opts: PoolOptions): Promise<void> 
     const finishIfDone = (): void => {
       if (remaining === 0 && !failed) {
         for (const s of slots) {
-          if (!s.exited) s.child.send({ type: 'stop' } satisfies ToWorker);
+          if (s.exited) continue;
+          if (opts.keep && opts.warm) {
+            s.detach();
+            opts.warm.give(s.child);
+          } else s.child.send({ type: 'stop' } satisfies ToWorker);
         }
         resolvePool();
       }
@@ -105,9 +118,9 @@ export function runPool(jobs: readonly Job[], opts: PoolOptions): Promise<void> 
     };
     const spawn = (): void => {
       const child = opts.warm?.take() ?? forkWorker(opts.workers);
-      const slot: Slot = { child, inFlight: [], exited: false };
+      const slot: Slot = { child, inFlight: [], exited: false, detach: () => undefined };
       slots.add(slot);
-      child.on('message', (msg: FromWorker) => {
+      const onMessage = (msg: FromWorker): void => {
         if (msg.type === 'fatal') {
           fail(new Error(`build worker failed: ${msg.message}`));
           return;
@@ -123,9 +136,9 @@ export function runPool(jobs: readonly Job[], opts: PoolOptions): Promise<void> 
         }
         feed(slot);
         finishIfDone();
-      });
-      child.on('error', (e) => fail(e));
-      child.on('exit', (code, signal) => {
+      };
+      const onError = (e: Error): void => fail(e);
+      const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
         slot.exited = true;
         slots.delete(slot);
         if (failed || (remaining === 0 && slot.inFlight.length === 0)) return;
@@ -164,7 +177,15 @@ export function runPool(jobs: readonly Job[], opts: PoolOptions): Promise<void> 
           return;
         }
         spawn();
-      });
+      };
+      child.on('message', onMessage);
+      child.on('error', onError);
+      child.on('exit', onExit);
+      slot.detach = () => {
+        child.off('message', onMessage);
+        child.off('error', onError);
+        child.off('exit', onExit);
+      };
       child.send({ type: 'setup', setup: { stagingDir: opts.stagingDir } } satisfies ToWorker);
       feed(slot);
     };
