@@ -13,6 +13,7 @@ import { assignLabels } from '../labels/assign-labels.js';
 import { buildRelease } from '../release/build-release.js';
 import { runFeatures } from '../features/run-features.js';
 import { runCoos7 } from '../evaluate/run.js';
+import { runReport } from '../report/run-report.js';
 import { EVALUATE } from '../defaults.js';
 import { toolVersion } from '../util/tool-version.js';
 
@@ -34,6 +35,8 @@ export interface DemoResult {
   labels: string;
   release: string;
   card: string;
+  /** The report's index.html. */
+  report: string;
 }
 
 export async function runDemo(
@@ -115,19 +118,31 @@ export async function runDemo(
     );
   }
 
+  step('report: the release as a static site (charts, mosaic, UMAP, a page per label)');
+  const site = await runReport({
+    release: releaseDir,
+    out: join(out, 'report'),
+    catalog,
+    seed: opts.seed,
+    progress: opts.progress,
+    log,
+  });
+  log(`  ${site.labels} label pages; open ${site.index}`);
+
   step('done');
   log(`  release:      ${show(releaseDir)}  (${build.images} images in ${build.labels} labels)`);
   log(`  dataset card: ${show(build.card)}`);
   log(`  metadata:     ${show(build.metadataCsv)}`);
   log(`  evaluation:   ${show(join(evalDir, 'results.json'))}`);
-  return { out, catalog, labels: labelsDir, release: releaseDir, card: build.card };
+  log(`  report:       ${site.index}`);
+  return { out, catalog, labels: labelsDir, release: releaseDir, card: build.card, report: site.index };
 }
 
 export function register(program: Command): void {
   program
     .command('demo')
     .description(
-      'write a small synthetic multi-source corpus and run every stage on it (ingest → describe → labels → build → features → evaluate)',
+      'write a small synthetic multi-source corpus and run every stage on it (ingest → describe → labels → build → features → evaluate → report)',
     )
     .requiredOption('--out <dir>', 'output folder')
     .option('--seed <n>', 'seed for the corpus and every random choice', '0')

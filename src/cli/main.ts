@@ -20,6 +20,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   features: () => import('./features.js'),
   evaluate: () => import('./evaluate.js'),
   train: () => import('./train.js'),
+  report: () => import('./report.js'),
 };
 
 export async function makeProgram(argv: readonly string[] = process.argv): Promise<Command> {

@@ -70,5 +70,12 @@ test('demo runs ingest → labels → build → features → evaluate and leaves
     assert.ok(t1.accuracy > 0.4, `test1 accuracy ${t1.accuracy}`);
     assert.ok(Math.abs(t1.ci95 - 1.96 * Math.sqrt((t1.accuracy * (1 - t1.accuracy)) / t1.total)) < 1e-12);
     assert.match(readFileSync(join(out, 'evaluate', 'table2.md'), 'utf8'), /COOS-7 test 1/);
+
+    // The report of the release, and the demo says where to open it.
+    const index = join(out, 'report', 'index.html');
+    assert.ok(r.stdout.includes(`report:       ${index}`), 'the demo prints where index.html is');
+    for (const d of new Set(rows.map((x) => x.path)))
+      assert.ok(existsSync(join(out, 'report', 'labels', `${d}.html`)), `no page for ${d}`);
+    for (const f of ['mosaic.png', 'umap.png', 'umap.csv']) assert.ok(existsSync(join(out, 'report', f)), f);
   });
 });
