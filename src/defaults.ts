@@ -48,6 +48,19 @@ export const TRAIN = {
   batchSize: 64,
   size: 224,
   epochs: 24,
+  /** Seed of the init, shuffling, rotations and dropout. */
+  seed: 0,
+  /** Batches loaded ahead of the step. */
+  prefetch: 1,
+  /** Newest checkpoints kept. */
+  keepCheckpoints: 2,
+  /** Also checkpoint every this many steps inside an epoch (0: epoch ends only). */
+  checkpointEvery: 1000,
+} as const;
+
+export const FEATURES = {
+  /** Images per onnxruntime call. */
+  batchSize: 16,
 } as const;
 
 export const EVALUATE = {

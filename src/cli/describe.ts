@@ -4,11 +4,12 @@ import { z } from 'zod';
 import { runAction } from './run-action.js';
 import { describeCatalog } from '../catalog/describe.js';
 import { LABELS } from '../defaults.js';
+import { integer } from '../util/zod-options.js';
 
 const Options = z.object({
   catalog: z.string().min(1),
   out: z.string().min(1),
-  threshold: z.coerce.number().int().positive().default(LABELS.threshold),
+  threshold: integer('--threshold', { min: 1 }).default(LABELS.threshold),
 });
 
 export function register(program: Command): void {

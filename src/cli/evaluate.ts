@@ -1,31 +1,19 @@
 // `cytoimagenet evaluate bbbc021|coos7|cyclops`: the paper's three kNN transfer protocols on any
-// features table(s). Thin: parse, validate with zod, call the stage, print the summary.
+// features table(s). Thin: each protocol's flags are its options schema (src/evaluate/options.ts),
+// which the stage validates; print the summary.
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { EVALUATE } from '../defaults.js';
 import { runBbbc021, runCoos7, runCyclops } from '../evaluate/run.js';
 import { readResults, renderTable2, formatAccuracy } from '../evaluate/report.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 import { resolveInside } from '../util/safe-path.js';
 import { UserError } from '../util/errors.js';
+import { validateOptions } from '../util/zod-options.js';
+import { bbbc021OptionsSchema, coos7OptionsSchema, cyclopsOptionsSchema } from '../evaluate/options.js';
+import { addOptions, optionValues } from './options.js';
 import { runAction } from './run-action.js';
 import { toolVersion } from '../util/tool-version.js';
 import type { Accuracy } from '../evaluate/vote.js';
-
-const positiveInt = (what: string) =>
-  z
-    .string()
-    .regex(/^\d+$/, `${what} must be a positive whole number`)
-    .transform(Number)
-    .refine((n) => n > 0, `${what} must be a positive whole number`);
-
-const common = {
-  features: z.array(z.string().min(1)).min(1, '--features needs at least one table'),
-  out: z.string().min(1, '--out needs a folder'),
-  name: z.string().min(1).optional(),
-  threads: positiveInt('--threads').optional(),
-  progress: z.boolean().optional(),
-};
 
 function say(line: string): void {
   process.stdout.write(`${line}\n`);
@@ -42,17 +30,13 @@ function progress(enabled: boolean | undefined): ((done: number, total: number) 
   };
 }
 
-/** The options the two exhaustive-kNN protocols (COOS-7, CyCLOPS) share after --k. */
-function knnOptions(cmd: Command): Command {
-  return cmd
-    .option('--name <title>', 'column title in table2.md (default: the features file names)')
-    .option('--threads <n>', 'threads for the distance products (default: all cores)')
-    .option('--no-progress', 'no progress line');
-}
-
-/** Their validated options, as runCoos7 / runCyclops take them. */
-function knnRun(raw: Record<string, unknown>) {
-  const o = z.object({ ...common, scaler: z.enum(['standard', 'none']), k: positiveInt('--k') }).parse(raw);
+/** A kNN protocol's options (COOS-7, CyCLOPS) as runCoos7 / runCyclops take them, with progress and log. */
+function knnRun(
+  raw: Record<string, unknown>,
+  schema: typeof coos7OptionsSchema | typeof cyclopsOptionsSchema,
+  command: string,
+) {
+  const o = validateOptions(schema, optionValues(raw, schema), command);
   return {
     ...o,
     toolVersion: toolVersion(),
@@ -72,66 +56,41 @@ export function register(program: Command): void {
       "kNN transfer evaluation of features tables by the CytoImageNet paper's protocols (BBBC021 NSC/NSCB, COOS-7, CyCLOPS), with 95 % intervals; results.json, per_class.csv and table2.md in --out.",
     );
 
-  ev.command('bbbc021')
-    .description(
-      'BBBC021 MOA: per-treatment mean profiles, 1-NN cosine excluding the same compound (NSC) and also the same batch (NSCB)',
-    )
-    .requiredOption('--metadata <dir>', 'folder with BBBC021_v1_image.csv and BBBC021_v1_moa.csv')
-    .requiredOption(
-      '--features <files...>',
-      'features table(s), CSV or Parquet, keyed by Image_FileName_DAPI; several are fused column-wise',
-    )
-    .requiredOption('--out <dir>', 'output folder')
-    .option(
-      '--scaler <standard|dmso|none>',
-      'standard: mean and population SD over the evaluated images; dmso: over the DMSO images; none',
-      'standard',
-    )
-    .option('--k <n>', 'neighbours that vote', String(EVALUATE.bbbc021K))
-    .option('--name <title>', 'column title in table2.md (default: the features file names)')
-    .action(
-      runAction(async (raw: Record<string, unknown>) => {
-        const o = z
-          .object({
-            ...common,
-            metadata: z.string().min(1),
-            scaler: z.enum(['standard', 'dmso', 'none']),
-            k: positiveInt('--k'),
-          })
-          .parse(raw);
-        const { result, written } = await runBbbc021({
-          ...o,
-          toolVersion: toolVersion(),
-          log: (l) => process.stderr.write(`${l}\n`),
-        });
+  addOptions(
+    ev
+      .command('bbbc021')
+      .description(
+        'BBBC021 MOA: per-treatment mean profiles, 1-NN cosine excluding the same compound (NSC) and also the same batch (NSCB)',
+      ),
+    bbbc021OptionsSchema,
+  ).action(
+    runAction(async (raw: Record<string, unknown>) => {
+      const { result, written } = await runBbbc021({
+        ...(optionValues(raw, bbbc021OptionsSchema) as { metadata: string; features: string[]; out: string }),
+        toolVersion: toolVersion(),
+        log: (l) => process.stderr.write(`${l}\n`),
+      });
+      say(
+        `BBBC021: ${result.counts.treatments} treatments, ${result.counts.compounds} compounds, ${result.counts.moas} MOAs, ${result.counts.images} images (${result.counts.ignoredRows} rows without MOA ignored)`,
+      );
+      line('NSC', result.nsc);
+      line('NSCB', result.nscb);
+      if (result.excluded.nscb.length)
         say(
-          `BBBC021: ${result.counts.treatments} treatments, ${result.counts.compounds} compounds, ${result.counts.moas} MOAs, ${result.counts.images} images (${result.counts.ignoredRows} rows without MOA ignored)`,
+          `  NSCB leaves out ${result.excluded.nscb.length} treatments no eligible neighbour could classify (see results.json)`,
         );
-        line('NSC', result.nsc);
-        line('NSCB', result.nscb);
-        if (result.excluded.nscb.length)
-          say(
-            `  NSCB leaves out ${result.excluded.nscb.length} treatments no eligible neighbour could classify (see results.json)`,
-          );
-        say(`wrote ${written.join(', ')}`);
-      }),
-    );
+      say(`wrote ${written.join(', ')}`);
+    }),
+  );
 
   const coos7 = ev
     .command('coos7')
     .description(
       'COOS-7: standardise with the training split, 11-NN Euclidean fit on train, accuracy on test1..test4 and per class',
-    )
-    .requiredOption(
-      '--features <files...>',
-      'features table(s) keyed by split (train, test1..test4), label [, id]; several are fused column-wise',
-    )
-    .requiredOption('--out <dir>', 'output folder')
-    .option('--scaler <standard|none>', 'standard: mean and population SD of the training split; none', 'standard')
-    .option('--k <n>', 'neighbours that vote', String(EVALUATE.coos7K));
-  knnOptions(coos7).action(
+    );
+  addOptions(coos7, coos7OptionsSchema).action(
     runAction(async (raw: Record<string, unknown>) => {
-      const { result, written } = await runCoos7(knnRun(raw));
+      const { result, written } = await runCoos7(knnRun(raw, coos7OptionsSchema, 'evaluate coos7'));
       say(
         `COOS-7: ${Object.entries(result.counts)
           .map(([s, n]) => `${s} ${n}`)
@@ -146,14 +105,10 @@ export function register(program: Command): void {
     .command('cyclops')
     .description(
       'CyCLOPS: standardise over the whole set, leave-one-out 11-NN Euclidean (DEAD and GHOST dropped, SPINDLEPOLE counted as SPINDLE)',
-    )
-    .requiredOption('--features <files...>', 'features table(s) keyed by label [, id]; several are fused column-wise')
-    .requiredOption('--out <dir>', 'output folder')
-    .option('--scaler <standard|none>', 'standard: mean and population SD over all cells; none', 'standard')
-    .option('--k <n>', 'neighbours that vote', String(EVALUATE.cyclopsK));
-  knnOptions(cyclops).action(
+    );
+  addOptions(cyclops, cyclopsOptionsSchema).action(
     runAction(async (raw: Record<string, unknown>) => {
-      const { result, written } = await runCyclops(knnRun(raw));
+      const { result, written } = await runCyclops(knnRun(raw, cyclopsOptionsSchema, 'evaluate cyclops'));
       say(
         `CyCLOPS: ${result.counts.cells} cells, ${result.counts.classes} classes (${result.counts.droppedRows} DEAD/GHOST rows dropped); leave-one-out ${result.k}-NN in ${result.knn.seconds.toFixed(1)} s`,
       );

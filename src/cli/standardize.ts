@@ -9,19 +9,18 @@ import { runAction } from './run-action.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 import { IMAGING } from '../defaults.js';
+import { integer } from '../util/zod-options.js';
 import { standardizeImageSet, encodePng } from '../imaging/index.js';
-
-const intString = (what: string) => z.string().regex(/^\d+$/, `${what} must be a whole number`).transform(Number);
 
 const Options = z.object({
   out: z.string().min(1, '--out is required'),
-  page: intString('--page').default(0),
+  page: integer('--page', { min: 0 }).default(0),
   bitDepth: z
     .enum(['8', '16'])
     .default('8')
     .transform((v) => (v === '16' ? 16 : 8) as 8 | 16),
-  compression: intString('--compression').pipe(z.number().int().min(0).max(9)).default(IMAGING.pngCompression),
-  maxPixels: intString('--max-pixels').pipe(z.number().int().positive()).default(IMAGING.maxPixels),
+  compression: integer('--compression', { min: 0, max: 9 }).default(IMAGING.pngCompression),
+  maxPixels: integer('--max-pixels', { min: 1 }).default(IMAGING.maxPixels),
 });
 
 function sameFile(a: string, b: string): boolean {

@@ -2,6 +2,8 @@
 // results. The CLI is a thin layer over these three functions.
 import { basename, extname, join, resolve } from 'node:path';
 import { UserError } from '../util/errors.js';
+import { validateOptions } from '../util/zod-options.js';
+import { bbbc021OptionsSchema, coos7OptionsSchema, cyclopsOptionsSchema } from './options.js';
 import { loadBbbc021ImageSets, BBBC021_IMAGE_TABLE } from '../datasets/bbbc021-tables.js';
 import { readFeaturesTable, type FeaturesTable } from './features-table.js';
 import { fuseTables, type TableRows } from './fusion.js';
@@ -12,10 +14,12 @@ import { evaluateCyclops, type CyclopsResult, type CyclopsScaler } from './cyclo
 import { writeResults } from './report.js';
 import type { ExactKnnOptions } from './knn.js';
 
+/** Options of the three protocols; validated (defaults filled in) by the schemas in ./options.ts. */
 interface Common {
   features: string[];
   out: string;
-  k: number;
+  /** Neighbours that vote (default: the protocol's, src/defaults.ts EVALUATE). */
+  k?: number;
   /** Column title in Table 2 (default: the features file names). */
   name?: string;
   toolVersion: string;
@@ -65,8 +69,9 @@ function joinKeys(tables: readonly FeaturesTable[], required: string[], optional
 }
 
 export async function runBbbc021(
-  o: Common & { metadata: string; scaler: Bbbc021Scaler },
+  input: Common & { metadata: string; scaler?: Bbbc021Scaler },
 ): Promise<{ result: Bbbc021Result; written: string[] }> {
+  const o = { ...input, ...validateOptions(bbbc021OptionsSchema, input, 'evaluate bbbc021') };
   const metadataFile = join(resolve(o.metadata), BBBC021_IMAGE_TABLE);
   const allSets = loadBbbc021ImageSets(o.metadata, { all: true });
   const byKey = new Map(allSets.map((s) => [s.key, s]));
@@ -103,8 +108,9 @@ export async function runBbbc021(
 }
 
 export async function runCoos7(
-  o: Common & { scaler: Coos7Scaler },
+  input: Common & { scaler?: Coos7Scaler },
 ): Promise<{ result: Coos7Result; written: string[] }> {
+  const o = { ...input, ...validateOptions(coos7OptionsSchema, input, 'evaluate coos7') };
   const tables = await readAll(o.features, ['split', 'label'], ['id'], o.log);
   const keys = joinKeys(tables, ['split', 'label'], ['id']);
   const fused = fuseTables(
@@ -121,8 +127,9 @@ export async function runCoos7(
 }
 
 export async function runCyclops(
-  o: Common & { scaler: CyclopsScaler },
+  input: Common & { scaler?: CyclopsScaler },
 ): Promise<{ result: CyclopsResult; written: string[] }> {
+  const o = { ...input, ...validateOptions(cyclopsOptionsSchema, input, 'evaluate cyclops') };
   const tables = await readAll(o.features, ['label'], ['id'], o.log);
   const keys = joinKeys(tables, ['label'], ['id']);
   const fused = fuseTables(

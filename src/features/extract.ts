@@ -1,6 +1,7 @@
 // The extraction loop: image sets → chunks prepared ahead (decoded, normalised and packed in a
 // worker thread, in parallel with inference) → onnxruntime → one feature row per set, in input order.
 import ort from 'onnxruntime-node';
+import { FEATURES } from '../defaults.js';
 import { UserError, messageOf } from '../util/errors.js';
 import type { FeatureModel } from './model.js';
 import type { ImageSetJob } from './inputs.js';
@@ -14,7 +15,7 @@ export interface ExtractOptions {
   method: Method;
   /** Square side to resize to, or undefined for native size (the model's fixed size wins). */
   size?: number;
-  /** Images per onnxruntime call (default 16). */
+  /** Images per onnxruntime call (default FEATURES.batchSize). */
   batchSize?: number;
   /** Prepare the next chunk of image sets while the current one runs (default true; see below). */
   overlap?: boolean;
@@ -111,7 +112,7 @@ export async function extractFeatures(
   sets: AsyncIterable<ImageSetJob>,
   opts: ExtractOptions,
 ): Promise<ExtractStats> {
-  const batchSize = Math.max(1, Math.min(opts.batchSize ?? 16, model.maxBatch ?? Infinity));
+  const batchSize = Math.max(1, Math.min(opts.batchSize ?? FEATURES.batchSize, model.maxBatch ?? Infinity));
   const size = model.fixedSize ?? (opts.size ? { width: opts.size, height: opts.size } : undefined);
   const config: PrepConfig = {
     method: opts.method,

@@ -1,6 +1,8 @@
 // `cytoimagenet features` as a function: model + input form + method → a features table.
 import { resolve } from 'node:path';
 import cliProgress from 'cli-progress';
+import { validateOptions } from '../util/zod-options.js';
+import { runFeaturesSchema } from './options.js';
 import { UserError } from '../util/errors.js';
 import { loadModel, type Layout } from './model.js';
 import { extractFeatures, type ExtractStats } from './extract.js';
@@ -59,8 +61,9 @@ export async function openInput(input: InputForm): Promise<InputSource> {
   );
 }
 
-export async function runFeatures(o: RunFeaturesOptions): Promise<RunFeaturesReport> {
+export async function runFeatures(input: RunFeaturesOptions): Promise<RunFeaturesReport> {
   const t0 = Date.now();
+  const o = { ...input, ...validateOptions(runFeaturesSchema, input, 'features') };
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const source = await openInput(o.input);
   // started first: its start-up (loading sharp and the imaging library) overlaps opening the model

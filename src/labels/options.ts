@@ -1,9 +1,9 @@
-// The labels stage's options, validated once (CLI flags and the programmatic API share this).
-// Defaults are the spec's (src/defaults.ts); every number can be changed.
+// The labels stage's options: one schema for the `labels` command's flags and help
+// (src/cli/options.ts) and for assignLabels()'s validation. Defaults are the spec's
+// (src/defaults.ts); every number can be changed.
 import { z } from 'zod';
-import { integerOption } from '../util/zod-options.js';
 import { CATEGORIES, LABELS, type Category } from '../defaults.js';
-import { UserError } from '../util/errors.js';
+import { flag, integer, validateOptions } from '../util/zod-options.js';
 
 export interface LabelsOptions {
   /** Run-level seed; every draw derives from (seed, category, token). */
@@ -29,11 +29,6 @@ export type LabelsOptionsInput = Partial<{
   categories: Category[] | string[] | string;
 }>;
 
-/** A whole number ≥ min (CLI values arrive as strings), or the default when absent. */
-function integer(flag: string, min: number, fallback: number) {
-  return integerOption(flag, min).transform((v) => v ?? fallback);
-}
-
 /** A list option given as an array, or one comma-separated string. */
 function list() {
   return z
@@ -49,29 +44,44 @@ function list() {
     );
 }
 
-const schema = z
+export const labelsOptionsSchema = z
   .object({
-    seed: integer('--seed', 0, LABELS.seed),
-    threshold: integer('--threshold', 1, LABELS.threshold),
-    cap: integer('--cap', 1, LABELS.cap),
-    presample: integer('--presample', 1, LABELS.presample),
-    excludeSources: list(),
-    categories: list().transform((v, ctx) => {
-      if (v.length === 0) return [...CATEGORIES];
-      const out: Category[] = [];
-      for (const c of v) {
-        if (!(CATEGORIES as readonly string[]).includes(c)) {
-          ctx.addIssue({
-            code: 'custom',
-            message: `unknown category '${c}'; expected one of ${CATEGORIES.join(', ')}`,
-          });
-          return z.NEVER;
-        }
-        if (!out.includes(c as Category)) out.push(c as Category);
-      }
-      // Keep the canonical order so the visit's tie-break does not depend on how the list was typed.
-      return CATEGORIES.filter((c) => out.includes(c));
+    seed: flag(integer('--seed', { min: 0 }).default(LABELS.seed), {
+      flag: '--seed <n>',
+      help: 'seed of every random draw',
     }),
+    threshold: flag(integer('--threshold', { min: 1 }).default(LABELS.threshold), {
+      flag: '--threshold <n>',
+      help: 'minimum images for a label',
+    }),
+    cap: flag(integer('--cap', { min: 1 }).default(LABELS.cap), { flag: '--cap <n>', help: 'images kept per label' }),
+    presample: flag(integer('--presample', { min: 1 }).default(LABELS.presample), {
+      flag: '--presample <n>',
+      help: 'labels with more images are pre-sampled to this many first',
+    }),
+    excludeSources: flag(list(), {
+      flag: '--exclude-source <dir_name...>',
+      help: 'keep these sources out of labelling (e.g. bbbc021, held out for evaluation)',
+    }),
+    categories: flag(
+      list().transform((v, ctx) => {
+        if (v.length === 0) return [...CATEGORIES];
+        const out: Category[] = [];
+        for (const c of v) {
+          if (!(CATEGORIES as readonly string[]).includes(c)) {
+            ctx.addIssue({
+              code: 'custom',
+              message: `unknown category '${c}'; expected one of ${CATEGORIES.join(', ')}`,
+            });
+            return z.NEVER;
+          }
+          if (!out.includes(c as Category)) out.push(c as Category);
+        }
+        // Keep the canonical order so the visit's tie-break does not depend on how the list was typed.
+        return CATEGORIES.filter((c) => out.includes(c));
+      }),
+      { flag: '--category <name...>', help: `only labels from these categories (${CATEGORIES.join(', ')})` },
+    ),
   })
   .strict()
   .superRefine((o, ctx) => {
@@ -93,8 +103,5 @@ const schema = z
 
 /** Validated options with defaults filled in; a UserError listing every problem otherwise. */
 export function parseLabelsOptions(input: LabelsOptionsInput = {}): LabelsOptions {
-  const r = schema.safeParse(input);
-  if (r.success) return r.data;
-  const lines = r.error.issues.map((i) => `  ${i.message}`);
-  throw new UserError(`invalid labels options:\n${lines.join('\n')}`, {}, 'see `cytoimagenet labels --help`');
+  return validateOptions(labelsOptionsSchema, input, 'labels');
 }

@@ -19,6 +19,7 @@ import { isInside, resolveInside } from '../util/safe-path.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 import { dirLabelKey, resolveDirLabels } from '../labels/dir-label.js';
 import { Journal } from './journal.js';
+import { validateOptions } from '../util/zod-options.js';
 import { buildOptionsSchema, type BuildOptionsInput, type ValidBuildOptions } from './options.js';
 import {
   BUILD_JSON,
@@ -107,17 +108,21 @@ function parseSeed(s: number | string | undefined): number {
 
 export async function buildRelease(options: BuildOptions): Promise<BuildSummary> {
   const t0 = Date.now();
-  const opts = buildOptionsSchema.parse({
-    catalog: options.catalog,
-    labels: options.labels,
-    out: options.out,
-    workers: options.workers,
-    seed: options.seed,
-    minRelease: options.minRelease,
-    format: options.format,
-    queue: options.queue,
-    shardSize: options.shardSize,
-  });
+  const opts = validateOptions(
+    buildOptionsSchema,
+    {
+      catalog: options.catalog,
+      labels: options.labels,
+      out: options.out,
+      workers: options.workers,
+      seed: options.seed,
+      minRelease: options.minRelease,
+      format: options.format,
+      queue: options.queue,
+      shardSize: options.shardSize,
+    },
+    'build',
+  );
   // Local workers start loading now, while the inputs are read and checked.
   let distributor: Distributor | null = opts.queue ? null : new LocalDistributor(opts.workers);
   try {

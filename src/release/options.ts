@@ -1,36 +1,74 @@
-// The build's options, validated once (the CLI and the programmatic API share this schema).
+// The build's options: one schema for the `build` command's flags and help (src/cli/options.ts)
+// and for buildRelease()'s validation. Defaults come from src/defaults.ts.
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { integerOption } from '../util/zod-options.js';
 import { BUILD } from '../defaults.js';
+import { flag, integer, integerOption, oneOf } from '../util/zod-options.js';
 import { checkQueueUrl } from './queue-link.js';
 import type { ReleaseFormat } from './types.js';
 
 export const buildOptionsSchema = z
   .object({
-    catalog: z.string({ error: '--catalog FILE is required' }).min(1, '--catalog FILE is required'),
-    labels: z.string({ error: '--labels DIR is required' }).min(1, '--labels DIR is required'),
-    out: z.string({ error: '--out DIR is required' }).min(1, '--out DIR is required'),
-    workers: integerOption('--workers', 1).transform((v) => v ?? availableParallelism()),
-    seed: integerOption('--seed', 0),
-    minRelease: integerOption('--min-release', 1).transform((v) => v ?? BUILD.minRelease),
-    format: z
-      .enum(['folders', 'webdataset'], { error: "--format must be 'folders' or 'webdataset'" })
-      .optional()
-      .transform((v): ReleaseFormat => v ?? 'folders'),
-    /** A Redis URL: jobs go to `cytoimagenet worker` processes through it instead of local workers. */
-    queue: z
-      .string()
-      .optional()
-      .superRefine((v, ctx) => {
-        if (v === undefined) return;
-        try {
-          checkQueueUrl(v);
-        } catch (e) {
-          ctx.addIssue({ code: 'custom', message: (e as Error).message });
-        }
-      }),
-    shardSize: integerOption('--shard-size', 1).transform((v) => v ?? BUILD.shardSize),
+    catalog: flag(z.string({ error: '--catalog FILE is required' }).min(1, '--catalog FILE is required'), {
+      flag: '--catalog <file>',
+      help: 'catalog DuckDB file (from `cytoimagenet ingest`)',
+      required: true,
+    }),
+    labels: flag(z.string({ error: '--labels DIR is required' }).min(1, '--labels DIR is required'), {
+      flag: '--labels <dir>',
+      help: 'labels folder (from `cytoimagenet labels`); threshold, cap and presample come from its labels.json',
+      required: true,
+    }),
+    out: flag(z.string({ error: '--out DIR is required' }).min(1, '--out DIR is required'), {
+      flag: '--out <dir>',
+      help: 'release folder to create, or to resume',
+      required: true,
+    }),
+    workers: flag(
+      integer('--workers', { min: 1 }).default(() => availableParallelism()),
+      {
+        flag: '--workers <n>',
+        help: 'worker processes',
+        defaultHelp: 'the number of cores',
+      },
+    ),
+    seed: flag(integer('--seed', { min: 0 }).optional(), {
+      flag: '--seed <n>',
+      help: 'seed for crops, cap and split',
+      defaultHelp: "the labels' seed",
+    }),
+    minRelease: flag(integer('--min-release', { min: 1 }).default(BUILD.minRelease), {
+      flag: '--min-release <n>',
+      help: 'drop labels left with fewer images',
+    }),
+    format: flag(
+      oneOf('--format', ['folders', 'webdataset'] as const satisfies readonly ReleaseFormat[]).default('folders'),
+      {
+        flag: '--format <format>',
+        help: 'folders | webdataset (webdataset also writes tar shards)',
+      },
+    ),
+    queue: flag(
+      z
+        .string()
+        .optional()
+        .superRefine((v, ctx) => {
+          if (v === undefined) return;
+          try {
+            checkQueueUrl(v);
+          } catch (e) {
+            ctx.addIssue({ code: 'custom', message: (e as Error).message });
+          }
+        }),
+      {
+        flag: '--queue <url>',
+        help: 'run the jobs on `cytoimagenet worker` machines through this Redis (redis://HOST:PORT, rediss:// for TLS); OUT and the sources must be on storage they all mount',
+      },
+    ),
+    shardSize: flag(integer('--shard-size', { min: 1 }).default(BUILD.shardSize), {
+      flag: '--shard-size <n>',
+      help: 'image sets per queue job (with --queue)',
+    }),
   })
   .strict();
 

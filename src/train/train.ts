@@ -5,9 +5,10 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { TRAIN } from '../defaults.js';
 import { csvField } from '../util/csv.js';
 import { UserError } from '../util/errors.js';
+import { validateOptions } from '../util/zod-options.js';
+import { trainOptionsSchema } from './options.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 import { Rng } from '../util/rng.js';
 import { resolveInside } from '../util/safe-path.js';
@@ -37,6 +38,7 @@ import { prefetch, rotationAngle } from './pipeline.js';
 import { readReleaseSplit, type TrainItem } from './release.js';
 import { encodeWeights, initWeights, kerasWeightsOf, loadEncodedWeights, loadInitWeights } from './weights.js';
 
+/** train()'s options: those of src/train/options.ts (validated there, defaults from src/defaults.ts), and callbacks. */
 export interface TrainOptions {
   release: string;
   out: string;
@@ -64,9 +66,9 @@ export interface TrainOptions {
   prefetch?: number;
   /** Loader threads decoding and rotating images (default: one per core; 0: this thread). */
   loaderThreads?: number;
-  /** Checkpoints kept (newest first). */
+  /** Checkpoints kept (newest first; default TRAIN.keepCheckpoints). */
   keepCheckpoints?: number;
-  /** Also checkpoint every this many steps inside an epoch (0: at epoch ends only). */
+  /** Also checkpoint every this many steps inside an epoch (0: at epoch ends only; default TRAIN.checkpointEvery). */
   checkpointEvery?: number;
   /** Stop (as if killed) after this many steps of this invocation; for tests of mid-epoch resume. */
   stopAfterSteps?: number;
@@ -153,7 +155,9 @@ async function exportModels(out: string, model: NativeModel): Promise<string> {
   return backbone;
 }
 
-export async function train(options: TrainOptions): Promise<TrainResult> {
+export async function train(input: TrainOptions): Promise<TrainResult> {
+  // Validated first (before the addon loads), with the command's schema and defaults.
+  const options = { ...input, ...validateOptions(trainOptionsSchema, input, 'train') };
   const engine = loadEngine();
   const log = options.log ?? (() => undefined);
   const out = resolve(options.out);
@@ -161,17 +165,17 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const split = readReleaseSplit(release, options.labelsSubset);
   const config: RunConfig = {
     release,
-    size: options.size ?? TRAIN.size,
-    batchSize: options.batchSize ?? TRAIN.batchSize,
-    learningRate: options.learningRate ?? TRAIN.learningRate,
-    seed: options.seed ?? 0,
+    size: options.size,
+    batchSize: options.batchSize,
+    learningRate: options.learningRate,
+    seed: options.seed,
     classes: split.classes,
     trainCount: split.train.length,
     valCount: split.val.length,
   };
-  const epochs = options.epochs ?? TRAIN.epochs;
+  const epochs = options.epochs;
   const threads = options.threads ?? availableParallelism();
-  const depth = options.prefetch ?? 1;
+  const depth = options.prefetch;
 
   await mkdir(out, { recursive: true });
   let state: TrainState | undefined;
@@ -216,10 +220,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   }
 
   const graph: TrainGraph = trainGraph(split.classes.length);
-  const device = options.device ?? 'cpu';
-  const kernels = options.kernels ?? 'own';
+  const device = options.device;
+  const kernels = options.kernels;
   const startedWith = state ? (state.precision ?? 'float32') : undefined;
-  const precision = resolvePrecision(options.precision ?? 'auto', {
+  const precision = resolvePrecision(options.precision, {
     device,
     kernels,
     info: engine.info(),
@@ -255,7 +259,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let globalStep = state?.globalStep ?? 0;
   const startEpoch = state?.epochsDone ?? 0;
   const resumeStep = state?.stepInEpoch ?? 0;
-  const every = options.checkpointEvery ?? 0;
+  const every = options.checkpointEvery;
   let stepsThisRun = 0;
   const stateAt = (epochsDone: number, stepInEpoch: number, meter?: MeterState): TrainState => ({
     format: 1,
@@ -338,7 +342,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
             stateAt(e, step, trainMeter.state()),
             encodeWeights(model, graph),
             model.saveOptimizer(),
-            options.keepCheckpoints ?? 2,
+            options.keepCheckpoints,
           );
         }
         if (options.stopAfterSteps !== undefined && stepsThisRun >= options.stopAfterSteps) {
@@ -389,13 +393,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         `EfficientNetB0 on ${split.classes.length} labels (batch ${B}, ${S}×${S}, Adam lr ${config.learningRate})`,
       );
       backbone = await exportModels(out, model);
-      await writeCheckpoint(
-        out,
-        newState,
-        encodeWeights(model, graph),
-        model.saveOptimizer(),
-        options.keepCheckpoints ?? 2,
-      );
+      await writeCheckpoint(out, newState, encodeWeights(model, graph), model.saveOptimizer(), options.keepCheckpoints);
       log(
         `epoch ${e + 1}/${epochs}: loss ${fmt(row.train_loss)} top-1 ${pct(row.train_top1)} top-7 ${pct(row.train_top7)}` +
           (row.val_loss !== null

@@ -299,7 +299,7 @@ test('malformed options get a clear message', async () => {
     [{ threshold: 2000, cap: 1000 }, /--threshold \(2000\) must not exceed --cap \(1000\)/],
     [{ cap: -5 }, /--cap must be at least 1, got -5/],
     [{ seed: '-1' }, /--seed must be at least 0/],
-    [{ threshold: '2.5' }, /--threshold must be a whole number, got '2\.5'/],
+    [{ threshold: '2.5' }, /--threshold must be a positive whole number, got '2\.5'/],
     [{ categories: ['organism', 'colour'] }, /unknown category 'colour'; expected one of organism, cell_type/],
     [{ cap: 20000 }, /--presample \(10000\) must be at least --cap \(20000\)/],
   ];
