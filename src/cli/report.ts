@@ -2,6 +2,7 @@
 // that opens from disk. Thin: parse, validate, call runReport, print where the index is.
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { integer } from '../util/zod-options.js';
 import { runReport } from '../report/run-report.js';
 import { runAction } from './run-action.js';
 
@@ -9,7 +10,7 @@ const cliSchema = z.object({
   release: z.string().min(1, '--release needs the release folder'),
   out: z.string().min(1, '--out needs a folder'),
   model: z.string().min(1, '--model needs a file or random:SEED').optional(),
-  seed: z.string().regex(/^\d+$/, '--seed must be a whole number ≥ 0').transform(Number).default(0),
+  seed: integer('--seed', { min: 0 }).default(0),
   catalog: z.string().optional(),
   umap: z.boolean().default(true),
   progress: z.boolean().optional(),

@@ -1,4 +1,4 @@
-// The report's fixed sizes: the original's figures (orig §9: 9×9 grids of 112×112 tiles, UMAPs of
+// The report's fixed sizes: the original's figures (9×9 grids of 112×112 tiles, UMAPs of
 // 20 random labels) and the bounds that keep a 1,000-label report quick.
 export const REPORT = {
   /** Grid side per label page (9×9 = 81 images). */

@@ -2,7 +2,7 @@
 // (each sampled source image set merged, before upsampling) against the release images made from
 // the same sources (their crops, after), embedded with umap-js driven by the seeded Rng, drawn as
 // two panels coloured by label (an SVG rendered to PNG by sharp), plus each label's diversity:
-// the mean pairwise cosine distance of its features (orig §9, DiversityMetric).
+// the mean pairwise cosine distance of its features (the original's DiversityMetric).
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
