@@ -79,7 +79,7 @@ export type QcFailure = string | { message: string; file?: string };
 export interface WholeImageRule {
   /** The verdict when the rule fails (several rules may share one, e.g. 'uniform'). */
   kind: string;
-  /** The reject reason a release records for it (docs/build.md "Rejects"), e.g. 'binary-mask'. */
+  /** The reject reason a release records for it (rejects.csv, docs/build.md), e.g. 'binary-mask'. */
   reason: string;
   /** null when the image passes, else why it fails. */
   check(facts: WholeImageFacts): QcFailure | null;
