@@ -75,8 +75,11 @@ async function main(): Promise<void> {
     const url = `redis://127.0.0.1:${port}`;
     // Workers run for the whole bench, as they would on a cluster (their start-up is not a build's cost).
     for (let i = 0; i < 2; i++) {
+      // Two workers share this machine's cores as the local pool's two processes do: one libvips
+      // thread each (a worker alone on a machine would use the spare cores, see worker-pool.ts).
       const w = spawn(process.execPath, [CLI, 'worker', '--queue', url, '--concurrency', '1'], {
         stdio: ['ignore', 'pipe', 'inherit'],
+        env: { ...process.env, CYTOIMAGENET_BUILD_VIPS_THREADS: '1' },
       });
       children.push(w);
       await waitFor(w, /takes shards from/, 'worker');

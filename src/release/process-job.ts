@@ -105,7 +105,11 @@ export async function finishJob(prepared: PreparedJob, stagingDir: string): Prom
   } catch (e) {
     return rejected(job, 'decode', 'processing-error', `PNG encoding failed: ${firstLine(e)}`);
   }
-  await mkdir(join(stagingDir, job.key.slice(0, 2)), { recursive: true });
+  // Not recursive: a staging folder that is gone means the build finished or moved on (a queue
+  // worker running a shard late), and nothing may be written into OUT then.
+  await mkdir(join(stagingDir, job.key.slice(0, 2))).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EEXIST') throw e;
+  });
   const samples: StagedSample[] = [];
   if (set.whole !== null) {
     const name = stagedName(job.key, 0);

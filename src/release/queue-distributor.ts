@@ -183,7 +183,14 @@ export class QueueDistributor implements Distributor {
           idle++;
           // Nothing finished for a while: a shard lost by a Redis restart without persistence
           // is queued again (adding an id the queue still holds is a no-op).
-          if (idle % 15 === 0) await this.requeueLost(queue, outstanding, byKey, add);
+          if (idle % 15 === 0) {
+            await this.requeueLost(queue, outstanding, byKey, add);
+            // Say so when no worker is running anything: the usual cause is that none was started.
+            if ((await queue.getActiveCount()) === 0)
+              this.o.log(
+                `build: no worker is running a shard; start \`cytoimagenet worker --queue ${redactQueueUrl(this.o.url)}\` on machines that see ${dirname(dirname(ctx.stagingDir))}`,
+              );
+          }
           await new Promise<void>((res) => {
             const t = setTimeout(res, scanMs());
             wake = () => {

@@ -9,7 +9,8 @@
 // exits; after a SIGKILL the shard's lock lapses and BullMQ hands it to another worker.
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { type Job as BullJob, Worker } from 'bullmq';
+import { dirname, isAbsolute, join } from 'node:path';
+import { type Job as BullJob, UnrecoverableError, Worker } from 'bullmq';
 import type { Job, JobResult } from './types.js';
 import { runPool, WarmWorkers } from './worker-pool.js';
 import {
@@ -69,6 +70,9 @@ export function startQueueWorker(opts: QueueWorkerOptions): RunningQueueWorker {
 
   const processShard = async (job: BullJob<ShardData, ShardResult>): Promise<ShardResult> => {
     const d = job.data;
+    // Staging sits beside the marker in OUT/.build: a shard cannot point the worker's writes elsewhere.
+    if (d.v !== 1 || d.stagingDir !== join(dirname(d.marker.path), 'staged') || !isAbsolute(d.stagingDir))
+      throw new UnrecoverableError(`shard ${job.id} is not a shard of this tool version's builds; not run`);
     const marker = map.local(d.marker.path);
     let content: string | null = null;
     try {
