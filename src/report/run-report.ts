@@ -232,7 +232,12 @@ async function labelSite(
     }
   };
   const tiles = await Promise.all(rows.map((r) => read(r, REPORT.tile)));
-  await writeFile(resolveInside(join(out, 'labels'), `${l.dirLabel}.png`), await sheet(tiles, cols, cols, REPORT.tile));
+  // 9 wide; 9 rows at 81 images (every label of a real release), fewer rows for a smaller label
+  const gridRows = Math.max(1, Math.ceil(rows.length / cols));
+  await writeFile(
+    resolveInside(join(out, 'labels'), `${l.dirLabel}.png`),
+    await sheet(tiles, cols, gridRows, REPORT.tile),
+  );
 
   // Source thumbnails: each source image set decoded once (a few at a time: they can be large).
   const bySource = new Map<string, number[]>();
