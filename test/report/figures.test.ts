@@ -14,6 +14,8 @@ import { buildRelease } from '../../src/release/build-release.js';
 import { runReport, type ReportResult } from '../../src/report/run-report.js';
 import { UserError } from '../../src/util/errors.js';
 import { makeFixture, treeDigest, type Fixture } from '../release/fixture.js';
+import { CLI } from '../helpers/data.js';
+import { spawnSync } from 'node:child_process';
 
 type Row = Record<string, string>;
 let root: string;
@@ -214,4 +216,21 @@ test('bad input: overlapping folders, a non-report folder and a missing column a
     return true;
   });
   assert.ok(!existsSync(join(root, 'site-broken', 'index.html')));
+});
+
+test('cytoimagenet report: prints where index.html is; a missing release is a one-line error, exit 1', () => {
+  const out = join(root, 'site-cli');
+  const ok = spawnSync(
+    process.execPath,
+    [CLI, 'report', '--release', release, '--out', out, '--catalog', fx.catalog, '--no-umap', '--no-progress'],
+    { encoding: 'utf8' },
+  );
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.ok(ok.stdout.includes(`open ${join(out, 'index.html')}`), ok.stdout);
+  assert.ok(existsSync(join(out, 'labels', 'nucleus.html')));
+  const bad = spawnSync(process.execPath, [CLI, 'report', '--release', join(root, 'nope'), '--out', join(root, 'x')], {
+    encoding: 'utf8',
+  });
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /^cytoimagenet: .*nope: release folder not found\n$/);
 });
