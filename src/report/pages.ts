@@ -108,11 +108,12 @@ export function labelPage(d: LabelPageInput): string {
   const l = d.label;
   const file = encodeURIComponent(l.dirLabel);
   const all = d.shown.length < d.cols * d.cols;
+  const gridRows = Math.max(1, Math.ceil(d.shown.length / d.cols));
   const cells = d.shown
     .map((_, k) => {
       const x = (100 / d.cols) * (k % d.cols);
-      const y = (100 / d.cols) * Math.floor(k / d.cols);
-      return `<a href="#p${k + 1}" style="left:${x.toFixed(4)}%;top:${y.toFixed(4)}%" title="image ${k + 1}"></a>`;
+      const y = (100 / gridRows) * Math.floor(k / d.cols);
+      return `<a href="#p${k + 1}" style="left:${x.toFixed(4)}%;top:${y.toFixed(4)}%;width:${(100 / d.cols).toFixed(4)}%;height:${(100 / gridRows).toFixed(4)}%" title="image ${k + 1}"></a>`;
     })
     .join('');
   const items = d.shown
@@ -164,7 +165,7 @@ ${d.sources.map((s) => `<tr><td>${esc(s.source)}</td><td>${esc(s.dataset)}</td><
 </section>
 <section>
 <h2>${all ? `All ${d.shown.length} images` : `${d.shown.length} seeded random images`} (${d.tile}×${d.tile} tiles; click one for its provenance)</h2>
-<div class="gridwrap"><img id="grid" src="${file}.png" width="${d.cols * d.tile}" height="${d.cols * d.tile}" alt="9×9 grid of ${esc(l.label)}">${cells}</div>
+<div class="gridwrap"><img id="grid" src="${file}.png" width="${d.cols * d.tile}" height="${gridRows * d.tile}" alt="${d.cols}×${gridRows} grid of ${esc(l.label)}">${cells}</div>
 </section>
 <section>
 <h2>Provenance</h2>

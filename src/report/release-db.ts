@@ -9,6 +9,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { CATALOG_TABLE, SOURCES_TABLE } from '../sources/schema.js';
 import { UserError } from '../util/errors.js';
+import { sqlString as sql } from '../util/sql.js';
 
 /** The metadata.csv columns the report reads. */
 export const NEEDED_COLUMNS = [
@@ -31,8 +32,6 @@ export const NEEDED_COLUMNS = [
   'source_idx',
 ] as const;
 const REJECT_COLUMNS = ['idx', 'label', 'category', 'stage', 'reason'] as const;
-
-export const sql = (s: string): string => `'${s.replaceAll("'", "''")}'`;
 
 export type Row = Record<string, unknown>;
 

@@ -15,7 +15,8 @@ import { isInside, resolveInside } from '../util/safe-path.js';
 import { Rng } from '../util/rng.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 import { REPORT } from './options.js';
-import { ReleaseDb, sql, type ImageRow, type LabelSummary } from './release-db.js';
+import { sqlString as sql } from '../util/sql.js';
+import { ReleaseDb, type ImageRow, type LabelSummary } from './release-db.js';
 import { chartSpecs, figureData, type FigureData } from './figures.js';
 import { sheet, sourceImage, thumbOf, tile, withBox } from './tiles.js';
 import { indexPage, labelPage, type ShownImage } from './pages.js';
@@ -141,7 +142,6 @@ export async function runReport(o: ReportOptions): Promise<ReportResult> {
     if (labels.length === 0) throw new UserError('the release has no images', { file: join(release, 'metadata.csv') });
     await prepareOut(out, release);
     const figures = await figureData(db);
-    const specs = chartSpecs(figures);
     const locked = serial();
 
     // Per label: the grid, the source thumbnails, the page, and its mosaic tile.
@@ -163,27 +163,7 @@ export async function runReport(o: ReportOptions): Promise<ReportResult> {
     const umap =
       o.umap === false ? null : await runUmap(db, labels, { seed, model: o.model ?? `random:${seed}`, out, log });
 
-    await copyFile(bundled('vega'), join(out, 'assets', 'vega.min.js'));
-    await copyFile(bundled('vega-lite'), join(out, 'assets', 'vega-lite.min.js'));
-    await writeFile(join(out, 'assets', 'report.css'), CSS);
-    await writeFile(join(out, 'assets', 'index.js'), INDEX_JS);
-    await writeFile(join(out, 'assets', 'charts.js'), `window.REPORT_CHARTS = ${JSON.stringify(specs)};\n`);
-    // [label, category, folder, images, crops, sources]: the index's whole per-label data
-    const list = labels.map((l) => [l.label, l.category, l.dirLabel, l.images, l.crops, l.sources.join(' ')]);
-    await writeFile(join(out, 'assets', 'labels.js'), `window.REPORT_LABELS = ${JSON.stringify(list)};\n`);
-    await writeFile(join(out, 'figures.json'), `${JSON.stringify(figures, null, 1)}\n`);
-    const index = join(out, 'index.html');
-    await writeFileAtomic(
-      index,
-      indexPage({
-        figures,
-        chartIds: Object.keys(specs),
-        umap: umap && { labels: umap.labels, diversity: umap.diversity, model: umap.model, note: umap.note },
-        mosaicLabels: labels.length,
-        mosaicCols: cols,
-        seed,
-      }),
-    );
+    const index = await writeIndex(out, { figures, labels, umap, mosaicCols: cols, seed });
     return {
       out,
       index,
@@ -196,6 +176,41 @@ export async function runReport(o: ReportOptions): Promise<ReportResult> {
   } finally {
     await db.close();
   }
+}
+
+/**
+ * The index and its assets (charts with their data, the label list), index.html last. The
+ * mosaic (mosaic.png) and umap.png are written before.
+ */
+export async function writeIndex(
+  out: string,
+  d: { figures: FigureData; labels: LabelSummary[]; umap: UmapResult | null; mosaicCols: number; seed: number },
+): Promise<string> {
+  const specs = chartSpecs(d.figures);
+  await mkdir(join(out, 'assets'), { recursive: true });
+  await copyFile(bundled('vega'), join(out, 'assets', 'vega.min.js'));
+  await copyFile(bundled('vega-lite'), join(out, 'assets', 'vega-lite.min.js'));
+  await writeFile(join(out, 'assets', 'report.css'), CSS);
+  await writeFile(join(out, 'assets', 'index.js'), INDEX_JS);
+  await writeFile(join(out, 'assets', 'charts.js'), `window.REPORT_CHARTS = ${JSON.stringify(specs)};\n`);
+  // [label, category, folder, images, crops, sources]: the index's whole per-label data
+  const list = d.labels.map((l) => [l.label, l.category, l.dirLabel, l.images, l.crops, l.sources.join(' ')]);
+  await writeFile(join(out, 'assets', 'labels.js'), `window.REPORT_LABELS = ${JSON.stringify(list)};\n`);
+  await writeFile(join(out, 'figures.json'), `${JSON.stringify(d.figures, null, 1)}\n`);
+  const index = join(out, 'index.html');
+  const u = d.umap;
+  await writeFileAtomic(
+    index,
+    indexPage({
+      figures: d.figures,
+      chartIds: Object.keys(specs),
+      umap: u && { labels: u.labels, diversity: u.diversity, model: u.model, note: u.note },
+      mosaicLabels: d.labels.length,
+      mosaicCols: d.mosaicCols,
+      seed: d.seed,
+    }),
+  );
+  return index;
 }
 
 /** One label's grid, source sheet and page; returns its mosaic tile. */
@@ -231,7 +246,12 @@ async function labelSite(
     }
   };
   const tiles = await Promise.all(rows.map((r) => read(r, REPORT.tile)));
-  await writeFile(resolveInside(join(out, 'labels'), `${l.dirLabel}.png`), await sheet(tiles, cols, cols, REPORT.tile));
+  // 9 wide; 9 rows at 81 images (every label of a real release), fewer rows for a smaller label
+  const gridRows = Math.max(1, Math.ceil(rows.length / cols));
+  await writeFile(
+    resolveInside(join(out, 'labels'), `${l.dirLabel}.png`),
+    await sheet(tiles, cols, gridRows, REPORT.tile),
+  );
 
   // Source thumbnails: each source image set decoded once (a few at a time: they can be large).
   const bySource = new Map<string, number[]>();

@@ -29,7 +29,7 @@ img.figure { max-width: 100%; height: auto; border: 1px solid var(--line); backg
 .mosaicwrap a:hover { outline: 2px solid #ffd600; }
 .gridwrap { position: relative; display: inline-block; max-width: 100%; line-height: 0; }
 .gridwrap img { max-width: 100%; height: auto; background: #000; }
-.gridwrap a { position: absolute; width: 11.1111%; height: 11.1111%; }
+.gridwrap a { position: absolute; }
 .gridwrap a:hover { outline: 2px solid #ffd600; }
 ol.prov { list-style: none; padding: 0; margin: 0; display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); gap: 10px; }
 ol.prov li { display: flex; gap: 10px; border: 1px solid var(--line); border-radius: 4px; padding: 8px; }

@@ -33,8 +33,9 @@ export async function sheet(
     const rowBytes = side * channels;
     for (let y = 0; y < side; y++) t.copy(out, ((y0 + y) * W + x0) * channels, y * rowBytes, (y + 1) * rowBytes);
   });
+  // zlib level 6: level 9 takes 3–10× as long on these noisy sheets for ~15 % smaller files
   return sharp(out, { raw: { width: W, height: H, channels } })
-    .png({ compressionLevel: 9 })
+    .png({ compressionLevel: 6 })
     .toBuffer();
 }
 

@@ -5,13 +5,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import sharp from 'sharp';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { runReport, type ReportResult } from '../../src/report/run-report.js';
+import { runReport, writeIndex, type ReportResult } from '../../src/report/run-report.js';
+import type { LabelSummary } from '../../src/report/release-db.js';
 import { makeDemoRelease } from './demo-release.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -192,5 +193,44 @@ test('a label page shows 81 images, each with its provenance and source thumbnai
     .greyscale()
     .stats();
   assert.ok(stats.channels[0].stdev > 20, 'label page screenshot looks blank');
+  await page.close();
+});
+
+test('the index of a 1,000-label, 1 M-image release: the list draws at most 400, the search finds any label', {
+  skip,
+}, async () => {
+  // Only the index is made (from the demo's figures and 1,000 label entries): what the browser
+  // loads for it is the same whatever the number of images, which live on the label pages.
+  const out = join(root, 'big-index');
+  await mkdir(out, { recursive: true });
+  const labels: LabelSummary[] = Array.from({ length: 1000 }, (_, i) => ({
+    label: `label ${i}`,
+    category: ['compound', 'gene', 'phenotype'][i % 3],
+    dirLabel: `label_${i}`,
+    images: 1000,
+    crops: 700,
+    train: 900,
+    val: 100,
+    sources: [`source_${i % 40}`],
+  }));
+  const cols = Math.ceil(Math.sqrt(labels.length));
+  await sharp({ create: { width: cols * 64, height: cols * 64, channels: 3, background: '#404040' } })
+    .png()
+    .toFile(join(out, 'mosaic.png'));
+  const index = await writeIndex(out, { figures: report.figures, labels, umap: null, mosaicCols: cols, seed: 0 });
+  const { page, errors, offline } = await open(pathToFileURL(index).href);
+  const items = () => page.$$eval('#label-list li', (lis) => lis.length);
+  assert.equal(await items(), 400);
+  assert.match((await page.textContent('#search-count')) ?? '', /^1000 of 1000 labels \(first 400 shown/);
+  // every word must match: '99' is in 99, 199 … 899 and 990 … 999
+  await page.fill('#search', 'label 99');
+  assert.equal(await items(), 19);
+  await page.fill('#search', 'label 999');
+  assert.deepEqual(await page.$$eval('#label-list li a', (as) => as.map((a) => a.getAttribute('href'))), [
+    'labels/label_999.html',
+  ]);
+  assert.equal((await page.$$('#mosaic-wrap a')).length, 1000, 'one link per mosaic tile');
+  assert.deepEqual(errors, []);
+  assert.deepEqual(offline, []);
   await page.close();
 });

@@ -14,6 +14,8 @@ import { buildRelease } from '../../src/release/build-release.js';
 import { runReport, type ReportResult } from '../../src/report/run-report.js';
 import { UserError } from '../../src/util/errors.js';
 import { makeFixture, treeDigest, type Fixture } from '../release/fixture.js';
+import { CLI } from '../helpers/data.js';
+import { spawnSync } from 'node:child_process';
 
 type Row = Record<string, string>;
 let root: string;
@@ -130,7 +132,7 @@ test('the charts draw those numbers: charts.js and figures.json carry the same d
   assert.doesNotMatch(index, /https?:\/\//, 'index.html references nothing on the network');
 });
 
-test('each label page shows seeded images of that label only, with their provenance and a 9×9 grid PNG', async () => {
+test('each label page shows seeded images of that label only, with their provenance and a 9-wide grid PNG (9×9 at 81)', async () => {
   const labels = new Map<string, Row[]>();
   for (const r of meta) labels.set(r.path, [...(labels.get(r.path) ?? []), r]);
   const pages = (await readdir(join(report.out, 'labels'))).filter((f) => f.endsWith('.html')).sort();
@@ -146,7 +148,7 @@ test('each label page shows seeded images of that label only, with their provena
     const idx = new Set(rows.map((r) => r.idx.replaceAll('&', '&amp;')));
     for (const s of shown) assert.ok(idx.has(s), `${dir} shows ${s}, not one of its images`);
     const grid = await sharp(join(report.out, 'labels', `${dir}.png`)).metadata();
-    assert.deepEqual([grid.width, grid.height], [9 * 112, 9 * 112]);
+    assert.deepEqual([grid.width, grid.height], [9 * 112, Math.ceil(Math.min(81, rows.length) / 9) * 112]);
     // the sources are readable here (absolute shared files, or under the catalog's images_root)
     assert.equal((html.match(/class="sprite src"/g) ?? []).length, shown.length, `${dir}: source thumbnails`);
   }
@@ -214,4 +216,21 @@ test('bad input: overlapping folders, a non-report folder and a missing column a
     return true;
   });
   assert.ok(!existsSync(join(root, 'site-broken', 'index.html')));
+});
+
+test('cytoimagenet report: prints where index.html is; a missing release is a one-line error, exit 1', () => {
+  const out = join(root, 'site-cli');
+  const ok = spawnSync(
+    process.execPath,
+    [CLI, 'report', '--release', release, '--out', out, '--catalog', fx.catalog, '--no-umap', '--no-progress'],
+    { encoding: 'utf8' },
+  );
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.ok(ok.stdout.includes(`open ${join(out, 'index.html')}`), ok.stdout);
+  assert.ok(existsSync(join(out, 'labels', 'nucleus.html')));
+  const bad = spawnSync(process.execPath, [CLI, 'report', '--release', join(root, 'nope'), '--out', join(root, 'x')], {
+    encoding: 'utf8',
+  });
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /^cytoimagenet: .*nope: release folder not found\n$/);
 });
