@@ -40,6 +40,9 @@ export const BUILD = {
   valFraction: 0.1,
   /** Image sets per queue job in a distributed build (docs/build.md "Scaling out"). */
   shardSize: 64,
+  /** Seconds one image set may take on a worker before it is stopped (retried once, then rejected
+   * `timeout`). Generous: the largest images allowed take well under a minute. */
+  jobTimeoutSeconds: 900,
 } as const;
 
 export const TRAIN = {

@@ -2,7 +2,7 @@
 // for TIFFs libvips refuses (float oddities, unusual layouts); fast-bmp for BMP/DIB, which
 // libvips cannot read. Palette images come back expanded, gray stays one channel.
 import { readFile } from 'node:fs/promises';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import sharp from 'sharp';
 import type { Metadata, OutputInfo } from 'sharp';
 import { IMAGING } from '../defaults.js';
@@ -25,12 +25,7 @@ export interface DecodeOptions {
 /** Read and decode one file. Throws ImageError naming the file and the reason. */
 export async function decodeImage(path: string, opts: DecodeOptions = {}): Promise<DecodedImage> {
   const name = opts.name ?? path;
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (e) {
-    throw new ImageError(name, 'unreadable', ioReason(e));
-  }
+  const fd = openRegularFile(path, name);
   try {
     // libvips reads the file itself (as the codec floor does); we only need the first bytes,
     // plus, for TIFF, the directory and strip tables, read on demand. Synchronous reads of a few
@@ -46,6 +41,39 @@ export async function decodeImage(path: string, opts: DecodeOptions = {}): Promi
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Opens a file for reading, refusing anything but a regular file. O_NONBLOCK: a plain open of a
+ * named pipe waits for a writer forever (and a worker with it); a device or socket would be read
+ * as an endless or failing stream. The type is checked on the open descriptor, so a file swapped
+ * after a stat cannot slip through.
+ */
+function openRegularFile(path: string, name: string): number {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    // Opening a socket fails (ENXIO); it is not a regular file either.
+    if (code === 'ENXIO' || code === 'EOPNOTSUPP')
+      throw new ImageError(name, 'not-a-regular-file', 'a socket, not a file');
+    throw new ImageError(name, 'unreadable', ioReason(e));
+  }
+  const st = fstatSync(fd);
+  if (!st.isFile()) {
+    closeSync(fd);
+    if (st.isDirectory()) throw new ImageError(name, 'unreadable', 'is a folder, not a file');
+    const what = st.isFIFO()
+      ? 'a named pipe'
+      : st.isSocket()
+        ? 'a socket'
+        : st.isCharacterDevice() || st.isBlockDevice()
+          ? 'a device'
+          : 'not a regular file';
+    throw new ImageError(name, 'not-a-regular-file', `${what}, not an image file`);
+  }
+  return fd;
 }
 
 /** Decode bytes already in memory (same rules as decodeImage). */
@@ -336,7 +364,7 @@ function typedView(buf: Uint8Array, raw: 'uchar' | 'ushort' | 'float'): SampleAr
 
 /** Number of pages without decoding pixels (1 for single-image formats). */
 export function pageCount(path: string): number {
-  const fd = openSync(path, 'r');
+  const fd = openRegularFile(path, path);
   try {
     const size = fstatSync(fd).size;
     const head = Buffer.alloc(Math.min(size, HEAD_BYTES));

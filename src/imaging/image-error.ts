@@ -3,6 +3,7 @@ import { UserError } from '../util/errors.js';
 
 export type ImageErrorKind =
   | 'unreadable'
+  | 'not-a-regular-file'
   | 'empty'
   | 'not-an-image'
   | 'truncated'

@@ -120,6 +120,7 @@ export async function buildRelease(options: BuildOptions): Promise<BuildSummary>
       format: options.format,
       queue: options.queue,
       shardSize: options.shardSize,
+      jobTimeout: options.jobTimeout,
     },
     'build',
   );
@@ -162,6 +163,15 @@ async function build(
     });
   }
   const lj = inputs.labelsJson;
+  // The cap bounds every label's image count, so a cap below --min-release can only drop every
+  // label: refuse now, before hours of decoding end in an empty release.
+  if (lj.cap < opts.minRelease) {
+    throw new UserError(
+      `the labels' cap (${lj.cap} images per label) is below --min-release ${opts.minRelease}, so every label would be dropped and the release would be empty`,
+      { file: join(inputs.labelsDir, 'labels.json') },
+      `pass --min-release ${lj.cap} or lower, or re-run \`cytoimagenet labels\` with --cap ${opts.minRelease} or higher`,
+    );
+  }
   const seed = opts.seed ?? parseSeed(lj.seed);
   const record = makeBuildRecord({
     catalogFingerprint: inputs.catalogFingerprint,
@@ -265,6 +275,7 @@ async function build(
       try {
         await distributor.run(todo, {
           stagingDir,
+          jobTimeoutMs: opts.jobTimeout * 1000,
           onResult: (r, host) => {
             journal.append(r);
             done.set(r.key, r);

@@ -13,6 +13,8 @@ export interface RunContext {
   stagingDir: string;
   /** Called once per job (never twice, whatever the delivery), with the host that ran it. */
   onResult: (result: JobResult, host: string) => void;
+  /** Milliseconds one image set may run before its worker is stopped (build --job-timeout). */
+  jobTimeoutMs?: number;
 }
 
 export interface Distributor {
@@ -39,6 +41,7 @@ export class LocalDistributor implements Distributor {
       workers: this.workers,
       warm: this.warm,
       stagingDir: ctx.stagingDir,
+      jobTimeoutMs: ctx.jobTimeoutMs,
       onResult: (r) => ctx.onResult(r, 'local'),
     });
   }

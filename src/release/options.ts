@@ -3,7 +3,7 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { BUILD } from '../defaults.js';
-import { flag, integer, integerOption, oneOf } from '../util/zod-options.js';
+import { flag, integer, integerOption, oneOf, positiveNumber } from '../util/zod-options.js';
 import { checkQueueUrl } from './queue-link.js';
 import type { ReleaseFormat } from './types.js';
 
@@ -40,6 +40,10 @@ export const buildOptionsSchema = z
     minRelease: flag(integer('--min-release', { min: 1 }).default(BUILD.minRelease), {
       flag: '--min-release <n>',
       help: 'drop labels left with fewer images',
+    }),
+    jobTimeout: flag(positiveNumber('--job-timeout').default(BUILD.jobTimeoutSeconds), {
+      flag: '--job-timeout <seconds>',
+      help: 'stop an image set after this long on a worker (retried once, then rejected: timeout)',
     }),
     format: flag(
       oneOf('--format', ['folders', 'webdataset'] as const satisfies readonly ReleaseFormat[]).default('folders'),

@@ -2,7 +2,7 @@
 //   check files → standardise (decode, normalise, merge) → whole-image QC → crops → encode → stage.
 // Randomness: Rng.derive(seed, idx, label), so a job's output depends on nothing but the job.
 // A bad input becomes a reject with its stage and reason; only a bug throws.
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, statSync, type Stats } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Rng } from '../util/rng.js';
@@ -27,6 +27,13 @@ async function stage(stagingDir: string, name: string, png: Buffer): Promise<voi
   }
 }
 
+function specialKind(st: Stats): string {
+  if (st.isFIFO()) return 'a named pipe';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  return 'not a regular file';
+}
+
 function firstLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0];
 }
@@ -39,6 +46,7 @@ function rejected(job: Job, stage: RejectStage, reason: string, detail: string):
 function decodeReason(detail: string): string {
   if (/channels of one image must match/.test(detail)) return 'channel-size-mismatch';
   if (/^too-large:/.test(detail)) return 'too-large';
+  if (/^not-a-regular-file:/.test(detail)) return 'not-a-regular-file';
   return 'corrupt-image';
 }
 
@@ -61,7 +69,11 @@ export async function prepareJob(job: Job, decoded?: DecodedSet): Promise<JobRes
     try {
       // Synchronous: a stat of a cached inode costs microseconds, a thread-pool round trip more.
       const st = statSync(f);
-      if (!st.isFile()) return rejected(job, 'read', 'unreadable-file', `${f}: not a regular file`);
+      // A pipe, socket or device would block or never end a read (see openRegularFile in
+      // src/imaging/decode.ts); a folder is just unreadable.
+      if (st.isDirectory()) return rejected(job, 'read', 'unreadable-file', `${f}: a folder, not a file`);
+      if (!st.isFile())
+        return rejected(job, 'read', 'not-a-regular-file', `${f}: ${specialKind(st)}, not an image file`);
       accessSync(f, constants.R_OK);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;

@@ -11,6 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 import { type Job as BullJob, UnrecoverableError, Worker } from 'bullmq';
+import { BUILD } from '../defaults.js';
 import type { Job, JobResult } from './types.js';
 import { runPool, WarmWorkers } from './worker-pool.js';
 import {
@@ -99,6 +100,8 @@ export function startQueueWorker(opts: QueueWorkerOptions): RunningQueueWorker {
       warm,
       keep: true,
       stagingDir: map.local(d.stagingDir),
+      // The watchdog at its default (docs/build.md, --job-timeout): a stuck image ends in a reject here too.
+      jobTimeoutMs: BUILD.jobTimeoutSeconds * 1000,
       onResult: (r) => results.push(map.empty || r.ok ? r : { ...r, detail: map.shared(r.detail) }),
     });
     const endedAt = Date.now();

@@ -2,7 +2,9 @@
 // process nearly doubled throughput, where worker threads and in-process concurrency did not.
 // Each worker holds at most `prefetch` jobs, so a slow image never starves the others. A worker
 // that dies (a native crash on a hostile file) is replaced; the job it was on is retried once,
-// then rejected, so one bad file cannot stop a build.
+// then rejected, so one bad file cannot stop a build. A job that runs past the per-job timeout
+// (a decoder stuck on a hostile file) is handled the same way: its worker is killed, the job is
+// retried once alone, then rejected with reason `timeout`.
 import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -65,6 +67,8 @@ export interface PoolOptions {
   keep?: boolean;
   /** Jobs queued per worker (default 3: one encoding and staging, one computing, one decoding ahead). */
   prefetch?: number;
+  /** Milliseconds one job may run on a worker before the worker is killed (default: none). */
+  jobTimeoutMs?: number;
   onResult: (result: JobResult) => void;
 }
 
@@ -73,12 +77,18 @@ interface Slot {
   inFlight: Job[];
   exited: boolean;
   detach: () => void;
+  /** The watchdog on the oldest job in flight (the one running), and that job's key. */
+  timer?: NodeJS.Timeout;
+  timedKey?: string;
+  /** Set when the watchdog killed the worker: the key of the job that ran too long. */
+  timedOut?: string;
 }
 
 export function runPool(jobs: readonly Job[], opts: PoolOptions): Promise<void> {
   const prefetch = opts.prefetch ?? 3;
   const pending: Job[] = [...jobs].reverse(); // pop() from the end = original order
   const crashes = new Map<string, number>();
+  const timeouts = new Map<string, number>();
   const solo = new Set<string>();
   let remaining = jobs.length;
   const slots = new Set<Slot>();
@@ -88,12 +98,16 @@ export function runPool(jobs: readonly Job[], opts: PoolOptions): Promise<void> 
     const fail = (e: Error): void => {
       if (failed) return;
       failed = true;
-      for (const s of slots) s.child.kill('SIGKILL');
+      for (const s of slots) {
+        clearTimeout(s.timer);
+        s.child.kill('SIGKILL');
+      }
       rejectPool(e);
     };
     const finishIfDone = (): void => {
       if (remaining === 0 && !failed) {
         for (const s of slots) {
+          clearTimeout(s.timer);
           if (s.exited) continue;
           if (opts.keep && opts.warm) {
             s.detach();
@@ -102,6 +116,23 @@ export function runPool(jobs: readonly Job[], opts: PoolOptions): Promise<void> 
         }
         resolvePool();
       }
+    };
+    // A worker runs its jobs in order, so the oldest in flight is the one running; the clock
+    // restarts whenever that changes.
+    const arm = (slot: Slot): void => {
+      const ms = opts.jobTimeoutMs;
+      if (ms === undefined || slot.exited) return;
+      const head = slot.inFlight[0]?.key;
+      if (head === slot.timedKey) return;
+      clearTimeout(slot.timer);
+      slot.timedKey = head;
+      slot.timer =
+        head === undefined
+          ? undefined
+          : setTimeout(() => {
+              slot.timedOut = head;
+              slot.child.kill('SIGKILL');
+            }, ms);
     };
     const feed = (slot: Slot): void => {
       // Near the end, no worker queues a third job while another may run dry.
@@ -115,6 +146,7 @@ export function runPool(jobs: readonly Job[], opts: PoolOptions): Promise<void> 
         slot.inFlight.push(job);
         slot.child.send({ type: 'job', job } satisfies ToWorker);
       }
+      arm(slot);
     };
     const spawn = (): void => {
       const child = opts.warm?.take() ?? forkWorker(opts.workers);
@@ -140,19 +172,22 @@ export function runPool(jobs: readonly Job[], opts: PoolOptions): Promise<void> 
       const onError = (e: Error): void => fail(e);
       const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
         slot.exited = true;
+        clearTimeout(slot.timer);
         slots.delete(slot);
         if (failed || (remaining === 0 && slot.inFlight.length === 0)) return;
         if (slot.inFlight.length === 0 && code === 0) return;
         // Unexpected death: the crash is counted against the oldest job in flight; the others may
         // have been decoding or encoding at the same time, so every one of them is retried alone.
+        const timedOut = slot.timedOut !== undefined;
         const [running, ...queued] = slot.inFlight;
         for (const j of queued.reverse()) {
           solo.add(j.key);
           pending.push(j);
         }
         if (running) {
-          const n = (crashes.get(running.key) ?? 0) + 1;
-          crashes.set(running.key, n);
+          const counts = timedOut ? timeouts : crashes;
+          const n = (counts.get(running.key) ?? 0) + 1;
+          counts.set(running.key, n);
           if (n >= 2) {
             remaining--;
             try {
@@ -160,8 +195,10 @@ export function runPool(jobs: readonly Job[], opts: PoolOptions): Promise<void> 
                 key: running.key,
                 ok: false,
                 stage: 'decode',
-                reason: 'worker-crashed',
-                detail: `the worker process died twice on this image (${signal ?? `exit code ${code}`})`,
+                reason: timedOut ? 'timeout' : 'worker-crashed',
+                detail: timedOut
+                  ? `the image set ran past --job-timeout (${(opts.jobTimeoutMs ?? 0) / 1000} s) twice; its worker was stopped`
+                  : `the worker process died twice on this image (${signal ?? `exit code ${code}`})`,
               });
             } catch (e) {
               fail(e as Error);

@@ -52,6 +52,9 @@ async function drain(): Promise<void> {
       const job = queue.shift() as Job;
       // Test hook: die like a native crash would, on one image set.
       if (process.env.CYTOIMAGENET_BUILD_WORKER_CRASH_ON === job.idx) process.kill(process.pid, 'SIGKILL');
+      // Test hook: hang like a decoder stuck on a hostile file would (blocked, not spinning).
+      if (process.env.CYTOIMAGENET_BUILD_WORKER_HANG_ON === job.idx)
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
       const decoded = ahead !== null && ahead.key === job.key ? ahead.decoded : decodeSet(job.files);
       ahead = null;
       runningDecoded = false;

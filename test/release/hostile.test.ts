@@ -1,0 +1,99 @@
+// Hostile inputs for the build: special files listed as images, a job that never ends, options
+// that can only give an empty release. Each must end in a reject with its reason or a refusal
+// before any pixel is read, never a hang or a silent empty release.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import sharp from 'sharp';
+import { buildRelease } from '../../src/release/build-release.js';
+import { catalogFingerprint } from '../../src/catalog/fingerprint.js';
+import { UserError } from '../../src/util/errors.js';
+import { writeCatalog, writeLabels, type FixtureRow } from './fixture.js';
+
+let root: string;
+let catalog: string;
+let labels: string;
+let server: Server;
+const rows: FixtureRow[] = [];
+const quiet = { progress: false, log: (): void => undefined };
+
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'cytoimagenet-hostile-'));
+  const images = join(root, 'images');
+  await mkdir(images);
+  for (let i = 0; i < 4; i++) {
+    const d = new Uint8Array(90 * 80).map((_, j) => 20 + ((j * 7919 + i * 104729) % 200));
+    await sharp(d, { raw: { width: 90, height: 80, channels: 1 } })
+      .png()
+      .toFile(join(images, `good${i}.png`));
+    rows.push({ idx: `synth-${i}`, label: 'good', category: 'compound', dir_name: 'synth', files: [`good${i}.png`] });
+  }
+  execFileSync('mkfifo', [join(images, 'pipe.png')]);
+  server = createServer();
+  await new Promise<void>((r) => server.listen(join(images, 'socket.png'), r));
+  rows.push({ idx: 'synth-pipe', label: 'good', category: 'compound', dir_name: 'synth', files: ['pipe.png'] });
+  rows.push({ idx: 'synth-socket', label: 'good', category: 'compound', dir_name: 'synth', files: ['socket.png'] });
+  rows.push({ idx: 'shared-dev', label: 'good', category: 'compound', dir_name: 'shared', files: ['/dev/zero'] });
+  catalog = join(root, 'catalog.duckdb');
+  await writeCatalog(catalog, rows, images);
+  labels = join(root, 'labels');
+  await writeLabels(labels, rows, await catalogFingerprint(catalog), 5);
+});
+
+after(async () => {
+  server.close();
+  await rm(root, { recursive: true, force: true });
+});
+
+type Row = Record<string, string>;
+
+test('a named pipe, a socket and a device listed as images are rejected as not-a-regular-file; the build does not hang', async () => {
+  const out = join(root, 'release-special');
+  const s = await buildRelease({ catalog, labels, out, workers: 2, minRelease: 1, ...quiet });
+  const rejects = parse(await readFile(join(out, 'rejects.csv')), { columns: true }) as Row[];
+  const byIdx = new Map(rejects.map((r) => [r.idx, r.reason]));
+  assert.equal(byIdx.get('synth-pipe'), 'not-a-regular-file');
+  assert.equal(byIdx.get('synth-socket'), 'not-a-regular-file');
+  assert.equal(byIdx.get('shared-dev'), 'not-a-regular-file');
+  assert.equal(s.images >= 4, true, 'the regular images are released');
+});
+
+test('a job past --job-timeout is killed, retried once, then rejected with reason timeout; the build completes', async () => {
+  const out = join(root, 'release-timeout');
+  process.env.CYTOIMAGENET_BUILD_WORKER_HANG_ON = 'synth-2';
+  try {
+    const s = await buildRelease({ catalog, labels, out, workers: 2, minRelease: 1, jobTimeout: 2, ...quiet });
+    assert.equal(s.rejectsByReason.timeout, 1);
+  } finally {
+    delete process.env.CYTOIMAGENET_BUILD_WORKER_HANG_ON;
+  }
+  const rejects = parse(await readFile(join(out, 'rejects.csv')), { columns: true }) as Row[];
+  const r = rejects.find((x) => x.idx === 'synth-2');
+  assert.equal(r?.reason, 'timeout');
+  assert.match(r?.detail ?? '', /--job-timeout/);
+  const meta = parse(await readFile(join(out, 'metadata.csv')), { columns: true }) as Row[];
+  assert.deepEqual([...new Set(meta.map((m) => m.idx))].sort(), ['synth-0', 'synth-1', 'synth-3']);
+});
+
+test('--job-timeout must be a positive number of seconds', async () => {
+  await assert.rejects(
+    buildRelease({ catalog, labels, out: join(root, 'x'), jobTimeout: 0, ...quiet }),
+    /--job-timeout/,
+  );
+});
+
+test('a cap below --min-release is refused before any pixel is read, naming the option', async () => {
+  const out = join(root, 'release-cap');
+  await assert.rejects(
+    buildRelease({ catalog, labels, out, workers: 1, minRelease: 6, ...quiet }),
+    (e: unknown) =>
+      e instanceof UserError && /--min-release/.test(e.message) && /cap/.test(e.message) && /\b5\b/.test(e.message),
+  );
+  assert.ok(!existsSync(out), 'nothing was written');
+});
