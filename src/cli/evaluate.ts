@@ -73,6 +73,12 @@ export function register(program: Command): void {
       say(
         `BBBC021: ${result.counts.treatments} treatments, ${result.counts.compounds} compounds, ${result.counts.moas} MOAs, ${result.counts.images} images (${result.counts.ignoredRows} rows without MOA ignored)`,
       );
+      if (result.counts.missingImages > 0) {
+        const taking = result.counts.images + result.counts.missingImages;
+        say(
+          `  ${result.counts.missingImages} of the ${taking} labelled image sets have no features (listed under withoutFeatures in results.json)`,
+        );
+      }
       line('NSC', result.nsc);
       line('NSCB', result.nscb);
       if (result.excluded.nscb.length)

@@ -74,6 +74,11 @@ export interface Bbbc021Result {
   excluded: { nsc: Exclusion[]; nscb: Exclusion[] };
   perClass: ClassAccuracy[];
   predictions: TreatmentPrediction[];
+  /**
+   * Labelled image sets that take part (MOA known, not DMSO; DMSO too with --scaler dmso) but have
+   * no features row, in BBBC021_v1_image.csv order; `counts.missingImages` is their number.
+   */
+  withoutFeatures: string[];
 }
 
 function concentrationText(c: number): string {
@@ -296,7 +301,10 @@ export function evaluateBbbc021(
   }
   const acc = (m: 'nsc' | 'nscb'): Accuracy =>
     accuracy(tallies[m].truth.filter((t, i) => t === tallies[m].pred[i]).length, tallies[m].truth.length);
-  const labelledImages = allSets.filter((s) => s.moa !== null && s.compound !== BBBC021_CONTROL).length;
+  // A table missing many image sets still evaluates; the gap is reported, not silent.
+  const takesPart = (s: Bbbc021ImageSet): boolean =>
+    s.moa !== null && (s.compound !== BBBC021_CONTROL || opts.scaler === 'dmso');
+  const withoutFeatures = allSets.filter((s) => takesPart(s) && !seen.has(s.key)).map((s) => s.key);
   return {
     task: 'bbbc021',
     k,
@@ -309,7 +317,7 @@ export function evaluateBbbc021(
       images: evalRows.length,
       dmsoImages: dmsoRows.length,
       ignoredRows: ignored,
-      missingImages: labelledImages - evalRows.length,
+      missingImages: withoutFeatures.length,
       constantColumns,
     },
     nsc: acc('nsc'),
@@ -320,5 +328,6 @@ export function evaluateBbbc021(
       ...perClass('nscb', tallies.nscb.truth, tallies.nscb.pred),
     ],
     predictions,
+    withoutFeatures,
   };
 }

@@ -119,3 +119,28 @@ test('bad input ends with a located sentence on stderr and exit code 1, no stack
     assert.match(k.stderr, /--k must be a positive whole number/);
   });
 });
+
+test('evaluate bbbc021 says how many labelled image sets have no features and lists them in results.json', async () => {
+  await withTempDir(async (dir) => {
+    const sets = loadBbbc021ImageSets(META);
+    const moas = [...new Set(sets.map((s) => s.moa!))].sort();
+    // Drop every fifth non-DMSO image set and all DMSO ones (the default scaler does not use them);
+    // every treatment keeps images.
+    const nonDmso = sets.filter((s) => s.compound !== 'DMSO');
+    const dropped = nonDmso.filter((_, i) => i % 5 === 0).map((s) => s.key);
+    const gone = new Set(dropped);
+    const kept = nonDmso.filter((s) => !gone.has(s.key));
+    const b = join(dir, 'bbbc021.csv');
+    await writeBbbc021Table(b, kept, moas.length, (s) => moas.map((m) => (m === s.moa ? 1 : 0)), 0.05);
+    const out = join(dir, 'out');
+    const r = await cli(['evaluate', 'bbbc021', '--metadata', META, '--features', b, '--out', out, '--k', '1']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      new RegExp(`${dropped.length} of the ${nonDmso.length} labelled image sets have no features`),
+    );
+    const json = JSON.parse(await readFile(join(out, 'results.json'), 'utf8'));
+    assert.equal(json.bbbc021.counts.missingImages, dropped.length);
+    assert.deepEqual([...json.bbbc021.withoutFeatures].sort(), [...dropped].sort());
+  });
+});
