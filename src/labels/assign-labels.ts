@@ -1,5 +1,8 @@
 // The labels stage end to end: catalog → postings → least-first selection → labels folder.
 // Called by `cytoimagenet labels`, the demo and the build stage.
+import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { rm, rmdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { catalogFingerprint } from '../catalog/fingerprint.js';
 import type { Category } from '../defaults.js';
@@ -11,6 +14,7 @@ import { assignDirLabels, dirLabelKey } from './dir-label.js';
 import { loadLabelTable } from './load-catalog.js';
 import { parseLabelsOptions, type LabelsOptions, type LabelsOptionsInput } from './options.js';
 import { buildPostings } from './postings.js';
+import { nothingSelectedError } from './nothing-selected.js';
 import { selectLabels, type LabelOutcome } from './select-labels.js';
 import {
   categoriesCsv,
@@ -66,6 +70,11 @@ export interface LabelsManifest {
   categories: Category[];
   catalogFingerprint: string;
   toolVersion: string;
+  /**
+   * sha256 of the files the build reads, so a folder mixing two runs (a re-run killed part-way,
+   * files copied in) is refused by the build instead of released under the wrong seed and cap.
+   */
+  sha256: { 'labels.csv': string; 'assignments.csv': string };
 }
 
 export interface LabelsReport {
@@ -90,6 +99,13 @@ export interface LabelsReport {
   perDatabase: DatabaseSummary[];
   /** Wall-clock seconds per phase (fingerprint: the wait for it after select, as it runs alongside). */
   seconds: { fingerprint: number; load: number; select: number; write: number };
+}
+
+const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+/** Test hook: CYTOIMAGENET_LABELS_CRASH_AT=<point> makes the process SIGKILL itself there. */
+function crashPoint(point: string): void {
+  if (process.env.CYTOIMAGENET_LABELS_CRASH_AT === point) process.kill(process.pid, 'SIGKILL');
 }
 
 /** assignments.csv as bytes: one line per assigned row, built without per-row strings. */
@@ -126,6 +142,7 @@ export async function assignLabels(
   const options = parseLabelsOptions(input);
   const catalog = resolve(catalogPath);
   const out = resolve(outDir);
+  const existed = existsSync(out);
   const clock = { t: performance.now() };
   const lap = (): number => {
     const now = performance.now();
@@ -149,6 +166,11 @@ export async function assignLabels(
   const postings = buildPostings(table, options.categories);
   const { outcomes } = selectLabels(table, postings, options);
   const kept = outcomes.filter((o) => o.kept);
+  if (kept.length === 0) {
+    // Nothing to write: leave no empty folder behind (an existing one is left as it was).
+    if (!existed) await rmdir(out).catch(() => undefined);
+    throw nothingSelectedError(postings.labels, options, catalog);
+  }
   const folderOf = assignDirLabels(kept.map((o) => ({ label: o.token, category: o.category })));
   const folders = kept.map((o) => folderOf.get(dirLabelKey(o.token, o.category)) as string);
   const select = lap();
@@ -166,6 +188,14 @@ export async function assignLabels(
   }));
   const perCategory = summariseCategories(outcomes, options.categories);
   const perDatabase = summariseDatabases(table, outcomes);
+  const labelsCsv = Buffer.from(
+    csvTable(
+      LABELS_CSV_COLUMNS,
+      labelRows.map((r) => LABELS_CSV_COLUMNS.map((c) => r[c])),
+    ),
+  );
+  // Grouped by label in visit order, idx ascending within a label; idx bytes copied as they are.
+  const assignments = assignmentsCsv(table.idx, kept);
   const manifest: LabelsManifest = {
     threshold: options.threshold,
     cap: options.cap,
@@ -175,18 +205,16 @@ export async function assignLabels(
     categories: options.categories,
     catalogFingerprint: fingerprint,
     toolVersion: toolVersion(),
+    sha256: { 'labels.csv': sha256(labelsCsv), 'assignments.csv': sha256(assignments) },
   };
 
   const files = Object.fromEntries(
     Object.entries(LABELS_FILES).map(([k, name]) => [k, resolveInside(out, name)]),
   ) as LabelsReport['files'];
-  await writeFileAtomic(
-    files.labels,
-    csvTable(
-      LABELS_CSV_COLUMNS,
-      labelRows.map((r) => LABELS_CSV_COLUMNS.map((c) => r[c])),
-    ),
-  );
+  // labels.json goes first and comes back last: while the folder is being rewritten it has none,
+  // so a run killed here leaves a folder every reader refuses (docs/labels.md, "Outputs").
+  await rm(files.manifest, { force: true });
+  await writeFileAtomic(files.labels, labelsCsv);
   await writeFileAtomic(
     files.candidates,
     csvTable(
@@ -203,8 +231,8 @@ export async function assignLabels(
       ]),
     ),
   );
-  // Grouped by label in visit order, idx ascending within a label; idx bytes copied as they are.
-  await writeFileAtomic(files.assignments, assignmentsCsv(table.idx, kept));
+  await writeFileAtomic(files.assignments, assignments);
+  crashPoint('assignments');
   await writeFileAtomic(files.summaryCategories, categoriesCsv(perCategory));
   await writeFileAtomic(files.summaryDatabases, databasesCsv(perDatabase));
   await writeFileAtomic(

@@ -21,6 +21,8 @@ const labelsJsonSchema = z.object({
   excludeSources: z.array(z.string()).optional(),
   catalogFingerprint: z.string(),
   toolVersion: z.string().optional(),
+  /** Digests of labels.csv and assignments.csv (folders written before they existed have none). */
+  sha256: z.record(z.string(), z.string()).optional(),
 });
 export type LabelsJson = z.infer<typeof labelsJsonSchema>;
 
@@ -73,7 +75,9 @@ export async function readInputs(catalog: string, labels: string): Promise<Build
       throw new UserError(
         `the labels folder has no ${f}`,
         { file: join(labelsDir, f) },
-        'point --labels at a folder written by `cytoimagenet labels`',
+        f === 'labels.json' && existsSync(join(labelsDir, 'labels.csv'))
+          ? 'labels.json is written last, so a `cytoimagenet labels` run into this folder was interrupted: run it again'
+          : 'point --labels at a folder written by `cytoimagenet labels`',
       );
     }
   }
@@ -111,10 +115,16 @@ export async function readInputs(catalog: string, labels: string): Promise<Build
   }
   const h = createHash('sha256');
   for (const f of LABELS_FILES) {
-    h.update(f)
-      .update('\u0000')
-      .update(readFileSync(join(labelsDir, f)))
-      .update('\u0000');
+    const bytes = readFileSync(join(labelsDir, f));
+    const want = labelsJson.sha256?.[f];
+    if (want !== undefined && createHash('sha256').update(bytes).digest('hex') !== want) {
+      throw new UserError(
+        `${f} does not belong with labels.json (its sha256 differs from the one labels.json records): the folder mixes two runs, or a file was edited`,
+        { file: join(labelsDir, f) },
+        `re-run \`cytoimagenet labels --out ${labels}\` to write the folder again`,
+      );
+    }
+    h.update(f).update('\u0000').update(bytes).update('\u0000');
   }
   const labelsFingerprint = h.digest('hex');
 

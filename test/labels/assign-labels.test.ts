@@ -1,6 +1,7 @@
 // End to end on synthetic catalogs (a real DuckDB file): everything docs/labels.md promises.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -161,7 +162,7 @@ test('a different seed gives a different sample with the same counts', async () 
   assert.notEqual(other.raw.assignments, base.raw.assignments);
 });
 
-test('labels.json records the options, the catalog fingerprint and the tool version', async () => {
+test('labels.json records the options, the catalog fingerprint, the tool version and the CSVs digests', async () => {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
     version: string;
   };
@@ -174,6 +175,10 @@ test('labels.json records the options, the catalog fingerprint and the tool vers
     categories: [...CATEGORIES],
     catalogFingerprint: await catalogFingerprint(catalog),
     toolVersion: pkg.version,
+    sha256: {
+      'labels.csv': createHash('sha256').update(base.raw.labels).digest('hex'),
+      'assignments.csv': createHash('sha256').update(base.raw.assignments).digest('hex'),
+    },
   });
 });
 

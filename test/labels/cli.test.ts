@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, withTempDir } from '../helpers/data.js';
 import { assignLabels } from '../../src/labels/assign-labels.js';
@@ -63,5 +63,25 @@ test('cytoimagenet labels writes the same folder as assignLabels and prints the 
       assert.match(b.stderr, message);
       assert.doesNotMatch(b.stderr, /^\s+at /m, 'no stack trace');
     }
+  });
+});
+
+test('labels that select nothing exit 1 saying why: the largest candidate counts and the threshold that would give labels', async () => {
+  await withTempDir(async (dir) => {
+    const catalog = join(dir, 'small.duckdb');
+    const rows = Array.from({ length: 60 }, (_, i) => ({
+      idx: `s-${i}`,
+      organism: i < 40 ? 'human' : null,
+      compound: i < 25 ? 'taxol' : i < 35 ? 'dmso' : null,
+    }));
+    await makeCatalog(catalog, rows);
+    const out = join(dir, 'labels');
+    const r = run(['--catalog', catalog, '--out', out]);
+    assert.equal(r.status, 1, r.stdout);
+    assert.match(r.stderr, /no label has 287 or more images/);
+    assert.match(r.stderr, /human \(organism\) 40, taxol \(compound\) 25, dmso \(compound\) 10/);
+    assert.match(r.stderr, /--threshold 40 or lower/);
+    assert.doesNotMatch(r.stderr, /^\s+at /m, 'no stack trace');
+    assert.ok(!existsSync(out), 'no labels folder is written');
   });
 });
