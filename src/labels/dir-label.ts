@@ -5,8 +5,28 @@
 // they are all acceptable and unique, and names folders itself with the same rules otherwise.
 import { createHash } from 'node:crypto';
 
-/** Longest folder name, leaving room for "-<binary>.png" inside a 255-byte file name. */
+/** Longest folder name in characters (the original's readable cap). */
 export const MAX_DIR_LABEL = 200;
+/**
+ * Longest folder name in UTF-8 bytes: file systems cap a name at 255 bytes, not characters, and
+ * the images inside are named `<dir_label>-<binary>.png`, up to 35 bytes more for a label of up to
+ * 2^30 images. ASCII names keep the character cap; a non-ASCII one is cut at a whole character.
+ */
+export const MAX_DIR_LABEL_BYTES = 220;
+
+/** The longest prefix of s within both caps, never cutting a character (or surrogate pair) in half. */
+export function truncateName(s: string, maxChars: number, maxBytes: number): string {
+  if (s.length <= maxChars && Buffer.byteLength(s) <= maxBytes) return s;
+  let bytes = 0;
+  let end = 0;
+  for (const ch of s) {
+    const b = Buffer.byteLength(ch);
+    if (end + ch.length > maxChars || bytes + b > maxBytes) break;
+    bytes += b;
+    end += ch.length;
+  }
+  return s.slice(0, end);
+}
 
 const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/i;
 /** Names the release uses for its own files and folders (case-insensitive). */
@@ -36,7 +56,7 @@ export function baseDirLabel(label: string): string {
   // No hidden folders and never '.' or '..'.
   s = s.replace(/^\.+/, (dots) => '_'.repeat(dots.length));
   s = s.replace(/[. ]+$/, ''); // Windows drops trailing dots
-  if (s.length > MAX_DIR_LABEL) s = s.slice(0, MAX_DIR_LABEL);
+  s = truncateName(s, MAX_DIR_LABEL, MAX_DIR_LABEL_BYTES);
   if (s === '' || label.trim() === '') s = 'label';
   if (WINDOWS_RESERVED.test(s) || RESERVED_NAMES.has(s.toLowerCase())) s = `${s}_`;
   return s;
@@ -55,7 +75,7 @@ export function isSafeDirLabel(s: string): boolean {
 export function isAcceptableDirLabel(s: string): boolean {
   return (
     s.length > 0 &&
-    Buffer.byteLength(s) <= 2 * MAX_DIR_LABEL &&
+    Buffer.byteLength(s) <= MAX_DIR_LABEL_BYTES &&
     !s.startsWith('.') &&
     !/[/\\\u0000-\u001f\u007f]/.test(s) &&
     s.trim() === s &&
@@ -117,7 +137,8 @@ export function assignDirLabels(keys: readonly LabelKey[]): Map<string, string> 
     if (members.length === 1) continue;
     const sameText = members.every((m) => m.label === members[0].label);
     for (const m of members) {
-      const base = baseDirLabel(m.label).slice(0, MAX_DIR_LABEL - 14);
+      // Room for the suffix: '_' + a category name (at most 13 bytes) or '_' + 8 hex digits.
+      const base = truncateName(baseDirLabel(m.label), MAX_DIR_LABEL - 14, MAX_DIR_LABEL_BYTES - 14);
       let name = sameText ? `${base}_${baseDirLabel(m.category)}` : `${base}_${shortHash(m)}`;
       if (taken.has(name.toLowerCase())) name = `${base}_${shortHash(m)}`;
       if (taken.has(name.toLowerCase()))

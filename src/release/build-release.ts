@@ -321,6 +321,13 @@ async function build(
         `build: placing ${plan.stats.images} images in ${plan.labels.length} label folders, then metadata, rejects${opts.format === 'webdataset' ? ', shards' : ''} and the card`,
       );
     removeTempFiles(out);
+    // Every name is checked before the first folder is made: a name the file system refuses
+    // must stop the build here, not after some folders were filled.
+    for (const l of plan.labels) {
+      const longest = l.samples.reduce((m, s) => Math.max(m, Buffer.byteLength(s.filename)), 0);
+      if (Buffer.byteLength(l.dirLabel) > 255 || longest > 255)
+        throw new Error(`release names for label ${JSON.stringify(l.label)} exceed 255 bytes (${l.dirLabel})`);
+    }
     let moved = 0;
     for (const l of plan.labels) {
       const dir = resolveInside(out, l.dirLabel);

@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -96,4 +96,39 @@ test('a cap below --min-release is refused before any pixel is read, naming the 
       e instanceof UserError && /--min-release/.test(e.message) && /cap/.test(e.message) && /\b5\b/.test(e.message),
   );
   assert.ok(!existsSync(out), 'nothing was written');
+});
+
+test('labels of long non-ASCII text build into folders that fit the file system, with no half-placed folder', async () => {
+  const longRows: FixtureRow[] = ['é'.repeat(150), '細'.repeat(90), '🧫'.repeat(70)].flatMap((label, k) =>
+    [0, 1].map((i) => ({
+      idx: `long-${k}-${i}`,
+      label,
+      category: 'compound',
+      dir_name: 'synth',
+      files: [`good${(2 * k + i) % 4}.png`],
+    })),
+  );
+  const dir = join(root, 'long');
+  await mkdir(dir);
+  const cat = join(dir, 'catalog.duckdb');
+  await writeCatalog(cat, longRows, join(root, 'images'));
+  const lab = join(dir, 'labels');
+  await writeLabels(lab, longRows, await catalogFingerprint(cat), 5);
+  const out = join(dir, 'release');
+  const s = await buildRelease({ catalog: cat, labels: lab, out, workers: 1, minRelease: 1, ...quiet });
+  assert.equal(s.labels, 3);
+  const folders = (await readdir(out, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+  assert.equal(folders.length, 3);
+  for (const f of folders) {
+    assert.ok(Buffer.byteLength(f) <= 255);
+    assert.equal((await readdir(join(out, f))).length, 2, `${f} holds both images`);
+  }
+  const meta = parse(await readFile(join(out, 'metadata.csv')), { columns: true }) as Row[];
+  assert.deepEqual(
+    [...new Set(meta.map((m) => m.label))].sort(),
+    longRows
+      .map((r) => r.label)
+      .filter((_, i) => i % 2 === 0)
+      .sort(),
+  );
 });

@@ -168,3 +168,35 @@ test("the labels stage's dir_label is used as given when every one is safe and u
   assert.equal(baseDirLabel('shards'), 'shards_');
   assert.equal(baseDirLabel('metadata.csv'), 'metadata.csv_');
 });
+
+test('long non-ASCII labels: folder and image names fit in 255 bytes with 2-, 3- and 4-byte characters, hash suffix kept', () => {
+  const worst = (d: string): number => Buffer.byteLength(imageFileName(d, 2 ** 30 - 1, 2 ** 30));
+  const labels = [
+    'é'.repeat(150), // 2-byte
+    '細胞'.repeat(45), // 3-byte
+    '🧫'.repeat(70), // 4-byte (a surrogate pair in JS)
+    `a${'é'.repeat(199)}`, // 200 characters, 399 bytes: the old character cap let it through
+  ];
+  for (const label of labels) {
+    const d = baseDirLabel(label);
+    assert.ok(Buffer.byteLength(d) <= 255, `${label.slice(0, 5)}… folder is ${Buffer.byteLength(d)} bytes`);
+    assert.ok(worst(d) <= 255, `${label.slice(0, 5)}… image name is ${worst(d)} bytes`);
+    assert.ok(
+      d.length > 0 &&
+        !d.includes('\ufffd') &&
+        !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(d),
+      'no character cut in half',
+    );
+    assert.ok(isSafeDirLabel(d));
+  }
+  // Two labels that differ only past the cut keep apart through the hash suffix, still in bytes.
+  const keys = ['x', 'y'].map((tail) => ({ label: `${'細'.repeat(100)}${tail}`, category: 'gene' }));
+  const names = [...assignDirLabels(keys).values()];
+  assert.equal(new Set(names).size, 2);
+  for (const n of names) {
+    assert.match(n, /_[0-9a-f]{8}$/);
+    assert.ok(worst(n) <= 255, `${Buffer.byteLength(n)} bytes`);
+  }
+  // A labels-stage name too long in bytes is not used as given.
+  assert.equal(isAcceptableDirLabel('é'.repeat(150)), false);
+});
