@@ -2,12 +2,13 @@
 // gene suffix), checked against the image folder and stored, all in ONE transaction per config,
 // so a bad source leaves the catalog exactly as it was. Re-ingesting replaces rows by dir_name.
 import { DuckDBListValue, type DuckDBConnection } from '@duckdb/node-api';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, rmdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../util/errors.js';
 import { CATALOG_COLUMNS, CATALOG_TABLE, COLUMN_TYPES, SOURCES_TABLE } from '../sources/schema.js';
+import { registerScratch, removeStaleScratch } from '../util/scratch.js';
 import { EXTRAS_TABLE, ensureCatalogTables, withCatalog } from './db.js';
 import { CLEANED_COLUMNS, cleanValue, type SynonymRule } from './clean.js';
 import { loadRuleFiles, loadSynonymRules } from './synonyms.js';
@@ -428,7 +429,10 @@ async function ingestOne(
   const rules = userSyn.length
     ? [...baseRules, ...loadRuleFiles(userSyn.map((s) => resolve(configDir, s)))]
     : baseRules;
-  const tmp = await mkdtemp(join(tmpdir(), 'cytoimagenet-ingest-'));
+  // The pid in the name lets the next ingest remove what a killed one left (src/util/scratch.ts).
+  removeStaleIngestTemp();
+  const tmp = await mkdtemp(join(tmpdir(), `cytoimagenet-ingest-${process.pid}-`));
+  const unregisterTmp = registerScratch(tmp);
   const ctx: StageContext = { conn, configFile: file, configDir, tmpDir: tmp, common: config };
   // Staging, validation and cleaning only touch connection-local temp tables; the catalog itself
   // changes inside one transaction below.
@@ -595,6 +599,30 @@ async function ingestOne(
     throw new UserError(`ingest failed: ${msg}`, { file }, 'the catalog was left unchanged');
   } finally {
     await rm(tmp, { recursive: true, force: true });
+    unregisterTmp();
+  }
+}
+
+/**
+ * Temp folders of ingests that are gone: `cytoimagenet-ingest-<pid>-*` of a dead pid, and empty
+ * ones named before the pid was added, once an hour old (an ingest only uses them while it runs).
+ */
+function removeStaleIngestTemp(): void {
+  const dir = tmpdir();
+  removeStaleScratch(dir, /^cytoimagenet-ingest-(\d+)-[A-Za-z0-9]{6}$/);
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => /^cytoimagenet-ingest-[A-Za-z0-9]{6}$/.test(n));
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const p = join(dir, n);
+    try {
+      if (Date.now() - statSync(p).mtimeMs > 3_600_000) rmdirSync(p); // fails, and is kept, unless empty
+    } catch {
+      // not empty, or gone
+    }
   }
 }
 

@@ -9,6 +9,7 @@
 // distances) is answered by brute force. The full distance matrix is never held.
 import os from 'node:os';
 import ort from 'onnxruntime-node';
+import { disableOnnxRuntimeTelemetry } from '../util/onnx-runtime-env.js';
 import type { Matrix } from './matrix.js';
 import { distanceTopKModel } from './onnx-graph.js';
 
@@ -130,6 +131,7 @@ let sessionThreads = 0;
 function session(threads: number): Promise<ort.InferenceSession> {
   if (!sessionPromise || sessionThreads !== threads) {
     sessionThreads = threads;
+    disableOnnxRuntimeTelemetry();
     sessionPromise = ort.InferenceSession.create(distanceTopKModel(), {
       intraOpNumThreads: threads,
       interOpNumThreads: 1,

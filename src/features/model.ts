@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { extname } from 'node:path';
 import ort from 'onnxruntime-node';
+import { disableOnnxRuntimeTelemetry } from '../util/onnx-runtime-env.js';
 import { UserError } from '../util/errors.js';
 import { readKerasH5 } from '../model/keras-h5.js';
 import { checkEfficientNetWeights, randomEfficientNetWeights } from '../model/efficientnet-weights.js';
@@ -89,6 +90,7 @@ export async function loadModel(spec: string, options: LoadModelOptions = {}): P
   const { bytes, description } = await modelBytes(spec);
   let session: ort.InferenceSession;
   try {
+    disableOnnxRuntimeTelemetry();
     session = await ort.InferenceSession.create(bytes, {
       graphOptimizationLevel: 'all',
       // idle onnxruntime threads sleep instead of spinning, leaving the cores to decoding between runs

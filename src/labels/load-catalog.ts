@@ -7,6 +7,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { CATALOG_TABLE, SOURCES_TABLE } from '../sources/schema.js';
 import { UserError } from '../util/errors.js';
 import { sqlString } from '../util/sql.js';
+import { registerScratch, removeStaleScratch } from '../util/scratch.js';
 import { parseEncodedRows, type EncodedRows } from './encoded-rows.js';
 import { KEY_COLUMNS, buildDictionary, type EncodedColumn, type KeyColumn, type LabelTable } from './label-table.js';
 
@@ -34,6 +35,9 @@ function debugClock(): (what: string) => void {
   };
 }
 
+/** `.labels-rows.<pid>.<ms>.csv`, `.labels-spill.<pid>`, and writeFileAtomic's `.<name>.<pid>.<hex>.tmp`. */
+const STALE_SCRATCH = /^\.(?:labels-rows\.(\d+)\.\d+\.csv|labels-spill\.(\d+)|[^/]+\.(\d+)\.[0-9a-f]{8}\.tmp)$/;
+
 async function strings(conn: DuckDBConnection, sql: string): Promise<(string | null)[]> {
   const reader = await conn.runAndReadAll(sql);
   return reader.getRows().map(([v]) => (v === null || v === undefined ? null : String(v)));
@@ -55,8 +59,11 @@ export async function loadLabelTable(
     throw new UserError('catalog not found', { file: path }, 'build one with `cytoimagenet ingest`');
   const lap = debugClock();
   await mkdir(scratchDir, { recursive: true });
+  // Leftovers of a run that was killed: its row CSV, spill folder and half-written outputs.
+  removeStaleScratch(scratchDir, STALE_SCRATCH);
   // A sort too big for memory spills here, inside the output folder, never into the cwd.
   const spill = join(scratchDir, `.labels-spill.${process.pid}`);
+  const unregisterSpill = registerScratch(spill);
   const instance = await DuckDBInstance.create(':memory:', { temp_directory: spill });
   const conn = await instance.connect();
   try {
@@ -151,16 +158,22 @@ export async function loadLabelTable(
     const joins = KEY_COLUMNS.map((c) => `LEFT JOIN "map_${c}" AS "m_${c}" ON b."${c}" = "m_${c}".raw`).join(' ');
     const scratch = join(scratchDir, `.labels-rows.${process.pid}.${Date.now()}.csv`);
     let encoded: EncodedRows;
+    const unregisterScratch = registerScratch(scratch);
     try {
       await conn.run(
         `COPY (SELECT ${select}, b.idx FROM base AS b ${joins} ORDER BY b.idx) TO ${sqlString(scratch)} (FORMAT csv, HEADER false, DELIMITER ',', QUOTE '"', ESCAPE '"')`,
       );
       lap('encode, sort and write rows (DuckDB)');
+      // Test hook: be killed (SIGKILL) or stopped (SIGTERM) while the scratch CSV exists.
+      const crash = process.env.CYTOIMAGENET_LABELS_CRASH_AT;
+      if (crash === 'rows') process.kill(process.pid, 'SIGKILL');
+      if (crash === 'rows-term') process.kill(process.pid, 'SIGTERM');
       hooks.afterDuckDB?.();
       encoded = parseEncodedRows(await readFile(scratch), KEY_COLUMNS.length, n);
       lap('parse rows');
     } finally {
       await rm(scratch, { force: true });
+      unregisterScratch();
     }
     if (encoded.missingIdx) {
       throw new UserError(
@@ -187,5 +200,6 @@ export async function loadLabelTable(
     conn.closeSync();
     instance.closeSync();
     await rm(spill, { recursive: true, force: true });
+    unregisterSpill();
   }
 }

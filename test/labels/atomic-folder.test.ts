@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, readFile } from 'node:fs/promises';
+import { copyFile, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CLI, withTempDir } from '../helpers/data.js';
 import { assignLabels } from '../../src/labels/assign-labels.js';
@@ -80,5 +80,43 @@ test('a labels re-run killed after writing assignments.csv leaves a folder build
     await assignLabels(catalog, fresh, { ...OPTS, seed: 2 });
     for (const f of ['labels.csv', 'assignments.csv', 'labels.json'])
       assert.equal(await readFile(join(folder, f), 'utf8'), await readFile(join(fresh, f), 'utf8'), f);
+  });
+});
+
+test('labels killed with its scratch CSV written: the next run removes it; stopped with SIGTERM: it removes its own', async () => {
+  await withTempDir(async (dir) => {
+    const catalog = join(dir, 'catalog.duckdb');
+    await makeCatalog(catalog, syntheticRows(3000));
+    const folder = join(dir, 'labels');
+    const args = [
+      CLI,
+      'labels',
+      '--catalog',
+      catalog,
+      '--out',
+      folder,
+      '--threshold',
+      '30',
+      '--cap',
+      '100',
+      '--presample',
+      '200',
+    ];
+    const scratch = async (): Promise<string[]> => (await readdir(folder)).filter((f) => f.startsWith('.'));
+    const killed = spawnSync(process.execPath, args, {
+      env: { ...process.env, CYTOIMAGENET_LABELS_CRASH_AT: 'rows' },
+      encoding: 'utf8',
+    });
+    assert.equal(killed.signal, 'SIGKILL');
+    assert.equal((await scratch()).length > 0, true, 'the kill left the scratch CSV');
+    const again = spawnSync(process.execPath, args, { encoding: 'utf8' });
+    assert.equal(again.status, 0, again.stderr);
+    assert.deepEqual(await scratch(), []);
+    const stopped = spawnSync(process.execPath, args, {
+      env: { ...process.env, CYTOIMAGENET_LABELS_CRASH_AT: 'rows-term' },
+      encoding: 'utf8',
+    });
+    assert.equal(stopped.status, 143, stopped.stderr);
+    assert.deepEqual(await scratch(), []);
   });
 });
