@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../util/errors.js';
 import { CATALOG_COLUMNS, CATALOG_TABLE, COLUMN_TYPES, SOURCES_TABLE } from '../sources/schema.js';
 import { registerScratch, removeStaleScratch } from '../util/scratch.js';
+import { isInside } from '../util/safe-path.js';
 import { EXTRAS_TABLE, ensureCatalogTables, withCatalog } from './db.js';
 import { CLEANED_COLUMNS, cleanValue, type SynonymRule } from './clean.js';
 import { loadRuleFiles, loadSynonymRules } from './synonyms.js';
@@ -341,6 +342,61 @@ async function listPresentFiles(conn: DuckDBConnection, imagesRoot: string): Pro
   return files.length;
 }
 
+/**
+ * The listing of the images folder only has canonical relative paths; a listed file written
+ * otherwise (absolute, with '.' or '..' segments, hidden, or with a backslash) is resolved against
+ * the folder here, one rule for all (docs/catalog.md, "Where image files may be"): a path that
+ * leaves the folder is refused unless the config allows it; one that names an existing file
+ * (symlinks followed, as the build reads it) is added to present_files under its listed text.
+ * Returns how many were added.
+ */
+async function checkUnusualPaths(
+  conn: DuckDBConnection,
+  rows: string,
+  root: string,
+  allowOutside: boolean,
+  file: string,
+): Promise<number> {
+  const unusual = `f[1] = '/' OR f[1] = '.' OR contains(f, '/.') OR contains(f, '\\')`;
+  const r = await conn.runAndReadAll(
+    `SELECT DISTINCT f FROM (SELECT unnest(string_split(source_files, '|')) AS f FROM ${rows} ` +
+      `WHERE source_files[1] IN ('/', '.') OR contains(source_files, '|/') OR contains(source_files, '|.') ` +
+      `OR contains(source_files, '/.') OR contains(source_files, '\\')) WHERE f <> '' AND (${unusual}) ORDER BY f`,
+  );
+  const present: string[] = [];
+  for (const [v] of r.getRows()) {
+    const f = String(v);
+    const abs = resolve(root, f);
+    if (!allowOutside && !isInside(root, abs)) {
+      const bad =
+        (await scalar(
+          conn,
+          `SELECT source_table, source_row FROM ${rows} WHERE list_contains(string_split(source_files, '|'), ${sqlString(f)}) ORDER BY source_row LIMIT 1`,
+        )) ?? {};
+      throw new UserError(
+        `source file '${f}' is outside the images folder ${root}`,
+        { ...rowLocation(bad, file), column: 'source_files' },
+        "list files relative to the images folder (the config's 'images'), or set allow_outside_root: true in the config to read them where they are",
+      );
+    }
+    try {
+      if (statSync(abs).isFile()) present.push(f);
+    } catch {
+      // absent: missing, like any other listed file
+    }
+  }
+  if (present.length) {
+    const ap = await conn.createAppender('present_files', 'main', 'temp');
+    for (const f of present) {
+      ap.appendVarchar(f);
+      ap.endRow();
+    }
+    ap.flushSync();
+    ap.closeSync();
+  }
+  return present.length;
+}
+
 /** Temp table missing_idx: rows with at least one listed file absent (only when some file exists). */
 async function findMissing(conn: DuckDBConnection): Promise<void> {
   await conn.run('DROP TABLE IF EXISTS missing_idx');
@@ -444,8 +500,11 @@ async function ingestOne(
     const rows = numberedRows(streamed);
     step('stage');
     const root = staged.imagesRoot;
-    const nFiles = root ? await listPresentFiles(conn, root) : 0;
     const readingFile = staged.readingFile ?? file;
+    const nFiles = root
+      ? (await listPresentFiles(conn, root)) +
+        (await checkUnusualPaths(conn, rows, root, config.allow_outside_root === true, readingFile))
+      : 0;
     const scan = await scanStage(conn, readingFile, nFiles > 0);
     step('scan');
     await validateScan(conn, scan, file, rows);

@@ -20,6 +20,8 @@ export const commonConfigShape = {
   citation: z.string().optional(),
   /** Extra synonym tables (paths), applied after the shipped one. */
   synonyms: z.union([z.string(), z.array(z.string())]).optional(),
+  /** Accept listed files outside the images folder (absolute, or '..' past it); docs/catalog.md. */
+  allow_outside_root: z.boolean().optional(),
 };
 
 export interface CommonConfig {
@@ -30,6 +32,7 @@ export interface CommonConfig {
   licence?: string;
   citation?: string;
   synonyms?: string | string[];
+  allow_outside_root?: boolean;
 }
 
 /** Stage columns: every catalog column except files_status (the catalog decides it). */
