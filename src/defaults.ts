@@ -29,6 +29,14 @@ export const IMAGING = {
   cropMeanHigh: 254,
   /** Refuse to decode images with more pixels than this (decompression bombs). */
   maxPixels: 268_402_689,
+  /**
+   * An image set with at least this many pixels (summed over its files) is a large decode: a
+   * build's workers hold at most `largeDecodes` of them in memory at once (src/release/worker-pool.ts).
+   * Processing takes about 5 bytes per pixel, so 40 M pixels is about 200 MB, and the largest image
+   * allowed about 1.3 GB.
+   */
+  largeDecodePixels: 40_000_000,
+  largeDecodes: 1,
   /** PNG zlib level (libvips default). */
   pngCompression: 6,
 } as const;

@@ -8,6 +8,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { IMAGING } from '../defaults.js';
 import type { Job, JobResult } from './types.js';
 import type { FromWorker, ToWorker } from './worker-protocol.js';
 
@@ -21,7 +22,8 @@ function forkWorker(workers: number): ChildProcess {
     CYTOIMAGENET_BUILD_VIPS_THREADS: process.env.CYTOIMAGENET_BUILD_VIPS_THREADS ?? vipsThreads,
   };
   return fork(WORKER_ENTRY, [], {
-    execArgv: [],
+    // --expose-gc: a worker frees a large image set's memory before it gives back its leave (worker.ts).
+    execArgv: ['--expose-gc'],
     env,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     serialization: 'json',
@@ -69,6 +71,8 @@ export interface PoolOptions {
   prefetch?: number;
   /** Milliseconds one job may run on a worker before the worker is killed (default: none). */
   jobTimeoutMs?: number;
+  /** Large image sets decoded at once across the workers (default IMAGING.largeDecodes). */
+  largeDecodes?: number;
   onResult: (result: JobResult) => void;
 }
 
@@ -82,6 +86,14 @@ interface Slot {
   timedKey?: string;
   /** Set when the watchdog killed the worker: the key of the job that ran too long. */
   timedOut?: string;
+  /** Large decodes this worker holds leave for (see worker.ts). */
+  large: number;
+  /**
+   * After a large set, a worker takes no new jobs, finishes those it holds and is replaced: a
+   * process keeps much of a large set's memory after collecting it (allocator arenas), and only
+   * its exit gives it all back.
+   */
+  retiring: boolean;
 }
 
 export function runPool(jobs: readonly Job[], opts: PoolOptions): Promise<void> {
@@ -89,6 +101,12 @@ export function runPool(jobs: readonly Job[], opts: PoolOptions): Promise<void> 
   const pending: Job[] = [...jobs].reverse(); // pop() from the end = original order
   const crashes = new Map<string, number>();
   const timeouts = new Map<string, number>();
+  const largeLimit = Math.max(
+    1,
+    Number(process.env.CYTOIMAGENET_BUILD_LARGE_DECODES ?? opts.largeDecodes ?? IMAGING.largeDecodes),
+  );
+  let largeActive = 0;
+  let largeWaiting: Slot[] = [];
   const solo = new Set<string>();
   let remaining = jobs.length;
   const slots = new Set<Slot>();
@@ -109,10 +127,10 @@ export function runPool(jobs: readonly Job[], opts: PoolOptions): Promise<void> 
         for (const s of slots) {
           clearTimeout(s.timer);
           if (s.exited) continue;
-          if (opts.keep && opts.warm) {
+          if (opts.keep && opts.warm && !s.retiring) {
             s.detach();
             opts.warm.give(s.child);
-          } else s.child.send({ type: 'stop' } satisfies ToWorker);
+          } else if (s.child.connected) s.child.send({ type: 'stop' } satisfies ToWorker);
         }
         resolvePool();
       }
@@ -134,6 +152,19 @@ export function runPool(jobs: readonly Job[], opts: PoolOptions): Promise<void> 
               slot.child.kill('SIGKILL');
             }, ms);
     };
+    // Large decodes (see worker.ts): at most `largeDecodes` at once; waiting workers in turn. The
+    // watchdog's clock restarts at the grant, so a set waiting its turn is not timed out for it.
+    const grantLarge = (): void => {
+      while (largeActive < largeLimit && largeWaiting.length > 0) {
+        const s = largeWaiting.shift() as Slot;
+        if (s.exited) continue;
+        largeActive++;
+        s.large++;
+        s.child.send({ type: 'large-granted' } satisfies ToWorker);
+        s.timedKey = undefined;
+        arm(s);
+      }
+    };
     const feed = (slot: Slot): void => {
       // Near the end, no worker queues a third job while another may run dry.
       const limit = (): number => (pending.length > slots.size ? prefetch : Math.min(prefetch, 2));
@@ -150,11 +181,30 @@ export function runPool(jobs: readonly Job[], opts: PoolOptions): Promise<void> 
     };
     const spawn = (): void => {
       const child = opts.warm?.take() ?? forkWorker(opts.workers);
-      const slot: Slot = { child, inFlight: [], exited: false, detach: () => undefined };
+      const slot: Slot = {
+        child,
+        inFlight: [],
+        exited: false,
+        detach: () => undefined,
+        large: 0,
+        retiring: false,
+      };
       slots.add(slot);
       const onMessage = (msg: FromWorker): void => {
         if (msg.type === 'fatal') {
           fail(new Error(`build worker failed: ${msg.message}`));
+          return;
+        }
+        if (msg.type === 'large-acquire') {
+          largeWaiting.push(slot);
+          grantLarge();
+          return;
+        }
+        if (msg.type === 'large-release') {
+          slot.large--;
+          largeActive--;
+          slot.retiring = true;
+          grantLarge();
           return;
         }
         const i = slot.inFlight.findIndex((j) => j.key === msg.result.key);
@@ -166,7 +216,12 @@ export function runPool(jobs: readonly Job[], opts: PoolOptions): Promise<void> 
           fail(e as Error);
           return;
         }
-        feed(slot);
+        if (!slot.retiring) feed(slot);
+        else if (slot.inFlight.length === 0) {
+          // Its replacement is forked when it has exited (onExit), so the two never overlap.
+          clearTimeout(slot.timer);
+          slot.child.send({ type: 'stop' } satisfies ToWorker);
+        }
         finishIfDone();
       };
       const onError = (e: Error): void => fail(e);
@@ -174,8 +229,16 @@ export function runPool(jobs: readonly Job[], opts: PoolOptions): Promise<void> 
         slot.exited = true;
         clearTimeout(slot.timer);
         slots.delete(slot);
+        // A worker that died holding (or waiting for) leave for a large decode gives it back.
+        largeActive -= slot.large;
+        slot.large = 0;
+        largeWaiting = largeWaiting.filter((s) => s !== slot);
+        grantLarge();
         if (failed || (remaining === 0 && slot.inFlight.length === 0)) return;
-        if (slot.inFlight.length === 0 && code === 0) return;
+        if (slot.inFlight.length === 0 && code === 0) {
+          if (slot.retiring && pending.length > 0) spawn();
+          return;
+        }
         // Unexpected death: the crash is counted against the oldest job in flight; the others may
         // have been decoding or encoding at the same time, so every one of them is retried alone.
         const timedOut = slot.timedOut !== undefined;

@@ -6,6 +6,17 @@ export interface WorkerSetup {
   stagingDir: string;
 }
 
-export type ToWorker = { type: 'setup'; setup: WorkerSetup } | { type: 'job'; job: Job } | { type: 'stop' };
+export type ToWorker =
+  | { type: 'setup'; setup: WorkerSetup }
+  | { type: 'job'; job: Job }
+  | { type: 'stop' }
+  /** The worker may now decode the large image set it asked for. */
+  | { type: 'large-granted' };
 
-export type FromWorker = { type: 'result'; result: JobResult } | { type: 'fatal'; message: string };
+export type FromWorker =
+  | { type: 'result'; result: JobResult }
+  | { type: 'fatal'; message: string }
+  /** Before decoding a large image set (IMAGING.largeDecodePixels): wait for 'large-granted'. */
+  | { type: 'large-acquire' }
+  /** That set's pixels are no longer held. */
+  | { type: 'large-release' };

@@ -6,6 +6,9 @@
 import sharp from 'sharp';
 import { finishJob, prepareJob } from './process-job.js';
 import { decodeSet, type DecodedSet } from '../imaging/index.js';
+import { filePixels } from '../imaging/decode-footprint.js';
+import { IMAGING } from '../defaults.js';
+import { appendFileSync } from 'node:fs';
 import type { FromWorker, ToWorker, WorkerSetup } from './worker-protocol.js';
 import type { Job } from './types.js';
 
@@ -19,7 +22,8 @@ const queue: Job[] = [];
 let busy = false;
 
 function send(msg: FromWorker): void {
-  process.send?.(msg);
+  // After 'stop' the channel is closing; a late message would be an unhandled 'error' event.
+  if (process.connected) process.send?.(msg);
 }
 
 // The next job's files are decoded while this job's pixels are computed: libvips decodes on its
@@ -28,9 +32,35 @@ let ahead: { key: string; decoded: DecodedSet } | null = null;
 let runningDecoded = false;
 let running = 0;
 
+// A large image set (IMAGING.largeDecodePixels) is decoded only with the main process's leave,
+// which it gives to few workers at a time, and never ahead: N workers would otherwise hold N of
+// them at once (a 16000² image takes about 1.3 GB to process).
+const LARGE_PIXELS = Number(process.env.CYTOIMAGENET_BUILD_LARGE_PIXELS ?? IMAGING.largeDecodePixels);
+const pixelsOf = new Map<string, number>();
+function isLarge(job: Job): boolean {
+  let n = pixelsOf.get(job.key);
+  if (n === undefined) {
+    n = job.files.reduce((s, f) => s + filePixels(f), 0);
+    pixelsOf.set(job.key, n);
+  }
+  return n >= LARGE_PIXELS;
+}
+let granted: (() => void) | null = null;
+function acquireLarge(): Promise<void> {
+  return new Promise((resolveGrant) => {
+    granted = resolveGrant;
+    send({ type: 'large-acquire' });
+  });
+}
+/** Test hook: CYTOIMAGENET_BUILD_LARGE_TRACE=<file> gets a line when a large set starts and ends. */
+function trace(what: 'start' | 'end', key: string): void {
+  const f = process.env.CYTOIMAGENET_BUILD_LARGE_TRACE;
+  if (f) appendFileSync(f, `${process.hrtime.bigint()} ${what} ${key}\n`);
+}
+
 function decodeAhead(): void {
   const next = queue[0];
-  if (ahead === null && next !== undefined) ahead = { key: next.key, decoded: decodeSet(next.files) };
+  if (ahead === null && next !== undefined && !isLarge(next)) ahead = { key: next.key, decoded: decodeSet(next.files) };
 }
 
 let failed = false;
@@ -55,6 +85,11 @@ async function drain(): Promise<void> {
       // Test hook: hang like a decoder stuck on a hostile file would (blocked, not spinning).
       if (process.env.CYTOIMAGENET_BUILD_WORKER_HANG_ON === job.idx)
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+      const large = isLarge(job);
+      if (large) {
+        await acquireLarge();
+        trace('start', job.key);
+      }
       const decoded = ahead !== null && ahead.key === job.key ? ahead.decoded : decodeSet(job.files);
       ahead = null;
       runningDecoded = false;
@@ -66,7 +101,17 @@ async function drain(): Promise<void> {
       });
       const prepared = await prepareJob(job, decoded);
       const result = 'pngs' in prepared ? finishJob(prepared, setup.stagingDir) : Promise.resolve(prepared);
-      result.then((r) => send({ type: 'result', result: r }), fatal);
+      result.then((r) => {
+        if (large) {
+          // The set's pixels and PNGs are dropped with this job. Collect them now, so the memory is
+          // back with the system before another worker is let in (the garbage collector would
+          // otherwise keep it a while, and N workers would hold N large sets' memory after all).
+          (globalThis as { gc?: () => void }).gc?.();
+          trace('end', job.key);
+          send({ type: 'large-release' });
+        }
+        send({ type: 'result', result: r });
+      }, fatal);
     }
   } catch (e) {
     fatal(e);
@@ -81,8 +126,14 @@ process.on('message', (msg: ToWorker) => {
     queue.push(msg.job);
     // a job that arrives after the running one's decode finished is decoded ahead now
     if (busy && runningDecoded) decodeAhead();
+  } else if (msg.type === 'large-granted') {
+    const g = granted;
+    granted = null;
+    g?.();
+    return;
   } else if (msg.type === 'stop') {
-    process.disconnect?.();
+    // A second 'stop' may already be on its way (a retired worker is also stopped at the end).
+    if (process.connected) process.disconnect?.();
     return;
   }
   void drain();

@@ -14,7 +14,7 @@ import sharp from 'sharp';
 import { buildRelease } from '../../src/release/build-release.js';
 import { catalogFingerprint } from '../../src/catalog/fingerprint.js';
 import { UserError } from '../../src/util/errors.js';
-import { writeCatalog, writeLabels, type FixtureRow } from './fixture.js';
+import { treeDigest, writeCatalog, writeLabels, type FixtureRow } from './fixture.js';
 
 let root: string;
 let catalog: string;
@@ -131,4 +131,48 @@ test('labels of long non-ASCII text build into folders that fit the file system,
       .filter((_, i) => i % 2 === 0)
       .sort(),
   );
+});
+
+test('large image sets are decoded one at a time across the workers, small ones alongside; the release is the same as with one worker', async () => {
+  const dir = join(root, 'large');
+  await mkdir(join(dir, 'images'), { recursive: true });
+  const largeRows: FixtureRow[] = [];
+  for (let i = 0; i < 6; i++) {
+    // 1200×1000 = 1.2 M pixels: "large" under the threshold this test sets (the default is 40 M).
+    const w = i % 2 === 0 ? 1200 : 300;
+    const h = i % 2 === 0 ? 1000 : 250;
+    const d = new Uint8Array(w * h).map((_, j) => 20 + (((j % w) * 7 + Math.floor(j / w) * 13 + i * 31) % 200));
+    await sharp(d, { raw: { width: w, height: h, channels: 1 } })
+      .png()
+      .toFile(join(dir, 'images', `img${i}.png`));
+    largeRows.push({ idx: `big-${i}`, label: 'big', category: 'compound', dir_name: 'synth', files: [`img${i}.png`] });
+  }
+  const cat = join(dir, 'catalog.duckdb');
+  await writeCatalog(cat, largeRows, join(dir, 'images'));
+  const lab = join(dir, 'labels');
+  await writeLabels(lab, largeRows, await catalogFingerprint(cat), 20);
+  const traceFile = join(dir, 'trace.txt');
+  process.env.CYTOIMAGENET_BUILD_LARGE_PIXELS = '1000000';
+  process.env.CYTOIMAGENET_BUILD_LARGE_TRACE = traceFile;
+  try {
+    await buildRelease({ catalog: cat, labels: lab, out: join(dir, 'two'), workers: 3, minRelease: 1, ...quiet });
+  } finally {
+    delete process.env.CYTOIMAGENET_BUILD_LARGE_PIXELS;
+    delete process.env.CYTOIMAGENET_BUILD_LARGE_TRACE;
+  }
+  const events = (await readFile(traceFile, 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => l.split(' '))
+    .sort((a, b) => (BigInt(a[0]) < BigInt(b[0]) ? -1 : 1));
+  assert.equal(events.length, 6, 'three large sets, a start and an end each');
+  let open = 0;
+  for (const [, what] of events) {
+    open += what === 'start' ? 1 : -1;
+    assert.ok(open <= 1, 'two large sets were held at once');
+  }
+  await buildRelease({ catalog: cat, labels: lab, out: join(dir, 'one'), workers: 1, minRelease: 1, ...quiet });
+  const a = await treeDigest(join(dir, 'two'));
+  const b = await treeDigest(join(dir, 'one'));
+  for (const [k, v] of b) if (k.endsWith('.png') || k === 'metadata.csv') assert.equal(a.get(k), v, k);
 });
