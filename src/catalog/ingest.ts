@@ -6,7 +6,7 @@ import { existsSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { UserError } from '../util/errors.js';
+import { fsUserError, UserError } from '../util/errors.js';
 import { CATALOG_COLUMNS, CATALOG_TABLE, COLUMN_TYPES, SOURCES_TABLE } from '../sources/schema.js';
 import { EXTRAS_TABLE, ensureCatalogTables, withCatalog } from './db.js';
 import { CLEANED_COLUMNS, cleanValue, type SynonymRule } from './clean.js';
@@ -591,6 +591,8 @@ async function ingestOne(
     if (inTransaction) await conn.run('ROLLBACK').catch(() => undefined);
     await dropScratch(conn).catch(() => undefined);
     if (e instanceof UserError) throw e;
+    const fs = fsUserError(e);
+    if (fs) throw fs;
     const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
     throw new UserError(`ingest failed: ${msg}`, { file }, 'the catalog was left unchanged');
   } finally {

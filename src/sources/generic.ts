@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { loadTable, type LoadedTable } from './table-reader.js';
 import { UserError } from '../util/errors.js';
 import { listFiles } from './walk.js';
-import { formatSql, parseTemplate, type TemplatePart } from './template.js';
+import { formatSql, parseTemplate, templateFields, type TemplatePart } from './template.js';
 import {
   compilePattern,
   defaultKeyTemplate,
@@ -405,6 +405,47 @@ export const genericAdapter: Adapter<GenericConfig> = {
       exprs[col] = `coalesce(${ct}.v, ${base})`;
     }
     applySplit(exprs, config, file);
+    // A row without idx: name the empty column it is built from (the catalog only knows "no idx").
+    const noIdx = (
+      await ctx.conn.runAndReadAll(
+        `SELECT t.rowid AS r FROM ${from} WHERE (${exprs.idx}) IS NULL ORDER BY t.rowid LIMIT 1`,
+      )
+    ).getRowObjectsJson()[0];
+    if (noIdx) {
+      const rowid = Number(noIdx.r);
+      const line = rowid + (config.table.header === false ? 1 : 2);
+      const emptyOf = async (cols: string[]): Promise<string[]> => {
+        const r = (
+          await ctx.conn.runAndReadAll(
+            `SELECT ${cols.map((c, i) => `nullif(trim(${ident(c)}), '') IS NULL AS e${i}`).join(', ')} FROM raw_generic WHERE rowid = ${rowid}`,
+          )
+        ).getRowObjectsJson()[0];
+        return cols.filter((_, i) => r?.[`e${i}`] === true);
+      };
+      const idCol = config.columns?.idx;
+      if (idCol && (await emptyOf([idCol])).length)
+        throw new UserError(
+          `the idx column '${idCol}' is empty`,
+          { file: tfile, line, column: idCol },
+          'every row needs an idx',
+        );
+      if (config.table.key && (await emptyOf([config.table.key])).length)
+        throw new UserError(
+          `the key column '${config.table.key}' is empty`,
+          { file: tfile, line, column: config.table.key },
+          'every row needs its image key (table.key): fill it in, or remove the row',
+        );
+      if (config.table.id) {
+        const fields = templateFields(config.table.id, (n) => tableOrPlaceholder(n) !== null).filter(has);
+        const empty = await emptyOf(fields);
+        if (empty.length)
+          throw new UserError(
+            `table.id "${config.table.id}" has no value: ${empty.map((c) => `'${c}'`).join(', ')} ${empty.length > 1 ? 'are' : 'is'} empty`,
+            { file: tfile, line, column: empty[0] },
+            'every row needs the columns its id is built from',
+          );
+      }
+    }
     exprs.source_table = sqlString(tablePathForProvenance(ctx, tfile));
     exprs.source_row = 't.rowid + 1';
     await buildStage(ctx, exprs, from, extraColumns(config, t.columns, tfile, file));

@@ -3,7 +3,7 @@
 // (plate<TAB>path, path<TAB>plate, or path only) or filePaths TSV. Screens give one row per well
 // (Plate, Well); experiments one row per image (Dataset Name, Image Name).
 import { existsSync, readdirSync, statSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { loadTable, type LoadedTable } from './table-reader.js';
@@ -111,8 +111,13 @@ export const idrAdapter: Adapter<IdrConfig> = {
   schema: schema as unknown as z.ZodType<IdrConfig>,
   async stage(config, ctx) {
     const dir = resolveFromConfig(ctx, config.study);
-    if (!existsSync(dir) || !statSync(dir).isDirectory())
-      throw new UserError('study folder not found', { file: dir, column: 'study' });
+    if (!existsSync(dir)) throw new UserError('study folder not found', { file: dir, column: 'study' });
+    if (!statSync(dir).isDirectory())
+      throw new UserError(
+        'this is a file where the study folder was expected',
+        { file: dir, column: 'study' },
+        `give the folder that holds it (${dirname(dir)}), e.g. study: idr0080-way-perturbation/`,
+      );
     const studyName = readdirSync(dir).find((f) => /-study\.txt$/i.test(f));
     if (!studyName)
       throw new UserError(
