@@ -443,6 +443,7 @@ async function ingestOne(
     const nFiles = root ? await listPresentFiles(conn, root) : 0;
     const readingFile = staged.readingFile ?? file;
     const scan = await scanStage(conn, readingFile, nFiles > 0);
+    await staged.checked;
     step('scan');
     await validateScan(conn, scan, file, rows);
     step('validate');

@@ -151,3 +151,31 @@ test('messages: raw EEXIST, ENOSPC and EACCES become a sentence naming the path 
     assert.doesNotMatch(r.stderr, /EACCES|IO Error/);
   });
 });
+
+test('NUL bytes: a NUL inside a value is refused at its file, line and column, never cut', async () => {
+  await withTempDir(async (dir) => {
+    await writeFile(
+      join(dir, 't.csv'),
+      'idx,dir_name,database,name,phenotype,compound\na1,d,D,N,mitosis,taxol\na2,d,D,N,"Mito\0sis",taxol\n',
+    );
+    const std = await writeConfig(dir, 's.json', { adapter: 'standard', table: 't.csv' });
+    const e = await failure(ingestSources([std], join(dir, 'c.duckdb')));
+    assert.equal(e.location.file, join(dir, 't.csv'));
+    assert.equal(e.location.line, 3);
+    assert.equal(e.location.column, 'phenotype');
+    assert.match(e.message, /NUL byte \(\\0\) at character 15 of line 3/);
+    await writeFile(join(dir, 'g.tsv'), 'img\tComp\na1\ttaxol\na2\tcis\0platin\n');
+    const gen = await writeConfig(dir, 'g.json', {
+      adapter: 'generic',
+      dir_name: 'g',
+      database: 'G',
+      name: 'G',
+      table: { path: 'g.tsv', id: '{img}' },
+      columns: { compound: 'Comp' },
+    });
+    const e2 = await failure(ingestSources([gen], join(dir, 'c.duckdb')));
+    assert.equal(e2.location.line, 3);
+    assert.equal(e2.location.column, 'Comp');
+    assert.match(e2.message, /character 7 of line 3/);
+  });
+});
