@@ -211,3 +211,42 @@ test('extras: all unmapped IDR columns (SMILES, concentration, plate, well) are 
     );
   });
 });
+
+test('extras on an IDR study: all unmapped annotation columns (SMILES, CAS, controls) are kept, or only those listed', async () => {
+  await withTempDir(async (dir) => {
+    const study = sharedPath('metadata', 'idr', 'idr0081-georgi-adenovirus');
+    const catalog = join(dir, 'c.duckdb');
+    await ingestSources([await writeConfig(dir, 'idr.json', { adapter: 'idr', study, extras: 'all' })], catalog);
+    const kv = Object.fromEntries(
+      (await query(catalog, `SELECT key, value FROM extras WHERE idx = 'idr0081-screenA-preZ-A1'`)).map((r) => [
+        r.key,
+        r.value,
+      ]),
+    );
+    assert.equal(kv['Compound SMILES'], 'CS(=O)C');
+    assert.equal(kv.CAS, '67-68-5');
+    assert.equal(kv['Control Type'], 'negative control');
+    assert.equal(kv.plate, 'preZ', 'the adapter’s own extras stay');
+    for (const stored of [
+      'Compound Name',
+      'Characteristics [Cell Line]',
+      'Plate',
+      'Well',
+      'Compound Concentration (microMolar)',
+    ])
+      assert.equal(kv[stored], undefined, `${stored} is stored elsewhere already`);
+    await ingestSources(
+      [await writeConfig(dir, 'idr.json', { adapter: 'idr', study, extras: ['Compound SMILES'] })],
+      catalog,
+    );
+    const keys = await query(catalog, `SELECT DISTINCT key FROM extras ORDER BY key`);
+    assert.deepEqual(
+      keys.map((r) => r.key),
+      ['Compound SMILES', 'concentration', 'plate', 'screen', 'well'],
+    );
+    await assert.rejects(
+      ingestSources([await writeConfig(dir, 'idr.json', { adapter: 'idr', study, extras: ['InChIKey'] })], catalog),
+      /extras names 'InChIKey', in no annotation table/,
+    );
+  });
+});
