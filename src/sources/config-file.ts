@@ -48,9 +48,9 @@ export function readConfigFile(file: string): RawConfig {
       if (isMap(node)) {
         const pair = node.items.find((p) => (p.key as { value?: unknown } | null)?.value === key);
         if (!pair) break;
+        // The key's line, not its value's: a block value starts on the line after its key.
         last = (pair.key as Node) ?? last;
         node = pair.value;
-        if (node) last = node as Node;
       } else if (isSeq(node) && typeof key === 'number') {
         node = node.items[key];
         if (node) last = node as Node;

@@ -60,7 +60,7 @@ test('messages: study: pointing at the study file says a file was given where th
   });
 });
 
-test("messages: a YAML value never closed points at its key's line, not where the parser gave up", async () => {
+test("messages: YAML and config errors point at the key's line (an unclosed value, a wrong block value), not the line after", async () => {
   await withTempDir(async (dir) => {
     const cases: [string, number, string][] = [
       ['adapter: generic\ndir_name: x\ntable:\n  path: "meta.csv\nvalues: {organism: human}\n', 4, 'path'],
@@ -73,6 +73,14 @@ test("messages: a YAML value never closed points at its key's line, not where th
       assert.equal(e.location.line, line, text);
       assert.match(e.message, new RegExp(`the value of '${key}' is never closed`));
     }
+    // A wrong block value (it starts on the line after its key) is reported at the key's line.
+    await writeFile(
+      join(dir, 'bad.yaml'),
+      'adapter: generic\ndir_name: x\ndatabase: D\nname: N\ntable:\n  key: image\nvalues:\n  organism:\n    - human\n',
+    );
+    const e = await failure(ingestSources([join(dir, 'bad.yaml')], join(dir, 'c.duckdb')));
+    assert.match(e.message, /line 5, 'table\.path': missing key/);
+    assert.match(e.message, /line 8, 'values\.organism': .*expected string/);
   });
 });
 
