@@ -1,6 +1,7 @@
 // Bench: weak-label assignment on a CytoImageNet-shaped catalog.
 //   node dist/bench/labels-assign.js [--rows 2700000] [--small 300000] [--seed 1]
-// Prints (1) assignLabels at --rows (goal ≤ 10 s, ≤ 2 GB peak RSS) and (2) at --small rows,
+// Prints (1) at --rows the whole `cytoimagenet labels` command (process start, catalog read,
+// assignment, files written; goal ≤ 5 s) and assignLabels inside it (≤ 2 GB peak RSS), and (2) at --small rows,
 // assignLabels against the original algorithm (one regex scan of the whole table per label,
 // a hash set of used idx, pandas-style frac sampling per group with the +0.03/+0.02 re-draw
 // loop) in the same run, and the ratio (goal ≥ 30×). Each measurement runs in a fresh
@@ -20,6 +21,8 @@ import { SYNTHETIC_COLUMNS, writeSyntheticCatalogCsv } from './synthetic-catalog
 
 interface Measure {
   seconds: number;
+  /** Spawn to exit, seen from the parent: process start, imports and exit included. */
+  wholeSeconds?: number;
   /** user + system CPU seconds: on this shared 2-core machine, wall time depends on the neighbours. */
   cpuSeconds: number;
   maxRssMB: number;
@@ -203,12 +206,27 @@ async function child(mode: string, catalog: string, out: string): Promise<Measur
 }
 
 function measure(mode: 'fast' | 'original' | 'original-no-json', catalog: string, out: string): Measure {
+  const t0 = performance.now();
   const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', mode, catalog, out], {
     encoding: 'utf8',
     maxBuffer: 1 << 24,
   });
+  const wholeSeconds = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`${mode} child failed: ${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').pop()!) as Measure;
+  return { ...(JSON.parse(r.stdout.trim().split('\n').pop()!) as Measure), wholeSeconds };
+}
+
+/** The whole `cytoimagenet labels` command as a user runs it: spawn to exit. */
+function measureCommand(catalog: string, out: string): { seconds: number } {
+  const cli = fileURLToPath(new URL('../../bin/cytoimagenet.js', import.meta.url));
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [cli, 'labels', '--catalog', catalog, '--out', out, '--seed', '1'], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 24,
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  if (r.status !== 0) throw new Error(`labels command failed: ${r.stderr}`);
+  return { seconds };
 }
 
 function show(name: string, m: Measure): void {
@@ -249,23 +267,34 @@ async function main(): Promise<void> {
     }
     if (big > 0) {
       console.log(
-        `\nassignLabels at ${big} rows (threshold ${LABELS.threshold}, cap ${LABELS.cap}, presample ${LABELS.presample}; goal ≤ 10 s, ≤ 2048 MB):`,
+        `\nat ${big} rows (threshold ${LABELS.threshold}, cap ${LABELS.cap}, presample ${LABELS.presample}; goal: the whole command ≤ 5 s, ≤ 2048 MB):`,
       );
-      show('assignLabels', measure('fast', join(dir, 'big.duckdb'), join(dir, 'out-big')));
+      const cmd = measureCommand(join(dir, 'big.duckdb'), join(dir, 'out-big-cli'));
+      const fast = measure('fast', join(dir, 'big.duckdb'), join(dir, 'out-big'));
+      console.log(`  cytoimagenet labels (whole command)  ${cmd.seconds.toFixed(2).padStart(8)} s`);
+      show('assignLabels (inside a process)', fast);
     }
     if (small > 0) {
-      console.log(`\nat ${small} rows, against the original algorithm (goal ≥ 30×):`);
+      console.log(
+        `\nat ${small} rows, against the original algorithm (goal: whole command ≥ 30× the original's whole run):`,
+      );
+      const cmd = measureCommand(join(dir, 'small.duckdb'), join(dir, 'out-small-cli'));
       const fast = measure('fast', join(dir, 'small.duckdb'), join(dir, 'out-small'));
       const original = measure('original', join(dir, 'small.duckdb'), join(dir, 'orig'));
       const scansOnly = measure('original-no-json', join(dir, 'small.duckdb'), join(dir, 'orig-no-json'));
-      show('assignLabels', fast);
+      console.log(`  cytoimagenet labels (whole command)  ${cmd.seconds.toFixed(2).padStart(8)} s`);
+      show('assignLabels (inside a process)', fast);
       show('original, as coded', original);
       show('original without used-JSON dumps', scansOnly);
+      const whole = (m: Measure): number => m.wholeSeconds ?? m.seconds;
       console.log(
-        `  ratio: ${(original.seconds / fast.seconds).toFixed(1)}× faster than the original as coded (wall), ${(original.cpuSeconds / fast.cpuSeconds).toFixed(1)}× (CPU)`,
+        `  original's whole run (process start to exit): ${whole(original).toFixed(2)} s as coded, ${whole(scansOnly).toFixed(2)} s without the JSON dumps`,
       );
       console.log(
-        `         ${(scansOnly.seconds / fast.seconds).toFixed(1)}× faster than its per-label scans alone (wall), ${(scansOnly.cpuSeconds / fast.cpuSeconds).toFixed(1)}× (CPU)`,
+        `  ratio, whole command vs the original's whole run: ${(whole(original) / cmd.seconds).toFixed(1)}× as coded, ${(whole(scansOnly) / cmd.seconds).toFixed(1)}× without its JSON dumps`,
+      );
+      console.log(
+        `  ratio, inside the process: ${(original.seconds / fast.seconds).toFixed(1)}× (wall), ${(original.cpuSeconds / fast.cpuSeconds).toFixed(1)}× (CPU) as coded; ${(scansOnly.seconds / fast.seconds).toFixed(1)}× without its JSON dumps`,
       );
     }
   } finally {

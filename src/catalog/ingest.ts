@@ -6,7 +6,7 @@ import { existsSync, readdirSync, rmdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { UserError } from '../util/errors.js';
+import { fsUserError, UserError } from '../util/errors.js';
 import { CATALOG_COLUMNS, CATALOG_TABLE, COLUMN_TYPES, SOURCES_TABLE } from '../sources/schema.js';
 import { registerScratch, removeStaleScratch } from '../util/scratch.js';
 import { isInside } from '../util/safe-path.js';
@@ -506,6 +506,7 @@ async function ingestOne(
         (await checkUnusualPaths(conn, rows, root, config.allow_outside_root === true, readingFile))
       : 0;
     const scan = await scanStage(conn, readingFile, nFiles > 0);
+    await staged.checked;
     step('scan');
     await validateScan(conn, scan, file, rows);
     step('validate');
@@ -654,6 +655,8 @@ async function ingestOne(
     if (inTransaction) await conn.run('ROLLBACK').catch(() => undefined);
     await dropScratch(conn).catch(() => undefined);
     if (e instanceof UserError) throw e;
+    const fs = fsUserError(e);
+    if (fs) throw fs;
     const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
     throw new UserError(`ingest failed: ${msg}`, { file }, 'the catalog was left unchanged');
   } finally {

@@ -1,7 +1,7 @@
 // One execution boundary for every command: errors become sentences and an exit code, never a
 // bare stack trace. Set CYTOIMAGENET_DEBUG=1 to see the stack as well.
 import { z } from 'zod';
-import { messageOf, isUserError } from '../util/errors.js';
+import { fsUserError, messageOf, isUserError } from '../util/errors.js';
 
 export function formatZodError(err: z.ZodError, where: string): string {
   const lines = err.issues.map((i) => {
@@ -24,7 +24,7 @@ export function runAction<A extends unknown[]>(
         process.stderr.write(`cytoimagenet: ${messageOf(e)}\n`);
       }
       if (process.env.CYTOIMAGENET_DEBUG && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
-      process.exitCode = isUserError(e) || e instanceof z.ZodError ? 1 : 2;
+      process.exitCode = isUserError(e) || fsUserError(e) || e instanceof z.ZodError ? 1 : 2;
     }
   };
 }

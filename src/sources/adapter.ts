@@ -70,6 +70,8 @@ export interface StageResult {
   streamed?: boolean;
   /** The file a streamed stage reads, named in messages about its malformed lines. */
   readingFile?: string;
+  /** A check of the file still running beside the first pass (TableReader.checked). */
+  checked?: Promise<void>;
 }
 
 export interface Adapter<C extends CommonConfig = CommonConfig> {

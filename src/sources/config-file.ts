@@ -1,7 +1,17 @@
 // Reading a source config (JSON or YAML; JSON is parsed as YAML so both get line numbers) and
 // validating it with zod. Errors name the file, the line and the offending key.
 import { readFileSync, existsSync } from 'node:fs';
-import { LineCounter, parseDocument, isMap, isSeq, type Node } from 'yaml';
+import {
+  LineCounter,
+  parseDocument,
+  isCollection,
+  isMap,
+  isScalar,
+  isSeq,
+  visit,
+  type Document,
+  type Node,
+} from 'yaml';
 import type { z } from 'zod';
 import { UserError } from '../util/errors.js';
 
@@ -19,9 +29,13 @@ export function readConfigFile(file: string): RawConfig {
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
   if (doc.errors.length) {
     const e = doc.errors[0];
-    const line = e.linePos?.[0]?.line ?? lc.linePos(e.pos[0]).line;
+    const opened = unclosedAt(doc, e.pos[0], e.message);
+    const line = opened ? lc.linePos(opened.keyPos).line : (e.linePos?.[0]?.line ?? lc.linePos(e.pos[0]).line);
+    const what = opened
+      ? `the value of '${opened.key}' is never closed (${e.message.split('\n')[0]})`
+      : e.message.split('\n')[0];
     throw new UserError(
-      `not valid JSON/YAML: ${e.message.split('\n')[0]}`,
+      `not valid JSON/YAML: ${what}`,
       { file, line },
       'a config is a JSON or YAML mapping such as {"adapter": "standard", "table": "t.csv"}',
     );
@@ -34,9 +48,9 @@ export function readConfigFile(file: string): RawConfig {
       if (isMap(node)) {
         const pair = node.items.find((p) => (p.key as { value?: unknown } | null)?.value === key);
         if (!pair) break;
+        // The key's line, not its value's: a block value starts on the line after its key.
         last = (pair.key as Node) ?? last;
         node = pair.value;
-        if (node) last = node as Node;
       } else if (isSeq(node) && typeof key === 'number') {
         node = node.items[key];
         if (node) last = node as Node;
@@ -48,23 +62,53 @@ export function readConfigFile(file: string): RawConfig {
   return { file, data, lineOf };
 }
 
-/** Validates with zod; the first issue becomes a UserError at its key's line. */
+/**
+ * YAML reports an unclosed quote, [ or { where the parser gave up (often the next key's line); the
+ * mistake is on the line of the key whose value was opened and never closed.
+ */
+function unclosedAt(doc: Document, pos: number, message: string): { key: string; keyPos: number } | null {
+  if (!/closing|end with/i.test(message)) return null;
+  let best: { key: string; keyPos: number; start: number } | null = null;
+  visit(doc, {
+    Pair(_, pair) {
+      const k = pair.key as Node | null;
+      const v = pair.value as Node | null;
+      if (!k?.range || !v?.range) return;
+      const opens = (isCollection(v) && v.flow) || (isScalar(v) && /^QUOTE_/.test(String(v.type)));
+      if (opens && v.range[0] < pos && pos <= v.range[2] && (!best || v.range[0] > best.start))
+        best = { key: String((k as { value?: unknown }).value), keyPos: k.range[0], start: v.range[0] };
+    },
+  });
+  return best;
+}
+
+/** Validates with zod; every issue is listed, each at its key's line; the first gives the location. */
 export function validateConfig<T>(raw: RawConfig, schema: z.ZodType<T>, what: string): T {
   const r = schema.safeParse(raw.data);
   if (r.success) return r.data;
-  const issue = r.error.issues[0];
-  let path = issue.path.filter((p): p is string | number => typeof p === 'string' || typeof p === 'number');
-  let msg = issue.message;
-  if (issue.code === 'unrecognized_keys') {
-    const keys = (issue as { keys?: string[] }).keys ?? [];
-    if (keys.length) path = [...path, keys[0]];
-    msg = `unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `'${k}'`).join(', ')}`;
-  }
-  const column = path.length ? path.join('.') : undefined;
-  const more = r.error.issues.length > 1 ? ` (and ${r.error.issues.length - 1} more problem(s))` : '';
+  const problems = r.error.issues.map((issue) => {
+    let path = issue.path.filter((p): p is string | number => typeof p === 'string' || typeof p === 'number');
+    let msg = issue.message;
+    if (issue.code === 'unrecognized_keys') {
+      const keys = (issue as { keys?: string[] }).keys ?? [];
+      if (keys.length) path = [...path, keys[0]];
+      msg = `unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `'${k}'`).join(', ')}`;
+    }
+    if (issue.code === 'invalid_type' && /received undefined/.test(msg)) msg = 'missing key';
+    const column = path.length ? path.join('.') : undefined;
+    return { line: raw.lineOf(path), column, msg };
+  });
+  problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+  const first = problems[0];
+  const msg =
+    problems.length === 1
+      ? `invalid ${what} config: ${first.msg}`
+      : `invalid ${what} config, ${problems.length} problems:\n${problems
+          .map((p) => `    line ${p.line ?? '?'}${p.column ? `, '${p.column}'` : ''}: ${p.msg}`)
+          .join('\n')}`;
   throw new UserError(
-    `invalid ${what} config: ${msg}${more}`,
-    { file: raw.file, line: raw.lineOf(path), column },
+    msg,
+    { file: raw.file, line: first.line, column: first.column },
     "see docs/catalog.md for every adapter's keys",
   );
 }

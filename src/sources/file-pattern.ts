@@ -1,6 +1,7 @@
 // File-name patterns such as "{plate}/{stem}_w{channel}.tif": each {name} captures text inside one
 // path segment ({name*} may span folders); {channel} names the channel file of an image. Files
 // with the same non-channel placeholders form one image.
+import { formatValue, parseTemplate, type TemplatePart } from './template.js';
 
 export interface FilePattern {
   source: string;
@@ -10,30 +11,45 @@ export interface FilePattern {
   hasChannel: boolean;
 }
 
-const TOKEN = /\{([A-Za-z_][A-Za-z0-9_]*)(\*)?\}/g;
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*\*?$/;
 
 function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** A pattern's or key template's parts; `{{`/`}}` are literal braces (src/sources/template.ts). */
+function patternParts(source: string): TemplatePart[] {
+  const parts = parseTemplate(source, (n) => NAME.test(n));
+  for (const p of parts) {
+    if ('name' in p && p.spec)
+      throw new Error(`${p.written}: format specs belong in templates (values, table.files, table.id), not here`);
+  }
+  return parts;
 }
 
 /** Compiles a pattern; throws Error with a plain message on a bad pattern. */
 export function compilePattern(source: string, channels?: readonly string[]): FilePattern {
   const names: string[] = [];
   let re = '^';
-  let last = 0;
-  for (const m of source.matchAll(TOKEN)) {
-    const name = m[1];
+  let parts: TemplatePart[];
+  try {
+    parts = patternParts(source);
+  } catch (e) {
+    throw new Error(`${(e as Error).message} (placeholders look like {name}; write {{ and }} for literal braces)`);
+  }
+  for (const p of parts) {
+    if (!('name' in p)) {
+      re += escapeRe(p.text);
+      continue;
+    }
+    const span = p.name.endsWith('*');
+    const name = span ? p.name.slice(0, -1) : p.name;
     if (names.includes(name)) throw new Error(`placeholder {${name}} appears twice`);
     names.push(name);
-    re += escapeRe(source.slice(last, m.index));
     if (name === 'channel' && channels?.length) re += `(${channels.map(escapeRe).join('|')})`;
-    else re += m[2] ? '(.+?)' : '([^/]+?)';
-    last = (m.index ?? 0) + m[0].length;
+    else re += span ? '(.+?)' : '([^/]+?)';
   }
-  const rest = source.slice(last);
-  if (/[{}]/.test(rest) || /[{}]/.test(source.replace(TOKEN, '')))
-    throw new Error('unbalanced { } (placeholders look like {name})');
-  re += escapeRe(rest) + '$';
+  re += '$';
   if (!names.length) throw new Error('no {placeholder}: give at least one, e.g. "{stem}.png"');
   return { source, names, regex: new RegExp(re), hasChannel: names.includes('channel') };
 }
@@ -47,16 +63,20 @@ export function matchPattern(p: FilePattern, relPath: string): Record<string, st
   return out;
 }
 
-/** Fills a template's {name} placeholders; unknown names throw. */
+/** Fills a template's {name} placeholders (a pattern's {name*} too); unknown names throw. */
 export function renderTemplate(template: string, values: Record<string, string>): string {
-  return template.replace(TOKEN, (_, name: string) => {
-    if (!(name in values)) throw new Error(`unknown placeholder {${name}}`);
-    return values[name];
-  });
+  return patternParts(template)
+    .map((p) => {
+      if (!('name' in p)) return p.text;
+      const name = p.name.replace(/\*$/, '');
+      if (!(name in values)) throw new Error(`unknown placeholder {${name}}`);
+      return formatValue(values[name], p.spec);
+    })
+    .join('');
 }
 
 export function templateNames(template: string): string[] {
-  return [...template.matchAll(TOKEN)].map((m) => m[1]);
+  return patternParts(template).flatMap((p) => ('name' in p ? [p.name.replace(/\*$/, '')] : []));
 }
 
 /** The default image key template: the non-channel placeholders joined by '/'. */

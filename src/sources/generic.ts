@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { loadTable, type LoadedTable } from './table-reader.js';
 import { UserError } from '../util/errors.js';
 import { listFiles } from './walk.js';
+import { formatSql, parseTemplate, templateFields, type TemplatePart } from './template.js';
 import {
   compilePattern,
   defaultKeyTemplate,
@@ -78,6 +79,12 @@ const schema = z
       .optional(),
     columns: z.partialRecord(z.enum(MAPPABLE), z.string().min(1)).optional(),
     values: z.partialRecord(z.enum(MAPPABLE), z.string()).optional(),
+    /** Multi-label cells: the separator(s) of a column's tokens, e.g. {cell_type: ","}. */
+    split: z
+      .partialRecord(z.enum(MAPPABLE), z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]))
+      .optional(),
+    /** Table columns kept in the catalog's extras table: 'all' unmapped columns, or a list. */
+    extras: z.union([z.literal('all'), z.array(z.string().min(1)).min(1)]).optional(),
   })
   .strict();
 
@@ -91,22 +98,20 @@ export function sqlTemplate(
   col: (name: string) => string | null,
   where: string,
   file: string,
+  names: () => string[] = () => [],
 ): string {
-  const parts: string[] = [];
-  let last = 0;
-  for (const m of template.matchAll(/\{([A-Za-z_][A-Za-z0-9_ [\]-]*)\}/g)) {
-    if ((m.index ?? 0) > last) parts.push(sqlString(template.slice(last, m.index)));
-    const e = col(m[1]);
-    if (e === null)
-      throw new UserError(
-        `unknown placeholder {${m[1]}} in ${where}`,
-        { file, column: where },
-        'use a placeholder of the pattern or a column of the table',
-      );
-    parts.push(e);
-    last = (m.index ?? 0) + m[0].length;
+  let parsed: TemplatePart[];
+  try {
+    parsed = parseTemplate(template, (n) => col(n) !== null);
+  } catch (e) {
+    const known = names();
+    throw new UserError(
+      `${where} "${template}": ${(e as Error).message}`,
+      { file, column: where },
+      `${known.length ? `names here: ${known.slice(0, 40).join(', ')}; ` : ''}write {{ and }} for literal braces`,
+    );
   }
-  if (last < template.length) parts.push(sqlString(template.slice(last)));
+  const parts = parsed.map((p) => ('name' in p ? formatSql(col(p.name) as string, p.spec) : sqlString(p.text)));
   return parts.length ? `(${parts.join(' || ')})` : "''";
 }
 
@@ -137,6 +142,54 @@ async function writeGroups(ctx: StageContext, pattern: FilePattern | null, group
   ap.closeSync();
 }
 
+/**
+ * `split`: a column's cell holds several labels ("NEUTROPHIL, EOSINOPHIL"). Tokens are trimmed,
+ * empty ones dropped and repeats dropped (first seen kept), then joined with the catalog's '|'.
+ */
+function applySplit(exprs: Partial<Record<StageColumn, string>>, config: GenericConfig, file: string): void {
+  for (const [c, sep] of Object.entries(config.split ?? {})) {
+    const base = exprs[c as StageColumn];
+    if (!base)
+      throw new UserError(`split.${c}: the column has no value to split (map it in 'columns' or 'values')`, {
+        file,
+        column: `split.${c}`,
+      });
+    const seps = Array.isArray(sep) ? sep : [sep];
+    let x = `CAST(${base} AS VARCHAR)`;
+    for (const other of seps.slice(1)) x = `replace(${x}, ${sqlString(other)}, ${sqlString(seps[0])})`;
+    const tokens = `list_filter(list_transform(string_split(${x}, ${sqlString(seps[0])}), lambda s: trim(s)), lambda s: s <> '')`;
+    exprs[c as StageColumn] =
+      `(SELECT nullif(array_to_string(list_filter(l, lambda v, i: list_position(l, v) = i), '|'), '') FROM (SELECT ${tokens} AS l))`;
+  }
+}
+
+/** `extras`: table columns kept as (key, value) rows of the catalog's extras table. */
+function extraColumns(
+  config: GenericConfig,
+  columns: readonly string[],
+  tfile: string,
+  file: string,
+): Record<string, string> {
+  if (!config.extras) return {};
+  let keep: string[];
+  if (config.extras === 'all') {
+    const mapped = new Set<string>(Object.values(config.columns ?? {}));
+    if (config.table?.key) mapped.add(config.table.key);
+    keep = columns.filter((c) => !mapped.has(c));
+  } else {
+    for (const c of config.extras) {
+      if (!columns.includes(c))
+        throw new UserError(
+          `extras names '${c}', which is not a column of the table`,
+          { file, column: 'extras' },
+          `the columns of ${tfile}: ${columns.slice(0, 40).join(', ')}`,
+        );
+    }
+    keep = [...new Set(config.extras)];
+  }
+  return Object.fromEntries(keep.map((c) => [c, `nullif(trim(t.${ident(c)}), '')`]));
+}
+
 export const genericAdapter: Adapter<GenericConfig> = {
   name: 'generic',
   summary: 'any source described in a config: image folder + file pattern + optional table',
@@ -145,8 +198,13 @@ export const genericAdapter: Adapter<GenericConfig> = {
     const file = ctx.configFile;
     if (!config.images && !config.table)
       throw new UserError("give 'images' (a folder), 'table', or both", { file, column: 'images' });
-    if (config.images && !config.pattern)
-      throw new UserError("'images' needs a 'pattern' such as \"{stem}.png\"", { file, column: 'pattern' });
+    if (config.images && !config.pattern && !config.table?.files)
+      throw new UserError(
+        "'images' needs a 'pattern' such as \"{stem}.png\" (or 'table.files' naming each row's files)",
+        { file, column: 'pattern' },
+      );
+    if (config.extras && !config.table)
+      throw new UserError("'extras' keeps table columns, but there is no 'table'", { file, column: 'extras' });
     if (config.codes && !config.table)
       throw new UserError("'codes' translate table values, but there is no 'table'", { file, column: 'codes' });
     if (config.columns && !config.table)
@@ -162,7 +220,13 @@ export const genericAdapter: Adapter<GenericConfig> = {
       if (config.channels && !pattern.hasChannel)
         throw new UserError("'channels' given but the pattern has no {channel}", { file, column: 'channels' });
       keyTemplate = config.image_key ?? defaultKeyTemplate(pattern);
-      for (const n of templateNames(keyTemplate)) {
+      let keyNames: string[];
+      try {
+        keyNames = templateNames(keyTemplate);
+      } catch (e) {
+        throw new UserError(`bad image_key: ${(e as Error).message}`, { file, column: 'image_key' });
+      }
+      for (const n of keyNames) {
         if (!pattern.names.includes(n) || n === 'channel')
           throw new UserError(`image_key uses {${n}}, which is not a non-channel placeholder of the pattern`, {
             file,
@@ -193,10 +257,12 @@ export const genericAdapter: Adapter<GenericConfig> = {
     const exprs: Partial<Record<StageColumn, string>> = {};
     const placeholder = (n: string): string | null =>
       pattern?.names.includes(n) && n !== 'channel' ? `g.${ident(`p_${n}`)}` : null;
+    const placeholderNames = (): string[] => (pattern?.names ?? []).filter((n) => n !== 'channel');
 
     if (!config.table) {
       for (const [c, tpl] of Object.entries(config.values ?? {}))
-        exprs[c as StageColumn] = sqlTemplate(tpl, placeholder, `values.${c}`, file);
+        exprs[c as StageColumn] = sqlTemplate(tpl, placeholder, `values.${c}`, file, placeholderNames);
+      applySplit(exprs, config, file);
       exprs.idx = `${sqlString(dirName + '-')} || g.key`;
       exprs.path = exprs.path ?? 'g.path';
       exprs.filename = exprs.filename ?? 'g.filename';
@@ -231,6 +297,7 @@ export const genericAdapter: Adapter<GenericConfig> = {
       return `nullif(trim(t.${ident(c)}), '')`;
     };
     const tableOrPlaceholder = (n: string): string | null => (has(n) ? `t.${ident(n)}` : placeholder(n));
+    const allNames = (): string[] => [...t.columns, ...placeholderNames().filter((n) => !has(n))];
     let from = 'raw_generic t';
     if (config.table.key) {
       const key = needCol(config.table.key, 'table.key');
@@ -275,13 +342,15 @@ export const genericAdapter: Adapter<GenericConfig> = {
       from += ` LEFT JOIN ${GROUPS} g ON false`;
     }
     if (config.table.files) {
-      const parts = config.table.files.map((tpl, i) => sqlTemplate(tpl, tableOrPlaceholder, `table.files.${i}`, file));
+      const parts = config.table.files.map((tpl, i) =>
+        sqlTemplate(tpl, tableOrPlaceholder, `table.files.${i}`, file, allNames),
+      );
       exprs.source_files = parts.join(` || '|' || `);
       exprs.path = `nullif(regexp_extract(${parts[0]}, '^(.*)/[^/]*$', 1), '')`;
       exprs.filename = `regexp_extract(${parts[0]}, '[^/]+$')`;
     }
     if (config.table.id)
-      exprs.idx = `${sqlString(dirName + '-')} || ${sqlTemplate(config.table.id, tableOrPlaceholder, 'table.id', file)}`;
+      exprs.idx = `${sqlString(dirName + '-')} || ${sqlTemplate(config.table.id, tableOrPlaceholder, 'table.id', file, allNames)}`;
     if (!exprs.idx) {
       if (exprs.source_files) exprs.idx = `${sqlString(dirName + '-')} || (${exprs.source_files})`;
       else
@@ -291,7 +360,7 @@ export const genericAdapter: Adapter<GenericConfig> = {
         );
     }
     for (const [c, tpl] of Object.entries(config.values ?? {}))
-      exprs[c as StageColumn] = sqlTemplate(tpl, tableOrPlaceholder, `values.${c}`, file);
+      exprs[c as StageColumn] = sqlTemplate(tpl, tableOrPlaceholder, `values.${c}`, file, allNames);
     for (const [c, src] of Object.entries(config.columns ?? {})) {
       const v = needCol(src, `columns.${c}`);
       exprs[c as StageColumn] =
@@ -335,9 +404,51 @@ export const genericAdapter: Adapter<GenericConfig> = {
       from += ` LEFT JOIN ${ct} ON ${ct}.k = (${base})`;
       exprs[col] = `coalesce(${ct}.v, ${base})`;
     }
+    applySplit(exprs, config, file);
+    // A row without idx: name the empty column it is built from (the catalog only knows "no idx").
+    const noIdx = (
+      await ctx.conn.runAndReadAll(
+        `SELECT t.rowid AS r FROM ${from} WHERE (${exprs.idx}) IS NULL ORDER BY t.rowid LIMIT 1`,
+      )
+    ).getRowObjectsJson()[0];
+    if (noIdx) {
+      const rowid = Number(noIdx.r);
+      const line = rowid + (config.table.header === false ? 1 : 2);
+      const emptyOf = async (cols: string[]): Promise<string[]> => {
+        const r = (
+          await ctx.conn.runAndReadAll(
+            `SELECT ${cols.map((c, i) => `nullif(trim(${ident(c)}), '') IS NULL AS e${i}`).join(', ')} FROM raw_generic WHERE rowid = ${rowid}`,
+          )
+        ).getRowObjectsJson()[0];
+        return cols.filter((_, i) => r?.[`e${i}`] === true);
+      };
+      const idCol = config.columns?.idx;
+      if (idCol && (await emptyOf([idCol])).length)
+        throw new UserError(
+          `the idx column '${idCol}' is empty`,
+          { file: tfile, line, column: idCol },
+          'every row needs an idx',
+        );
+      if (config.table.key && (await emptyOf([config.table.key])).length)
+        throw new UserError(
+          `the key column '${config.table.key}' is empty`,
+          { file: tfile, line, column: config.table.key },
+          'every row needs its image key (table.key): fill it in, or remove the row',
+        );
+      if (config.table.id) {
+        const fields = templateFields(config.table.id, (n) => tableOrPlaceholder(n) !== null).filter(has);
+        const empty = await emptyOf(fields);
+        if (empty.length)
+          throw new UserError(
+            `table.id "${config.table.id}" has no value: ${empty.map((c) => `'${c}'`).join(', ')} ${empty.length > 1 ? 'are' : 'is'} empty`,
+            { file: tfile, line, column: empty[0] },
+            'every row needs the columns its id is built from',
+          );
+      }
+    }
     exprs.source_table = sqlString(tablePathForProvenance(ctx, tfile));
     exprs.source_row = 't.rowid + 1';
-    await buildStage(ctx, exprs, from);
+    await buildStage(ctx, exprs, from, extraColumns(config, t.columns, tfile, file));
     return { imagesRoot: root };
   },
 };

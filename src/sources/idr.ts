@@ -3,7 +3,7 @@
 // (plate<TAB>path, path<TAB>plate, or path only) or filePaths TSV. Screens give one row per well
 // (Plate, Well); experiments one row per image (Dataset Name, Image Name).
 import { existsSync, readdirSync, statSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { loadTable, type LoadedTable } from './table-reader.js';
@@ -28,6 +28,7 @@ export interface IdrConfig extends CommonConfig {
   screens?: string[];
   images?: string;
   columns?: Partial<Record<string, string>>;
+  extras?: 'all' | string[];
 }
 
 const schema = z
@@ -38,6 +39,8 @@ const schema = z
     screens: z.array(z.string().min(1)).optional(),
     images: z.string().optional(),
     columns: z.partialRecord(z.enum(CATALOG_COLUMNS as unknown as [string, ...string[]]), z.string().min(1)).optional(),
+    /** Annotation columns kept in the extras table: 'all' unmapped ones, or a list (docs/catalog.md). */
+    extras: z.union([z.literal('all'), z.array(z.string().min(1)).min(1)]).optional(),
   })
   .strict();
 
@@ -111,8 +114,13 @@ export const idrAdapter: Adapter<IdrConfig> = {
   schema: schema as unknown as z.ZodType<IdrConfig>,
   async stage(config, ctx) {
     const dir = resolveFromConfig(ctx, config.study);
-    if (!existsSync(dir) || !statSync(dir).isDirectory())
-      throw new UserError('study folder not found', { file: dir, column: 'study' });
+    if (!existsSync(dir)) throw new UserError('study folder not found', { file: dir, column: 'study' });
+    if (!statSync(dir).isDirectory())
+      throw new UserError(
+        'this is a file where the study folder was expected',
+        { file: dir, column: 'study' },
+        `give the folder that holds it (${dirname(dir)}), e.g. study: idr0080-way-perturbation/`,
+      );
     const studyName = readdirSync(dir).find((f) => /-study\.txt$/i.test(f));
     if (!studyName)
       throw new UserError(
@@ -132,6 +140,9 @@ export const idrAdapter: Adapter<IdrConfig> = {
       );
     const selects: string[] = [];
     const mapped = new Set<string>();
+    // extras: annotation column → its alias in raw_idr_all (one per name, across screens).
+    const extraAlias = new Map<string, string>();
+    const listedFound = new Set<string>();
     for (const [k, part] of parts.entries()) {
       const t = `raw_idr_${k}`;
       const loaded: LoadedTable = await loadTable(ctx.conn, part.annotation, t, { tmpDir: ctx.tmpDir });
@@ -181,6 +192,23 @@ export const idrAdapter: Adapter<IdrConfig> = {
       e['x_well'] = keys[1] === 'Well' ? k2 : 'NULL';
       e['x_concentration'] = conc ? `a.${ident(conc)}` : 'NULL';
       e['x_screen'] = sqlString(part.name);
+      if (config.extras) {
+        // Columns already stored elsewhere: the mapped ones, organisms, plate/well/concentration.
+        const used = new Set<string>([...organisms, ...keys]);
+        if (conc) used.add(conc);
+        for (const cands of Object.values(IDR_COLUMN_MAP)) {
+          const c = cands?.find(has);
+          if (c) used.add(c);
+        }
+        for (const src of Object.values(config.columns ?? {})) if (src) used.add(src);
+        const keep = config.extras === 'all' ? loaded.columns.filter((c) => !used.has(c)) : config.extras.filter(has);
+        for (const c of keep) {
+          listedFound.add(c);
+          let alias = extraAlias.get(c);
+          if (!alias) extraAlias.set(c, (alias = `xx_${extraAlias.size}`));
+          e[alias] = `nullif(trim(a.${ident(c)}), '')`;
+        }
+      }
       e.source_table = sqlString(tablePathForProvenance(ctx, part.annotation));
       e.source_row = 'a.rowid + 1';
       selects.push(
@@ -195,6 +223,15 @@ export const idrAdapter: Adapter<IdrConfig> = {
           file: ctx.configFile,
           column: `columns.${col}`,
         });
+    }
+    if (Array.isArray(config.extras)) {
+      const absent = config.extras.filter((c) => !listedFound.has(c));
+      if (absent.length)
+        throw new UserError(
+          `extras names ${absent.map((c) => `'${c}'`).join(', ')}, in no annotation table`,
+          { file: ctx.configFile, column: 'extras' },
+          'use the column names of the *-annotation.csv header',
+        );
     }
     await ctx.conn.run(`CREATE TEMP TABLE raw_idr_all AS ${selects.map((s) => `(${s})`).join(' UNION ALL BY NAME ')}`);
     const stageCols: Partial<Record<StageColumn, string>> = {
@@ -225,6 +262,7 @@ export const idrAdapter: Adapter<IdrConfig> = {
       well: 'x_well',
       concentration: 'x_concentration',
       screen: 'x_screen',
+      ...Object.fromEntries([...extraAlias].map(([c, alias]) => [c, alias])),
     });
     const title = studyValue(study, 'Study Publication Title');
     const doi = studyValue(study, 'Study DOI');

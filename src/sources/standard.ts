@@ -78,6 +78,7 @@ export const standardAdapter: Adapter<StandardConfig> = {
       imagesRoot: config.images ? resolveFromConfig(ctx, config.images) : dirname(file),
       streamed: true,
       readingFile: file,
+      checked: loaded.checked,
     };
   },
 };

@@ -4,6 +4,7 @@
 // DuckDB so a malformed line is reported with its number.
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { createReadStream, createWriteStream, existsSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -23,6 +24,8 @@ export interface TableReader {
   columns: string[];
   /** A table function call (read_csv/read_parquet) that yields the rows in file order. */
   reader: string;
+  /** Resolves when the file's bytes are checked (no NUL byte); await it before storing rows. */
+  checked: Promise<void>;
 }
 
 export interface LoadTableOptions {
@@ -146,7 +149,11 @@ export async function openTableReader(
       const desc = await conn.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${sqlString(file)})`);
       const names = desc.getRowObjectsJson().map((r) => String(r.column_name));
       const sel = names.map((n) => `CAST(${ident(n)} AS VARCHAR) AS ${ident(n)}`).join(', ');
-      return { columns: names, reader: `(SELECT ${sel} FROM read_parquet(${sqlString(file)}))` };
+      return {
+        columns: names,
+        reader: `(SELECT ${sel} FROM read_parquet(${sqlString(file)}))`,
+        checked: Promise.resolve(),
+      };
     } catch (e) {
       throw new UserError(
         `cannot read the Parquet table: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`,
@@ -174,11 +181,91 @@ export async function openTableReader(
     if (!opts.columns?.length) throw new Error('loadTable: headerless tables need column names');
     names = opts.columns;
   }
+  // The NUL scan reads the file beside DuckDB's first pass (both from the page cache); callers
+  // await `checked` before they store anything.
+  const checked = findNul(textFile, delim, names, header).then((nul) => {
+    if (!nul) return;
+    throw new UserError(
+      `a NUL byte (\\0) at character ${nul.character} of line ${nul.line}${nul.field ? `, inside the value of '${nul.field}'` : ''}: values are never cut, so the table is refused`,
+      { file: display, line: nul.line, column: nul.field },
+      'remove the NUL bytes (e.g. tr -d "\\000" < in.csv > out.csv) or re-export the table as text',
+    );
+  });
+  // Not yet awaited: a rejection before the caller awaits is not "unhandled".
+  checked.catch(() => undefined);
   const colSpec = `{${names.map((n) => `${sqlString(n)}: 'VARCHAR'`).join(', ')}}`;
   const reader =
     `read_csv(${sqlString(textFile)}, header=${header}, delim=${sqlString(delim)}, quote='"', escape='"', ` +
     `strict_mode=true, auto_detect=false, null_padding=false, columns=${colSpec})`;
-  return { columns: names, reader };
+  return { columns: names, reader, checked };
+}
+
+/** Where a NUL byte is in a text table: 1-based line and character, and the header field it falls in. */
+interface NulAt {
+  line: number;
+  character: number;
+  field?: string;
+}
+
+/**
+ * Finds the first NUL byte of a text table. DuckDB keeps NUL inside a value, but C strings (SQL
+ * literals built from values, other tools reading the export) stop at it, so a value would be cut
+ * silently somewhere downstream: such a table is refused, naming the place. memchr-speed scan.
+ */
+async function findNul(file: string, delim: string, names: string[], header: boolean): Promise<NulAt | null> {
+  const gz = file.toLowerCase().endsWith('.gz');
+  const chunks: AsyncIterable<Buffer> = gz ? createReadStream(file).pipe(createGunzip()) : readChunks(file);
+  let offset = 0;
+  let at = -1;
+  const seen: Buffer[] = [];
+  for await (const chunk of chunks) {
+    const i = chunk.indexOf(0);
+    if (i >= 0) {
+      at = offset + i;
+      seen.push(chunk.subarray(0, i));
+      break;
+    }
+    // Only the text since the last newline is needed to place a later NUL.
+    const nl = chunk.lastIndexOf(10);
+    if (nl >= 0) seen.length = 0;
+    seen.push(Buffer.from(nl >= 0 ? chunk.subarray(nl + 1) : chunk));
+    offset += chunk.length;
+  }
+  if (at < 0) return null;
+  // The line: count newlines up to the NUL (a second pass, only when there is one).
+  let line = 1;
+  let counted = 0;
+  for await (const chunk of gz ? createReadStream(file).pipe(createGunzip()) : readChunks(file)) {
+    const part = chunk.subarray(0, Math.min(chunk.length, at - counted));
+    for (let j = part.indexOf(10); j >= 0; j = part.indexOf(10, j + 1)) line++;
+    counted += part.length;
+    if (counted >= at) break;
+  }
+  const prefix = Buffer.concat(seen).toString('utf8');
+  const before = prefix.slice(prefix.lastIndexOf('\n') + 1);
+  // The field: delimiters outside quotes before the NUL (exact when the record starts on this line).
+  let field = 0;
+  let quoted = false;
+  for (const ch of before) {
+    if (ch === '"') quoted = !quoted;
+    else if (ch === delim && !quoted) field++;
+  }
+  const name = header && line === 1 ? undefined : names[field];
+  return { line, character: [...before].length + 1, field: name };
+}
+
+async function* readChunks(file: string): AsyncIterable<Buffer> {
+  const fh = await open(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(4 << 20);
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead <= 0) return;
+      yield buf.subarray(0, bytesRead);
+    }
+  } finally {
+    await fh.close();
+  }
 }
 
 /** Runs SQL that reads a table, turning reader errors into UserErrors naming the file and line. */
@@ -198,7 +285,8 @@ export async function loadTable(
   opts: LoadTableOptions,
 ): Promise<LoadedTable> {
   const display = opts.displayName ?? file;
-  const { columns, reader } = await openTableReader(conn, file, opts);
+  const { columns, reader, checked } = await openTableReader(conn, file, opts);
+  await checked;
   await conn.run(`DROP TABLE IF EXISTS ${ident(tempName)}`);
   await runReading(conn, `CREATE TEMP TABLE ${ident(tempName)} AS SELECT * FROM ${reader}`, display);
   return { columns, rows: await countRows(conn, tempName) };

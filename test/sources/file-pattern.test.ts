@@ -27,3 +27,14 @@ test('patterns without {channel} give one image per file; bad patterns are refus
   assert.throws(() => compilePattern('plain.png'), /placeholder/);
   assert.throws(() => compilePattern('{a}_{a}.png'), /twice/);
 });
+
+test('patterns: {{ and }} are literal braces; a field that is not a name, or has a format spec, is refused', () => {
+  const p = compilePattern('{{raw}}_{stem}.png');
+  assert.deepEqual(
+    groupFiles(p, ['{raw}_a.png', 'raw_b.png'], '{stem}').groups.map((g) => g.key),
+    ['a'],
+  );
+  assert.throws(() => compilePattern('{plate name}/{stem}.png'), /\{plate name\} names no column or placeholder/);
+  assert.throws(() => compilePattern('{stem:05}.png'), /format specs belong in templates/);
+  assert.throws(() => compilePattern('{stem.png'), /never closed/);
+});
