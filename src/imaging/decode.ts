@@ -7,6 +7,8 @@ import sharp from 'sharp';
 import type { Metadata, OutputInfo } from 'sharp';
 import { IMAGING } from '../defaults.js';
 import { ImageError } from './image-error.js';
+import { isSpecialEntry } from '../sources/fetch/entry.js';
+import { decodeEntry } from './decode-entry.js';
 import { sniffContainer, formatOf, type Container } from './sniff.js';
 import { inspectTiff, fileSource, type TiffLayout } from './tiff-structure.js';
 import { readPngHeader, type PngHeader } from './png-header.js';
@@ -24,6 +26,15 @@ export interface DecodeOptions {
 
 /** Read and decode one file. Throws ImageError naming the file and the reason. */
 export async function decodeImage(path: string, opts: DecodeOptions = {}): Promise<DecodedImage> {
+  // URLs, OME-Zarr planes and selected OME-TIFF pages (decode-entry.ts); plain files below
+  if (isSpecialEntry(path)) {
+    return decodeEntry(
+      path,
+      { page: opts.page, maxPixels: opts.maxPixels ?? IMAGING.maxPixels },
+      (local, page) => decodeImage(local, { ...opts, page, name: opts.name ?? path }),
+      (bytes, page) => decodeBuffer(bytes, { ...opts, page, name: opts.name ?? path }),
+    );
+  }
   const name = opts.name ?? path;
   const fd = openRegularFile(path, name);
   try {

@@ -10,7 +10,8 @@ export type ImageErrorKind =
   | 'too-large'
   | 'bad-page'
   | 'uniform'
-  | 'mismatch';
+  | 'mismatch'
+  | 'fetch-failed';
 
 export class ImageError extends UserError {
   readonly kind: ImageErrorKind;

@@ -14,6 +14,7 @@ export type {
 } from './types.js';
 export { ImageError, type ImageErrorKind } from './image-error.js';
 export { decodeImage, decodeBuffer, pageCount, type DecodeOptions } from './decode.js';
+export { expandEntries, mayExpand } from './decode-entry.js';
 export { decodePlainPng } from './png-fast.js';
 export { sniffContainer, formatOf, type Container } from './sniff.js';
 export { toGray, grayValues } from './gray.js';
@@ -60,6 +61,7 @@ export { cropCount, isCroppable, usableScales, planCrops, extractCrop } from './
 export { quantize, roundHalfUp, encodePng, type EncodeOptions, type OutputBitDepth } from './encode.js';
 export {
   standardizeImageSet,
+  channelFiles,
   cropsForImage,
   type StandardizeOptions,
   type StandardizedSet,

@@ -4,7 +4,13 @@
 // time; only the overlap differs.
 import { IMAGING } from '../defaults.js';
 import { encodePng } from './encode.js';
-import { assembleSet, decodeChannels, type StandardizedSet, type StandardizeOptions } from './standardize.js';
+import {
+  assembleSet,
+  channelFiles,
+  decodeChannels,
+  type StandardizedSet,
+  type StandardizeOptions,
+} from './standardize.js';
 
 export interface StandardizeManyOptions extends StandardizeOptions {
   /** PNG zlib level (default 6). */
@@ -28,12 +34,17 @@ export async function* standardizeMany(
   const bitDepth = opts.bitDepth ?? 8;
   const compression = opts.compression ?? IMAGING.pngCompression;
   for (const files of sets) if (files.length === 0) throw new RangeError('standardizeMany: an image set with no files');
-  let next = sets.length > 0 ? decodeChannels(sets[0], opts) : null;
+  // an OME-Zarr or OME-TIFF entry stands for its channels (channelFiles)
+  const start = async (set: readonly string[]) => {
+    const list = await channelFiles(set);
+    return { list, settled: await decodeChannels(list, opts) };
+  };
+  let next = sets.length > 0 ? start(sets[0]) : null;
   let encoding: Promise<StandardizedPng> | null = null;
   for (let i = 0; i < sets.length; i++) {
-    const settled = await (next as ReturnType<typeof decodeChannels>);
-    next = i + 1 < sets.length ? decodeChannels(sets[i + 1], opts) : null;
-    const files = sets[i];
+    const { list, settled } = await (next as ReturnType<typeof start>);
+    next = i + 1 < sets.length ? start(sets[i + 1]) : null;
+    const files = list;
     const set = assembleSet(files, settled, bitDepth, opts.rules);
     const png =
       set.output === null ? Promise.resolve(null) : encodePng(set.output, set.width, set.height, { compression });

@@ -4,6 +4,7 @@
 import { IMAGING } from '../defaults.js';
 import type { Rng } from '../util/rng.js';
 import { decodeImage } from './decode.js';
+import { expandEntries, mayExpand } from './decode-entry.js';
 import { ImageError } from './image-error.js';
 import { toGray } from './gray.js';
 import { normalizationBounds, normalizeValues } from './normalize.js';
@@ -59,7 +60,13 @@ export async function standardizeImageSet(
   opts: StandardizeOptions = {},
 ): Promise<StandardizedSet> {
   if (files.length === 0) throw new RangeError('standardizeImageSet: no files');
-  return assembleSet(files, await decodeChannels(files, opts), opts.bitDepth ?? 8, opts.rules);
+  const list = await channelFiles(files);
+  return assembleSet(list, await decodeChannels(list, opts), opts.bitDepth ?? 8, opts.rules);
+}
+
+/** The channel entries of an image set: an OME-Zarr image or OME-TIFF entry stands for all its channels. */
+export async function channelFiles(files: readonly string[]): Promise<readonly string[]> {
+  return mayExpand(files) ? expandEntries(files) : files;
 }
 
 type DecodedChannel = { img: DecodedImage; gray: GrayImage; bounds: ReturnType<typeof normalizationBounds> };

@@ -7,7 +7,7 @@ export type SampleArray = Uint8Array | Uint16Array | Float32Array;
 export type SampleFormat = 'uint' | 'float';
 
 /** Container formats we can read. FLEX is TIFF bytes with PerkinElmer XML. */
-export type ImageFormat = 'png' | 'tiff' | 'jpeg' | 'bmp' | 'flex' | 'other';
+export type ImageFormat = 'png' | 'tiff' | 'jpeg' | 'bmp' | 'flex' | 'ome-zarr' | 'other';
 
 /** One decoded page: palette already expanded, channels interleaved. */
 export interface DecodedImage {

@@ -1,0 +1,146 @@
+// Decoding source entries that are not plain local files (src/sources/fetch/entry.ts says what an
+// entry is): an OME-Zarr plane (local or remote) becomes a one-channel DecodedImage at the stored
+// bit depth; a remote file is fetched whole and decoded like a local one; an OME-TIFF with
+// selectors becomes the page they pick (ome-tiff.ts). Failures are ImageErrors whose reason the
+// build's reject carries (`fetch-failed: HTTP 503 after 5 tries`).
+import { parseEntry, EntryError } from '../sources/fetch/entry.js';
+import { FetchError } from '../sources/fetch/http.js';
+import { readLocation } from '../sources/fetch/read-bytes.js';
+import { channelEntries, OmeZarrError, readPlane, type Plane } from '../sources/ome-zarr.js';
+import { ImageError } from './image-error.js';
+import { omeTiffChannels, omeTiffPage } from './ome-tiff.js';
+import type { DecodedImage, SampleArray } from './types.js';
+
+export interface EntryDecodeOptions {
+  page?: number;
+  maxPixels: number;
+}
+
+/** Turns fetch and OME-Zarr failures into ImageErrors naming the entry. */
+export function entryError(entry: string, e: unknown): unknown {
+  if (e instanceof ImageError) return e;
+  if (e instanceof FetchError) return new ImageError(entry, 'fetch-failed', e.reason.replace(/^fetch-failed: /, ''));
+  if (e instanceof OmeZarrError) return new ImageError(entry, 'unreadable', e.reason);
+  if (e instanceof EntryError) return new ImageError(entry, 'bad-page', e.message.slice(entry.length + 2));
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return new ImageError(entry, 'unreadable', 'file not found');
+  return new ImageError(entry, 'unreadable', (e as Error).message ?? String(e));
+}
+
+/**
+ * Decodes an entry; `decodeLocal(path, page)` and `decodeBytes(bytes, page)` are decode.ts's own
+ * paths (passed in, so this file and decode.ts do not import each other).
+ */
+export async function decodeEntry(
+  entry: string,
+  opts: EntryDecodeOptions,
+  decodeLocal: (path: string, page: number) => Promise<DecodedImage>,
+  decodeBytes: (bytes: Buffer, page: number) => Promise<DecodedImage>,
+): Promise<DecodedImage> {
+  try {
+    const p = parseEntry(entry);
+    if (p.zarr) return planeToImage(entry, await readPlane(entry), opts.maxPixels);
+    let page = opts.page ?? 0;
+    let bytes: Uint8Array | null = null;
+    if (p.hasSelectors) {
+      bytes = await readLocation(p.location);
+      page = omeTiffPage(entry, bytes, p.selectors);
+    }
+    if (!p.remote) return await decodeLocal(p.location, page);
+    bytes ??= await readLocation(p.location);
+    return await decodeBytes(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), page);
+  } catch (e) {
+    throw entryError(entry, e);
+  }
+}
+
+function planeToImage(entry: string, plane: Plane, maxPixels: number): DecodedImage {
+  const { width, height } = plane;
+  if (width * height > maxPixels)
+    throw new ImageError(
+      entry,
+      'too-large',
+      `${width}×${height} = ${width * height} pixels exceeds the limit of ${maxPixels}`,
+      'raise --max-pixels if this image is genuine',
+    );
+  let data: SampleArray;
+  let bitDepth: 8 | 16 | 32;
+  let sampleFormat: 'uint' | 'float' = 'uint';
+  const d = plane.data;
+  if (d instanceof Uint8Array) {
+    data = d;
+    bitDepth = 8;
+  } else if (d instanceof Uint16Array) {
+    data = d;
+    bitDepth = 16;
+  } else if (d instanceof Float32Array) {
+    data = d;
+    bitDepth = 32;
+    sampleFormat = 'float';
+  } else if (d instanceof Int8Array || d instanceof Int16Array) {
+    // signed samples as float32, exactly (what decode-utif.ts does with signed TIFFs)
+    data = Float32Array.from(d);
+    bitDepth = 32;
+    sampleFormat = 'float';
+  } else {
+    throw new ImageError(
+      entry,
+      'unreadable',
+      `data type ${plane.dtype} is not read here (uint8, uint16, int8, int16 and float32 are)`,
+    );
+  }
+  return {
+    width,
+    height,
+    channels: 1,
+    hasAlpha: false,
+    bitDepth,
+    sampleFormat,
+    data,
+    pages: 1,
+    page: 0,
+    format: 'ome-zarr',
+    decoder: 'zarrita',
+  };
+}
+
+/**
+ * Each entry as the channel entries it stands for: an OME-Zarr image or OME-TIFF named without
+ * #c=K becomes one entry per channel, in order; others stay as they are. An entry whose metadata
+ * cannot be read stays too, so decoding it reports why.
+ */
+export async function expandEntries(files: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const f of files) {
+    let p: ReturnType<typeof parseEntry>;
+    try {
+      p = parseEntry(f);
+    } catch {
+      out.push(f);
+      continue;
+    }
+    if (p.selectors.c !== undefined || !(p.zarr || p.omeTiff)) {
+      out.push(f);
+      continue;
+    }
+    try {
+      if (p.zarr) out.push(...(await channelEntries(f)).entries);
+      else {
+        const names = omeTiffChannels(await readLocation(p.location));
+        if (names === null || names.length <= 1) out.push(f);
+        else
+          out.push(
+            ...names.map((_, c) => `${p.location}#c=${c}${f.includes('#') ? `&${f.slice(f.indexOf('#') + 1)}` : ''}`),
+          );
+      }
+    } catch {
+      out.push(f);
+    }
+  }
+  return out;
+}
+
+/** True when expandEntries may change the list (saves the async call for plain files). */
+export function mayExpand(files: readonly string[]): boolean {
+  return files.some((f) => /\.zarr(\/|#|$)|\.ome\.tiff?(#|$)/i.test(f));
+}
