@@ -19,6 +19,7 @@ import { readConfigFile, validateConfig } from '../sources/config-file.js';
 import { STAGE_NUMBERED, STAGE_TABLE, type Adapter, type CommonConfig, type StageContext } from '../sources/adapter.js';
 import { adapterByName, ADAPTER_NAMES } from '../sources/registry.js';
 import { listFiles } from '../sources/walk.js';
+import { isZarrEntry, REMOTE_ENTRY_SQL } from '../sources/fetch/entry.js';
 
 export interface SourceIngestReport {
   config: string;
@@ -152,7 +153,7 @@ async function scanStage(conn: DuckDBConnection, file: string, withFiles: boolea
   }
   if (withFiles)
     parts.push(
-      `count(*) FILTER (WHERE split_part(source_files, '|', 1) IN (SELECT f FROM present_files)) AS first_present`,
+      `count(*) FILTER (WHERE ${entryKeySql("split_part(source_files, '|', 1)")} IS NULL OR ${entryKeySql("split_part(source_files, '|', 1)")} IN (SELECT f FROM present_files)) AS first_present`,
     );
   let r: Awaited<ReturnType<typeof conn.runAndReadAll>>;
   try {
@@ -329,7 +330,8 @@ async function planCleaning(
 async function listPresentFiles(conn: DuckDBConnection, imagesRoot: string): Promise<number> {
   await conn.run('DROP TABLE IF EXISTS present_files');
   await conn.run('CREATE TEMP TABLE present_files (f VARCHAR)');
-  const files = existsSync(imagesRoot) && statSync(imagesRoot).isDirectory() ? await listFiles(imagesRoot) : [];
+  const listed = existsSync(imagesRoot) && statSync(imagesRoot).isDirectory() ? await listFiles(imagesRoot) : [];
+  const files = withZarrFolders(listed);
   if (files.length) {
     const ap = await conn.createAppender('present_files', 'main', 'temp');
     for (const f of files) {
@@ -357,7 +359,8 @@ async function checkUnusualPaths(
   allowOutside: boolean,
   file: string,
 ): Promise<number> {
-  const unusual = `f[1] = '/' OR f[1] = '.' OR contains(f, '/.') OR contains(f, '\\')`;
+  // URLs are read where they are (src/sources/fetch/entry.ts, isRemote): no folder to leave
+  const unusual = `(f[1] = '/' OR f[1] = '.' OR contains(f, '/.') OR contains(f, '\\')) AND NOT regexp_matches(f, '${REMOTE_ENTRY_SQL}', 'i')`;
   const r = await conn.runAndReadAll(
     `SELECT DISTINCT f FROM (SELECT unnest(string_split(source_files, '|')) AS f FROM ${rows} ` +
       `WHERE source_files[1] IN ('/', '.') OR contains(source_files, '|/') OR contains(source_files, '|.') ` +
@@ -366,7 +369,10 @@ async function checkUnusualPaths(
   const present: string[] = [];
   for (const [v] of r.getRows()) {
     const f = String(v);
-    const abs = resolve(root, f);
+    // an OME-Zarr entry names its image folder (entryKeySql); selectors aside
+    const zarr = isZarrEntry(f);
+    const key = zarr ? f.split('#')[0].replace(/\/+$/, '') : f;
+    const abs = resolve(root, key);
     if (!allowOutside && !isInside(root, abs)) {
       const bad =
         (await scalar(
@@ -380,7 +386,8 @@ async function checkUnusualPaths(
       );
     }
     try {
-      if (statSync(abs).isFile()) present.push(f);
+      const st = statSync(abs);
+      if (zarr ? st.isDirectory() : st.isFile()) present.push(key);
     } catch {
       // absent: missing, like any other listed file
     }
@@ -397,13 +404,44 @@ async function checkUnusualPaths(
   return present.length;
 }
 
+/**
+ * The listed files plus the folders of the OME-Zarr nodes among them (an entry names an image
+ * group, a folder; listFiles skips the hidden .zattrs, so the groups are inferred from their chunks).
+ */
+function withZarrFolders(files: string[]): string[] {
+  const folders = new Set<string>();
+  for (const f of files) {
+    const at = f.search(/\.zarr\//i);
+    if (at < 0) continue;
+    const parts = f.split('/');
+    let prefix = '';
+    for (let i = 0; i < parts.length - 1; i++) {
+      prefix = i === 0 ? parts[0] : `${prefix}/${parts[i]}`;
+      if (prefix.length >= at + 5) folders.add(prefix);
+    }
+  }
+  return folders.size ? [...files, ...[...folders].sort()] : files;
+}
+
+/**
+ * An entry as the file check sees it (src/sources/fetch/entry.ts, isRemote and isZarrEntry): NULL
+ * for a URL, which is read where it is and checked when the build reads it; an OME-Zarr entry's
+ * image folder, without selectors; any other entry as it is.
+ */
+function entryKeySql(x: string): string {
+  return (
+    `CASE WHEN regexp_matches(${x}, '${REMOTE_ENTRY_SQL}', 'i') THEN NULL ` +
+    `WHEN regexp_matches(${x}, '\\.zarr(/|#|$)', 'i') THEN rtrim(split_part(${x}, '#', 1), '/') ELSE ${x} END`
+  );
+}
+
 /** Temp table missing_idx: rows with at least one listed file absent (only when some file exists). */
 async function findMissing(conn: DuckDBConnection): Promise<void> {
   await conn.run('DROP TABLE IF EXISTS missing_idx');
   await conn.run(
     `CREATE TEMP TABLE missing_idx AS SELECT DISTINCT e.idx FROM ` +
-      `(SELECT idx, unnest(string_split(source_files, '|')) AS f FROM ${STAGE_TABLE} WHERE source_files IS NOT NULL) e ` +
-      `ANTI JOIN present_files p ON e.f = p.f`,
+      `(SELECT idx, ${entryKeySql('f0')} AS f FROM (SELECT idx, unnest(string_split(source_files, '|')) AS f0 FROM ${STAGE_TABLE} WHERE source_files IS NOT NULL)) e ` +
+      `ANTI JOIN present_files p ON e.f = p.f WHERE e.f IS NOT NULL`,
   );
 }
 

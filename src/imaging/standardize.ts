@@ -66,7 +66,9 @@ export async function standardizeImageSet(
 
 /** The channel entries of an image set: an OME-Zarr image or OME-TIFF entry stands for all its channels. */
 export async function channelFiles(files: readonly string[]): Promise<readonly string[]> {
-  return mayExpand(files) ? expandEntries(files) : files;
+  if (!mayExpand(files)) return files;
+  const out = await expandEntries(files);
+  return out.length === files.length && out.every((f, i) => f === files[i]) ? files : out;
 }
 
 type DecodedChannel = { img: DecodedImage; gray: GrayImage; bounds: ReturnType<typeof normalizationBounds> };

@@ -43,6 +43,8 @@ import { type Distributor, LocalDistributor } from './distributor.js';
 import { QueueDistributor } from './queue-distributor.js';
 import type { ShardTiming } from './queue-link.js';
 import type { DroppedLabel, Job, JobResult } from './types.js';
+import { configureFetch } from '../sources/fetch/http.js';
+import { setS3Endpoint } from '../sources/fetch/entry.js';
 
 export interface BuildOptions extends BuildOptionsInput {
   /** Show a progress bar / progress lines (default true). */
@@ -106,6 +108,20 @@ function parseSeed(s: number | string | undefined): number {
   return LABELS.seed;
 }
 
+function configureRemoteReads(opts: ValidBuildOptions): void {
+  if (opts.s3Endpoint) {
+    setS3Endpoint(opts.s3Endpoint);
+    process.env.CYTOIMAGENET_S3_ENDPOINT = opts.s3Endpoint;
+  }
+  configureFetch(
+    {
+      cacheDir: opts.cache ? resolve(opts.cache) : null,
+      ...(opts.cacheMaxMb ? { cacheMaxBytes: opts.cacheMaxMb * 1024 * 1024 } : {}),
+    },
+    true,
+  );
+}
+
 export async function buildRelease(options: BuildOptions): Promise<BuildSummary> {
   const t0 = Date.now();
   const opts = validateOptions(
@@ -121,9 +137,14 @@ export async function buildRelease(options: BuildOptions): Promise<BuildSummary>
       queue: options.queue,
       shardSize: options.shardSize,
       jobTimeout: options.jobTimeout,
+      cache: options.cache,
+      cacheMaxMb: options.cacheMaxMb,
+      s3Endpoint: options.s3Endpoint,
     },
     'build',
   );
+  // Before the workers start: they inherit the fetch settings through the environment.
+  configureRemoteReads(opts);
   // Local workers start loading now, while the inputs are read and checked.
   let distributor: Distributor | null = opts.queue ? null : new LocalDistributor(opts.workers);
   try {
@@ -253,6 +274,8 @@ async function build(
   try {
     // 3. Jobs not yet journalled.
     const done = journal.load();
+    // A source that was unreachable is tried again when the build resumes (the server may be back).
+    for (const [key, r] of done) if (!r.ok && r.reason === 'fetch-failed') done.delete(key);
     const resumed = done.size;
     for (const [key, problem] of problems) {
       if (!done.has(key)) {

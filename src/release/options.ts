@@ -73,6 +73,28 @@ export const buildOptionsSchema = z
       flag: '--shard-size <n>',
       help: 'image sets per queue job (with --queue)',
     }),
+    // Remote sources (src/sources/fetch): where fetched bytes are kept, how much, and which
+    // endpoint s3:// entries are read through. None of these changes the release's bytes.
+    cache: flag(z.string().min(1, '--cache DIR must name a folder').optional(), {
+      flag: '--cache <dir>',
+      help: 'keep bytes fetched from URL source files here, so a repeated or resumed build reads them from disk',
+    }),
+    cacheMaxMb: flag(integer('--cache-max-mb', { min: 1 }).optional(), {
+      flag: '--cache-max-mb <n>',
+      help: 'cap on the --cache folder, least recently used evicted',
+      defaultHelp: '20480',
+    }),
+    s3Endpoint: flag(
+      z
+        .string()
+        .regex(/^https?:\/\/[^/]+/, '--s3-endpoint must be an http(s) URL, e.g. https://s3.amazonaws.com')
+        .optional(),
+      {
+        flag: '--s3-endpoint <url>',
+        help: 's3://bucket/key entries are read from URL/bucket/key',
+        defaultHelp: 'https://s3.amazonaws.com',
+      },
+    ),
   })
   .strict();
 

@@ -2,12 +2,13 @@
 //   check files → standardise (decode, normalise, merge) → whole-image QC → crops → encode → stage.
 // Randomness: Rng.derive(seed, idx, label), so a job's output depends on nothing but the job.
 // A bad input becomes a reject with its stage and reason; only a bug throws.
-import { accessSync, constants, statSync, type Stats } from 'node:fs';
+import { accessSync, constants, existsSync, statSync, type Stats } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Rng } from '../util/rng.js';
 import { tempNameFor } from '../util/fs-atomic.js';
-import { encodePng, processImageSet, type DecodedSet, type ImageSetResult } from '../imaging/index.js';
+import { channelFiles, encodePng, processImageSet, type DecodedSet, type ImageSetResult } from '../imaging/index.js';
+import { isSpecialEntry, parseEntry } from '../sources/fetch/entry.js';
 import type { Job, JobResult, RejectStage, StagedSample } from './types.js';
 
 export function stagedName(key: string, j: number): string {
@@ -47,6 +48,7 @@ function decodeReason(detail: string): string {
   if (/channels of one image must match/.test(detail)) return 'channel-size-mismatch';
   if (/^too-large:/.test(detail)) return 'too-large';
   if (/^not-a-regular-file:/.test(detail)) return 'not-a-regular-file';
+  if (/^fetch-failed:/.test(detail)) return 'fetch-failed';
   return 'corrupt-image';
 }
 
@@ -66,6 +68,13 @@ export async function processJob(job: Job, stagingDir: string, decoded?: Decoded
 /** Checks, pixels, QC and crops; the PNG encoding is started, not awaited. A reject is final. */
 export async function prepareJob(job: Job, decoded?: DecodedSet): Promise<JobResult | PreparedJob> {
   for (const f of job.files) {
+    if (isSpecialEntry(f)) {
+      // URLs are checked by reading them; a local OME-Zarr image by its folder
+      const p = parseEntry(f);
+      if (!p.remote && !existsSync(p.location))
+        return rejected(job, 'read', 'missing-file', `${p.location}: file not found`);
+      continue;
+    }
     try {
       // Synchronous: a stat of a cached inode costs microseconds, a thread-pool round trip more.
       const st = statSync(f);
@@ -86,8 +95,12 @@ export async function prepareJob(job: Job, decoded?: DecodedSet): Promise<JobRes
   // into OUT (disk full, permissions) stops the build, since every later image would fail too.
   let set: ImageSetResult;
   try {
+    // An OME-Zarr image or OME-TIFF entry stands for all its channels; files decoded ahead under
+    // the unexpanded list are then of no use.
+    const files = await channelFiles(job.files);
+    if (files !== job.files) decoded = undefined;
     set = await processImageSet(
-      job.files,
+      files,
       { labelSize: job.labelSize, cap: job.cap, rng: Rng.derive(job.seed, job.idx, job.label) },
       decoded,
     );

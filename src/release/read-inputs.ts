@@ -10,6 +10,7 @@ import { catalogFingerprint } from '../catalog/fingerprint.js';
 import { CATALOG_TABLE, SOURCES_TABLE } from '../sources/schema.js';
 import { UserError } from '../util/errors.js';
 import { sqlString } from '../util/sql.js';
+import { isRemote } from '../sources/fetch/entry.js';
 
 export const LABELS_FILES = ['labels.json', 'labels.csv', 'assignments.csv'] as const;
 
@@ -196,9 +197,10 @@ export async function readInputs(catalog: string, labels: string): Promise<Build
       let problem: string | null = null;
       const parts = sourceFiles === null ? [] : sourceFiles.split('|').filter((p) => p !== '');
       if (parts.length === 0) problem = 'the catalog lists no source files for this row';
-      else if (parts.some((p) => !isAbsolute(p)) && root === null)
+      else if (parts.some((p) => !isAbsolute(p) && !isRemote(p)) && root === null)
         problem = `source '${String(r.dir_name)}' has no images_root, so its relative source files cannot be found`;
-      else files = parts.map((p) => (isAbsolute(p) ? p : join(root as string, p)));
+      // URLs are read where they are (src/sources/fetch); relative entries lie under images_root
+      else files = parts.map((p) => (isAbsolute(p) || isRemote(p) ? p : join(root as string, p)));
       rows.push({ idx, label, category, dirName: String(r.dir_name), database: String(r.database), files, problem });
       const k = `${label}\u0000${category}`;
       labelSizes.set(k, (labelSizes.get(k) ?? 0) + 1);

@@ -7,6 +7,7 @@ import { hpaKaggle2019Adapter } from './hpa-kaggle-2019.js';
 import { bbbc041Adapter } from './bbbc041.js';
 import { cytoimagenetTableAdapter } from './cytoimagenet-table.js';
 import { genericAdapter } from './generic.js';
+import { omeZarrPlateAdapter } from './ome-zarr-plate.js';
 
 const ADAPTERS = [
   standardAdapter,
@@ -16,6 +17,7 @@ const ADAPTERS = [
   bbbc041Adapter,
   cytoimagenetTableAdapter,
   genericAdapter,
+  omeZarrPlateAdapter,
 ] as unknown as Adapter<CommonConfig>[];
 
 export const ADAPTER_NAMES: string[] = ADAPTERS.map((a) => a.name);

@@ -36,6 +36,8 @@ export interface ParsedEntry {
 }
 
 const REMOTE = /^(https?|s3):\/\//i;
+/** The same rule for SQL (DuckDB regexp_matches, case-insensitive): the catalog's file check. */
+export const REMOTE_ENTRY_SQL = '^(https?|s3)://';
 
 /** True for http://, https:// and s3:// entries (whatever their fragment). */
 export function isRemote(entry: string): boolean {
