@@ -114,7 +114,9 @@ export const omeZarrPlateAdapter: Adapter<OmeZarrPlateConfig> = {
     }
     if (listing.fields.length === 0)
       throw new UserError('the plate lists no fields', { file: plateAt, column: 'plate' });
-    const dirName = ctx.common.dir_name ?? listing.name.replace(/[^A-Za-z0-9_.-]+/g, '_');
+    // dir_name defaults to the store's name (plate.ome.zarr → plate)
+    const storeName = basename(plateAt).replace(/(\.ome)?\.zarr$/i, '');
+    const dirName = ctx.common.dir_name ?? (storeName.replace(/[^A-Za-z0-9_.-]+/g, '_') || 'ome-zarr');
     // Local plates: entries relative to the plate's folder, so the catalog's file check sees them.
     const base = remote ? plateAt : basename(plateAt);
     const t = 'raw_plate_fields';
