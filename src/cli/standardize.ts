@@ -35,7 +35,10 @@ export function register(program: Command): void {
   program
     .command('standardize')
     .description('Merge the channel files of one image set into one percentile-normalised 8-bit gray PNG.')
-    .argument('<files...>', 'channel files of one image (PNG, TIFF, FLEX, JPEG, BMP, DIB)')
+    .argument(
+      '<files...>',
+      'channel files of one image (PNG, TIFF, FLEX, JPEG, BMP, DIB), http(s):// or s3:// URLs, or an OME-Zarr image (…/x.ome.zarr, with #c= #z= #t= #level= selectors); see docs/imaging.md',
+    )
     .requiredOption('--out <png>', 'output PNG (written atomically; never one of the inputs)')
     .option('--page <n>', 'page of multi-page TIFF/FLEX files, counted from 0', '0')
     .option('--bit-depth <8|16>', 'output bit depth', '8')
@@ -65,7 +68,7 @@ export function register(program: Command): void {
         await writeFileAtomic(out, png);
         const bounds = set.channels.map((c) => `${c.lo}..${c.hi}`).join(', ');
         process.stdout.write(
-          `wrote ${out} (${set.width}×${set.height}, ${opts.bitDepth}-bit, ${files.length} channel${files.length === 1 ? '' : 's'}, lo..hi ${bounds}, qc ${set.qc.verdict})\n`,
+          `wrote ${out} (${set.width}×${set.height}, ${opts.bitDepth}-bit, ${set.channels.length} channel${set.channels.length === 1 ? '' : 's'}, lo..hi ${bounds}, qc ${set.qc.verdict})\n`,
         );
       }),
     );

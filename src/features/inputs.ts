@@ -6,6 +6,8 @@ import { dirname, join, resolve } from 'node:path';
 import { parse } from 'csv-parse';
 import { UserError } from '../util/errors.js';
 import { listCoos7, listCyclops, loadBbbc021ImageSets } from '../datasets/index.js';
+import { isRemote } from '../sources/fetch/entry.js';
+import { expandEntries, mayExpand } from '../imaging/index.js';
 
 export interface ImageSetJob {
   /** Key values, in the order of `InputSource.keyColumns`. */
@@ -104,8 +106,11 @@ export async function filesInput(list: string): Promise<InputSource> {
         { file: path, line: i + 1 },
         "separate channel files with a single '|'",
       );
-    jobs.push({ key: [line], files: files.map((f) => resolve(base, f)) });
+    // URLs are read where they are (src/sources/fetch); paths are relative to the list
+    jobs.push({ key: [line], files: files.map((f) => (isRemote(f) ? f : resolve(base, f))) });
   });
   if (!jobs.length) throw new UserError('the list has no image sets', { file: path });
+  // An OME-Zarr image or OME-TIFF entry stands for its channels (concat counts them)
+  for (const job of jobs) if (mayExpand(job.files)) job.files = await expandEntries(job.files);
   return { kind: 'files', keyColumns: ['key'], total: jobs.length, sets: fromArray(jobs) };
 }

@@ -299,6 +299,7 @@ async function build(
         await distributor.run(todo, {
           stagingDir,
           jobTimeoutMs: opts.jobTimeout * 1000,
+          onFetched: (b) => bar.fetched(b),
           onResult: (r, host) => {
             journal.append(r);
             done.set(r.key, r);

@@ -15,6 +15,8 @@ export interface RunContext {
   onResult: (result: JobResult, host: string) => void;
   /** Milliseconds one image set may run before its worker is stopped (build --job-timeout). */
   jobTimeoutMs?: number;
+  /** Bytes fetched over HTTP by the workers, as they report them (remote sources; local pool only). */
+  onFetched?: (bytes: number) => void;
 }
 
 export interface Distributor {
@@ -43,6 +45,7 @@ export class LocalDistributor implements Distributor {
       stagingDir: ctx.stagingDir,
       jobTimeoutMs: ctx.jobTimeoutMs,
       onResult: (r) => ctx.onResult(r, 'local'),
+      onFetched: ctx.onFetched,
     });
   }
 

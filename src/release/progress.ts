@@ -6,6 +6,8 @@ import cliProgress from 'cli-progress';
 export interface Progress {
   /** One image set done; `failed` when it was rejected, `host` when a queue worker ran it. */
   tick(failed?: boolean, host?: string): void;
+  /** Bytes fetched from remote sources, shown beside the count once there are any. */
+  fetched(bytes: number): void;
   stop(): void;
 }
 
@@ -17,10 +19,18 @@ function eta(seconds: number): string {
   return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(s).padStart(2, '0')}s` : `${s}s`;
 }
 
+function megabytes(bytes: number): string {
+  return bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(2)} GiB` : `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+}
+
 export function makeProgress(total: number, already: number, enabled: boolean, log: (line: string) => void): Progress {
   const start = Date.now();
   let done = already;
   let failed = 0;
+  let bytes = 0;
+  const fetched = (b: number): void => {
+    bytes += b;
+  };
   const hosts = new Map<string, number>();
   const count = (f?: boolean, host?: string): void => {
     done++;
@@ -35,9 +45,9 @@ export function makeProgress(total: number, already: number, enabled: boolean, l
             .map(([h, n]) => `${h} ${n}`)
             .join(', ')}`
         : ''
-    }`;
+    }${bytes > 0 ? ` | ${megabytes(bytes)} fetched` : ''}`;
   const rate = (): number => (done - already) / Math.max(1e-3, (Date.now() - start) / 1000);
-  if (!enabled || total === 0) return { tick: count, stop: () => undefined };
+  if (!enabled || total === 0) return { tick: count, fetched, stop: () => undefined };
   if (process.stderr.isTTY) {
     const bar = new cliProgress.SingleBar(
       {
@@ -54,6 +64,7 @@ export function makeProgress(total: number, already: number, enabled: boolean, l
         const r = rate();
         bar.update(done, { rate: r.toFixed(1), etaText: eta((total - done) / r), extra: extra() });
       },
+      fetched,
       stop: () => bar.stop(),
     };
   }
@@ -69,6 +80,7 @@ export function makeProgress(total: number, already: number, enabled: boolean, l
         nextReport = done + Math.ceil(total / 10);
       }
     },
+    fetched,
     stop: () => undefined,
   };
 }

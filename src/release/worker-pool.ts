@@ -74,6 +74,8 @@ export interface PoolOptions {
   /** Large image sets decoded at once across the workers (default IMAGING.largeDecodes). */
   largeDecodes?: number;
   onResult: (result: JobResult) => void;
+  /** Bytes the workers fetched over HTTP, as they report them (remote sources). */
+  onFetched?: (bytes: number) => void;
 }
 
 interface Slot {
@@ -211,6 +213,7 @@ export function runPool(jobs: readonly Job[], opts: PoolOptions): Promise<void> 
         if (i >= 0) slot.inFlight.splice(i, 1);
         remaining--;
         try {
+          if (msg.fetchedBytes) opts.onFetched?.(msg.fetchedBytes);
           opts.onResult(msg.result);
         } catch (e) {
           fail(e as Error);

@@ -14,7 +14,8 @@ export type ToWorker =
   | { type: 'large-granted' };
 
 export type FromWorker =
-  | { type: 'result'; result: JobResult }
+  /** fetchedBytes: bytes this worker fetched over HTTP since its previous result (the progress bar's). */
+  | { type: 'result'; result: JobResult; fetchedBytes?: number }
   | { type: 'fatal'; message: string }
   /** Before decoding a large image set (IMAGING.largeDecodePixels): wait for 'large-granted'. */
   | { type: 'large-acquire' }

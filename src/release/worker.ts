@@ -11,6 +11,10 @@ import { IMAGING } from '../defaults.js';
 import { appendFileSync } from 'node:fs';
 import type { FromWorker, ToWorker, WorkerSetup } from './worker-protocol.js';
 import type { Job } from './types.js';
+import { fetchStats } from '../sources/fetch/http.js';
+
+// Bytes fetched over HTTP already reported to the main process (for its progress bar).
+let reportedBytes = 0;
 
 // One image per process at a time: parallelism comes from processes (measured faster here than
 // libvips threads), and a cache only grows memory when every file is read once.
@@ -110,7 +114,9 @@ async function drain(): Promise<void> {
           trace('end', job.key);
           send({ type: 'large-release' });
         }
-        send({ type: 'result', result: r });
+        const fetched = fetchStats.bytes;
+        send({ type: 'result', result: r, fetchedBytes: fetched - reportedBytes });
+        reportedBytes = fetched;
       }, fatal);
     }
   } catch (e) {

@@ -114,8 +114,11 @@ after(async () => {
 test('a build from URLs is byte-identical to the same build from local files', async () => {
   configureFetch({ ...DEFAULT_FETCH, backoffMs: 20 });
   const out = join(root, 'out-remote');
-  const summary = await buildRelease({ ...remote, out, workers: 2, minRelease: 1, progress: false });
+  const lines: string[] = [];
+  const summary = await buildRelease({ ...remote, out, workers: 2, minRelease: 1, log: (l) => lines.push(l) });
   assert.equal(summary.rejects, 0);
+  // the progress lines count the bytes fetched
+  assert.match(lines.filter((l) => /image sets \(100 %\)/.test(l)).join('\n'), /\d+\.\d MiB fetched/);
   assert.deepEqual(await releaseDigest(out), reference);
   assert.ok(server.totalRequests() > 0);
 });
