@@ -12,6 +12,8 @@ import { configureFetch, DEFAULT_FETCH, fetchStats, resetFetchStats } from '../.
 import { DiskCache } from '../../src/sources/fetch/disk-cache.js';
 import { parseEntry, setS3Endpoint, DEFAULT_S3_ENDPOINT } from '../../src/sources/fetch/entry.js';
 import { forgetOpenedImages, openImage } from '../../src/sources/ome-zarr.js';
+import * as zarr from 'zarrita';
+import FileSystemStore from '@zarrita/storage/fs';
 import { sharedPath, SHARED_DATA } from '../helpers/data.js';
 import { serveFolder, type TestServer } from '../helpers/http-server.js';
 
@@ -235,6 +237,50 @@ test('the disk cache keeps under its cap by evicting the least recently used', a
   assert.equal(fresh.get('b'.repeat(64)), undefined, 'b was the least recently used');
   assert.deepEqual(fresh.get('a'.repeat(64)), bytes(1));
   assert.deepEqual(fresh.get('d'.repeat(64)), bytes(4));
+});
+
+test('NGFF 0.5 on Zarr v3 (written here with zarrita, chunks not aligned to the image): same PNG, locally and over HTTP', async () => {
+  const files = [0, 1, 2].map((i) =>
+    img(`cellprofiler_examples/ExampleHuman/images/AS_09125_050116030001_D03f00d${i}.tif`),
+  );
+  const planes = await Promise.all(files.map((f) => decodeImage(f)));
+  const path = join(tmp, 'v3', 'human.ome.zarr');
+  const store = new FileSystemStore(path);
+  const axes = [
+    { name: 'c', type: 'channel' },
+    { name: 'y', type: 'space' },
+    { name: 'x', type: 'space' },
+  ];
+  await zarr.create(zarr.root(store), {
+    attributes: {
+      ome: {
+        version: '0.5',
+        multiscales: [
+          { axes, datasets: [{ path: '0', coordinateTransformations: [{ type: 'scale', scale: [1, 1, 1] }] }] },
+        ],
+        omero: { channels: [{ label: 'DNA' }, { label: 'ER' }, { label: 'RNA' }] },
+      },
+    },
+  });
+  const arr = await zarr.create(zarr.root(store).resolve('0'), {
+    shape: [3, 512, 512],
+    chunkShape: [1, 200, 200],
+    dtype: 'uint8',
+  });
+  for (let c = 0; c < 3; c++)
+    await zarr.set(arr, [c, null, null], { data: planes[c].data as Uint8Array, shape: [512, 512], stride: [512, 1] });
+  const want = await pngOf(files);
+  assert.ok(want.equals(await pngOf([path])));
+  assert.deepEqual((await openImage(path)).channels, ['DNA', 'ER', 'RNA']);
+  const v3server = await serveFolder(join(tmp, 'v3'));
+  try {
+    forgetOpenedImages();
+    assert.ok(want.equals(await pngOf([`${v3server.url}/human.ome.zarr`])));
+    // the group's zarr.json (after the v2 .zattrs is not found), the array's, then 3 × 3×3 chunks
+    assert.equal(v3server.totalRequests(), 3 + 27);
+  } finally {
+    await v3server.close();
+  }
 });
 
 test('OME-TIFF: channels named by its OME-XML, the same selectors pick the page', async () => {
