@@ -5,7 +5,7 @@
 // build's reject carries (`fetch-failed: HTTP 503 after 5 tries`).
 import { parseEntry, EntryError } from '../sources/fetch/entry.js';
 import { FetchError } from '../sources/fetch/http.js';
-import { readLocation } from '../sources/fetch/read-bytes.js';
+import { rangeReader, readLocation } from '../sources/fetch/read-bytes.js';
 import { channelEntries, OmeZarrError, readPlane, type Plane } from '../sources/ome-zarr.js';
 import { ImageError } from './image-error.js';
 import { omeTiffChannels, omeTiffPage } from './ome-tiff.js';
@@ -40,14 +40,10 @@ export async function decodeEntry(
   try {
     const p = parseEntry(entry);
     if (p.zarr) return planeToImage(entry, await readPlane(entry), opts.maxPixels);
-    let page = opts.page ?? 0;
-    let bytes: Uint8Array | null = null;
-    if (p.hasSelectors) {
-      bytes = await readLocation(p.location);
-      page = omeTiffPage(entry, bytes, p.selectors);
-    }
+    // OME-TIFF selectors: the page from the OME-XML, read by ranges (not the whole file)
+    const page = p.hasSelectors ? await omeTiffPage(entry, rangeReader(p.location), p.selectors) : (opts.page ?? 0);
     if (!p.remote) return await decodeLocal(p.location, page);
-    bytes ??= await readLocation(p.location);
+    const bytes = await readLocation(p.location);
     return await decodeBytes(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), page);
   } catch (e) {
     throw entryError(entry, e);
@@ -126,7 +122,7 @@ export async function expandEntries(files: readonly string[]): Promise<string[]>
     try {
       if (p.zarr) out.push(...(await channelEntries(f)).entries);
       else {
-        const names = omeTiffChannels(await readLocation(p.location));
+        const names = await omeTiffChannels(rangeReader(p.location));
         if (names === null || names.length <= 1) out.push(f);
         else
           out.push(

@@ -13,30 +13,43 @@ interface OmePixels {
   channels: string[];
 }
 
-/** The ImageDescription (tag 270) of the first page, or null (classic and BigTIFF). */
-export function tiffDescription(b: Uint8Array): string | null {
-  if (b.length < 16) return null;
-  const le = b[0] === 0x49 && b[1] === 0x49;
-  if (!le && !(b[0] === 0x4d && b[1] === 0x4d)) return null;
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const u16 = (o: number): number => dv.getUint16(o, le);
-  const u32 = (o: number): number => dv.getUint32(o, le);
-  const u64 = (o: number): number => Number(dv.getBigUint64(o, le));
-  const big = u16(2) === 43;
-  if (!big && u16(2) !== 42) return null;
-  const ifd = big ? u64(8) : u32(4);
-  const n = big ? u64(ifd) : u16(ifd);
+/** Reads `length` bytes at `offset` (fewer at the end of the file). */
+export type RangeReader = (offset: number, length: number) => Promise<Uint8Array>;
+
+/**
+ * The ImageDescription (tag 270) of the first page, or null (classic and BigTIFF). Reads the
+ * header, the first directory and the description only: over HTTP, a few small ranged requests
+ * instead of the whole file.
+ */
+export async function tiffDescription(read: RangeReader): Promise<string | null> {
+  const head = await read(0, 16);
+  if (head.length < 8) return null;
+  const le = head[0] === 0x49 && head[1] === 0x49;
+  if (!le && !(head[0] === 0x4d && head[1] === 0x4d)) return null;
+  const view = (b: Uint8Array): DataView => new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const h = view(head);
+  const magic = h.getUint16(2, le);
+  const big = magic === 43;
+  if (!big && magic !== 42) return null;
+  if (big && head.length < 16) return null;
+  const ifd = big ? Number(h.getBigUint64(8, le)) : h.getUint32(4, le);
+  const countBytes = await read(ifd, big ? 8 : 2);
+  if (countBytes.length < (big ? 8 : 2)) return null;
+  const n = big ? Number(view(countBytes).getBigUint64(0, le)) : view(countBytes).getUint16(0, le);
   const entrySize = big ? 20 : 12;
-  const first = ifd + (big ? 8 : 2);
+  const entries = await read(ifd + (big ? 8 : 2), n * entrySize);
+  if (entries.length < n * entrySize) return null;
+  const e = view(entries);
   for (let i = 0; i < n; i++) {
-    const e = first + i * entrySize;
-    if (e + entrySize > b.length) return null;
-    if (u16(e) !== 270) continue;
-    const count = big ? u64(e + 4) : u32(e + 4);
+    const o = i * entrySize;
+    if (e.getUint16(o, le) !== 270) continue;
+    const count = big ? Number(e.getBigUint64(o + 4, le)) : e.getUint32(o + 4, le);
     const inline = big ? 8 : 4;
-    const at = count <= inline ? e + (big ? 12 : 8) : big ? u64(e + 12) : u32(e + 8);
-    if (at + count > b.length) return null;
-    return new TextDecoder().decode(b.subarray(at, at + count)).replace(/\0+$/, '');
+    const text =
+      count <= inline
+        ? entries.subarray(o + (big ? 12 : 8), o + (big ? 12 : 8) + count)
+        : await read(big ? Number(e.getBigUint64(o + 12, le)) : e.getUint32(o + 8, le), count);
+    return new TextDecoder().decode(text).replace(/\0+$/, '');
   }
   return null;
 }
@@ -74,14 +87,14 @@ export function omePixels(xml: string): OmePixels | null {
 }
 
 /** Channel names of an OME-TIFF, or null when the file carries no OME-XML. */
-export function omeTiffChannels(bytes: Uint8Array): string[] | null {
-  const xml = tiffDescription(bytes);
+export async function omeTiffChannels(read: RangeReader): Promise<string[] | null> {
+  const xml = await tiffDescription(read);
   return xml ? (omePixels(xml)?.channels ?? null) : null;
 }
 
 /** The page the selectors pick (z defaults to the middle plane; z=max is not offered for TIFFs). */
-export function omeTiffPage(entry: string, bytes: Uint8Array, s: EntrySelectors): number {
-  const xml = tiffDescription(bytes);
+export async function omeTiffPage(entry: string, read: RangeReader, s: EntrySelectors): Promise<number> {
+  const xml = await tiffDescription(read);
   const px = xml ? omePixels(xml) : null;
   if (!px)
     throw new ImageError(entry, 'bad-page', 'selectors (#c= #z= #t=) need an OME-TIFF (OME-XML in the first page)');

@@ -12,6 +12,7 @@ import { configureFetch, DEFAULT_FETCH, fetchStats, resetFetchStats } from '../.
 import { DiskCache } from '../../src/sources/fetch/disk-cache.js';
 import { parseEntry, setS3Endpoint, DEFAULT_S3_ENDPOINT } from '../../src/sources/fetch/entry.js';
 import { forgetOpenedImages, openImage } from '../../src/sources/ome-zarr.js';
+import { rangeReader } from '../../src/sources/fetch/read-bytes.js';
 import * as zarr from 'zarrita';
 import FileSystemStore from '@zarrita/storage/fs';
 import { sharedPath, SHARED_DATA } from '../helpers/data.js';
@@ -308,7 +309,24 @@ test('OME-TIFF: channels named by its OME-XML, the same selectors pick the page'
     [`${path}#c=0`, `${path}#c=1`],
   );
   const { omeTiffChannels } = await import('../../src/imaging/ome-tiff.js');
-  assert.deepEqual(omeTiffChannels(readFileSync(path)), ['DNA & nuclei', 'Actin']);
+  assert.deepEqual(await omeTiffChannels(rangeReader(path)), ['DNA & nuclei', 'Actin']);
+  // over HTTP: the channel names come from three ranged requests, not the whole file
+  const served = await serveFolder(tmp);
+  try {
+    const url = `${served.url}/two.ome.tif`;
+    assert.deepEqual(await omeTiffChannels(rangeReader(url)), ['DNA & nuclei', 'Actin']);
+    assert.equal(served.totalRequests(), 4); // header, directory count, directory, description
+    assert.ok(fetchStats.bytes < 2000);
+    const remote = await decodeImage(`${url}#c=1&z=1`);
+    assert.deepEqual(remote.data, pages[4]);
+    const set = await standardizeImageSet([url]);
+    assert.deepEqual(
+      set.channels.map((c) => c.file),
+      [`${url}#c=0`, `${url}#c=1`],
+    );
+  } finally {
+    await served.close();
+  }
 });
 
 /** A minimal little-endian, uncompressed 8-bit gray multi-page TIFF; `description` on page 0. */
