@@ -108,6 +108,10 @@ function parseSeed(s: number | string | undefined): number {
   return LABELS.seed;
 }
 
+// The user's own CYTOIMAGENET_CACHE, as the process started (a build's --cache is exported to the
+// environment for its workers, and must not leak into the next build of the same process).
+const CACHE_FROM_ENV = process.env.CYTOIMAGENET_CACHE;
+
 function configureRemoteReads(opts: ValidBuildOptions): void {
   if (opts.s3Endpoint) {
     setS3Endpoint(opts.s3Endpoint);
@@ -115,7 +119,7 @@ function configureRemoteReads(opts: ValidBuildOptions): void {
   }
   configureFetch(
     {
-      cacheDir: opts.cache ? resolve(opts.cache) : null,
+      cacheDir: opts.cache ? resolve(opts.cache) : CACHE_FROM_ENV ? resolve(CACHE_FROM_ENV) : null,
       ...(opts.cacheMaxMb ? { cacheMaxBytes: opts.cacheMaxMb * 1024 * 1024 } : {}),
     },
     true,

@@ -101,7 +101,7 @@ before(async () => {
   local = await makeInputs(join(root, 'local'), null);
   remote = await makeInputs(join(root, 'remote'), server.url);
   const out = join(root, 'out-local');
-  await buildRelease({ ...local, out, workers: 2, minRelease: 1, progress: false });
+  await buildRelease({ ...local, out, workers: 2, minRelease: 1, progress: false, log: () => undefined });
   reference = await releaseDigest(out);
 });
 
@@ -126,10 +126,18 @@ test('a build from URLs is byte-identical to the same build from local files', a
 test('--cache: a repeated build reads from the cache and makes no request', async () => {
   configureFetch({ ...DEFAULT_FETCH, backoffMs: 20 });
   const cache = join(root, 'cache');
-  await buildRelease({ ...remote, out: join(root, 'out-c1'), workers: 2, minRelease: 1, progress: false, cache });
+  await buildRelease({
+    ...remote,
+    out: join(root, 'out-c1'),
+    workers: 2,
+    minRelease: 1,
+    progress: false,
+    log: () => undefined,
+    cache,
+  });
   const before = server.totalRequests();
   const out = join(root, 'out-c2');
-  await buildRelease({ ...remote, out, workers: 2, minRelease: 1, progress: false, cache });
+  await buildRelease({ ...remote, out, workers: 2, minRelease: 1, progress: false, log: () => undefined, cache });
   assert.equal(server.totalRequests(), before);
   assert.deepEqual(await releaseDigest(out), reference);
 });
@@ -139,7 +147,7 @@ test('a server that stops mid-build and comes back within the retries: the same 
   forgetOpenedImages();
   await server.stop();
   const out = join(root, 'out-outage');
-  const building = buildRelease({ ...remote, out, workers: 2, minRelease: 1, progress: false });
+  const building = buildRelease({ ...remote, out, workers: 2, minRelease: 1, progress: false, log: () => undefined });
   await new Promise((r) => setTimeout(r, 200));
   await server.start();
   const summary = await building;
@@ -152,7 +160,14 @@ test('a server that stays unavailable: fetch-failed rejects with the reason, nev
   server.inject('unavailable', Number.POSITIVE_INFINITY, /fly-POS002/);
   try {
     const out = join(root, 'out-503');
-    const summary = await buildRelease({ ...remote, out, workers: 2, minRelease: 1, progress: false });
+    const summary = await buildRelease({
+      ...remote,
+      out,
+      workers: 2,
+      minRelease: 1,
+      progress: false,
+      log: () => undefined,
+    });
     assert.deepEqual(summary.rejectsByReason, { 'fetch-failed': 1 });
     const rejects = readFileSync(join(out, 'rejects.csv'), 'utf8');
     assert.match(rejects, /fetch-failed/);
