@@ -155,14 +155,19 @@ export class QueueDistributor implements Distributor {
 
     // 3. Collect results until every job has one.
     let wake: (() => void) | null = null;
+    // Set by an event that arrives during a scan, so the next scan starts at once.
+    let dirty = false;
     const onFinished = ({ jobId }: { jobId: string }): void => {
-      if (jobId.startsWith(prefix)) wake?.();
+      if (!jobId.startsWith(prefix)) return;
+      dirty = true;
+      wake?.();
     };
     events.on('completed', onFinished);
     events.on('failed', onFinished);
     try {
       let idle = 0;
       while (pending.size > 0) {
+        dirty = false;
         let found = 0;
         for (let start = 0; ; start += PAGE) {
           const page = await queue.getJobs(['completed', 'failed'], start, start + PAGE - 1, true);
@@ -179,7 +184,7 @@ export class QueueDistributor implements Distributor {
           start -= mine;
         }
         if (pending.size === 0) break;
-        if (found === 0) {
+        if (found === 0 && !dirty) {
           idle++;
           // Nothing finished for a while: a shard lost by a Redis restart without persistence
           // is queued again (adding an id the queue still holds is a no-op).
@@ -201,6 +206,9 @@ export class QueueDistributor implements Distributor {
           wake = null;
         } else idle = 0;
       }
+      // Shards of this build still queued cover only journalled image sets (adopted from an
+      // earlier coordinator): nobody needs them now.
+      for (const id of outstanding.keys()) await queue.remove(id).catch(() => undefined);
     } finally {
       events.off('completed', onFinished);
       events.off('failed', onFinished);
