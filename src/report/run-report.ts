@@ -94,7 +94,16 @@ async function prepareOut(out: string, release: string): Promise<void> {
         'give --out an empty or new folder (or an earlier report, which is replaced)',
       );
     // an earlier report: index.html goes first, so a run that stops half-way leaves no index
-    for (const f of ['index.html', 'labels', 'assets', 'mosaic.png', 'umap.png', 'umap.csv', 'diversity.csv'])
+    for (const f of [
+      'index.html',
+      'labels',
+      'assets',
+      'mosaic.png',
+      'umap.png',
+      'umap.csv',
+      'diversity.csv',
+      'figures.json',
+    ])
       await rm(join(out, f), { recursive: true, force: true });
   }
   await mkdir(join(out, 'labels'), { recursive: true });
