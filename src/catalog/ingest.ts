@@ -15,7 +15,7 @@ import { CLEANED_COLUMNS, cleanValue, type SynonymRule } from './clean.js';
 import { loadRuleFiles, loadSynonymRules } from './synonyms.js';
 import { ident, sqlString, trimmedSql } from '../util/sql.js';
 import { csvErrorToUserError } from '../sources/duckdb-errors.js';
-import { readConfigFile, validateConfig } from '../sources/config-file.js';
+import { readConfigFile, validateConfig, type RawConfig } from '../sources/config-file.js';
 import { STAGE_NUMBERED, STAGE_TABLE, type Adapter, type CommonConfig, type StageContext } from '../sources/adapter.js';
 import { adapterByName, ADAPTER_NAMES } from '../sources/registry.js';
 import { listFiles } from '../sources/walk.js';
@@ -48,14 +48,26 @@ export interface IngestOptions {
 
 interface PreparedConfig {
   file: string;
+  /** The folder relative paths resolve against: the config's own, unless given. */
+  configDir: string;
   adapter: Adapter<CommonConfig>;
   config: CommonConfig;
 }
 
+/**
+ * A config already read (e.g. a registry entry's `source`, src/sources/dataset-registry.ts) whose
+ * relative paths resolve against `configDir` rather than the file's folder.
+ */
+export interface ConfigInput {
+  raw: RawConfig;
+  configDir: string;
+}
+
 /** Reads and validates a config without touching any catalog. */
-export function prepareConfig(path: string): PreparedConfig {
-  const file = resolve(path);
-  const raw = readConfigFile(file);
+export function prepareConfig(input: string | ConfigInput): PreparedConfig {
+  const file = resolve(typeof input === 'string' ? input : input.raw.file);
+  const raw = typeof input === 'string' ? readConfigFile(file) : input.raw;
+  const configDir = typeof input === 'string' ? dirname(file) : resolve(input.configDir);
   const data = raw.data as { adapter?: unknown } | null;
   if (!data || typeof data !== 'object' || Array.isArray(data)) {
     throw new UserError(
@@ -80,7 +92,7 @@ export function prepareConfig(path: string): PreparedConfig {
     );
   }
   const config = validateConfig(raw, adapter.schema, `'${adapter.name}'`);
-  return { file, adapter, config };
+  return { file, configDir, adapter, config };
 }
 
 async function scalar(conn: DuckDBConnection, sql: string): Promise<Record<string, unknown> | undefined> {
@@ -516,8 +528,7 @@ async function ingestOne(
   baseRules: readonly SynonymRule[],
 ): Promise<SourceIngestReport> {
   const t0 = performance.now();
-  const { adapter, config, file } = prep;
-  const configDir = dirname(file);
+  const { adapter, config, file, configDir } = prep;
   const userSyn =
     config.synonyms === undefined ? [] : Array.isArray(config.synonyms) ? config.synonyms : [config.synonyms];
   const rules = userSyn.length
@@ -731,7 +742,7 @@ function removeStaleIngestTemp(): void {
  * is ingested; each source is then one transaction.
  */
 export async function ingestSources(
-  configPaths: string[],
+  configPaths: (string | ConfigInput)[],
   catalogPath: string,
   options: IngestOptions = {},
 ): Promise<IngestReport> {

@@ -1,28 +1,78 @@
 // cytoimagenet ingest CONFIG... --catalog FILE [--synonyms FILE...]
+// cytoimagenet ingest --registry NAME...|all --root DIR --catalog FILE: the shipped configs
+// (registry/, docs/sources.md), each reading ROOT/<dir_name>/.
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { runAction } from './run-action.js';
-import { ingestSources } from '../catalog/ingest.js';
+import { ingestSources, type ConfigInput } from '../catalog/ingest.js';
 import { ADAPTER_NAMES } from '../sources/registry.js';
+import { loadRegistry, presenceUnder, registrySource, selectEntries } from '../sources/dataset-registry.js';
+import { UserError } from '../util/errors.js';
 
 const Options = z.object({
   catalog: z.string().min(1),
   synonyms: z.array(z.string().min(1)).optional(),
+  registry: z.array(z.string().min(1)).optional(),
+  root: z.string().min(1).optional(),
 });
+
+/**
+ * The registry entries to ingest from `root`. A dataset missing there is skipped (and listed)
+ * under 'all', and is an error when named.
+ */
+export function registryInputs(
+  names: string[],
+  root: string,
+): { inputs: ConfigInput[]; skipped: { dir_name: string; why: string }[] } {
+  const chosen = selectEntries(names, loadRegistry());
+  const named = !(names.length === 1 && names[0] === 'all');
+  const inputs: ConfigInput[] = [];
+  const skipped: { dir_name: string; why: string }[] = [];
+  for (const e of chosen) {
+    if (presenceUnder(root, e) === 'missing') {
+      const why = `missing under ${root}/${e.dir_name}/ (expected ${e.layout.required.join(', ')})`;
+      if (named)
+        throw new UserError(
+          `dataset ${e.dir_name} is ${why}`,
+          { file: `${root}/${e.dir_name}` },
+          `'cytoimagenet sources show ${e.dir_name}' says how to get it`,
+        );
+      skipped.push({ dir_name: e.dir_name, why });
+      continue;
+    }
+    inputs.push(registrySource(e, root));
+  }
+  return { inputs, skipped };
+}
 
 export function register(program: Command): void {
   program
     .command('ingest')
     .description(
-      `Read sources (JSON/YAML configs; adapters: ${ADAPTER_NAMES.join(', ')}) into a catalog (DuckDB file). Re-ingesting a source replaces its rows.`,
+      `Read sources (JSON/YAML configs; adapters: ${ADAPTER_NAMES.join(', ')}), or datasets of the shipped registry (--registry), into a catalog (DuckDB file). Re-ingesting a source replaces its rows.`,
     )
-    .argument('<config...>', 'source configs (JSON or YAML)')
+    .argument('[config...]', 'source configs (JSON or YAML)')
     .requiredOption('--catalog <file>', 'catalog file (DuckDB), created if absent')
+    .option('--registry <name...>', "shipped datasets to ingest by dir_name, or 'all' (see 'cytoimagenet sources list')")
+    .option('--root <dir>', 'with --registry: the folder holding one sub-folder per dataset (ROOT/<dir_name>/)')
     .option('--synonyms <file...>', 'extra synonym tables (CSV: column,match,from,to), applied after the shipped one')
     .action(
       runAction(async (configs: string[], raw: unknown) => {
         const opts = Options.parse(raw);
-        const report = await ingestSources(configs, opts.catalog, { synonyms: opts.synonyms });
+        const inputs: (string | ConfigInput)[] = [...configs];
+        if (opts.registry) {
+          if (!opts.root)
+            throw new UserError('--registry needs --root DIR (the folder holding ROOT/<dir_name>/ per dataset)');
+          const r = registryInputs(opts.registry, opts.root);
+          for (const s of r.skipped) process.stdout.write(`${s.dir_name}: skipped, ${s.why}\n`);
+          inputs.push(...r.inputs);
+          if (!r.inputs.length && !configs.length) {
+            process.stdout.write(`no registry dataset is present under ${opts.root}; nothing ingested\n`);
+            return;
+          }
+        } else if (opts.root) throw new UserError('--root is for --registry');
+        if (!inputs.length) throw new UserError('give configs or --registry NAME...|all', {}, 'cytoimagenet ingest --help');
+        const report = await ingestSources(inputs, opts.catalog, { synonyms: opts.synonyms });
         for (const s of report.sources) {
           const files =
             s.present + s.missing > 0 ? `, files: ${s.present} present, ${s.missing} missing` : ', files unchecked';

@@ -11,6 +11,7 @@ interface CommandModule {
 const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   demo: () => import('./demo.js'),
   ingest: () => import('./ingest.js'),
+  sources: () => import('./sources.js'),
   export: () => import('./export.js'),
   describe: () => import('./describe.js'),
   labels: () => import('./labels.js'),

@@ -7,6 +7,19 @@ import { CATALOG_COLUMNS, type CatalogColumn } from './schema.js';
 import { ident, sqlString } from '../util/sql.js';
 import { runReading } from './table-reader.js';
 
+/** Columns a config's `defaults` may fill. */
+export const DEFAULTABLE = [
+  'organism',
+  'cell_type',
+  'cell_visible',
+  'phenotype',
+  'compound',
+  'sirna',
+  'gene',
+  'microscopy',
+  'channels',
+] as const;
+
 /** Keys every config may carry, whatever its adapter. */
 export const commonConfigShape = {
   adapter: z.string(),
@@ -22,7 +35,10 @@ export const commonConfigShape = {
   synonyms: z.union([z.string(), z.array(z.string())]).optional(),
   /** Accept listed files outside the images folder (absolute, or '..' past it); docs/catalog.md. */
   allow_outside_root: z.boolean().optional(),
+  /** Constants for descriptive columns, used where the adapter gives no value (e.g. an IDR study's microscopy). */
+  defaults: z.partialRecord(z.enum(DEFAULTABLE), z.string().min(1)).optional(),
 };
+
 
 export interface CommonConfig {
   adapter: string;
@@ -33,6 +49,7 @@ export interface CommonConfig {
   citation?: string;
   synonyms?: string | string[];
   allow_outside_root?: boolean;
+  defaults?: Partial<Record<(typeof DEFAULTABLE)[number], string>>;
 }
 
 /** Stage columns: every catalog column except files_status (the catalog decides it). */
@@ -122,6 +139,10 @@ function stageSelectList(ctx: StageContext, exprs: Partial<Record<StageColumn, s
   if (ctx.common.database) e.database = sqlString(ctx.common.database);
   if (ctx.common.name) e.name = sqlString(ctx.common.name);
   if (ctx.common.dir_name) e.dir_name = sqlString(ctx.common.dir_name);
+  for (const [c, v] of Object.entries(ctx.common.defaults ?? {})) {
+    const x = e[c as StageColumn];
+    e[c as StageColumn] = x ? `coalesce(nullif(trim(CAST(${x} AS VARCHAR)), ''), ${sqlString(v)})` : sqlString(v);
+  }
   return STAGE_COLUMNS.map((c) => {
     const x = e[c];
     if (c === 'source_row') return `CAST(${x ?? 'NULL'} AS BIGINT) AS source_row`;
