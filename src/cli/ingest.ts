@@ -53,7 +53,10 @@ export function register(program: Command): void {
     )
     .argument('[config...]', 'source configs (JSON or YAML)')
     .requiredOption('--catalog <file>', 'catalog file (DuckDB), created if absent')
-    .option('--registry <name...>', "shipped datasets to ingest by dir_name, or 'all' (see 'cytoimagenet sources list')")
+    .option(
+      '--registry <name...>',
+      "shipped datasets to ingest by dir_name, or 'all' (see 'cytoimagenet sources list')",
+    )
     .option('--root <dir>', 'with --registry: the folder holding one sub-folder per dataset (ROOT/<dir_name>/)')
     .option('--synonyms <file...>', 'extra synonym tables (CSV: column,match,from,to), applied after the shipped one')
     .action(
@@ -71,7 +74,8 @@ export function register(program: Command): void {
             return;
           }
         } else if (opts.root) throw new UserError('--root is for --registry');
-        if (!inputs.length) throw new UserError('give configs or --registry NAME...|all', {}, 'cytoimagenet ingest --help');
+        if (!inputs.length)
+          throw new UserError('give configs or --registry NAME...|all', {}, 'cytoimagenet ingest --help');
         const report = await ingestSources(inputs, opts.catalog, { synonyms: opts.synonyms });
         for (const s of report.sources) {
           const files =

@@ -6,7 +6,9 @@ import { runAction } from './run-action.js';
 import { loadRegistry, presenceUnder, selectEntries, type RegistryEntry } from '../sources/dataset-registry.js';
 
 function size(e: RegistryEntry): string {
-  return e.expected_image_sets === null ? 'size unknown' : `${e.expected_image_sets.toLocaleString('en-US')} image sets`;
+  return e.expected_image_sets === null
+    ? 'size unknown'
+    : `${e.expected_image_sets.toLocaleString('en-US')} image sets`;
 }
 
 /** One line per dataset (tab-separated, so it reads in a terminal and parses with cut/awk). */

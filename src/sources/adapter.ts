@@ -39,7 +39,6 @@ export const commonConfigShape = {
   defaults: z.partialRecord(z.enum(DEFAULTABLE), z.string().min(1)).optional(),
 };
 
-
 export interface CommonConfig {
   adapter: string;
   dir_name?: string;

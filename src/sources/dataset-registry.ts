@@ -159,10 +159,7 @@ export function presenceUnder(root: string, e: RegistryEntry): Presence {
  * licence and citation filled in), the folder its paths resolve against, and line numbers into
  * the registry file. The entry's synonym tables become absolute paths beside the registry file.
  */
-export function registrySource(
-  e: RegistryEntry,
-  root: string,
-): { raw: RawConfig; configDir: string } {
+export function registrySource(e: RegistryEntry, root: string): { raw: RawConfig; configDir: string } {
   const { raw } = loadRegistryFile(e.file);
   const sub = sourceRaw(raw, e);
   const synonyms = (e.synonyms ?? []).map((s) => resolve(dirname(e.file), s));

@@ -206,7 +206,11 @@ const MINIS: Record<string, Mini> = {
     labels: { cell_type: ['ht29'], organism: ['human'] },
   },
   bbbc045: {
-    files: ['Stained_Montages/eosinophil/m1.tif', 'Stained_Montages/neutrophil/m1.tif', 'Stained_Montages/b-cell/m2.tif'],
+    files: [
+      'Stained_Montages/eosinophil/m1.tif',
+      'Stained_Montages/neutrophil/m1.tif',
+      'Stained_Montages/b-cell/m2.tif',
+    ],
     rows: 3,
     channels: 1,
     labels: { cell_type: ['white blood cell'] },
@@ -237,7 +241,10 @@ const MINIS: Record<string, Mini> = {
   },
   // BBBC005: one row per channel file, w1 = cell body, w2 = nucleus.
   bbbc005: {
-    files: ['BBBC005_v1_images/SIMCEPImages_A01_C1_F1_s01_w1.TIF', 'BBBC005_v1_images/SIMCEPImages_A01_C1_F1_s01_w2.TIF'],
+    files: [
+      'BBBC005_v1_images/SIMCEPImages_A01_C1_F1_s01_w1.TIF',
+      'BBBC005_v1_images/SIMCEPImages_A01_C1_F1_s01_w2.TIF',
+    ],
     rows: 2,
     channels: 1,
     labels: { cell_visible: ['cell body', 'nucleus'], channels: ['f_cell_body', 'f_nucleus'] },
@@ -262,7 +269,12 @@ const MINIS: Record<string, Mini> = {
   },
   // BBBC025: one row per channel file; the stain from the channel's folder.
   bbbc025: {
-    files: ['37983_Hoechst/a01_s1.tif', '37983_ERSyto/a01_s1.tif', '37983_Mito/a01_s1.tif', '37983_Ph_golgi/a01_s1.tif'],
+    files: [
+      '37983_Hoechst/a01_s1.tif',
+      '37983_ERSyto/a01_s1.tif',
+      '37983_Mito/a01_s1.tif',
+      '37983_Ph_golgi/a01_s1.tif',
+    ],
     rows: 4,
     channels: 1,
     labels: {
@@ -335,7 +347,18 @@ test('registry: every dataset without shared tables ingests from a miniature of 
       skipped.map((s) => s.dir_name),
       absent,
     );
-    assert.deepEqual(absent, ['bbbc013', 'bbbc041', 'cil_kinome', 'idr0021', 'idr0072', 'idr0080', 'idr0081', 'idr0088', 'kag_cell_cycle', 'kag_hpa']);
+    assert.deepEqual(absent, [
+      'bbbc013',
+      'bbbc041',
+      'cil_kinome',
+      'idr0021',
+      'idr0072',
+      'idr0080',
+      'idr0081',
+      'idr0088',
+      'kag_cell_cycle',
+      'kag_hpa',
+    ]);
     assert.equal(inputs.length + skipped.length, 40);
     const catalog = join(dir, 'c.duckdb');
     await ingestSources(inputs, catalog);
@@ -363,7 +386,8 @@ test('registry: a dataset named explicitly but missing under the root is an erro
     assert.throws(
       () => registryInputs(['rec_rxrx1'], dir),
       (e: Error & { hint?: string }) =>
-        /rec_rxrx1 is missing under .*rxrx1\/metadata\.csv/.test(e.message) && /sources show rec_rxrx1/.test(e.hint ?? ''),
+        /rec_rxrx1 is missing under .*rxrx1\/metadata\.csv/.test(e.message) &&
+        /sources show rec_rxrx1/.test(e.hint ?? ''),
     );
     assert.throws(() => registryInputs(['nope'], dir), /no dataset 'nope' in the registry/);
   });

@@ -71,7 +71,10 @@ test('registry: BBBC021, HPA 2019, BBBC041 and five IDR studies ingest from thei
       "SELECT DISTINCT organism, cell_type, microscopy FROM catalog WHERE dir_name = 'kag_hpa'",
     );
     assert.deepEqual(hpa, { organism: 'human', cell_type: 'u2os', microscopy: 'confocal' });
-    const [idrConst] = await query(catalog, "SELECT DISTINCT microscopy, channels FROM catalog WHERE dir_name = 'idr0081'");
+    const [idrConst] = await query(
+      catalog,
+      "SELECT DISTINCT microscopy, channels FROM catalog WHERE dir_name = 'idr0081'",
+    );
     assert.deepEqual(idrConst, { microscopy: 'fluorescence', channels: 'f_nucleus|f_infection' });
     const centrosome = await query(
       catalog,
@@ -96,7 +99,10 @@ test('registry: bbbc013, cil_kinome and kag_cell_cycle reproduce the original cu
     // The image files the curated tables name, at the places they name (empty files: only names matter here).
     for (const rows of Object.values(tables))
       for (const r of rows) await touch(join(root, r.path.slice(prefix.length), r.filename));
-    await link(sharedPath('metadata', 'cytoimagenet', 'cil_kinome_mapping.csv'), join(root, 'cil_kinome', 'cil_kinome_mapping.csv'));
+    await link(
+      sharedPath('metadata', 'cytoimagenet', 'cil_kinome_mapping.csv'),
+      join(root, 'cil_kinome', 'cil_kinome_mapping.csv'),
+    );
     const { inputs } = registryInputs(Object.keys(tables), root);
     const catalog = join(dir, 'c.duckdb');
     await ingestSources(inputs, catalog);
