@@ -7,6 +7,7 @@ import type { BuildRecord } from './out-folder.js';
 import type { ReleaseStats } from './release-plan.js';
 import type { DroppedLabel, ReleaseFormat } from './types.js';
 import type { ShardInfo } from './webdataset.js';
+import { loadRegistry } from '../sources/dataset-registry.js';
 
 export interface CardInput {
   record: BuildRecord;
@@ -90,11 +91,17 @@ export function datasetCard(c: CardInput): string {
   );
   out.push('## Sources: licences and citations', '');
   out.push("Use of each image is governed by its source's licence; cite the sources you use.", '');
+  // A source of the shipped registry (docs/sources.md) adds its homepage, and its licence and
+  // citation where the catalog has none; other sources' entries are as before.
+  const registry = new Map(loadRegistry().map((e) => [e.dir_name, e]));
   for (const s of sources) {
+    const e = registry.get(s.dir_name);
     out.push(`### ${s.dir_name}${s.name ? `: ${s.name}` : ''}`, '');
     out.push(`- database: ${s.database ?? 'not recorded'}`);
-    out.push(`- licence: ${s.licence ?? 'not recorded in the catalog'}`);
-    out.push(`- citation: ${s.citation ?? 'not recorded in the catalog'}`, '');
+    out.push(`- licence: ${s.licence ?? e?.licence ?? 'not recorded in the catalog'}`);
+    out.push(`- citation: ${s.citation ?? e?.citation ?? 'not recorded in the catalog'}`);
+    if (e) out.push(`- homepage: ${e.homepage}`);
+    out.push('');
   }
   out.push('## How it was built', '');
   out.push('```sh', buildCommand(c), '```', '');

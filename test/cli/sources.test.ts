@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CLI, withTempDir } from '../helpers/data.js';
+import { readFileSync } from 'node:fs';
+import { CLI, REPO_ROOT, withTempDir } from '../helpers/data.js';
 import { count, query } from '../catalog/catalog-helpers.js';
 
 function run(args: string[]): { status: number | null; stdout: string; stderr: string } {
@@ -76,17 +77,24 @@ test('sources list --root says present, partly present or missing; show prints l
   });
 });
 
-test('ingest --registry all --root DIR: present datasets ingested, missing ones listed, not fatal', async () => {
+test("the README's recipe, ingest --registry all --root DIR: present datasets ingested, missing ones listed, not fatal", async () => {
   await withTempDir(async (dir) => {
-    const root = join(dir, 'root');
+    // The recipe's first line, as the README writes it: `cytoimagenet ingest --registry all --root data --catalog catalog.duckdb`.
+    const line = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('cytoimagenet ingest --registry all'));
+    assert.ok(line, 'README recipe starts with ingest --registry all');
+    const args = line.split('#')[0].trim().split(/\s+/).slice(1);
+    assert.deepEqual(args, ['ingest', '--registry', 'all', '--root', 'data', '--catalog', 'catalog.duckdb']);
+    const root = join(dir, 'data');
     const phases = { interphase: ['IMG_1.jpg', 'IMG_2.jpg'], mitosis: ['IMG_3.jpg'] };
     for (const [p, files] of Object.entries(phases)) {
       await mkdir(join(root, 'kag_cell_cycle', 'nematode cells', 'nematode cells', p), { recursive: true });
       for (const f of files)
         await writeFile(join(root, 'kag_cell_cycle', 'nematode cells', 'nematode cells', p, f), '');
     }
-    const catalog = join(dir, 'c.duckdb');
-    const r = run(['ingest', '--registry', 'all', '--root', root, '--catalog', catalog]);
+    const catalog = join(dir, 'catalog.duckdb');
+    const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: dir });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^kag_cell_cycle \[generic\]: 3 rows, files: 3 present, 0 missing/m);
     assert.equal(r.stdout.match(/: skipped, missing under /g)?.length, 39);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadRegistry, loadRegistryFile, registryDir } from '../../src/sources/dataset-registry.js';
-import { withTempDir } from '../helpers/data.js';
+import { REPO_ROOT, withTempDir } from '../helpers/data.js';
 
 test('registry: 41 valid entries (the 40 of CytoImageNet and BBBC021), each with licence, citation, homepage and a way to get it', () => {
   const all = loadRegistry();
@@ -53,4 +53,13 @@ test('registry: an unknown key, a bad source or a misnamed file is refused with 
     await copyFile(src, g);
     assert.throws(() => loadRegistryFile(g), /named after its dir_name: expected bbbc026\.yaml/);
   });
+});
+
+test('docs/sources.md has a row for every registry entry, with its licence', async () => {
+  const doc = await readFile(join(REPO_ROOT, 'docs', 'sources.md'), 'utf8');
+  for (const e of loadRegistry()) {
+    const row = doc.split('\n').find((l) => l.startsWith(`| \`${e.dir_name}\``));
+    assert.ok(row, `docs/sources.md: no row for ${e.dir_name}`);
+    assert.ok(row.includes(e.licence.replaceAll('|', '\\|')), `${e.dir_name}: licence`);
+  }
 });
