@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { runAction } from './run-action.js';
 import { ingestSources, type ConfigInput } from '../catalog/ingest.js';
 import { ADAPTER_NAMES } from '../sources/registry.js';
-import { loadRegistry, presenceUnder, registrySource, selectEntries } from '../sources/dataset-registry.js';
+import { registryInputs } from '../sources/dataset-registry.js';
 import { UserError } from '../util/errors.js';
 
 const Options = z.object({
@@ -15,35 +15,6 @@ const Options = z.object({
   registry: z.array(z.string().min(1)).optional(),
   root: z.string().min(1).optional(),
 });
-
-/**
- * The registry entries to ingest from `root`. A dataset missing there is skipped (and listed)
- * under 'all', and is an error when named.
- */
-export function registryInputs(
-  names: string[],
-  root: string,
-): { inputs: ConfigInput[]; skipped: { dir_name: string; why: string }[] } {
-  const chosen = selectEntries(names, loadRegistry());
-  const named = !(names.length === 1 && names[0] === 'all');
-  const inputs: ConfigInput[] = [];
-  const skipped: { dir_name: string; why: string }[] = [];
-  for (const e of chosen) {
-    if (presenceUnder(root, e) === 'missing') {
-      const why = `missing under ${root}/${e.dir_name}/ (expected ${e.layout.required.join(', ')})`;
-      if (named)
-        throw new UserError(
-          `dataset ${e.dir_name} is ${why}`,
-          { file: `${root}/${e.dir_name}` },
-          `'cytoimagenet sources show ${e.dir_name}' says how to get it`,
-        );
-      skipped.push({ dir_name: e.dir_name, why });
-      continue;
-    }
-    inputs.push(registrySource(e, root));
-  }
-  return { inputs, skipped };
-}
 
 export function register(program: Command): void {
   program

@@ -154,15 +154,50 @@ export function presenceUnder(root: string, e: RegistryEntry): Presence {
   return have === e.layout.required.length ? 'present' : have === 0 ? 'missing' : 'partly present';
 }
 
+/** A registry entry's source, ready for ingestSources (src/catalog/ingest.ts, ConfigInput). */
+export interface RegistrySource {
+  raw: RawConfig;
+  configDir: string;
+}
+
 /**
  * The entry's source as a config to ingest from ROOT: data (with dir_name, database, name,
  * licence and citation filled in), the folder its paths resolve against, and line numbers into
  * the registry file. The entry's synonym tables become absolute paths beside the registry file.
  */
-export function registrySource(e: RegistryEntry, root: string): { raw: RawConfig; configDir: string } {
+export function registrySource(e: RegistryEntry, root: string): RegistrySource {
   const { raw } = loadRegistryFile(e.file);
   const sub = sourceRaw(raw, e);
   const synonyms = (e.synonyms ?? []).map((s) => resolve(dirname(e.file), s));
   if (synonyms.length) (sub.data as CommonConfig).synonyms = synonyms;
   return { raw: sub, configDir: resolve(root, e.dir_name) };
+}
+
+/**
+ * The registry entries to ingest from `root`. A dataset missing there is skipped (and listed)
+ * under 'all', and is an error when named.
+ */
+export function registryInputs(
+  names: string[],
+  root: string,
+): { inputs: RegistrySource[]; skipped: { dir_name: string; why: string }[] } {
+  const chosen = selectEntries(names, loadRegistry());
+  const named = !(names.length === 1 && names[0] === 'all');
+  const inputs: RegistrySource[] = [];
+  const skipped: { dir_name: string; why: string }[] = [];
+  for (const e of chosen) {
+    if (presenceUnder(root, e) === 'missing') {
+      const why = `missing under ${root}/${e.dir_name}/ (expected ${e.layout.required.join(', ')})`;
+      if (named)
+        throw new UserError(
+          `dataset ${e.dir_name} is ${why}`,
+          { file: `${root}/${e.dir_name}` },
+          `'cytoimagenet sources show ${e.dir_name}' says how to get it`,
+        );
+      skipped.push({ dir_name: e.dir_name, why });
+      continue;
+    }
+    inputs.push(registrySource(e, root));
+  }
+  return { inputs, skipped };
 }

@@ -7,8 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ingestSources } from '../../src/catalog/ingest.js';
-import { registryInputs } from '../../src/cli/ingest.js';
-import { loadRegistry } from '../../src/sources/dataset-registry.js';
+import { loadRegistry, registryInputs } from '../../src/sources/dataset-registry.js';
 import { withTempDir } from '../helpers/data.js';
 import { query } from '../catalog/catalog-helpers.js';
 

@@ -7,7 +7,7 @@ import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { ingestSources } from '../../src/catalog/ingest.js';
-import { registryInputs } from '../../src/cli/ingest.js';
+import { registryInputs } from '../../src/sources/dataset-registry.js';
 import { cleanValue } from '../../src/catalog/clean.js';
 import { loadSynonymRules } from '../../src/catalog/synonyms.js';
 import { sharedPath, withTempDir } from '../helpers/data.js';
