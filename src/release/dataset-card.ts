@@ -3,7 +3,7 @@
 // counts: the card is part of the release and must be byte-identical across identical builds.
 import type { SourceInfo } from './read-inputs.js';
 import type { ReleaseCounts } from './release-tables.js';
-import type { BuildRecord } from './out-folder.js';
+import type { BuildRecord, Generation } from './out-folder.js';
 import type { ReleaseStats } from './release-plan.js';
 import type { DroppedLabel, ReleaseFormat } from './types.js';
 import type { ShardInfo } from './webdataset.js';
@@ -20,6 +20,8 @@ export interface CardInput {
   format: ReleaseFormat;
   shards: ShardInfo[];
   rejects: number;
+  /** A release grown by incremental builds: every generation, oldest first (docs/build.md "Growing a release"). */
+  generations?: Generation[];
 }
 
 const cell = (s: string): string => s.replaceAll('|', '\\|').replaceAll('\n', ' ');
@@ -58,6 +60,11 @@ export function datasetCard(c: CardInput): string {
     '- `rejects.csv`: every selected input that is not in the release, with the stage and the reason.',
     '- `build.json`: the build fingerprint (catalog, labels, options, tool version).',
   );
+  if (c.generations) {
+    out.push(
+      "- Grown release: a label that gained images in generation g ≥ 1 holds them as `<dir_label>-g<g>-<i in binary>.png`, `i` numbered over that generation's new images of the label (padded the same way), so no earlier file was renamed; a label first released in generation g has plain names.",
+    );
+  }
   if (c.format === 'webdataset') {
     out.push(
       `- \`shards/\`: WebDataset tar shards (\`<key>.png\` + \`<key>.json\`), listed with sizes and sha256 in \`shards/index.json\` (${c.shards.length} shards).`,
@@ -117,6 +124,36 @@ export function datasetCard(c: CardInput): string {
     ),
     '',
   );
+  if (c.generations) {
+    out.push('## Generations', '');
+    out.push(
+      'This release grew by incremental builds. Each generation added images from labels extended by `cytoimagenet labels --extend`; earlier files were kept as they were.',
+      '',
+    );
+    out.push(
+      table(
+        [
+          'generation',
+          'labels digest (sha256)',
+          'catalog fingerprint',
+          'images added',
+          'new labels',
+          'labels grown',
+          'tool version',
+        ],
+        c.generations.map((g) => [
+          String(g.generation),
+          g.labelsFingerprint,
+          g.catalogFingerprint,
+          n(g.images ?? 0),
+          n(g.newLabels ?? 0),
+          n(g.grownLabels ?? 0),
+          g.toolVersion,
+        ]),
+      ),
+      '',
+    );
+  }
   out.push(
     'Per image: each channel file is decoded at full bit depth, normalised to its 0.1th–99.9th percentiles, the channels are averaged, ' +
       'and whole-image QC rejects unreadable, uniform, binary-mask and dim images. Images of at least 140×140 px are replaced by 1–4 crops ' +

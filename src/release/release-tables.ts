@@ -80,6 +80,8 @@ export class ReleaseTables {
     workDir: string,
     labels: readonly ReleaseLabel[],
     shardOf: ShardOf,
+    /** An incremental build: the metadata rows already released (their shard is -1: already written). */
+    baseParquet?: string,
   ): Promise<ReleaseTables> {
     const samplesCsv = join(workDir, 'samples.csv');
     const cols = Object.keys(SAMPLE_TYPES);
@@ -117,6 +119,10 @@ export class ReleaseTables {
       await conn.run(
         `CREATE TABLE meta AS SELECT ${select}, s.shard, s.shard_pos FROM samples s JOIN cat.${CATALOG_TABLE} c ON c.idx = s.source_idx ORDER BY s.path, s.filename`,
       );
+      if (baseParquet)
+        await conn.run(
+          `INSERT INTO meta BY NAME SELECT *, -1 AS shard, -1 AS shard_pos FROM read_parquet(${sqlString(baseParquet)})`,
+        );
       return new ReleaseTables(instance, conn);
     } catch (e) {
       conn.closeSync();
