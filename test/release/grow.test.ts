@@ -3,7 +3,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parse } from 'csv-parse/sync';
@@ -36,6 +38,8 @@ let grown: BuildSummary;
 type Row = Record<string, string>;
 let meta0: Row[];
 let meta1: Row[];
+let grownDigest: Map<string, string>;
+const CHILD = fileURLToPath(new URL('./build-child.js', import.meta.url));
 
 /** Every file under dir: sha256 and inode. */
 async function snapshot(dir: string): Promise<Map<string, { sha: string; ino: number }>> {
@@ -91,8 +95,10 @@ before(async () => {
   await buildRelease({ catalog: fx.catalog, labels: join(root, 'labels0'), out: release, ...opts });
   meta0 = parse(await readFile(join(release, 'metadata.csv')), { columns: true }) as Row[];
   before0 = await snapshot(release);
+  await cp(release, join(root, 'release-gen0'), { recursive: true });
   grown = await buildRelease({ catalog: grownCatalog, labels: join(root, 'labels1'), out: release, ...opts });
   meta1 = parse(await readFile(join(release, 'metadata.csv')), { columns: true }) as Row[];
+  grownDigest = await treeDigest(release);
 });
 
 after(async () => {
@@ -110,6 +116,31 @@ test('old files keep their bytes and inodes; only the tables are rewritten', asy
   }
   assert.ok(grown.imagesAdded && grown.imagesAdded > 0);
   assert.equal(now.size - before0.size > 0, true, 'new files were added');
+});
+
+test('an incremental build killed at any moment completes, with the same command, to the same bytes', async () => {
+  for (const at of ['start:1', 'job:1', 'move:1', 'tables:1', 'card:1']) {
+    const out = join(root, `crash-${at.replace(':', '-')}`);
+    await cp(join(root, 'release-gen0'), out, { recursive: true });
+    const options = {
+      catalog: grownCatalog,
+      labels: join(root, 'labels1'),
+      out,
+      workers: 2,
+      minRelease: 2,
+      format: 'webdataset',
+      samplesPerShard: 4,
+    };
+    const child = spawn(process.execPath, [CHILD], {
+      env: { ...process.env, CYTOIMAGENET_BUILD_CRASH_AT: at, CYTOIMAGENET_BUILD_CHILD: JSON.stringify(options) },
+      stdio: 'ignore',
+    });
+    const signal = await new Promise((res) => child.on('exit', (_code, sig) => res(sig)));
+    assert.equal(signal, 'SIGKILL', `killed at ${at}`);
+    await buildRelease({ ...options, format: 'webdataset', ...quiet });
+    assert.deepEqual([...(await treeDigest(out))], [...grownDigest], `killed at ${at}`);
+    await rm(out, { recursive: true, force: true });
+  }
 });
 
 test('new labels appear; existing labels grow only with images of new rows, named with the generation', () => {
