@@ -7,9 +7,18 @@
 //   5. move staged images to their names, write tables, the format's files (release-writer.ts) and
 //      the card, drop the work folder.
 // Every step is idempotent, so a build killed at any moment and run again gives the same bytes.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { createHash } from 'node:crypto';
-import { stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { BUILD, LABELS } from '../defaults.js';
@@ -44,6 +53,7 @@ import {
 import { makeProgress } from './progress.js';
 import { sqlString } from '../util/sql.js';
 import { readInputs, type BuildInputs } from './read-inputs.js';
+import { CHANNELS_DIR, channelFileName } from './binary-name.js';
 import { planRelease, type ReleasePlan } from './release-plan.js';
 import { ReleaseTables, writeRejects } from './release-tables.js';
 import { datasetCard } from './dataset-card.js';
@@ -157,6 +167,7 @@ export async function buildRelease(options: BuildOptions): Promise<BuildSummary>
       cache: options.cache,
       cacheMaxMb: options.cacheMaxMb,
       s3Endpoint: options.s3Endpoint,
+      keepChannels: options.keepChannels,
     },
     'build',
   );
@@ -223,6 +234,7 @@ async function build(
       threshold: lj.threshold,
       cap: lj.cap,
       presample: lj.presample,
+      ...(opts.keepChannels ? { keepChannels: true as const } : {}),
     },
   });
   const jobs: Job[] = [];
@@ -238,6 +250,7 @@ async function build(
       labelSize: inputs.labelSizes.get(dirLabelKey(r.label, r.category)) ?? 0,
       cap: lj.cap,
       seed,
+      ...(opts.keepChannels ? { keepChannels: true } : {}),
     });
     if (r.problem) problems.set(key, r.problem);
   }
@@ -403,6 +416,14 @@ async function build(
       mkdirSync(dir, { recursive: true });
       for (const s of l.samples) {
         const staged = join(stagingDir, s.sample.staged);
+        // Channels first: a sample whose merged PNG is in place has all its files in place.
+        s.sample.channels?.forEach((c, k) => {
+          const stagedChannel = join(stagingDir, c);
+          if (existsSync(stagedChannel)) {
+            mkdirSync(join(dir, CHANNELS_DIR), { recursive: true });
+            renameSync(stagedChannel, resolveInside(dir, join(CHANNELS_DIR, channelFileName(s.filename, k))));
+          }
+        });
         if (existsSync(staged)) {
           renameSync(staged, resolveInside(dir, s.filename)); // sync: a rename costs microseconds, a thread-pool round trip more
           crashPoint('move', ++moved);
@@ -423,6 +444,7 @@ async function build(
       plan.labels,
       writer.shardOf,
       base?.metadataParquet,
+      opts.keepChannels,
     );
     const totals = base && growth ? releaseTotals(plan, base, growth, generation, record) : null;
     let shards: ShardInfo[] = [];
@@ -443,6 +465,7 @@ async function build(
         catalogName: basename(inputs.catalogPath),
         labelsName: basename(inputs.labelsDir),
         format: opts.format,
+        keepChannels: opts.keepChannels,
         shards,
         rejects: totals ? totals.rejects.length : plan.rejects.length,
         generations: totals?.generations,
@@ -494,13 +517,30 @@ async function missingSamples(plan: ReleasePlan, out: string, stagingDir: string
   for (const l of plan.labels) {
     for (const s of l.samples) {
       if (missing.has(s.jobKey)) continue;
-      if (existsSync(join(stagingDir, s.sample.staged))) continue;
-      const final = join(out, l.dirLabel, s.filename);
-      if (existsSync(final) && (await stat(final)).size > 0) continue;
-      missing.add(s.jobKey);
+      const lost = (staged: string, final: string): boolean =>
+        !existsSync(join(stagingDir, staged)) && !(existsSync(final) && statSync(final).size > 0);
+      if (
+        lost(s.sample.staged, join(out, l.dirLabel, s.filename)) ||
+        (s.sample.channels ?? []).some((c, k) =>
+          lost(c, join(out, l.dirLabel, CHANNELS_DIR, channelFileName(s.filename, k))),
+        )
+      )
+        missing.add(s.jobKey);
     }
   }
   return missing;
+}
+
+/** The column names of a CSV file, from its first line (the file may be large). */
+function headerOf(csv: string): string[] {
+  const fd = openSync(csv, 'r');
+  try {
+    const buf = Buffer.alloc(64 * 1024);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    return buf.subarray(0, n).toString('utf8').split('\n', 1)[0].split(',');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 interface ReleasePaths {
@@ -527,13 +567,18 @@ async function summaryOfComplete(
         `SELECT count(*)::INTEGER AS n, (count(*) FILTER (crop))::INTEGER AS crops, count(DISTINCT path)::INTEGER AS labels FROM read_csv(${sqlString(paths.metadataCsv)}, header = true)`,
       )
     ).getRowObjectsJson();
+    const channels = headerOf(paths.metadataCsv).includes('channel_files');
     const files = (
       await conn.runAndReadAll(
-        `SELECT path, filename FROM read_csv(${sqlString(paths.metadataCsv)}, header = true, all_varchar = true)`,
+        `SELECT path, filename${channels ? ', channel_files' : ''} FROM read_csv(${sqlString(paths.metadataCsv)}, header = true, all_varchar = true)`,
       )
     ).getRowObjectsJson();
     let missing = [paths.metadataParquet, paths.rejectsCsv].filter((p) => !existsSync(p)).length;
-    for (const f of files) if (!existsSync(join(out, String(f.path), String(f.filename)))) missing++;
+    for (const f of files) {
+      if (!existsSync(join(out, String(f.path), String(f.filename)))) missing++;
+      if (channels && f.channel_files)
+        for (const c of String(f.channel_files).split('|')) if (!existsSync(join(out, c))) missing++;
+    }
     if (shards) {
       const index = join(out, SHARDS_DIR, 'index.json');
       if (!existsSync(index)) missing++;

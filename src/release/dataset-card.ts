@@ -18,6 +18,8 @@ export interface CardInput {
   catalogName: string;
   labelsName: string;
   format: ReleaseFormat;
+  /** `build --keep-channels`: each channel also released as a 16-bit PNG. */
+  keepChannels?: boolean;
   shards: ShardInfo[];
   rejects: number;
   /** A release grown by incremental builds: every generation, oldest first (docs/build.md "Growing a release"). */
@@ -37,7 +39,7 @@ function table(header: string[], rows: string[][]): string {
 
 export function buildCommand(c: CardInput): string {
   const o = c.record.options;
-  return `cytoimagenet build --catalog ${c.catalogName} --labels ${c.labelsName} --out OUT --seed ${o.seed} --min-release ${o.minRelease} --format ${c.format}`;
+  return `cytoimagenet build --catalog ${c.catalogName} --labels ${c.labelsName} --out OUT --seed ${o.seed} --min-release ${o.minRelease} --format ${c.format}${c.keepChannels ? ' --keep-channels' : ''}`;
 }
 
 export function datasetCard(c: CardInput): string {
@@ -60,6 +62,11 @@ export function datasetCard(c: CardInput): string {
     '- `rejects.csv`: every selected input that is not in the release, with the stage and the reason.',
     '- `build.json`: the build fingerprint (catalog, labels, options, tool version).',
   );
+  if (c.keepChannels) {
+    out.push(
+      "- `<dir_label>/channels/<stem>_c<k>.png`: each channel of the image, `k` from 0 in merge order, as a 16-bit grayscale PNG of the same window, normalised to its own 0.1th–99.9th percentiles over that window and scaled to 0–65535. `metadata` adds `channel_names` (the source's channel names) and `channel_files` (these files), both `|`-joined.",
+    );
+  }
   if (c.generations) {
     out.push(
       "- Grown release: a label that gained images in generation g ≥ 1 holds them as `<dir_label>-g<g>-<i in binary>.png`, `i` numbered over that generation's new images of the label (padded the same way), so no earlier file was renamed; a label first released in generation g has plain names.",
@@ -112,6 +119,7 @@ export function datasetCard(c: CardInput): string {
         ['seed', String(o.seed)],
         ['min-release (labels with fewer images are dropped)', String(o.minRelease)],
         ['format', c.format],
+        ...(c.keepChannels ? [['channels kept (16-bit PNG per channel)', 'yes']] : []),
         ['validation fraction (stratified by label, whole source images)', String(o.valFraction)],
         ['threshold (from labels.json)', String(o.threshold)],
         ['cap per label, applied again after cropping (from labels.json)', String(o.cap)],

@@ -42,6 +42,8 @@ export interface BuildRecord {
     threshold: number;
     cap: number;
     presample: number;
+    /** Present (true) only for `--keep-channels`, so releases without it keep their fingerprint. */
+    keepChannels?: true;
   };
   /** Only in a release grown by incremental builds: every generation, oldest first. */
   generations?: Generation[];
@@ -103,7 +105,8 @@ export function inspectOut(out: string, record: BuildRecord, labelsParent?: stri
   }
   const old = readBuildRecord(out) as BuildRecord;
   if (old.fingerprint !== record.fingerprint && labelsParent !== undefined) {
-    const optionDiffs = Object.entries(record.options)
+    const optionDiffs = optionKeys(record, old)
+      .map((k) => [k, (record.options as Record<string, unknown>)[k]] as const)
       .filter(([k, v]) => (old.options as Record<string, unknown> | undefined)?.[k] !== v)
       .map(
         ([k, v]) => `${k} ${JSON.stringify((old.options as Record<string, unknown>)[k])} (now ${JSON.stringify(v)})`,
@@ -133,7 +136,8 @@ export function inspectOut(out: string, record: BuildRecord, labelsParent?: stri
     if (old.catalogFingerprint !== record.catalogFingerprint) diffs.push('another catalog');
     if (old.labelsFingerprint !== record.labelsFingerprint) diffs.push('another labels folder');
     if (old.toolVersion !== record.toolVersion) diffs.push(`tool version ${old.toolVersion}`);
-    for (const [k, v] of Object.entries(record.options)) {
+    for (const k of optionKeys(record, old)) {
+      const v = (record.options as Record<string, unknown>)[k];
       const was = (old.options as Record<string, unknown> | undefined)?.[k];
       if (was !== v) diffs.push(`${k} ${JSON.stringify(was)} (now ${JSON.stringify(v)})`);
     }
@@ -145,6 +149,11 @@ export function inspectOut(out: string, record: BuildRecord, labelsParent?: stri
   }
   rmSync(join(out, TRASH_DIR), { recursive: true, force: true });
   return existsSync(join(out, WORK_DIR)) || !existsSync(join(out, 'README.md')) ? 'resume' : 'complete';
+}
+
+/** Every option either record names (keepChannels is absent when off). */
+function optionKeys(a: BuildRecord, b: BuildRecord): string[] {
+  return [...new Set([...Object.keys(a.options), ...Object.keys(b.options ?? {})])];
 }
 
 export async function writeBuildRecord(out: string, record: BuildRecord): Promise<void> {

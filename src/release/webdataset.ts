@@ -82,6 +82,15 @@ async function writeShard(
       await new Promise<void>((res, rej) =>
         pack.entry({ ...HEADER, name: `${key}.png` }, png, (e) => (e ? rej(e) : res())),
       );
+      // --keep-channels: channel k travels as `<key>.c<k>.png` (WebDataset: key before the first dot).
+      const channelFiles =
+        typeof row.channel_files === 'string' && row.channel_files ? row.channel_files.split('|') : [];
+      for (const [k, f] of channelFiles.entries()) {
+        const data = await readFile(join(out, f));
+        await new Promise<void>((res, rej) =>
+          pack.entry({ ...HEADER, name: `${key}.c${k}.png` }, data, (e) => (e ? rej(e) : res())),
+        );
+      }
       const json = Buffer.from(`${JSON.stringify(row)}\n`);
       await new Promise<void>((res, rej) =>
         pack.entry({ ...HEADER, name: `${key}.json` }, json, (e) => (e ? rej(e) : res())),
@@ -127,7 +136,13 @@ export async function writeWebDataset(
   const index = {
     format: 'webdataset',
     samplesPerShard: perShard,
-    members: ['png: the image (8-bit gray)', 'json: its row of metadata.csv'],
+    members: [
+      'png: the image (8-bit gray)',
+      ...(tables.columns.includes('channel_files')
+        ? ['c<k>.png: channel k in merge order (16-bit gray, normalised per channel over the same window)']
+        : []),
+      'json: its row of metadata.csv',
+    ],
     shards: infos,
   };
   await writeFileAtomic(join(out, SHARDS_DIR, 'index.json'), `${JSON.stringify(index, null, 2)}\n`);
