@@ -196,6 +196,12 @@ export async function extendLabels(
       selected: Number(r.selected),
       dir_label: r.dir_label,
     };
+    if (!row.dir_label)
+      throw new UserError(
+        `labels.csv has no dir_label for '${row.label}' (${row.category})`,
+        { file: labelsCsv, column: 'dir_label' },
+        'extend a folder written by `cytoimagenet labels`: the folders of its labels must be fixed before it grows',
+      );
     maxOrder = Math.max(maxOrder, row.order);
     parents.set(dirLabelKey(row.label, row.category), {
       row,
