@@ -1,7 +1,9 @@
-// `cytoimagenet labels`: weak-label assignment over a catalog. Thin: the flags are the labels
-// options schema (src/labels/options.ts); assignLabels validates them; print the summary.
+// `cytoimagenet labels`: weak-label assignment over a catalog, or the growth of a labels folder
+// (--extend). Thin: the flags are the labels options schema (src/labels/options.ts); assignLabels
+// or extendLabels validates them; print the summary.
 import type { Command } from 'commander';
 import { assignLabels } from '../labels/assign-labels.js';
+import { extendLabels } from '../labels/extend-labels.js';
 import { labelsOptionsSchema } from '../labels/options.js';
 import { addOptions, optionValues } from './options.js';
 import { runAction } from './run-action.js';
@@ -13,10 +15,26 @@ export function register(program: Command): void {
       'Assign weak labels: visit (token, category) labels least count first, give each up to --cap unused images by exact stratified sampling, write labels.csv, assignments.csv, labels.json and summaries.',
     )
     .requiredOption('--catalog <file>', 'catalog DuckDB file (from `cytoimagenet ingest`)')
-    .requiredOption('--out <dir>', 'labels folder to write');
+    .requiredOption('--out <dir>', 'labels folder to write')
+    .option(
+      '--extend <dir>',
+      "grow this labels folder from a catalog that gained rows: its labels keep their images, are topped up from new rows only, and new labels come from unused rows (options are the parent's)",
+    );
   addOptions(cmd, labelsOptionsSchema).action(
     runAction(async (raw: Record<string, unknown>) => {
-      const report = await assignLabels(String(raw.catalog), String(raw.out), optionValues(raw, labelsOptionsSchema));
+      // Only the flags given: --extend takes every option from the parent and refuses one that differs.
+      const flags = optionValues(raw, labelsOptionsSchema);
+      const extended =
+        typeof raw.extend === 'string'
+          ? await extendLabels(String(raw.catalog), raw.extend, String(raw.out), flags)
+          : null;
+      const report = extended ?? (await assignLabels(String(raw.catalog), String(raw.out), flags));
+      if (extended)
+        process.stdout.write(
+          extended.unchanged
+            ? `Nothing new in the catalog for these labels: ${report.outDir} is a copy of the parent.\n`
+            : `Extended ${String(raw.extend)} (digest ${extended.parentDigest.slice(0, 12)}): ${extended.grownLabels} labels topped up with ${extended.toppedUp} images, ${extended.newLabels} new labels.\n`,
+        );
       const lines = [
         `${report.labels} labels, ${report.images} images from ${report.rows} catalog rows` +
           (report.excludedRows ? ` (${report.excludedRows} held out)` : '') +

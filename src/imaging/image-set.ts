@@ -8,6 +8,8 @@
 //   referenceImageSet(files, opts)          the definition it must match: standardizeImageSet +
 //                                           cropsForImage, as they are
 //   decodeSet(files)                        start decoding ahead of processImageSet
+// opts.keepChannels adds, per released window, each channel as a 16-bit plane (channel-planes.ts),
+// computed after the merged image is decided.
 // QC is the rule lists of qc.ts (opts.rules, default QC_RULES), looped over by both paths.
 //
 // Why a fused path: the reference materialises the merged image, quantises it and scans it
@@ -24,6 +26,7 @@
 // mismatched files) goes through the reference path unchanged.
 import { IMAGING } from '../defaults.js';
 import type { Rng } from '../util/rng.js';
+import { channelPlanes } from './channel-planes.js';
 import { cropWindow } from './crop-kernel.js';
 import { cropCount, planCrops } from './crops.js';
 import { decodeImage } from './decode.js';
@@ -62,6 +65,11 @@ export interface ImageSetResult {
   cropsRejected: number;
   /** Which path ran ('fast' or 'library'), for tests and profiling. */
   path: 'fast' | 'library';
+  /**
+   * With keepChannels: per released image (the whole image, or each kept crop in order), each
+   * channel's 16-bit plane over the same window (src/imaging/channel-planes.ts).
+   */
+  channels?: Uint16Array[][];
 }
 
 export interface ImageSetOptions {
@@ -72,6 +80,8 @@ export interface ImageSetOptions {
   rng: Rng;
   /** QC rules (default QC_RULES). */
   rules?: QcRules;
+  /** Also return each channel of every released window (`build --keep-channels`); the merged output is unchanged. */
+  keepChannels?: boolean;
 }
 
 /** The reference path, used as is (the definition the fused path must match). */
@@ -249,7 +259,23 @@ export async function processImageSet(
   opts: ImageSetOptions,
   decoded?: DecodedSet,
 ): Promise<ImageSetResult> {
-  const settled = await (decoded ?? decodeSet(files));
+  const settled = decoded ?? decodeSet(files);
+  const r = await mergedImageSet(files, opts, settled);
+  if (!opts.keepChannels || r.qc.verdict !== 'ok') return r;
+  // The channels come after the merged image is decided, from the same decoded files, so the
+  // merged output cannot depend on keepChannels.
+  const grays = (await settled).map((s) => toGray((s as PromiseFulfilledResult<DecodedImage>).value));
+  const windows = r.whole !== null ? [null] : r.crops.map((c) => c.window);
+  return { ...r, channels: channelPlanes(grays, windows) };
+}
+
+/** The merged image's part of the executor: fused where it can, else the reference. */
+async function mergedImageSet(
+  files: readonly string[],
+  opts: ImageSetOptions,
+  decoded: DecodedSet,
+): Promise<ImageSetResult> {
+  const settled = await decoded;
   if (settled.some((s) => s.status === 'rejected')) return referenceImageSet(files, opts);
   const images = settled.map((s) => (s as PromiseFulfilledResult<DecodedImage>).value);
   const { width, height } = images[0];

@@ -36,6 +36,7 @@ export {
   type NormalizeOptions,
 } from './normalize.js';
 export { mergeChannels } from './merge.js';
+export { channelPlane, channelPlanes } from './channel-planes.js';
 export {
   wholeImageQc,
   cropQc,

@@ -24,6 +24,7 @@ import {
   summaryMarkdown,
   type CategorySummary,
   type DatabaseSummary,
+  type SummaryContext,
 } from './summary.js';
 import { toolVersion } from '../util/tool-version.js';
 
@@ -75,6 +76,8 @@ export interface LabelsManifest {
    * files copied in) is refused by the build instead of released under the wrong seed and cap.
    */
   sha256: { 'labels.csv': string; 'assignments.csv': string };
+  /** Only in a folder made by `labels --extend`: the folder it grows (docs/labels.md "Extending"). */
+  parent?: { digest: string; catalogFingerprint: string };
 }
 
 export interface LabelsReport {
@@ -134,6 +137,72 @@ export function assignmentsCsv(idx: IdxColumn, kept: readonly LabelOutcome[]): B
   return out;
 }
 
+/** What a labels folder holds, ready to write (assignLabels and extendLabels share the writer). */
+export interface LabelsFolderParts {
+  labelRows: readonly LabelRow[];
+  /** Every candidate, kept or skipped, in the order candidates.csv lists them. */
+  candidates: readonly LabelOutcome[];
+  assignments: Buffer;
+  perCategory: CategorySummary[];
+  perDatabase: DatabaseSummary[];
+  summary: SummaryContext;
+  /** labels.json without its sha256, which the writer fills in. */
+  manifest: Omit<LabelsManifest, 'sha256' | 'parent'> & Pick<LabelsManifest, 'parent'>;
+}
+
+/**
+ * Writes the labels folder, each file atomically. labels.json goes first and comes back last:
+ * while the folder is being rewritten it has none, so a run killed here leaves a folder every
+ * reader refuses (docs/labels.md, "Outputs").
+ */
+export async function writeLabelsFolder(
+  out: string,
+  p: LabelsFolderParts,
+): Promise<{ paths: LabelsReport['files']; manifest: LabelsManifest }> {
+  const labelsCsv = Buffer.from(
+    csvTable(
+      LABELS_CSV_COLUMNS,
+      p.labelRows.map((r) => LABELS_CSV_COLUMNS.map((c) => r[c])),
+    ),
+  );
+  const { parent, ...rest } = p.manifest;
+  const manifest: LabelsManifest = {
+    ...rest,
+    sha256: { 'labels.csv': sha256(labelsCsv), 'assignments.csv': sha256(p.assignments) },
+    ...(parent ? { parent } : {}),
+  };
+  const files = Object.fromEntries(
+    Object.entries(LABELS_FILES).map(([k, name]) => [k, resolveInside(out, name)]),
+  ) as LabelsReport['files'];
+  await rm(files.manifest, { force: true });
+  await writeFileAtomic(files.labels, labelsCsv);
+  await writeFileAtomic(
+    files.candidates,
+    csvTable(
+      ['label', 'category', 'order', 'count', 'candidates', 'selected', 'status', 'presampled'],
+      p.candidates.map((o) => [
+        o.token,
+        o.category,
+        o.order,
+        o.count,
+        o.candidates,
+        o.rows.length,
+        o.kept ? 'kept' : 'skipped',
+        o.presampled,
+      ]),
+    ),
+  );
+  // Grouped by label in visit order, idx ascending within a label; idx bytes copied as they are.
+  await writeFileAtomic(files.assignments, p.assignments);
+  crashPoint('assignments');
+  await writeFileAtomic(files.summaryCategories, categoriesCsv(p.perCategory));
+  await writeFileAtomic(files.summaryDatabases, databasesCsv(p.perDatabase));
+  await writeFileAtomic(files.summary, summaryMarkdown(p.summary, p.perCategory, p.perDatabase));
+  // Written last: a folder with labels.json is complete.
+  await writeFileAtomic(files.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
+  return { paths: files, manifest };
+}
+
 export async function assignLabels(
   catalogPath: string,
   outDir: string,
@@ -188,70 +257,31 @@ export async function assignLabels(
   }));
   const perCategory = summariseCategories(outcomes, options.categories);
   const perDatabase = summariseDatabases(table, outcomes);
-  const labelsCsv = Buffer.from(
-    csvTable(
-      LABELS_CSV_COLUMNS,
-      labelRows.map((r) => LABELS_CSV_COLUMNS.map((c) => r[c])),
-    ),
-  );
-  // Grouped by label in visit order, idx ascending within a label; idx bytes copied as they are.
-  const assignments = assignmentsCsv(table.idx, kept);
-  const manifest: LabelsManifest = {
-    threshold: options.threshold,
-    cap: options.cap,
-    presample: options.presample,
-    seed: options.seed,
-    excludeSources: options.excludeSources,
-    categories: options.categories,
-    catalogFingerprint: fingerprint,
-    toolVersion: toolVersion(),
-    sha256: { 'labels.csv': sha256(labelsCsv), 'assignments.csv': sha256(assignments) },
-  };
-
-  const files = Object.fromEntries(
-    Object.entries(LABELS_FILES).map(([k, name]) => [k, resolveInside(out, name)]),
-  ) as LabelsReport['files'];
-  // labels.json goes first and comes back last: while the folder is being rewritten it has none,
-  // so a run killed here leaves a folder every reader refuses (docs/labels.md, "Outputs").
-  await rm(files.manifest, { force: true });
-  await writeFileAtomic(files.labels, labelsCsv);
-  await writeFileAtomic(
-    files.candidates,
-    csvTable(
-      ['label', 'category', 'order', 'count', 'candidates', 'selected', 'status', 'presampled'],
-      outcomes.map((o) => [
-        o.token,
-        o.category,
-        o.order,
-        o.count,
-        o.candidates,
-        o.rows.length,
-        o.kept ? 'kept' : 'skipped',
-        o.presampled,
-      ]),
-    ),
-  );
-  await writeFileAtomic(files.assignments, assignments);
-  crashPoint('assignments');
-  await writeFileAtomic(files.summaryCategories, categoriesCsv(perCategory));
-  await writeFileAtomic(files.summaryDatabases, databasesCsv(perDatabase));
-  await writeFileAtomic(
-    files.summary,
-    summaryMarkdown(
-      { catalog, rows: table.n, excludedRows: loaded.excludedRows, ...options },
-      perCategory,
-      perDatabase,
-    ),
-  );
-  // Written last: a folder with labels.json is complete.
-  await writeFileAtomic(files.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
+  const files = await writeLabelsFolder(out, {
+    labelRows,
+    candidates: outcomes,
+    assignments: assignmentsCsv(table.idx, kept),
+    perCategory,
+    perDatabase,
+    summary: { catalog, rows: table.n, excludedRows: loaded.excludedRows, ...options },
+    manifest: {
+      threshold: options.threshold,
+      cap: options.cap,
+      presample: options.presample,
+      seed: options.seed,
+      excludeSources: options.excludeSources,
+      categories: options.categories,
+      catalogFingerprint: fingerprint,
+      toolVersion: toolVersion(),
+    },
+  });
   const write = lap();
 
   return {
     outDir: out,
-    files,
+    files: files.paths,
     options,
-    manifest,
+    manifest: files.manifest,
     rows: table.n,
     excludedRows: loaded.excludedRows,
     candidates: outcomes.length,

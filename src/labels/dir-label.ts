@@ -153,3 +153,32 @@ export function assignDirLabels(keys: readonly LabelKey[]): Map<string, string> 
 export function dirLabelKey(label: string, category: string): string {
   return keyOf({ label, category });
 }
+
+/**
+ * Folders for labels added to a folder set that must not move (`labels --extend`, and an
+ * incremental build): `fixed` keeps its names; each new label gets the name assignDirLabels gives
+ * it among all labels, or `<base>_<hash8>` when that name is taken (case-insensitively).
+ */
+export function extendDirLabels(
+  fixed: ReadonlyMap<string, string>,
+  added: readonly LabelKey[],
+  given: ReadonlyMap<string, string> = new Map(),
+): Map<string, string> {
+  const fixedKeys = [...fixed.keys()].map((k) => {
+    const [label, category] = k.split('\u0000');
+    return { label, category };
+  });
+  const all = assignDirLabels([...fixedKeys, ...added]);
+  const taken = new Set([...fixed.values()].map((n) => n.toLowerCase()));
+  const out = new Map(fixed);
+  for (const k of [...added].sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0))) {
+    const wanted = given.get(keyOf(k));
+    let name = wanted !== undefined && isAcceptableDirLabel(wanted) ? wanted : (all.get(keyOf(k)) as string);
+    if (taken.has(name.toLowerCase())) name = `${baseDirLabel(k.label).slice(0, MAX_DIR_LABEL - 9)}_${shortHash(k)}`;
+    if (taken.has(name.toLowerCase()))
+      throw new Error(`cannot find a unique folder for label ${JSON.stringify(k.label)}`);
+    out.set(keyOf(k), name);
+    taken.add(name.toLowerCase());
+  }
+  return out;
+}

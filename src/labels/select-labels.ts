@@ -38,6 +38,39 @@ export function labelRng(seed: number, category: Category, token: string): Rng {
   return Rng.derive(seed, 'labels', category, token);
 }
 
+/**
+ * n of the available rows (more than n), stratified: first pre-sampled to `presample` when more
+ * are available, then drawn to n. The labels stage's one sampling rule (docs/labels.md "At a
+ * visit"); `labels --extend` tops labels up with it too.
+ */
+export function drawRows(
+  table: LabelTable,
+  available: Int32Array,
+  n: number,
+  category: Category,
+  presample: number,
+  rng: Rng,
+): { rows: Int32Array; presampled: boolean } {
+  let rows = available;
+  let presampled = false;
+  if (rows.length > presample) {
+    rows = stratifiedSample(
+      rows,
+      presampleKeys(category).map((k) => table.columns[k]),
+      presample,
+      rng,
+    );
+    presampled = true;
+  }
+  rows = stratifiedSample(
+    rows,
+    sampleKeys(category, presampled).map((k) => table.columns[k]),
+    n,
+    rng,
+  );
+  return { rows, presampled };
+}
+
 export function selectLabels(table: LabelTable, postings: Postings, options: LabelsOptions): Selection {
   const { threshold, cap, presample, seed } = options;
   const labelOf = new Int32Array(table.n).fill(-1);
@@ -69,22 +102,9 @@ export function selectLabels(table: LabelTable, postings: Postings, options: Lab
 
     let rows: Int32Array = scratch.slice(0, m);
     if (m > cap) {
-      const rng = labelRng(seed, category, token);
-      if (m > presample) {
-        rows = stratifiedSample(
-          rows,
-          presampleKeys(category).map((k) => table.columns[k]),
-          presample,
-          rng,
-        );
-        outcome.presampled = true;
-      }
-      rows = stratifiedSample(
-        rows,
-        sampleKeys(category, outcome.presampled).map((k) => table.columns[k]),
-        cap,
-        rng,
-      );
+      const drawn = drawRows(table, rows, cap, category, presample, labelRng(seed, category, token));
+      rows = drawn.rows;
+      outcome.presampled = drawn.presampled;
     }
     outcome.rows = rows;
     const id = outcomes.length - 1;

@@ -16,3 +16,11 @@ export function binaryIndex(i: number, n: number): string {
 export function imageFileName(dirLabel: string, i: number, n: number): string {
   return `${dirLabel}-${binaryIndex(i, n)}.png`;
 }
+
+/** Folder of the channel PNGs inside a label's folder (`build --keep-channels`). */
+export const CHANNELS_DIR = 'channels';
+
+/** Channel k of an image: `<stem>_c<k>.png`, in `<dir_label>/channels/`. */
+export function channelFileName(filename: string, k: number): string {
+  return `${filename.replace(/\.png$/, '')}_c${k}.png`;
+}

@@ -7,9 +7,18 @@
 //   5. move staged images to their names, write tables, the format's files (release-writer.ts) and
 //      the card, drop the work folder.
 // Every step is idempotent, so a build killed at any moment and run again gives the same bytes.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { createHash } from 'node:crypto';
-import { stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { BUILD, LABELS } from '../defaults.js';
@@ -17,13 +26,23 @@ import { toolVersion } from '../util/tool-version.js';
 import { UserError } from '../util/errors.js';
 import { isInside, resolveInside } from '../util/safe-path.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
-import { dirLabelKey, resolveDirLabels } from '../labels/dir-label.js';
+import { dirLabelKey, extendDirLabels, resolveDirLabels } from '../labels/dir-label.js';
 import { Journal } from './journal.js';
 import { validateOptions } from '../util/zod-options.js';
 import { buildOptionsSchema, type BuildOptionsInput, type ValidBuildOptions } from './options.js';
 import {
+  BASE_DIR,
+  generationOf,
+  loadBase,
+  planGrowth,
+  releaseTotals,
+  snapshotBase,
+  type ReleaseBase,
+} from './grow-release.js';
+import {
   BUILD_JSON,
   inspectOut,
+  readBuildRecord,
   makeBuildRecord,
   removeTempFiles,
   takeLock,
@@ -34,6 +53,7 @@ import {
 import { makeProgress } from './progress.js';
 import { sqlString } from '../util/sql.js';
 import { readInputs, type BuildInputs } from './read-inputs.js';
+import { CHANNELS_DIR, channelFileName } from './binary-name.js';
 import { planRelease, type ReleasePlan } from './release-plan.js';
 import { ReleaseTables, writeRejects } from './release-tables.js';
 import { datasetCard } from './dataset-card.js';
@@ -80,6 +100,9 @@ export interface BuildSummary {
   seconds: number;
   /** True when OUT already held this exact release and nothing was done. */
   alreadyComplete: boolean;
+  /** The generation this build made (0: a whole release; docs/build.md "Growing a release"), and its images. */
+  generation?: number;
+  imagesAdded?: number;
 }
 
 /** Test hook: CYTOIMAGENET_BUILD_CRASH_AT=<point>:<n> makes the process SIGKILL itself there. */
@@ -144,6 +167,7 @@ export async function buildRelease(options: BuildOptions): Promise<BuildSummary>
       cache: options.cache,
       cacheMaxMb: options.cacheMaxMb,
       s3Endpoint: options.s3Endpoint,
+      keepChannels: options.keepChannels,
     },
     'build',
   );
@@ -210,9 +234,9 @@ async function build(
       threshold: lj.threshold,
       cap: lj.cap,
       presample: lj.presample,
+      ...(opts.keepChannels ? { keepChannels: true as const } : {}),
     },
   });
-  const dirLabels = chooseDirLabels(inputs);
   const jobs: Job[] = [];
   const problems = new Map<string, string>();
   for (const r of inputs.rows) {
@@ -226,6 +250,7 @@ async function build(
       labelSize: inputs.labelSizes.get(dirLabelKey(r.label, r.category)) ?? 0,
       cap: lj.cap,
       seed,
+      ...(opts.keepChannels ? { keepChannels: true } : {}),
     });
     if (r.problem) problems.set(key, r.problem);
   }
@@ -238,7 +263,7 @@ async function build(
   }
 
   // 2. The output folder.
-  const state = inspectOut(out, record);
+  const state = inspectOut(out, record, lj.parent?.digest);
   const paths: ReleasePaths = {
     out,
     card: join(out, 'README.md'),
@@ -253,15 +278,42 @@ async function build(
       printWhere(log, paths);
       return summary.summary;
     }
+    if (readBuildRecord(out)?.generations)
+      throw new UserError(
+        `${summary.missing} file(s) of this grown release are missing, and a grown release cannot be rebuilt in place`,
+        { file: out },
+        'restore them from a copy of the release, or rebuild it whole in a new folder',
+      );
     // Files lost after the build finished: rebuild; every step rewrites the same bytes.
     log(`build: ${summary.missing} file(s) of this release are missing; rebuilding them`);
   }
   mkdirSync(out, { recursive: true });
   // build.json first: a folder holding anything of ours always says which build it belongs to.
-  if (!existsSync(join(out, BUILD_JSON))) await writeBuildRecord(out, record);
+  if (state !== 'extend' && !existsSync(join(out, BUILD_JSON))) await writeBuildRecord(out, record);
   const release = takeLock(out);
-  crashPoint('start', 1);
   const workDir = join(out, WORK_DIR);
+  // An incremental build: the release as it was is copied into the work folder before build.json
+  // names the new generation, so a resumed build always starts from the same base.
+  let base: ReleaseBase | null = null;
+  if (state === 'extend') {
+    snapshotBase(out, workDir);
+    base = await loadBase(workDir);
+    const generation = { generation: base.generations.length, ...generationOf(record) };
+    await writeBuildRecord(out, { ...record, generations: [...base.generations, generation] });
+  } else if (existsSync(join(workDir, BASE_DIR))) base = await loadBase(workDir);
+  const growth = base ? planGrowth(jobs, base) : null;
+  const active = growth ? growth.jobs : jobs;
+  const generation = base ? base.generations.length : 0;
+  const dirLabels = base
+    ? extendDirLabels(
+        new Map([...base.released].map(([k, v]) => [k, v.dirLabel])),
+        [...inputs.labelSizes.keys()]
+          .filter((k) => !base?.released.has(k))
+          .map((k) => ({ label: k.split('\u0000')[0], category: k.split('\u0000')[1] })),
+        inputs.dirLabelsFromLabels,
+      )
+    : chooseDirLabels(inputs);
+  crashPoint('start', 1);
   const stagingDir = join(workDir, 'staged');
   mkdirSync(stagingDir, { recursive: true });
   const journal = new Journal(join(workDir, 'journal.jsonl'));
@@ -281,8 +333,9 @@ async function build(
     // A source that was unreachable is tried again when the build resumes (the server may be back).
     for (const [key, r] of done) if (!r.ok && r.reason === 'fetch-failed') done.delete(key);
     const resumed = done.size;
+    const activeKeys = new Set(active.map((j) => j.key));
     for (const [key, problem] of problems) {
-      if (!done.has(key)) {
+      if (!done.has(key) && activeKeys.has(key)) {
         const r: JobResult = {
           key,
           ok: false,
@@ -298,7 +351,7 @@ async function build(
     const runJobs = async (todo: Job[]): Promise<void> => {
       if (todo.length === 0) return;
       if (opts.queue && progress) log(`build: ${todo.length} image sets to ${distributor.where}`);
-      const bar = makeProgress(jobs.length, jobs.length - todo.length, progress, log);
+      const bar = makeProgress(active.length, active.length - todo.length, progress, log);
       try {
         await distributor.run(todo, {
           stagingDir,
@@ -316,16 +369,22 @@ async function build(
         bar.stop();
       }
     };
-    if (resumed > 0) log(`build: resuming ${out}: ${resumed} of ${jobs.length} image sets already done`);
-    await runJobs(jobs.filter((j) => !done.has(j.key)));
+    if (base && progress)
+      log(
+        `build: growing ${out} (generation ${generation}): ${active.length} new image sets, ${growth?.grown.size} labels grown, ${growth?.whole.size} labels built whole`,
+      );
+    if (resumed > 0) log(`build: resuming ${out}: ${resumed} of ${active.length} image sets already done`);
+    await runJobs(active.filter((j) => !done.has(j.key)));
 
     // 4. The release plan; staged images a crash (or a user) removed are made again.
-    let plan = planRelease(jobs, done, dirLabels, {
+    const planOptions = {
       cap: lj.cap,
       minRelease: opts.minRelease,
       seed,
       valFraction: BUILD.valFraction,
-    });
+      grow: base ? { generation, released: base.released } : undefined,
+    };
+    let plan = planRelease(active, done, dirLabels, planOptions);
     for (let attempt = 0; ; attempt++) {
       const missing = await missingSamples(plan, out, stagingDir);
       if (missing.size === 0) break;
@@ -334,13 +393,8 @@ async function build(
           `staged images keep disappearing (${missing.size} jobs); is another process cleaning ${workDir}?`,
         );
       for (const k of missing) done.delete(k);
-      await runJobs(jobs.filter((j) => missing.has(j.key)));
-      plan = planRelease(jobs, done, dirLabels, {
-        cap: lj.cap,
-        minRelease: opts.minRelease,
-        seed,
-        valFraction: BUILD.valFraction,
-      });
+      await runJobs(active.filter((j) => missing.has(j.key)));
+      plan = planRelease(active, done, dirLabels, planOptions);
     }
 
     // 5. Files into place, then the tables, shards and card.
@@ -362,37 +416,63 @@ async function build(
       mkdirSync(dir, { recursive: true });
       for (const s of l.samples) {
         const staged = join(stagingDir, s.sample.staged);
+        // Channels first: a sample whose merged PNG is in place has all its files in place.
+        s.sample.channels?.forEach((c, k) => {
+          const stagedChannel = join(stagingDir, c);
+          if (existsSync(stagedChannel)) {
+            mkdirSync(join(dir, CHANNELS_DIR), { recursive: true });
+            renameSync(stagedChannel, resolveInside(dir, join(CHANNELS_DIR, channelFileName(s.filename, k))));
+          }
+        });
         if (existsSync(staged)) {
           renameSync(staged, resolveInside(dir, s.filename)); // sync: a rename costs microseconds, a thread-pool round trip more
           crashPoint('move', ++moved);
         }
       }
     }
-    const writer = releaseWriter(opts.format, out, plan.labels, seed, samplesPerShard);
-    const tables = await ReleaseTables.open(inputs.catalogPath, workDir, plan.labels, writer.shardOf);
+    const writer = releaseWriter(
+      opts.format,
+      out,
+      plan.labels,
+      seed,
+      samplesPerShard,
+      base ? { generation, base: base.shards } : undefined,
+    );
+    const tables = await ReleaseTables.open(
+      inputs.catalogPath,
+      workDir,
+      plan.labels,
+      writer.shardOf,
+      base?.metadataParquet,
+      opts.keepChannels,
+    );
+    const totals = base && growth ? releaseTotals(plan, base, growth, generation, record) : null;
     let shards: ShardInfo[] = [];
     try {
       await tables.writeMetadata(out);
       crashPoint('tables', 1);
-      await writeRejects(out, plan.rejects);
+      await writeRejects(out, totals ? totals.rejects : plan.rejects);
       shards = await writer.write(tables);
       if (writer.format === 'webdataset') crashPoint('shards', 1);
       const counts = await tables.counts();
       const card = datasetCard({
         record,
         counts,
-        stats: plan.stats,
-        labels: plan.labels.length,
-        dropped: plan.dropped,
+        stats: totals ? totals.stats : plan.stats,
+        labels: totals ? totals.labels : plan.labels.length,
+        dropped: totals ? totals.dropped : plan.dropped,
         sources: inputs.sources,
         catalogName: basename(inputs.catalogPath),
         labelsName: basename(inputs.labelsDir),
         format: opts.format,
+        keepChannels: opts.keepChannels,
         shards,
-        rejects: plan.rejects.length,
+        rejects: totals ? totals.rejects.length : plan.rejects.length,
+        generations: totals?.generations,
       });
       await writeFileAtomic(paths.card, card);
       crashPoint('card', 1);
+      if (totals) await writeBuildRecord(out, { ...record, generations: totals.generations });
     } finally {
       tables.close();
     }
@@ -408,14 +488,16 @@ async function build(
       jobs: jobs.length,
       jobsRun: ran,
       jobsResumed: resumed,
-      images: plan.stats.images,
-      crops: plan.stats.crops,
-      labels: plan.labels.length,
-      labelsDropped: plan.dropped,
-      rejects: plan.rejects.length,
-      rejectsByReason: plan.stats.rejectsByReason,
-      cropsFailedQc: plan.stats.cropsFailedQc,
-      capped: plan.stats.capped,
+      images: (totals?.stats ?? plan.stats).images,
+      crops: (totals?.stats ?? plan.stats).crops,
+      labels: totals ? totals.labels : plan.labels.length,
+      labelsDropped: totals ? totals.dropped : plan.dropped,
+      rejects: (totals?.rejects ?? plan.rejects).length,
+      rejectsByReason: (totals?.stats ?? plan.stats).rejectsByReason,
+      cropsFailedQc: (totals?.stats ?? plan.stats).cropsFailedQc,
+      capped: (totals?.stats ?? plan.stats).capped,
+      generation,
+      imagesAdded: plan.stats.images,
       shards,
       seconds: (Date.now() - t0) / 1000,
       alreadyComplete: false,
@@ -435,13 +517,30 @@ async function missingSamples(plan: ReleasePlan, out: string, stagingDir: string
   for (const l of plan.labels) {
     for (const s of l.samples) {
       if (missing.has(s.jobKey)) continue;
-      if (existsSync(join(stagingDir, s.sample.staged))) continue;
-      const final = join(out, l.dirLabel, s.filename);
-      if (existsSync(final) && (await stat(final)).size > 0) continue;
-      missing.add(s.jobKey);
+      const lost = (staged: string, final: string): boolean =>
+        !existsSync(join(stagingDir, staged)) && !(existsSync(final) && statSync(final).size > 0);
+      if (
+        lost(s.sample.staged, join(out, l.dirLabel, s.filename)) ||
+        (s.sample.channels ?? []).some((c, k) =>
+          lost(c, join(out, l.dirLabel, CHANNELS_DIR, channelFileName(s.filename, k))),
+        )
+      )
+        missing.add(s.jobKey);
     }
   }
   return missing;
+}
+
+/** The column names of a CSV file, from its first line (the file may be large). */
+function headerOf(csv: string): string[] {
+  const fd = openSync(csv, 'r');
+  try {
+    const buf = Buffer.alloc(64 * 1024);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    return buf.subarray(0, n).toString('utf8').split('\n', 1)[0].split(',');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 interface ReleasePaths {
@@ -468,13 +567,18 @@ async function summaryOfComplete(
         `SELECT count(*)::INTEGER AS n, (count(*) FILTER (crop))::INTEGER AS crops, count(DISTINCT path)::INTEGER AS labels FROM read_csv(${sqlString(paths.metadataCsv)}, header = true)`,
       )
     ).getRowObjectsJson();
+    const channels = headerOf(paths.metadataCsv).includes('channel_files');
     const files = (
       await conn.runAndReadAll(
-        `SELECT path, filename FROM read_csv(${sqlString(paths.metadataCsv)}, header = true, all_varchar = true)`,
+        `SELECT path, filename${channels ? ', channel_files' : ''} FROM read_csv(${sqlString(paths.metadataCsv)}, header = true, all_varchar = true)`,
       )
     ).getRowObjectsJson();
     let missing = [paths.metadataParquet, paths.rejectsCsv].filter((p) => !existsSync(p)).length;
-    for (const f of files) if (!existsSync(join(out, String(f.path), String(f.filename)))) missing++;
+    for (const f of files) {
+      if (!existsSync(join(out, String(f.path), String(f.filename)))) missing++;
+      if (channels && f.channel_files)
+        for (const c of String(f.channel_files).split('|')) if (!existsSync(join(out, c))) missing++;
+    }
     if (shards) {
       const index = join(out, SHARDS_DIR, 'index.json');
       if (!existsSync(index)) missing++;
@@ -530,6 +634,7 @@ function printSummary(log: (l: string) => void, s: BuildSummary): void {
     `build: done in ${s.seconds.toFixed(1)} s (${s.jobsRun} image sets processed now, ${s.jobsResumed} resumed from the journal)`,
   );
   log(`  images:  ${s.images} in ${s.labels} labels (${s.crops} crops, ${s.images - s.crops} whole images)`);
+  if (s.generation) log(`  generation ${s.generation}: ${s.imagesAdded} images added; no earlier file was touched`);
   log(`  crops failing QC: ${s.cropsFailedQc}; removed by the cap: ${s.capped}`);
   log(`  rejects: ${s.rejects}${reasons ? ` (${reasons})` : ''}`);
   log(

@@ -3,7 +3,7 @@
 // counts: the card is part of the release and must be byte-identical across identical builds.
 import type { SourceInfo } from './read-inputs.js';
 import type { ReleaseCounts } from './release-tables.js';
-import type { BuildRecord } from './out-folder.js';
+import type { BuildRecord, Generation } from './out-folder.js';
 import type { ReleaseStats } from './release-plan.js';
 import type { DroppedLabel, ReleaseFormat } from './types.js';
 import type { ShardInfo } from './webdataset.js';
@@ -19,8 +19,12 @@ export interface CardInput {
   catalogName: string;
   labelsName: string;
   format: ReleaseFormat;
+  /** `build --keep-channels`: each channel also released as a 16-bit PNG. */
+  keepChannels?: boolean;
   shards: ShardInfo[];
   rejects: number;
+  /** A release grown by incremental builds: every generation, oldest first (docs/build.md "Growing a release"). */
+  generations?: Generation[];
 }
 
 const cell = (s: string): string => s.replaceAll('|', '\\|').replaceAll('\n', ' ');
@@ -36,7 +40,7 @@ function table(header: string[], rows: string[][]): string {
 
 export function buildCommand(c: CardInput): string {
   const o = c.record.options;
-  return `cytoimagenet build --catalog ${c.catalogName} --labels ${c.labelsName} --out OUT --seed ${o.seed} --min-release ${o.minRelease} --format ${c.format}`;
+  return `cytoimagenet build --catalog ${c.catalogName} --labels ${c.labelsName} --out OUT --seed ${o.seed} --min-release ${o.minRelease} --format ${c.format}${c.keepChannels ? ' --keep-channels' : ''}`;
 }
 
 export function datasetCard(c: CardInput): string {
@@ -59,6 +63,16 @@ export function datasetCard(c: CardInput): string {
     '- `rejects.csv`: every selected input that is not in the release, with the stage and the reason.',
     '- `build.json`: the build fingerprint (catalog, labels, options, tool version).',
   );
+  if (c.keepChannels) {
+    out.push(
+      "- `<dir_label>/channels/<stem>_c<k>.png`: each channel of the image, `k` from 0 in merge order, as a 16-bit grayscale PNG of the same window, normalised to its own 0.1th–99.9th percentiles over that window and scaled to 0–65535. `metadata` adds `channel_names` (the source's channel names) and `channel_files` (these files), both `|`-joined.",
+    );
+  }
+  if (c.generations) {
+    out.push(
+      "- Grown release: a label that gained images in generation g ≥ 1 holds them as `<dir_label>-g<g>-<i in binary>.png`, `i` numbered over that generation's new images of the label (padded the same way), so no earlier file was renamed; a label first released in generation g has plain names.",
+    );
+  }
   if (c.format === 'webdataset') {
     out.push(
       `- \`shards/\`: WebDataset tar shards (\`<key>.png\` + \`<key>.json\`), listed with sizes and sha256 in \`shards/index.json\` (${c.shards.length} shards).`,
@@ -112,6 +126,7 @@ export function datasetCard(c: CardInput): string {
         ['seed', String(o.seed)],
         ['min-release (labels with fewer images are dropped)', String(o.minRelease)],
         ['format', c.format],
+        ...(c.keepChannels ? [['channels kept (16-bit PNG per channel)', 'yes']] : []),
         ['validation fraction (stratified by label, whole source images)', String(o.valFraction)],
         ['threshold (from labels.json)', String(o.threshold)],
         ['cap per label, applied again after cropping (from labels.json)', String(o.cap)],
@@ -124,6 +139,36 @@ export function datasetCard(c: CardInput): string {
     ),
     '',
   );
+  if (c.generations) {
+    out.push('## Generations', '');
+    out.push(
+      'This release grew by incremental builds. Each generation added images from labels extended by `cytoimagenet labels --extend`; earlier files were kept as they were.',
+      '',
+    );
+    out.push(
+      table(
+        [
+          'generation',
+          'labels digest (sha256)',
+          'catalog fingerprint',
+          'images added',
+          'new labels',
+          'labels grown',
+          'tool version',
+        ],
+        c.generations.map((g) => [
+          String(g.generation),
+          g.labelsFingerprint,
+          g.catalogFingerprint,
+          n(g.images ?? 0),
+          n(g.newLabels ?? 0),
+          n(g.grownLabels ?? 0),
+          g.toolVersion,
+        ]),
+      ),
+      '',
+    );
+  }
   out.push(
     'Per image: each channel file is decoded at full bit depth, normalised to its 0.1th–99.9th percentiles, the channels are averaged, ' +
       'and whole-image QC rejects unreadable, uniform, binary-mask and dim images. Images of at least 140×140 px are replaced by 1–4 crops ' +

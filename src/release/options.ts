@@ -95,6 +95,11 @@ export const buildOptionsSchema = z
         defaultHelp: 'https://s3.amazonaws.com',
       },
     ),
+    /** Also write each channel as a 16-bit PNG beside the merged one (docs/build.md "Keeping the channels"). */
+    keepChannels: flag(z.boolean({ error: '--keep-channels takes no value' }).default(false), {
+      flag: '--keep-channels',
+      help: 'also write each channel as a 16-bit PNG (<dir_label>/channels/<stem>_c<k>.png), normalised per channel over the same window',
+    }),
   })
   .strict();
 

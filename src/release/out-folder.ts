@@ -14,6 +14,21 @@ export const WORK_DIR = '.build';
 /** Where a finished build's work folder goes before it is deleted (a rename is atomic, rm -r is not). */
 export const TRASH_DIR = '.build.trash';
 
+/** One build of a release that has grown (docs/build.md "Growing a release"); generation 0 is the first. */
+export interface Generation {
+  generation: number;
+  labelsFingerprint: string;
+  catalogFingerprint: string;
+  toolVersion: string;
+  /** Filled when the generation's build finishes: images and labels it added, labels it grew. */
+  images?: number;
+  crops?: number;
+  newLabels?: number;
+  grownLabels?: number;
+  cropsFailedQc?: number;
+  capped?: number;
+}
+
 export interface BuildRecord {
   fingerprint: string;
   catalogFingerprint: string;
@@ -27,7 +42,11 @@ export interface BuildRecord {
     threshold: number;
     cap: number;
     presample: number;
+    /** Present (true) only for `--keep-channels`, so releases without it keep their fingerprint. */
+    keepChannels?: true;
   };
+  /** Only in a release grown by incremental builds: every generation, oldest first. */
+  generations?: Generation[];
 }
 
 export function makeBuildRecord(parts: Omit<BuildRecord, 'fingerprint'>): BuildRecord {
@@ -45,10 +64,26 @@ export function makeBuildRecord(parts: Omit<BuildRecord, 'fingerprint'>): BuildR
   return { fingerprint, ...parts };
 }
 
-export type OutState = 'fresh' | 'resume' | 'complete';
+export type OutState = 'fresh' | 'resume' | 'complete' | 'extend';
 
-/** Checks OUT against the record; creates it when absent. Throws a UserError on any mismatch. */
-export function inspectOut(out: string, record: BuildRecord): OutState {
+/** The record in OUT/build.json, or null when there is none. */
+export function readBuildRecord(out: string): BuildRecord | null {
+  const recPath = join(out, BUILD_JSON);
+  if (!existsSync(recPath)) return null;
+  try {
+    return JSON.parse(readFileSync(recPath, 'utf8')) as BuildRecord;
+  } catch {
+    throw new UserError('build.json in the output folder is unreadable', { file: recPath }, 'choose another --out');
+  }
+}
+
+/**
+ * Checks OUT against the record; creates it when absent. Throws a UserError on any mismatch.
+ * `labelsParent`: the digest of the labels folder the build's labels extend (labels.json
+ * `parent`); when it is the labels OUT was built from and every option is the same, OUT grows
+ * ('extend': an incremental build).
+ */
+export function inspectOut(out: string, record: BuildRecord, labelsParent?: string): OutState {
   if (existsSync(out) && !statSync(out).isDirectory()) {
     throw new UserError(
       '--out is a file, not a folder',
@@ -68,18 +103,41 @@ export function inspectOut(out: string, record: BuildRecord): OutState {
       'choose an empty or new folder for --out; nothing was written',
     );
   }
-  let old: BuildRecord;
-  try {
-    old = JSON.parse(readFileSync(recPath, 'utf8')) as BuildRecord;
-  } catch {
-    throw new UserError('build.json in the output folder is unreadable', { file: recPath }, 'choose another --out');
+  const old = readBuildRecord(out) as BuildRecord;
+  if (old.fingerprint !== record.fingerprint && labelsParent !== undefined) {
+    const optionDiffs = optionKeys(record, old)
+      .map((k) => [k, (record.options as Record<string, unknown>)[k]] as const)
+      .filter(([k, v]) => (old.options as Record<string, unknown> | undefined)?.[k] !== v)
+      .map(
+        ([k, v]) => `${k} ${JSON.stringify((old.options as Record<string, unknown>)[k])} (now ${JSON.stringify(v)})`,
+      );
+    if (labelsParent !== old.labelsFingerprint)
+      throw new UserError(
+        `these labels extend labels ${labelsParent.slice(0, 12)}…, but the release in the output folder was built from labels ${old.labelsFingerprint.slice(0, 12)}…`,
+        { file: out },
+        'extend the labels folder this release was built from (`cytoimagenet labels --extend THAT_FOLDER`); nothing was written',
+      );
+    if (optionDiffs.length)
+      throw new UserError(
+        `an incremental build keeps the release's options, but ${optionDiffs.join(', ')}`,
+        { file: out },
+        'build with the options the release was built with; nothing was written',
+      );
+    if (existsSync(join(out, WORK_DIR, 'journal.jsonl')) || !existsSync(join(out, 'README.md')))
+      throw new UserError(
+        'the release in the output folder is unfinished',
+        { file: out },
+        'finish it first with the command that started it, then grow it',
+      );
+    return 'extend';
   }
   if (old.fingerprint !== record.fingerprint) {
     const diffs: string[] = [];
     if (old.catalogFingerprint !== record.catalogFingerprint) diffs.push('another catalog');
     if (old.labelsFingerprint !== record.labelsFingerprint) diffs.push('another labels folder');
     if (old.toolVersion !== record.toolVersion) diffs.push(`tool version ${old.toolVersion}`);
-    for (const [k, v] of Object.entries(record.options)) {
+    for (const k of optionKeys(record, old)) {
+      const v = (record.options as Record<string, unknown>)[k];
       const was = (old.options as Record<string, unknown> | undefined)?.[k];
       if (was !== v) diffs.push(`${k} ${JSON.stringify(was)} (now ${JSON.stringify(v)})`);
     }
@@ -91,6 +149,11 @@ export function inspectOut(out: string, record: BuildRecord): OutState {
   }
   rmSync(join(out, TRASH_DIR), { recursive: true, force: true });
   return existsSync(join(out, WORK_DIR)) || !existsSync(join(out, 'README.md')) ? 'resume' : 'complete';
+}
+
+/** Every option either record names (keepChannels is absent when off). */
+function optionKeys(a: BuildRecord, b: BuildRecord): string[] {
+  return [...new Set([...Object.keys(a.options), ...Object.keys(b.options ?? {})])];
 }
 
 export async function writeBuildRecord(out: string, record: BuildRecord): Promise<void> {

@@ -15,6 +15,11 @@ export function stagedName(key: string, j: number): string {
   return `${key.slice(0, 2)}/${key}-${j}.png`;
 }
 
+/** Channel k of sample j (`build --keep-channels`). */
+export function stagedChannelName(key: string, j: number, k: number): string {
+  return `${key.slice(0, 2)}/${key}-${j}-c${k}.png`;
+}
+
 /** Writes without fsync: a kill -9 cannot lose page-cache data, and the journal line comes after. */
 async function stage(stagingDir: string, name: string, png: Buffer): Promise<void> {
   const dest = join(stagingDir, name);
@@ -57,6 +62,8 @@ export interface PreparedJob {
   job: Job;
   set: ImageSetResult;
   pngs: Promise<Buffer[]>;
+  /** With --keep-channels: per sample, each channel's 16-bit PNG. */
+  channelPngs: Promise<Buffer[][]>;
 }
 
 /** `decoded`: the job's files already being decoded (see worker.ts), or undefined to decode here. */
@@ -101,7 +108,12 @@ export async function prepareJob(job: Job, decoded?: DecodedSet): Promise<JobRes
     if (files !== job.files) decoded = undefined;
     set = await processImageSet(
       files,
-      { labelSize: job.labelSize, cap: job.cap, rng: Rng.derive(job.seed, job.idx, job.label) },
+      {
+        labelSize: job.labelSize,
+        cap: job.cap,
+        rng: Rng.derive(job.seed, job.idx, job.label),
+        keepChannels: job.keepChannels,
+      },
       decoded,
     );
   } catch (e) {
@@ -118,15 +130,24 @@ export async function prepareJob(job: Job, decoded?: DecodedSet): Promise<JobRes
       ? Promise.all([encodePng(set.whole, set.width, set.height)])
       : Promise.all(set.crops.map((c) => encodePng(c.output, c.width, c.height)));
   pngs.catch(() => undefined); // awaited in finishJob
-  return { job, set, pngs };
+  const sizes = set.whole !== null ? [{ width: set.width, height: set.height }] : set.crops;
+  const channelPngs = Promise.all(
+    (set.channels ?? []).map((planes, j) =>
+      Promise.all(planes.map((p) => encodePng(p, sizes[j].width, sizes[j].height))),
+    ),
+  );
+  channelPngs.catch(() => undefined);
+  return { job, set, pngs, channelPngs };
 }
 
 /** Waits for the PNGs and stages them; throws only when OUT cannot be written (which stops the build). */
 export async function finishJob(prepared: PreparedJob, stagingDir: string): Promise<JobResult> {
   const { job, set } = prepared;
   let pngs: Buffer[];
+  let channelPngs: Buffer[][];
   try {
     pngs = await prepared.pngs;
+    channelPngs = await prepared.channelPngs;
   } catch (e) {
     return rejected(job, 'decode', 'processing-error', `PNG encoding failed: ${firstLine(e)}`);
   }
@@ -136,14 +157,33 @@ export async function finishJob(prepared: PreparedJob, stagingDir: string): Prom
     if (e.code !== 'EEXIST') throw e;
   });
   const samples: StagedSample[] = [];
+  // Channels are staged before their sample's merged PNG, so a staged merged PNG means a whole sample.
+  const stageChannels = async (j: number): Promise<string[] | undefined> => {
+    if (channelPngs.length === 0) return undefined;
+    const names = channelPngs[j].map((_, k) => stagedChannelName(job.key, j, k));
+    for (const [k, name] of names.entries()) await stage(stagingDir, name, channelPngs[j][k]);
+    return names;
+  };
   if (set.whole !== null) {
     const name = stagedName(job.key, 0);
+    const channels = await stageChannels(0);
     await stage(stagingDir, name, pngs[0]);
-    samples.push({ j: 0, crop: false, scaling: 1, x_min: null, x_max: null, y_min: null, y_max: null, staged: name });
+    samples.push({
+      j: 0,
+      crop: false,
+      scaling: 1,
+      x_min: null,
+      x_max: null,
+      y_min: null,
+      y_max: null,
+      staged: name,
+      ...(channels ? { channels } : {}),
+    });
   } else {
     for (let j = 0; j < set.crops.length; j++) {
       const c = set.crops[j];
       const name = stagedName(job.key, j);
+      const channels = await stageChannels(j);
       await stage(stagingDir, name, pngs[j]);
       const w = c.window;
       samples.push({
@@ -155,6 +195,7 @@ export async function finishJob(prepared: PreparedJob, stagingDir: string): Prom
         y_min: w.y_min,
         y_max: w.y_max,
         staged: name,
+        ...(channels ? { channels } : {}),
       });
     }
   }

@@ -11,8 +11,9 @@ import { CATALOG_TABLE, SOURCES_TABLE } from '../sources/schema.js';
 import { UserError } from '../util/errors.js';
 import { sqlString } from '../util/sql.js';
 import { isRemote } from '../sources/fetch/entry.js';
+import { DIGESTED_FILES } from '../labels/labels-digest.js';
 
-export const LABELS_FILES = ['labels.json', 'labels.csv', 'assignments.csv'] as const;
+export const LABELS_FILES = DIGESTED_FILES;
 
 const labelsJsonSchema = z.object({
   threshold: z.number().int().positive(),
@@ -24,6 +25,8 @@ const labelsJsonSchema = z.object({
   toolVersion: z.string().optional(),
   /** Digests of labels.csv and assignments.csv (folders written before they existed have none). */
   sha256: z.record(z.string(), z.string()).optional(),
+  /** Set by `labels --extend`: the labels folder this one grows (docs/labels.md "Extending"). */
+  parent: z.object({ digest: z.string(), catalogFingerprint: z.string() }).optional(),
 });
 export type LabelsJson = z.infer<typeof labelsJsonSchema>;
 
@@ -114,6 +117,7 @@ export async function readInputs(catalog: string, labels: string): Promise<Build
       `re-run \`cytoimagenet labels --catalog ${catalog}\`, or pass the catalog these labels came from`,
     );
   }
+  // The same digest as labelsDigest (src/labels/labels-digest.ts), with each file checked on the way.
   const h = createHash('sha256');
   for (const f of LABELS_FILES) {
     const bytes = readFileSync(join(labelsDir, f));

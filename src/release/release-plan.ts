@@ -22,6 +22,13 @@ export interface ReleasePlanOptions {
   minRelease: number;
   seed: number;
   valFraction: number;
+  /**
+   * An incremental build (docs/build.md "Growing a release"): the labels already released, by
+   * label key, and this build's generation. Their jobs here are only the new ones; they are capped
+   * at what the label has left below the cap, never dropped, split on their own and named
+   * `<dir_label>-g<generation>-<i>.png`, so no released file moves.
+   */
+  grow?: { generation: number; released: ReadonlyMap<string, { dirLabel: string; images: number }> };
 }
 
 export interface ReleaseStats {
@@ -95,7 +102,14 @@ export function planRelease(
       for (const sample of r.samples) rows.push({ group: job.idx, job, sample });
     }
 
-    const removed = capRows(rows, opts.cap, Rng.derive(opts.seed, 'cap', label, category));
+    const base = opts.grow?.released.get(key);
+    // A grown label's own streams: a function of (seed, label, generation), as a fresh label's is of (seed, label).
+    const streamIds = base ? [label, category, `g${opts.grow?.generation}`] : [label, category];
+    const removed = capRows(
+      rows,
+      Math.max(0, opts.cap - (base?.images ?? 0)),
+      Rng.derive(opts.seed, 'cap', ...streamIds),
+    );
     stats.capped += removed.size;
     const kept = rows.filter((_, i) => !removed.has(i));
     const keptGroups = new Set(kept.map((r) => r.group));
@@ -106,7 +120,7 @@ export function planRelease(
       }
     }
 
-    if (kept.length < opts.minRelease) {
+    if (!base && kept.length < opts.minRelease) {
       dropped.push({ label, category, images: kept.length });
       for (const job of sorted) {
         if (keptGroups.has(job.idx)) {
@@ -121,14 +135,17 @@ export function planRelease(
       continue;
     }
 
-    const val = valRows(kept, opts.valFraction, Rng.derive(opts.seed, 'split', label, category));
+    if (base && kept.length === 0) continue;
+    const val = valRows(kept, opts.valFraction, Rng.derive(opts.seed, 'split', ...streamIds));
     const samples: ReleaseSample[] = kept.map((row, i) => ({
       label,
       category,
       dirLabel,
       sourceIdx: row.job.idx,
       idx: row.sample.crop ? `${row.job.idx}-crop_${row.sample.j}` : row.job.idx,
-      filename: imageFileName(dirLabel, i, kept.length),
+      filename: base
+        ? imageFileName(`${dirLabel}-g${opts.grow?.generation}`, i, kept.length)
+        : imageFileName(dirLabel, i, kept.length),
       dset: val.has(i) ? 'val' : 'train',
       sample: row.sample,
       jobKey: row.job.key,
@@ -140,6 +157,11 @@ export function planRelease(
 
   labels.sort((a, b) => compareCodePoints(a.dirLabel, b.dirLabel));
   dropped.sort((a, b) => compareCodePoints(a.label, b.label) || compareCodePoints(a.category, b.category));
+  return { labels, dropped, rejects: sortRejects(rejects), stats };
+}
+
+/** rejects.csv order: label, category, natural idx, stage. */
+export function sortRejects(rejects: readonly RejectRow[]): RejectRow[] {
   const stageOrder = ['read', 'decode', 'qc', 'cap', 'release'];
   const keyed = rejects.map((r) => ({ r, k: naturalKey(r.idx) }));
   keyed.sort(
@@ -150,5 +172,5 @@ export function planRelease(
       compareCodePoints(a.r.idx, b.r.idx) ||
       stageOrder.indexOf(a.r.stage) - stageOrder.indexOf(b.r.stage),
   );
-  return { labels, dropped, rejects: keyed.map((x) => x.r), stats };
+  return keyed.map((x) => x.r);
 }

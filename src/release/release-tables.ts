@@ -9,10 +9,13 @@ import { CATALOG_TABLE, STANDARD_COLUMNS } from '../sources/schema.js';
 import { tempNameFor, writeFileAtomic } from '../util/fs-atomic.js';
 import { csvLine, csvTable } from '../util/csv.js';
 import { sqlString } from '../util/sql.js';
+import { CHANNELS_DIR, channelFileName } from './binary-name.js';
 import type { RejectRow, ReleaseLabel } from './types.js';
 
 /** The release's columns: the spec's, in its order, then the split and provenance. */
 export const METADATA_COLUMNS = [...STANDARD_COLUMNS, 'dset', 'source_files', 'source_idx'] as const;
+/** With --keep-channels: the source's channel names and the channel PNGs (both `|`-joined, merge order). */
+export const CHANNEL_COLUMNS = ['channel_names', 'channel_files'] as const;
 export const REJECTS_COLUMNS = ['idx', 'label', 'category', 'stage', 'reason', 'detail'] as const;
 
 /** Columns the build decides (the rest come from the catalog row). */
@@ -48,6 +51,7 @@ const SAMPLE_TYPES: Record<string, string> = {
   y_max: 'INTEGER',
   shard: 'INTEGER',
   shard_pos: 'INTEGER',
+  channel_files: 'VARCHAR',
 };
 
 export interface Counts {
@@ -72,6 +76,8 @@ export class ReleaseTables {
   private constructor(
     private readonly instance: DuckDBInstance,
     readonly conn: DuckDBConnection,
+    /** metadata.csv's columns: METADATA_COLUMNS, then CHANNEL_COLUMNS with --keep-channels. */
+    readonly columns: readonly string[],
   ) {}
 
   /** Loads the released samples (via a CSV in the work folder) beside the attached catalog. */
@@ -80,6 +86,9 @@ export class ReleaseTables {
     workDir: string,
     labels: readonly ReleaseLabel[],
     shardOf: ShardOf,
+    /** An incremental build: the metadata rows already released (their shard is -1: already written). */
+    baseParquet?: string,
+    keepChannels = false,
   ): Promise<ReleaseTables> {
     const samplesCsv = join(workDir, 'samples.csv');
     const cols = Object.keys(SAMPLE_TYPES);
@@ -91,7 +100,10 @@ export class ReleaseTables {
         for (const s of l.samples) {
           const w = s.sample;
           const { shard, pos } = shardOf({ path: s.dirLabel, filename: s.filename });
-          chunk += `${csvLine([s.label, s.category, s.dirLabel, s.filename, s.idx, s.sourceIdx, s.dset, w.crop, w.scaling, w.x_min, w.x_max, w.y_min, w.y_max, shard, pos])}\n`;
+          const channelFiles = (w.channels ?? [])
+            .map((_, k) => `${s.dirLabel}/${CHANNELS_DIR}/${channelFileName(s.filename, k)}`)
+            .join('|');
+          chunk += `${csvLine([s.label, s.category, s.dirLabel, s.filename, s.idx, s.sourceIdx, s.dset, w.crop, w.scaling, w.x_min, w.x_max, w.y_min, w.y_max, shard, pos, channelFiles])}\n`;
           if (chunk.length > 1 << 20) {
             await fh.write(chunk);
             chunk = '';
@@ -114,10 +126,25 @@ export class ReleaseTables {
         `CREATE TABLE samples AS SELECT * FROM read_csv(${sqlString(samplesCsv)}, header = true, columns = ${types}, quote = '"', escape = '"')`,
       );
       const select = METADATA_COLUMNS.map((c) => (FROM_SAMPLE.has(c) ? `s."${c}"` : `c."${c}"`)).join(', ');
+      // Channel names: the catalog's channels when it names one per channel, else the files' stems, else c<k>.
+      const files = `string_split(c.source_files, '|')`;
+      // An OME-Zarr or OME-TIFF entry stands for several channels: count the channel files written.
+      const planes = `len(string_split(s.channel_files, '|'))`;
+      const channels = keepChannels
+        ? `, CASE WHEN len(string_split(c.channels, '|')) = ${planes} THEN c.channels WHEN len(${files}) = ${planes} THEN array_to_string(list_transform(${files}, f -> regexp_replace(regexp_replace(f, '^.*[/\\\\]', ''), '\\.[^.]*$', '')), '|') ELSE array_to_string(list_transform(range(${planes}), k -> 'c' || k), '|') END AS channel_names, s.channel_files`
+        : '';
       await conn.run(
-        `CREATE TABLE meta AS SELECT ${select}, s.shard, s.shard_pos FROM samples s JOIN cat.${CATALOG_TABLE} c ON c.idx = s.source_idx ORDER BY s.path, s.filename`,
+        `CREATE TABLE meta AS SELECT ${select}${channels}, s.shard, s.shard_pos FROM samples s JOIN cat.${CATALOG_TABLE} c ON c.idx = s.source_idx ORDER BY s.path, s.filename`,
       );
-      return new ReleaseTables(instance, conn);
+      if (baseParquet)
+        await conn.run(
+          `INSERT INTO meta BY NAME SELECT *, -1 AS shard, -1 AS shard_pos FROM read_parquet(${sqlString(baseParquet)})`,
+        );
+      return new ReleaseTables(
+        instance,
+        conn,
+        keepChannels ? [...METADATA_COLUMNS, ...CHANNEL_COLUMNS] : METADATA_COLUMNS,
+      );
     } catch (e) {
       conn.closeSync();
       instance.closeSync();
@@ -127,7 +154,7 @@ export class ReleaseTables {
 
   private async copyTo(out: string, format: 'csv' | 'parquet'): Promise<void> {
     const tmp = tempNameFor(out);
-    const cols = METADATA_COLUMNS.map((c) => `"${c}"`).join(', ');
+    const cols = this.columns.map((c) => `"${c}"`).join(', ');
     const opts = format === 'csv' ? `FORMAT csv, HEADER true` : `FORMAT parquet, COMPRESSION zstd`;
     try {
       await this.conn.run(`COPY (SELECT ${cols} FROM meta ORDER BY path, filename) TO ${sqlString(tmp)} (${opts})`);
@@ -145,7 +172,7 @@ export class ReleaseTables {
 
   /** Metadata rows of one shard, in shard order, as JSON-ready objects. */
   async shardRows(shard: number): Promise<Record<string, unknown>[]> {
-    const cols = METADATA_COLUMNS.map((c) => `"${c}"`).join(', ');
+    const cols = this.columns.map((c) => `"${c}"`).join(', ');
     const r = await this.conn.runAndReadAll(`SELECT ${cols} FROM meta WHERE shard = ${shard} ORDER BY shard_pos`);
     return r.getRowObjectsJson() as Record<string, unknown>[];
   }

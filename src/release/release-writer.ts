@@ -22,15 +22,17 @@ export function releaseWriter(
   labels: readonly ReleaseLabel[],
   seed: number,
   samplesPerShard: number,
+  /** An incremental build (docs/build.md "Growing a release"): new shards after the release's. */
+  grow?: { generation: number; base: readonly ShardInfo[] },
 ): ReleaseWriter {
   if (format === 'folders') return { format, shardOf: () => ({ shard: -1, pos: -1 }), write: async () => [] };
-  const layout = layoutShards(labels, seed, samplesPerShard);
+  const layout = layoutShards(labels, seed, samplesPerShard, grow);
   return {
     format,
     shardOf: layout.shardOf,
     write: async (tables) => {
       removeTempFiles(join(out, SHARDS_DIR));
-      return writeWebDataset(out, layout, tables, samplesPerShard);
+      return writeWebDataset(out, layout, tables, samplesPerShard, grow?.base);
     },
   };
 }

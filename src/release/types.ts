@@ -18,6 +18,8 @@ export interface Job {
   labelSize: number;
   cap: number;
   seed: number;
+  /** Also stage each channel of every released window as a 16-bit PNG (`build --keep-channels`). */
+  keepChannels?: boolean;
 }
 
 /** One image a worker staged: the whole (merged, normalised) image or one crop of it. */
@@ -32,6 +34,8 @@ export interface StagedSample {
   y_max: number | null;
   /** File name under the staging folder. */
   staged: string;
+  /** With --keep-channels: the staged 16-bit PNG of each channel, in merge order. */
+  channels?: string[];
 }
 
 export interface JobOk {

@@ -30,16 +30,27 @@ export interface ShardLayout {
   shardOf: ShardOf;
 }
 
-/** Which shard each sample goes to, and where in it. Pure and seeded. */
-export function layoutShards(labels: readonly ReleaseLabel[], seed: number, perShard: number): ShardLayout {
+/**
+ * Which shard each sample goes to, and where in it. Pure and seeded. `grow` (an incremental
+ * build): only the new samples are laid out, in new shards numbered after the release's.
+ */
+export function layoutShards(
+  labels: readonly ReleaseLabel[],
+  seed: number,
+  perShard: number,
+  grow?: { generation: number; base: readonly ShardInfo[] },
+): ShardLayout {
   const shards: ShardLayout['shards'] = [];
   const where = new Map<string, { shard: number; pos: number }>();
   for (const dset of ['train', 'val'] as const) {
     const members = labels.flatMap((l) =>
       l.samples.filter((s) => s.dset === dset).map((s) => ({ path: s.dirLabel, filename: s.filename })),
     );
-    Rng.derive(seed, 'webdataset', dset).shuffle(members);
-    for (let start = 0, k = 0; start < members.length; start += perShard, k++) {
+    (grow ? Rng.derive(seed, 'webdataset', dset, `g${grow.generation}`) : Rng.derive(seed, 'webdataset', dset)).shuffle(
+      members,
+    );
+    const first = grow ? grow.base.filter((s) => s.dset === dset).length : 0;
+    for (let start = 0, k = first; start < members.length; start += perShard, k++) {
       const chunk = members.slice(start, start + perShard);
       const shard = shards.length;
       chunk.forEach((m, pos) => where.set(`${m.path}/${m.filename}`, { shard, pos }));
@@ -71,6 +82,15 @@ async function writeShard(
       await new Promise<void>((res, rej) =>
         pack.entry({ ...HEADER, name: `${key}.png` }, png, (e) => (e ? rej(e) : res())),
       );
+      // --keep-channels: channel k travels as `<key>.c<k>.png` (WebDataset: key before the first dot).
+      const channelFiles =
+        typeof row.channel_files === 'string' && row.channel_files ? row.channel_files.split('|') : [];
+      for (const [k, f] of channelFiles.entries()) {
+        const data = await readFile(join(out, f));
+        await new Promise<void>((res, rej) =>
+          pack.entry({ ...HEADER, name: `${key}.c${k}.png` }, data, (e) => (e ? rej(e) : res())),
+        );
+      }
       const json = Buffer.from(`${JSON.stringify(row)}\n`);
       await new Promise<void>((res, rej) =>
         pack.entry({ ...HEADER, name: `${key}.json` }, json, (e) => (e ? rej(e) : res())),
@@ -92,10 +112,13 @@ export async function writeWebDataset(
   layout: ShardLayout,
   tables: ReleaseTables,
   perShard: number,
+  /** An incremental build: the release's shards, listed as they are (never re-read). */
+  base: readonly ShardInfo[] = [],
 ): Promise<ShardInfo[]> {
   await mkdir(join(out, SHARDS_DIR), { recursive: true });
-  const infos: ShardInfo[] = [];
+  const infos: ShardInfo[] = [...base];
   const firstKey = { train: 0, val: 0 };
+  for (const s of base) firstKey[s.dset] += s.samples;
   for (let k = 0; k < layout.shards.length; k++) {
     const s = layout.shards[k];
     const dest = join(out, SHARDS_DIR, s.file);
@@ -113,7 +136,13 @@ export async function writeWebDataset(
   const index = {
     format: 'webdataset',
     samplesPerShard: perShard,
-    members: ['png: the image (8-bit gray)', 'json: its row of metadata.csv'],
+    members: [
+      'png: the image (8-bit gray)',
+      ...(tables.columns.includes('channel_files')
+        ? ['c<k>.png: channel k in merge order (16-bit gray, normalised per channel over the same window)']
+        : []),
+      'json: its row of metadata.csv',
+    ],
     shards: infos,
   };
   await writeFileAtomic(join(out, SHARDS_DIR, 'index.json'), `${JSON.stringify(index, null, 2)}\n`);

@@ -85,3 +85,24 @@ test('labels that select nothing exit 1 saying why: the largest candidate counts
     assert.ok(!existsSync(out), 'no labels folder is written');
   });
 });
+
+test('cytoimagenet labels --extend grows a folder with the parent options, and refuses a flag that differs', async () => {
+  await withTempDir(async (dir) => {
+    const rows = syntheticRows(3000);
+    const catalog0 = join(dir, 'catalog0.duckdb');
+    const catalog1 = join(dir, 'catalog1.duckdb');
+    await makeCatalog(catalog0, rows.slice(0, 2000));
+    await makeCatalog(catalog1, rows);
+    const common = ['--threshold', '30', '--cap', '100', '--presample', '200'];
+    assert.equal(run(['--catalog', catalog0, '--out', join(dir, 'p'), ...common]).status, 0);
+    const r = run(['--catalog', catalog1, '--extend', join(dir, 'p'), '--out', join(dir, 'x')]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /Extended .* \(digest [0-9a-f]{12}\): \d+ labels topped up with \d+ images, \d+ new labels/);
+    const manifest = JSON.parse(readFileSync(join(dir, 'x', 'labels.json'), 'utf8')) as { cap: number; parent: object };
+    assert.equal(manifest.cap, 100);
+    assert.ok(manifest.parent);
+    const bad = run(['--catalog', catalog1, '--extend', join(dir, 'p'), '--out', join(dir, 'y'), '--cap', '50']);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /--extend keeps the parent's options, but cap 50 \(the parent's is 100\)/);
+  });
+});

@@ -31,7 +31,7 @@ export interface Fixture {
 const SHARED_SOURCE = 'shared';
 const SYNTH_SOURCE = 'synth';
 
-async function texture16(path: string, w: number, h: number, seed: string): Promise<void> {
+export async function texture16(path: string, w: number, h: number, seed: string): Promise<void> {
   const rng = Rng.derive(0, seed);
   const d = new Uint16Array(w * h);
   const cx = rng.int(0, w - 1);
