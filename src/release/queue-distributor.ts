@@ -87,10 +87,18 @@ export class QueueDistributor implements Distributor {
     return [...dirs].sort();
   }
 
-  private shard(id: string, jobs: Job[], stagingDir: string): { name: string; data: ShardData; opts: object } {
+  private shard(id: string, jobs: Job[], ctx: RunContext): { name: string; data: ShardData; opts: object } {
     return {
       name: 'shard',
-      data: { v: 1, build: this.o.buildId, stagingDir, marker: this.o.marker, probes: this.probes(jobs), jobs },
+      data: {
+        v: 1,
+        build: this.o.buildId,
+        stagingDir: ctx.stagingDir,
+        marker: this.o.marker,
+        probes: this.probes(jobs),
+        jobTimeoutMs: ctx.jobTimeoutMs,
+        jobs,
+      },
       // Kept when finished: the coordinator reads and removes it (it may be down when it finishes).
       // A failure (a machine without the mounts) is retried, preferably elsewhere.
       opts: {
@@ -135,7 +143,7 @@ export class QueueDistributor implements Distributor {
     const add = async (shards: { id: string; jobs: Job[] }[]): Promise<void> => {
       for (let i = 0; i < shards.length; i += PAGE) {
         const chunk = shards.slice(i, i + PAGE);
-        await queue.addBulk(chunk.map((s) => this.shard(s.id, s.jobs, ctx.stagingDir)) as never);
+        await queue.addBulk(chunk.map((s) => this.shard(s.id, s.jobs, ctx)) as never);
         for (const s of chunk)
           outstanding.set(
             s.id,

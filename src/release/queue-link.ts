@@ -21,6 +21,8 @@ export interface ShardData {
   marker: { path: string; content: string };
   /** Source folders the coordinator can see; a worker that cannot is missing a mount. */
   probes: string[];
+  /** The build's --job-timeout in milliseconds (absent from shards queued before it existed). */
+  jobTimeoutMs?: number;
   jobs: Job[];
 }
 

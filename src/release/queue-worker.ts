@@ -100,8 +100,8 @@ export function startQueueWorker(opts: QueueWorkerOptions): RunningQueueWorker {
       warm,
       keep: true,
       stagingDir: map.local(d.stagingDir),
-      // The watchdog at its default (docs/build.md, --job-timeout): a stuck image ends in a reject here too.
-      jobTimeoutMs: BUILD.jobTimeoutSeconds * 1000,
+      // The build's watchdog (docs/build.md, --job-timeout): a stuck image ends in a reject here too.
+      jobTimeoutMs: d.jobTimeoutMs ?? BUILD.jobTimeoutSeconds * 1000,
       onResult: (r) => results.push(map.empty || r.ok ? r : { ...r, detail: map.shared(r.detail) }),
     });
     const endedAt = Date.now();
