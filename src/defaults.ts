@@ -51,6 +51,13 @@ export const BUILD = {
   /** Seconds one image set may take on a worker before it is stopped (retried once, then rejected
    * `timeout`). Generous: the largest images allowed take well under a minute. */
   jobTimeoutSeconds: 900,
+  /**
+   * A build worker whose resident memory passes this many MB finishes the jobs it holds and is
+   * replaced by a fresh process. sharp 0.35.5's toUint8Array() never frees libvips's output buffer
+   * (about one decoded image set per job), and imaging keeps toUint8Array for speed
+   * (docs/imaging.md): replacing the process is what bounds a long build's memory.
+   */
+  workerRetireMb: 1536,
 } as const;
 
 export const TRAIN = {

@@ -219,6 +219,7 @@ export function runPool(jobs: readonly Job[], opts: PoolOptions): Promise<void> 
           fail(e as Error);
           return;
         }
+        if (msg.retire) slot.retiring = true;
         if (!slot.retiring) feed(slot);
         else if (slot.inFlight.length === 0) {
           // Its replacement is forked when it has exited (onExit), so the two never overlap.

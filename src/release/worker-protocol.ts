@@ -15,7 +15,8 @@ export type ToWorker =
 
 export type FromWorker =
   /** fetchedBytes: bytes this worker fetched over HTTP since its previous result (the progress bar's). */
-  | { type: 'result'; result: JobResult; fetchedBytes?: number }
+  /** retire: this worker's memory passed BUILD.workerRetireMb; replace it once its jobs are done. */
+  | { type: 'result'; result: JobResult; fetchedBytes?: number; retire?: boolean }
   | { type: 'fatal'; message: string }
   /** Before decoding a large image set (IMAGING.largeDecodePixels): wait for 'large-granted'. */
   | { type: 'large-acquire' }

@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { finishJob, prepareJob } from './process-job.js';
 import { decodeSet, type DecodedSet } from '../imaging/index.js';
 import { filePixels } from '../imaging/decode-footprint.js';
-import { IMAGING } from '../defaults.js';
+import { BUILD, IMAGING } from '../defaults.js';
 import { appendFileSync } from 'node:fs';
 import type { FromWorker, ToWorker, WorkerSetup } from './worker-protocol.js';
 import type { Job } from './types.js';
@@ -39,6 +39,8 @@ let running = 0;
 // A large image set (IMAGING.largeDecodePixels) is decoded only with the main process's leave,
 // which it gives to few workers at a time, and never ahead: N workers would otherwise hold N of
 // them at once (a 16000² image takes about 1.3 GB to process).
+// Resident memory past which this worker asks to be replaced (see BUILD.workerRetireMb).
+const retireBytes = Number(process.env.CYTOIMAGENET_BUILD_WORKER_RETIRE_MB ?? BUILD.workerRetireMb) * 1024 * 1024;
 const LARGE_PIXELS = Number(process.env.CYTOIMAGENET_BUILD_LARGE_PIXELS ?? IMAGING.largeDecodePixels);
 const pixelsOf = new Map<string, number>();
 function isLarge(job: Job): boolean {
@@ -115,7 +117,10 @@ async function drain(): Promise<void> {
           send({ type: 'large-release' });
         }
         const fetched = fetchStats.bytes;
-        send({ type: 'result', result: r, fetchedBytes: fetched - reportedBytes });
+        const retire = process.memoryUsage.rss() > retireBytes;
+        const jobTrace = process.env.CYTOIMAGENET_BUILD_JOB_TRACE;
+        if (jobTrace) appendFileSync(jobTrace, `${process.pid} ${job.key}\n`);
+        send({ type: 'result', result: r, fetchedBytes: fetched - reportedBytes, ...(retire ? { retire } : {}) });
         reportedBytes = fetched;
       }, fatal);
     }

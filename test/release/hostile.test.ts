@@ -176,3 +176,39 @@ test('large image sets are decoded one at a time across the workers, small ones 
   const b = await treeDigest(join(dir, 'one'));
   for (const [k, v] of b) if (k.endsWith('.png') || k === 'metadata.csv') assert.equal(a.get(k), v, k);
 });
+
+test('a worker whose memory passes the retire limit is replaced once its jobs are done; the release is the same', async () => {
+  const dir = join(root, 'retire');
+  await mkdir(join(dir, 'images'), { recursive: true });
+  const rows: FixtureRow[] = [];
+  for (let i = 0; i < 8; i++) {
+    const d = new Uint8Array(200 * 160).map((_, j) => 30 + ((j * 11 + i * 17) % 190));
+    await sharp(d, { raw: { width: 200, height: 160, channels: 1 } })
+      .png()
+      .toFile(join(dir, 'images', `img${i}.png`));
+    rows.push({ idx: `r-${i}`, label: 'r', category: 'compound', dir_name: 'synth', files: [`img${i}.png`] });
+  }
+  const cat = join(dir, 'catalog.duckdb');
+  await writeCatalog(cat, rows, join(dir, 'images'));
+  const lab = join(dir, 'labels');
+  await writeLabels(lab, rows, await catalogFingerprint(cat), 20);
+  const pidsOf = async (out: string, retireMb?: string): Promise<number> => {
+    const traceFile = join(dir, `${out}.trace`);
+    process.env.CYTOIMAGENET_BUILD_JOB_TRACE = traceFile;
+    if (retireMb) process.env.CYTOIMAGENET_BUILD_WORKER_RETIRE_MB = retireMb;
+    try {
+      await buildRelease({ catalog: cat, labels: lab, out: join(dir, out), workers: 2, minRelease: 1, ...quiet });
+    } finally {
+      delete process.env.CYTOIMAGENET_BUILD_JOB_TRACE;
+      delete process.env.CYTOIMAGENET_BUILD_WORKER_RETIRE_MB;
+    }
+    const lines = (await readFile(traceFile, 'utf8')).trim().split('\n');
+    assert.equal(lines.length, 8, 'every image set ran once');
+    return new Set(lines.map((l) => l.split(' ')[0])).size;
+  };
+  assert.ok((await pidsOf('kept')) <= 2, 'without the limit the two workers do every job');
+  assert.ok((await pidsOf('retired', '1')) > 2, 'with a 1 MB limit workers are replaced');
+  const a = await treeDigest(join(dir, 'retired'));
+  const b = await treeDigest(join(dir, 'kept'));
+  for (const [k, v] of b) if (k.endsWith('.png') || k === 'metadata.csv') assert.equal(a.get(k), v, k);
+});
