@@ -2,19 +2,10 @@
 // of a column (the catalog then joins the cleaned value back in SQL), so millions of rows never
 // pass through JS.
 import { parsePythonLiteral } from '../sources/python-literal.js';
+import { DESCRIPTIVE_COLUMNS } from '../sources/schema.js';
 
 /** Columns whose values are cleaned: the 7 label categories, plus microscopy and channels. */
-export const CLEANED_COLUMNS = [
-  'organism',
-  'cell_type',
-  'cell_visible',
-  'phenotype',
-  'compound',
-  'sirna',
-  'gene',
-  'microscopy',
-  'channels',
-] as const;
+export const CLEANED_COLUMNS = DESCRIPTIVE_COLUMNS;
 export type CleanedColumn = (typeof CLEANED_COLUMNS)[number];
 
 export type MatchKind = 'exact' | 'contains' | 'replace';

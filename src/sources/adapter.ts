@@ -3,22 +3,12 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
-import { CATALOG_COLUMNS, type CatalogColumn } from './schema.js';
+import { CATALOG_COLUMNS, type CatalogColumn, DESCRIPTIVE_COLUMNS } from './schema.js';
 import { ident, sqlString } from '../util/sql.js';
 import { runReading } from './table-reader.js';
 
 /** Columns a config's `defaults` may fill. */
-export const DEFAULTABLE = [
-  'organism',
-  'cell_type',
-  'cell_visible',
-  'phenotype',
-  'compound',
-  'sirna',
-  'gene',
-  'microscopy',
-  'channels',
-] as const;
+export const DEFAULTABLE = DESCRIPTIVE_COLUMNS;
 
 /** Keys every config may carry, whatever its adapter. */
 export const commonConfigShape = {

@@ -2,6 +2,22 @@
 // Column order is the spec's "Metadata associated with each image", then provenance.
 import type { Category } from '../defaults.js';
 
+/**
+ * The columns that describe what an image shows: the 7 label categories, plus microscopy and
+ * channels. Ingest cleans these values (catalog/clean.ts), and a config's `defaults` may fill them.
+ */
+export const DESCRIPTIVE_COLUMNS = [
+  'organism',
+  'cell_type',
+  'cell_visible',
+  'phenotype',
+  'compound',
+  'sirna',
+  'gene',
+  'microscopy',
+  'channels',
+] as const;
+
 /** The spec's columns, in its order. */
 export const STANDARD_COLUMNS = [
   'label',
