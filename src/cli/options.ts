@@ -5,7 +5,8 @@
 // and the stage's API function validates what it gets with the same schema. To add an option,
 // add one field to the stage's schema, wrapped in flag(schema, { flag, help }); its default comes
 // from the schema (so from src/defaults.ts), and the help shows it. Commander gives no defaults of
-// its own: an absent flag reaches the schema as undefined.
+// its own: an absent flag reaches the schema as undefined (a --no-X flag reaches it as true). A
+// flag marked repeatable (e.g. the worker's --path-map) reaches it as the array of its values.
 import { type Command, Option } from 'commander';
 import type { z } from 'zod';
 import { flagOf } from '../util/zod-options.js';
@@ -34,17 +35,21 @@ export function addOptions(cmd: Command, schema: ObjectSchema): Command {
     const dflt = meta.defaultHelp ?? defaultText(field);
     const help = dflt === undefined ? meta.help : `${meta.help} (default: ${dflt})`;
     if (meta.required) cmd.requiredOption(meta.flag, help);
+    else if (meta.repeatable) cmd.option(meta.flag, help, (v: string, prev: string[] = []) => [...prev, v]);
     else cmd.option(meta.flag, help);
   }
   return cmd;
 }
 
-/** Commander's parsed options, keyed as the schema keys them (e.g. --lr → learningRate). */
-export function optionValues(raw: Record<string, unknown>, schema: ObjectSchema): Record<string, unknown> {
+/**
+ * Commander's parsed options, keyed as the schema keys them (e.g. --lr → learningRate). Typed as the
+ * schema's input, unchecked: the stage's API function validates them with the schema.
+ */
+export function optionValues<S extends ObjectSchema>(raw: Record<string, unknown>, schema: S): z.input<S> {
   const out: Record<string, unknown> = {};
   for (const [key, , meta] of fields(schema)) {
     const v = raw[new Option(meta.flag).attributeName()];
     if (v !== undefined) out[key] = v;
   }
-  return out;
+  return out as z.input<S>;
 }

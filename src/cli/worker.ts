@@ -1,28 +1,18 @@
 // `cytoimagenet worker`: one machine's share of a distributed build (see docs/build.md "Scaling
-// out"). Runs until SIGTERM or SIGINT, which finish the shard in hand first.
+// out"). Runs until SIGTERM or SIGINT, which finish the shard in hand first. Its flags are the
+// worker's options schema (src/release/options.ts), through src/cli/options.ts.
 import type { Command } from 'commander';
 import { workerOptionsSchema } from '../release/options.js';
 import { startQueueWorker } from '../release/queue-worker.js';
+import { addOptions, optionValues } from './options.js';
 import { runAction } from './run-action.js';
 
 export function register(program: Command): void {
-  program
-    .command('worker')
+  addOptions(program.command('worker'), workerOptionsSchema)
     .description('Run jobs of distributed builds (`build --queue`) from a Redis queue until stopped.')
-    .requiredOption(
-      '--queue <url>',
-      'the Redis the builds use (redis://HOST:PORT, redis://:PASSWORD@HOST:PORT, rediss://)',
-    )
-    .option('--concurrency <n>', 'worker processes on this machine (default: the number of cores)')
-    .option(
-      '--path-map <from=to>',
-      'the shared storage the coordinator sees at FROM is mounted at TO here (repeatable)',
-      (v: string, prev: string[] = []) => [...prev, v],
-    )
     .action(
       runAction(async (raw: Record<string, unknown>) => {
-        const opts = workerOptionsSchema.parse(raw);
-        const worker = startQueueWorker(opts);
+        const worker = startQueueWorker(optionValues(raw, workerOptionsSchema));
         await new Promise<void>((resolveStop) => {
           let signals = 0;
           const stop = (signal: string): void => {

@@ -1,5 +1,6 @@
 // The build's options: one schema for the `build` command's flags and help (src/cli/options.ts)
-// and for buildRelease()'s validation. Defaults come from src/defaults.ts.
+// and for buildRelease()'s validation; likewise the queue worker's (`cytoimagenet worker`).
+// Defaults come from src/defaults.ts.
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { BUILD } from '../defaults.js';
@@ -106,24 +107,48 @@ export const buildOptionsSchema = z
 export type BuildOptionsInput = z.input<typeof buildOptionsSchema>;
 export type ValidBuildOptions = z.output<typeof buildOptionsSchema>;
 
+// `cytoimagenet worker` (queue-worker.ts): one schema for its flags and help and for
+// startQueueWorker()'s validation.
 export const workerOptionsSchema = z
   .object({
-    queue: z
-      .string({ error: '--queue URL is required' })
-      .min(1, '--queue URL is required')
-      .superRefine((v, ctx) => {
-        try {
-          checkQueueUrl(v);
-        } catch (e) {
-          ctx.addIssue({ code: 'custom', message: (e as Error).message });
-        }
-      }),
-    concurrency: integerOption('--concurrency', 1).transform((v) => v ?? availableParallelism()),
-    pathMap: z
-      .union([z.string(), z.array(z.string())])
-      .optional()
-      .transform((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v])),
+    queue: flag(
+      z
+        .string({ error: '--queue URL is required' })
+        .min(1, '--queue URL is required')
+        .superRefine((v, ctx) => {
+          try {
+            checkQueueUrl(v);
+          } catch (e) {
+            ctx.addIssue({ code: 'custom', message: (e as Error).message });
+          }
+        }),
+      {
+        flag: '--queue <url>',
+        help: 'the Redis the builds use (redis://HOST:PORT, redis://:PASSWORD@HOST:PORT, rediss://)',
+        required: true,
+      },
+    ),
+    concurrency: flag(
+      integerOption('--concurrency', 1).transform((v) => v ?? availableParallelism()),
+      {
+        flag: '--concurrency <n>',
+        help: 'worker processes on this machine',
+        defaultHelp: 'the number of cores',
+      },
+    ),
+    pathMap: flag(
+      z
+        .union([z.string(), z.array(z.string())], { error: '--path-map takes FROM=TO, once per mapping' })
+        .optional()
+        .transform((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v])),
+      {
+        flag: '--path-map <from=to>',
+        help: 'the shared storage the coordinator sees at FROM is mounted at TO here (repeatable)',
+        repeatable: true,
+      },
+    ),
   })
   .strict();
 
+export type WorkerOptionsInput = z.input<typeof workerOptionsSchema>;
 export type ValidWorkerOptions = z.output<typeof workerOptionsSchema>;

@@ -12,6 +12,8 @@ import { hostname } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 import { type Job as BullJob, UnrecoverableError, Worker } from 'bullmq';
 import { BUILD } from '../defaults.js';
+import { validateOptions } from '../util/zod-options.js';
+import { type WorkerOptionsInput, workerOptionsSchema } from './options.js';
 import type { Job, JobResult } from './types.js';
 import { runPool, WarmWorkers } from './worker-pool.js';
 import {
@@ -26,11 +28,8 @@ import {
   stallTimings,
 } from './queue-link.js';
 
-export interface QueueWorkerOptions {
-  queue: string;
-  /** Worker processes (the local pool's size). */
-  concurrency: number;
-  pathMap: readonly string[];
+/** The worker's options (options.ts, workerOptionsSchema: the `worker` command's flags), and where its lines go. */
+export interface QueueWorkerOptions extends WorkerOptionsInput {
   log?: (line: string) => void;
 }
 
@@ -45,8 +44,10 @@ function mountBackoffMs(): number {
   return Number.isFinite(v) && v >= 0 ? v : 30_000;
 }
 
-export function startQueueWorker(opts: QueueWorkerOptions): RunningQueueWorker {
-  const log = opts.log ?? ((l: string) => process.stdout.write(`${l}\n`));
+export function startQueueWorker(options: QueueWorkerOptions): RunningQueueWorker {
+  const { log: logTo, ...input } = options;
+  const opts = validateOptions(workerOptionsSchema, input, 'worker');
+  const log = logTo ?? ((l: string) => process.stdout.write(`${l}\n`));
   const map = PathMap.parse(opts.pathMap);
   const host = hostname();
   const warm = new WarmWorkers(opts.concurrency);

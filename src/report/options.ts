@@ -1,5 +1,56 @@
-// The report's fixed sizes: the original's figures (9×9 grids of 112×112 tiles, UMAPs of
-// 20 random labels) and the bounds that keep a 1,000-label report quick.
+// The report's options: one schema for the `report` command's flags and help (src/cli/options.ts)
+// and for runReport()'s validation. Below it, the report's fixed sizes: the original's figures
+// (9×9 grids of 112×112 tiles, UMAPs of 20 random labels) and the bounds that keep a 1,000-label
+// report quick.
+import { z } from 'zod';
+import { flag, integer } from '../util/zod-options.js';
+
+export const reportOptionsSchema = z
+  .object({
+    release: flag(
+      z.string({ error: '--release needs the release folder' }).min(1, '--release needs the release folder'),
+      {
+        flag: '--release <dir>',
+        help: 'a release folder written by cytoimagenet build',
+        required: true,
+      },
+    ),
+    out: flag(z.string({ error: '--out needs a folder' }).min(1, '--out needs a folder'), {
+      flag: '--out <dir>',
+      help: 'folder for the site (new, empty, or an earlier report)',
+      required: true,
+    }),
+    /** Model for the UMAP features: an .onnx or Keras .h5 file, or random:SEED (default random:<seed>). */
+    model: flag(z.string().min(1, '--model needs a file or random:SEED').optional(), {
+      flag: '--model <file|random:SEED>',
+      help: 'model for the UMAP features: .onnx, Keras .h5, or random:SEED (default random:<seed>)',
+    }),
+    seed: flag(integer('--seed', { min: 0 }).default(0), {
+      flag: '--seed <n>',
+      help: 'seed for every sampled image and the UMAP',
+    }),
+    /** The catalog the release was built from: finds relative source files and each reject's source. */
+    catalog: flag(z.string().min(1, '--catalog needs a file').optional(), {
+      flag: '--catalog <file>',
+      help: "the catalog the release was built from: finds relative source files (thumbnails, UMAP whole images) and each reject's source",
+    }),
+    /** false leaves the UMAP out (the fastest report; the index then has no UMAP section). */
+    umap: flag(z.boolean({ error: '--no-umap takes no value' }).default(true), {
+      flag: '--no-umap',
+      help: 'leave out the UMAP (no model is run)',
+    }),
+    /** Progress bar on stderr (default: when stderr is a terminal). */
+    progress: flag(z.boolean({ error: '--no-progress takes no value' }).optional(), {
+      flag: '--no-progress',
+      help: 'no progress bar',
+    }),
+    /** Labels processed at once (API only; default: the cores, at most 4). */
+    concurrency: integer('concurrency', { min: 1 }).optional(),
+  })
+  .strict();
+
+export type ReportOptionsInput = z.input<typeof reportOptionsSchema>;
+
 export const REPORT = {
   /** Grid side per label page (9×9 = 81 images). */
   gridCols: 9,

@@ -14,7 +14,8 @@ import { UserError, messageOf } from '../util/errors.js';
 import { isInside, resolveInside } from '../util/safe-path.js';
 import { Rng } from '../util/rng.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
-import { REPORT } from './options.js';
+import { validateOptions } from '../util/zod-options.js';
+import { REPORT, type ReportOptionsInput, reportOptionsSchema } from './options.js';
 import { sqlString as sql } from '../util/sql.js';
 import { ReleaseDb, type ImageRow, type LabelSummary } from './release-db.js';
 import { chartSpecs, figureData, type FigureData } from './figures.js';
@@ -23,20 +24,8 @@ import { indexPage, labelPage, type ShownImage } from './pages.js';
 import { CSS, INDEX_JS } from './site-assets.js';
 import { runUmap, type UmapResult } from './umap.js';
 
-export interface ReportOptions {
-  release: string;
-  out: string;
-  /** Model for the UMAP features: an .onnx or Keras .h5 file, or random:SEED (default random:<seed>). */
-  model?: string;
-  seed?: number;
-  /** The catalog the release was built from: finds relative source files and each reject's source. */
-  catalog?: string;
-  /** Labels processed at once (default: the cores, at most 4). */
-  concurrency?: number;
-  /** Leave the UMAP out (the fastest report; the index then has no UMAP section). */
-  umap?: boolean;
-  /** Progress bar on stderr (default: when stderr is a terminal). */
-  progress?: boolean;
+/** The report's options (options.ts, reportOptionsSchema: the `report` command's flags), and where its lines go. */
+export interface ReportOptions extends ReportOptionsInput {
   log?: (line: string) => void;
 }
 
@@ -138,10 +127,12 @@ function progressBar(total: number, enabled: boolean, log: (l: string) => void):
   };
 }
 
-export async function runReport(o: ReportOptions): Promise<ReportResult> {
+export async function runReport(options: ReportOptions): Promise<ReportResult> {
   const t0 = Date.now();
-  const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
-  const seed = o.seed ?? 0;
+  const { log: logTo, ...input } = options;
+  const o = validateOptions(reportOptionsSchema, input, 'report');
+  const log = logTo ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const seed = o.seed;
   const release = resolve(o.release);
   const out = resolve(o.out);
   if (!existsSync(release)) throw new UserError('release folder not found', { file: release });

@@ -14,6 +14,8 @@ export interface FlagMeta {
   required?: boolean;
   /** Help text for a default that is not a constant (e.g. 'the number of cores'). */
   defaultHelp?: string;
+  /** The flag may be given more than once; its values arrive as an array, in order. */
+  repeatable?: boolean;
 }
 
 const flags = z.registry<FlagMeta>();

@@ -13,6 +13,15 @@ import { buildRelease } from '../../src/release/build-release.js';
 import { train } from '../../src/train/train.js';
 import { runCoos7 } from '../../src/evaluate/run.js';
 import { assignLabels } from '../../src/labels/assign-labels.js';
+import { spawnSync } from 'node:child_process';
+import { workerOptionsSchema } from '../../src/release/options.js';
+import { startQueueWorker } from '../../src/release/queue-worker.js';
+import { reportOptionsSchema } from '../../src/report/options.js';
+import { runReport } from '../../src/report/run-report.js';
+import { makeProgram } from '../../src/cli/main.js';
+import { flagOf } from '../../src/util/zod-options.js';
+import { UserError } from '../../src/util/errors.js';
+import { CLI } from '../helpers/data.js';
 
 function help(schema: Parameters<typeof addOptions>[1]): string {
   return addOptions(new Command('x'), schema).helpInformation({ error: false });
@@ -53,4 +62,62 @@ test('the API functions validate with the same schema (messages name the flag)',
     /--k must be at least 1, got 0/,
   );
   await assert.rejects(assignLabels('c', 'o', { cap: 0 }), /--cap must be at least 1, got 0/);
+});
+
+test('worker and report: their help lists every flag of their schema, and a bad value is a UserError naming the flag (CLI and API)', async () => {
+  for (const [name, schema] of [
+    ['worker', workerOptionsSchema],
+    ['report', reportOptionsSchema],
+  ] as const) {
+    const program = await makeProgram(['node', 'cytoimagenet', name]);
+    const cmd = program.commands.find((c) => c.name() === name);
+    assert.ok(cmd, name);
+    const text = cmd.helpInformation().replace(/\s+/g, ' ');
+    const flags = Object.values(schema.shape).flatMap((f) => flagOf(f as never)?.flag ?? []);
+    assert.ok(flags.length >= 3, `${name}: its schema labels its flags`);
+    for (const f of flags) assert.ok(text.includes(f), `${name} --help lists ${f}`);
+    assert.equal(cmd.options.length, flags.length, `${name}: no flag outside its schema`);
+  }
+  assert.match(
+    (await makeProgram(['node', 'cytoimagenet', 'worker'])).commands[0].helpInformation().replace(/\s+/g, ' '),
+    /--concurrency <n> worker processes on this machine \(default: the number of cores\)/,
+  );
+
+  // The API validates with the same schema (before any connection or file is touched).
+  assert.throws(
+    () => startQueueWorker({ queue: 'redis://127.0.0.1:9', concurrency: 0 }),
+    (e: unknown) => e instanceof UserError && /--concurrency must be at least 1, got 0/.test(e.message),
+  );
+  assert.throws(
+    () => startQueueWorker({ queue: 'http://127.0.0.1:9' }),
+    (e: unknown) => e instanceof UserError && /--queue must be/.test(e.message),
+  );
+  await assert.rejects(
+    runReport({ release: 'r', out: 'o', seed: -1 }),
+    (e: unknown) => e instanceof UserError && /--seed must be at least 0, got -1/.test(e.message),
+  );
+
+  // The CLI: the same message, exit status 1, no stack.
+  const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000 });
+  const w = run(['worker', '--queue', 'redis://127.0.0.1:9', '--concurrency', 'two']);
+  assert.equal(w.status, 1, w.stderr);
+  assert.match(w.stderr, /invalid worker options:\n {2}--concurrency must be a positive whole number, got 'two'/);
+  const r = run(['report', '--release', 'r', '--out', 'o', '--seed', '1.5']);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /invalid report options:\n {2}--seed must be a whole number, got '1.5'/);
+  assert.doesNotMatch(w.stderr + r.stderr, /\n\s+at /);
+});
+
+test('a repeatable flag (worker --path-map) reaches the schema as the list of its values, in order', () => {
+  const cmd = addOptions(new Command('worker').exitOverride(), workerOptionsSchema);
+  cmd.parse(['--queue', 'redis://h:1', '--path-map', '/a=/b', '--path-map', '/c=/d'], { from: 'user' });
+  assert.deepEqual(workerOptionsSchema.parse(optionValues(cmd.opts(), workerOptionsSchema)).pathMap, [
+    '/a=/b',
+    '/c=/d',
+  ]);
+  const one = addOptions(new Command('worker').exitOverride(), workerOptionsSchema);
+  one.parse(['--queue', 'redis://h:1'], { from: 'user' });
+  const v = workerOptionsSchema.parse(optionValues(one.opts(), workerOptionsSchema));
+  assert.deepEqual(v.pathMap, []);
+  assert.ok(v.concurrency >= 1);
 });
