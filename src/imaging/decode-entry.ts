@@ -19,6 +19,8 @@ export interface EntryDecodeOptions {
 /** Turns fetch and OME-Zarr failures into ImageErrors naming the entry. */
 export function entryError(entry: string, e: unknown): unknown {
   if (e instanceof ImageError) return e;
+  if (e instanceof FetchError && (e.status === 404 || e.status === 403 || e.status === 410))
+    return new ImageError(entry, 'missing', `file not found (HTTP ${e.status})`);
   if (e instanceof FetchError) return new ImageError(entry, 'fetch-failed', e.reason.replace(/^fetch-failed: /, ''));
   if (e instanceof OmeZarrError) return new ImageError(entry, 'unreadable', e.reason);
   if (e instanceof EntryError) return new ImageError(entry, 'bad-page', e.message.slice(entry.length + 2));

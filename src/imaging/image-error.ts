@@ -11,7 +11,9 @@ export type ImageErrorKind =
   | 'bad-page'
   | 'uniform'
   | 'mismatch'
-  | 'fetch-failed';
+  | 'fetch-failed'
+  /** A URL the server says is not there (HTTP 404, 403 or 410): a missing file, as a local one. */
+  | 'missing';
 
 export class ImageError extends UserError {
   readonly kind: ImageErrorKind;

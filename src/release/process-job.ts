@@ -121,6 +121,9 @@ export async function prepareJob(job: Job, decoded?: DecodedSet): Promise<JobRes
   }
   const detail =
     set.qc.file && !set.qc.reason.includes(set.qc.file) ? `${set.qc.file}: ${set.qc.reason}` : set.qc.reason;
+  // A URL that is not there is a missing file, as a local path that is not there (checked above).
+  if (set.qc.verdict === 'unreadable' && /^missing: /.test(set.qc.reason))
+    return rejected(job, 'read', 'missing-file', `${set.qc.file}: ${set.qc.reason.slice('missing: '.length)}`);
   if (set.qc.verdict === 'unreadable') return rejected(job, 'decode', decodeReason(set.qc.reason), detail);
   // QC is decided by the imaging rules (src/imaging/qc.ts); a failed rule names its reject reason.
   if (set.qc.verdict !== 'ok') return rejected(job, 'qc', set.qc.reject ?? set.qc.verdict, detail);

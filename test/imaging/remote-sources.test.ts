@@ -190,6 +190,20 @@ test('truncated bodies and a lying Content-Length are retried, never passed on',
   });
 });
 
+test('a URL the server does not have is a missing file (one request, not retried), not a fetch failure', async () => {
+  const url = `${server.url}/images/bbbc022/BBBC022_v1_images_20585w1/not-there.tif`;
+  await assert.rejects(decodeImage(url), (e: unknown) => {
+    assert.ok(e instanceof ImageError);
+    assert.equal(e.kind, 'missing');
+    assert.equal(e.reason, 'file not found (HTTP 404)');
+    return true;
+  });
+  assert.equal(server.requests.get('/images/bbbc022/BBBC022_v1_images_20585w1/not-there.tif'), 1);
+  const set = await standardizeImageSet([url]);
+  assert.equal(set.qc.verdict, 'unreadable');
+  assert.equal(set.qc.reason, 'missing: file not found (HTTP 404)');
+});
+
 test('a stopped server is a fetch-failed reject; started again, the same entry reads', async () => {
   const rel = 'ome-zarr/human-D03f00.ome.zarr';
   const want = await pngOf([sharedPath(rel)]);
