@@ -19,7 +19,8 @@ import { readConfigFile, validateConfig, type RawConfig } from '../sources/confi
 import { STAGE_NUMBERED, STAGE_TABLE, type Adapter, type CommonConfig, type StageContext } from '../sources/adapter.js';
 import { adapterByName, ADAPTER_NAMES } from '../sources/registry.js';
 import { listFiles } from '../sources/walk.js';
-import { isZarrEntry, REMOTE_ENTRY_SQL } from '../sources/fetch/entry.js';
+import { isRemote, isZarrEntry, REMOTE_ENTRY_SQL } from '../sources/fetch/entry.js';
+import { listRemotePresent } from './remote-files.js';
 
 export interface SourceIngestReport {
   config: string;
@@ -52,15 +53,24 @@ interface PreparedConfig {
   configDir: string;
   adapter: Adapter<CommonConfig>;
   config: CommonConfig;
+  /** Where the images folder resolves instead (StageContext.imagesBase). */
+  imagesBase?: string;
+  /** Ingested instead when not one listed file is found (ConfigInput.fallback). */
+  fallback?: PreparedConfig;
 }
 
 /**
  * A config already read (e.g. a registry entry's `source`, src/sources/dataset-registry.ts) whose
- * relative paths resolve against `configDir` rather than the file's folder.
+ * relative paths resolve against `configDir` rather than the file's folder. A registry entry with
+ * a `location` gives `imagesBase` (its images folder resolves against that folder or URL), or a
+ * `fallback`: the same source reading its images there, ingested instead when not one file the
+ * source lists is under configDir.
  */
 export interface ConfigInput {
   raw: RawConfig;
   configDir: string;
+  imagesBase?: string;
+  fallback?: ConfigInput;
 }
 
 /** Reads and validates a config without touching any catalog. */
@@ -92,7 +102,9 @@ export function prepareConfig(input: string | ConfigInput): PreparedConfig {
     );
   }
   const config = validateConfig(raw, adapter.schema, `'${adapter.name}'`);
-  return { file, configDir, adapter, config };
+  if (typeof input === 'string') return { file, configDir, adapter, config };
+  const fallback = input.fallback ? prepareConfig(input.fallback) : undefined;
+  return { file, configDir, adapter, config, imagesBase: input.imagesBase, fallback };
 }
 
 async function scalar(conn: DuckDBConnection, sql: string): Promise<Record<string, unknown> | undefined> {
@@ -522,11 +534,23 @@ function stepTimer(): (label: string) => void {
   };
 }
 
+/** A source, or its fallback when not one file it lists is there (a registry entry's location). */
+async function ingestPrepared(
+  conn: DuckDBConnection,
+  prep: PreparedConfig,
+  rules: readonly SynonymRule[],
+): Promise<SourceIngestReport> {
+  if (!prep.fallback) return (await ingestOne(conn, prep, rules, false)) as SourceIngestReport;
+  return (await ingestOne(conn, prep, rules, true)) ?? ingestPrepared(conn, prep.fallback, rules);
+}
+
+/** One source in one transaction; null (nothing changed) when `elsewhere` and not one listed file is there. */
 async function ingestOne(
   conn: DuckDBConnection,
   prep: PreparedConfig,
   baseRules: readonly SynonymRule[],
-): Promise<SourceIngestReport> {
+  elsewhere: boolean,
+): Promise<SourceIngestReport | null> {
   const t0 = performance.now();
   const { adapter, config, file, configDir } = prep;
   const userSyn =
@@ -538,7 +562,14 @@ async function ingestOne(
   removeStaleIngestTemp();
   const tmp = await mkdtemp(join(tmpdir(), `cytoimagenet-ingest-${process.pid}-`));
   const unregisterTmp = registerScratch(tmp);
-  const ctx: StageContext = { conn, configFile: file, configDir, tmpDir: tmp, common: config };
+  const ctx: StageContext = {
+    conn,
+    configFile: file,
+    configDir,
+    tmpDir: tmp,
+    common: config,
+    imagesBase: prep.imagesBase,
+  };
   // Staging, validation and cleaning only touch connection-local temp tables; the catalog itself
   // changes inside one transaction below.
   let inTransaction = false;
@@ -550,10 +581,13 @@ async function ingestOne(
     step('stage');
     const root = staged.imagesRoot;
     const readingFile = staged.readingFile ?? file;
-    const nFiles = root
-      ? (await listPresentFiles(conn, root)) +
-        (await checkUnusualPaths(conn, rows, root, config.allow_outside_root === true, readingFile))
-      : 0;
+    const nFiles =
+      root === null
+        ? 0
+        : isRemote(root)
+          ? await listRemotePresent(conn, rows, root, entryKeySql, file)
+          : (await listPresentFiles(conn, root)) +
+            (await checkUnusualPaths(conn, rows, root, config.allow_outside_root === true, readingFile));
     const scan = await scanStage(conn, readingFile, nFiles > 0);
     await staged.checked;
     step('scan');
@@ -564,6 +598,10 @@ async function ingestOne(
     // Metadata without its images (the usual case at scale): when not even one row's first file
     // is there, every listed row is missing and the file lists need not be exploded.
     const files = root === null ? 'none' : scan.anyFirstPresent ? 'check' : 'all-missing';
+    if (elsewhere && files === 'all-missing') {
+      await dropScratch(conn);
+      return null; // the images are not here: the caller reads them from their location
+    }
     if (files === 'check') await findMissing(conn);
     step('files');
     const dirNames = [...(scan.distinct.get('dir_name') ?? [])].sort();
@@ -757,7 +795,7 @@ export async function ingestSources(
       await ensureCatalogTables(conn);
       const sources: SourceIngestReport[] = [];
       for (const p of prepared) {
-        sources.push(await ingestOne(conn, p, rules));
+        sources.push(await ingestPrepared(conn, p, rules));
         committed++;
       }
       const total = await scalar(conn, `SELECT count(*) AS n FROM ${CATALOG_TABLE}`);

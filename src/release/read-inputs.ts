@@ -10,7 +10,7 @@ import { catalogFingerprint } from '../catalog/fingerprint.js';
 import { CATALOG_TABLE, SOURCES_TABLE } from '../sources/schema.js';
 import { UserError } from '../util/errors.js';
 import { sqlString } from '../util/sql.js';
-import { isRemote } from '../sources/fetch/entry.js';
+import { isRemote, resolveEntry } from '../sources/fetch/entry.js';
 import { DIGESTED_FILES } from '../labels/labels-digest.js';
 
 export const LABELS_FILES = DIGESTED_FILES;
@@ -204,7 +204,15 @@ export async function readInputs(catalog: string, labels: string): Promise<Build
       else if (parts.some((p) => !isAbsolute(p) && !isRemote(p)) && root === null)
         problem = `source '${String(r.dir_name)}' has no images_root, so its relative source files cannot be found`;
       // URLs are read where they are (src/sources/fetch); relative entries lie under images_root
-      else files = parts.map((p) => (isAbsolute(p) || isRemote(p) ? p : join(root as string, p)));
+      // (images_root itself may be a URL: a registry entry's location, src/sources/dataset-registry.ts)
+      else
+        files = parts.map((p) =>
+          isAbsolute(p) || isRemote(p)
+            ? p
+            : isRemote(root as string)
+              ? resolveEntry(p, root as string)
+              : join(root as string, p),
+        );
       rows.push({ idx, label, category, dirName: String(r.dir_name), database: String(r.database), files, problem });
       const k = `${label}\u0000${category}`;
       labelSizes.set(k, (labelSizes.get(k) ?? 0) + 1);

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { CATALOG_TABLE, SOURCES_TABLE } from '../sources/schema.js';
+import { isRemote, resolveEntry } from '../sources/fetch/entry.js';
 import { UserError } from '../util/errors.js';
 import { sqlString as sql } from '../util/sql.js';
 
@@ -217,7 +218,8 @@ export class ReleaseDb {
   sourcePaths(dirName: string, sourceFiles: string): { files: string[] } | { problem: string } {
     const parts = sourceFiles.split('|').filter((p) => p !== '');
     if (parts.length === 0) return { problem: 'metadata.csv lists no source files' };
-    if (parts.every((p) => isAbsolute(p))) return { files: parts };
+    const whole = (p: string): boolean => isAbsolute(p) || isRemote(p);
+    if (parts.every(whole)) return { files: parts };
     const root = this.roots.get(dirName);
     if (root === undefined || root === null)
       return {
@@ -226,7 +228,8 @@ export class ReleaseDb {
             ? 'relative source files: give --catalog (the catalog the release was built from) to find them'
             : `source '${dirName}' has no images_root in the catalog`,
       };
-    return { files: parts.map((p) => (isAbsolute(p) ? p : join(root, p))) };
+    // images_root may be a URL (a registry entry's location)
+    return { files: parts.map((p) => (whole(p) ? p : isRemote(root) ? resolveEntry(p, root) : join(root, p))) };
   }
 
   async close(): Promise<void> {

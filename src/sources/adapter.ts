@@ -1,11 +1,12 @@
 // What a source adapter is: a zod schema for its config, and a function that stages the source's
 // rows in a DuckDB temp table (raw values; the catalog cleans, checks and stores them).
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { relative, resolve, sep } from 'node:path';
+import { isAbsolute, posix, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { CATALOG_COLUMNS, type CatalogColumn, DESCRIPTIVE_COLUMNS } from './schema.js';
 import { ident, sqlString } from '../util/sql.js';
 import { runReading } from './table-reader.js';
+import { isRemote } from './fetch/entry.js';
 
 /** Columns a config's `defaults` may fill. */
 export const DEFAULTABLE = DESCRIPTIVE_COLUMNS;
@@ -65,6 +66,12 @@ export interface StageContext {
   /** Scratch folder for unpacked archives; removed after ingest. */
   tmpDir: string;
   common: CommonConfig;
+  /**
+   * Where the source's images are, when not beside its tables: a folder or an http(s)/s3 URL (a
+   * registry entry's `location`, src/sources/dataset-registry.ts). The images folder (or plate)
+   * resolves against it (resolveImages); every other path still against configDir.
+   */
+  imagesBase?: string;
 }
 
 export interface StageResult {
@@ -90,6 +97,23 @@ export interface Adapter<C extends CommonConfig = CommonConfig> {
 
 export function resolveFromConfig(ctx: StageContext, p: string): string {
   return resolve(ctx.configDir, p);
+}
+
+/**
+ * The source's images folder (or OME-Zarr plate) named by the config: against ctx.imagesBase when
+ * set (a URL base gives a URL), else like any path (resolveFromConfig). A URL or absolute path is
+ * kept as given.
+ */
+export function resolveImages(ctx: StageContext, p: string): string {
+  const base = ctx.imagesBase;
+  if (base === undefined || isRemote(p) || isAbsolute(p)) return isRemote(p) ? p : resolveFromConfig(ctx, p);
+  if (!isRemote(base)) return resolve(base, p);
+  const rel = posix
+    .normalize(p.split(sep).join('/'))
+    .replace(/^(\.\/)+/, '')
+    .replace(/\/+$/, '');
+  const root = base.replace(/\/+$/, '');
+  return rel === '.' || rel === '' ? root : `${root}/${rel}`;
 }
 
 /** A path as stored in source_table: relative to the config's folder, '/'-separated. */

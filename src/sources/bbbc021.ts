@@ -11,6 +11,7 @@ import {
   buildStage,
   dirNameOf,
   resolveFromConfig,
+  resolveImages,
   tablePathForProvenance,
   sqlString,
   type Adapter,
@@ -111,7 +112,7 @@ export const bbbc021Adapter: Adapter<Bbbc021Config> = {
       },
     );
     return {
-      imagesRoot: config.images ? resolveFromConfig(ctx, config.images) : null,
+      imagesRoot: config.images ? resolveImages(ctx, config.images) : null,
       licence: null,
       citation: 'Caie et al. 2010, Mol Cancer Ther 9(6):1913–26; Ljosa et al. 2012, Nat Methods 9:637 (BBBC)',
     };

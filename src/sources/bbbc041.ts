@@ -9,6 +9,7 @@ import {
   buildStage,
   dirNameOf,
   resolveFromConfig,
+  resolveImages,
   tablePathForProvenance,
   sqlString,
   type Adapter,
@@ -105,7 +106,7 @@ export const bbbc041Adapter: Adapter<Bbbc041Config> = {
       'raw_bbbc041',
     );
     return {
-      imagesRoot: config.images ? resolveFromConfig(ctx, config.images) : null,
+      imagesRoot: config.images ? resolveImages(ctx, config.images) : null,
       licence: 'CC BY-NC-SA 3.0 (BBBC)',
       citation:
         'Hung et al. 2018, Applying faster R-CNN for object detection on malaria images; Ljosa et al. 2012, Nat Methods 9:637 (BBBC041v1)',

@@ -12,6 +12,7 @@ import {
   commonConfigShape,
   buildStage,
   resolveFromConfig,
+  resolveImages,
   tablePathForProvenance,
   ident,
   sqlString,
@@ -90,6 +91,6 @@ export const cytoimagenetTableAdapter: Adapter<CytoimagenetTableConfig> = {
       const links = infos.filter((i) => dirs.includes(i.dir_name) && i.link).map((i) => i.link as string);
       citation = links.length ? links.join(' ') : null;
     }
-    return { imagesRoot: config.images ? resolveFromConfig(ctx, config.images) : null, citation };
+    return { imagesRoot: config.images ? resolveImages(ctx, config.images) : null, citation };
   },
 };

@@ -3,13 +3,14 @@
 // the files, the layout expected under ROOT/<dir_name>/, and under `source` an ordinary adapter
 // config whose relative paths resolve against ROOT/<dir_name>/ instead of the YAML's own folder.
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { UserError } from '../util/errors.js';
 import { readConfigFile, validateConfig, type RawConfig } from './config-file.js';
 import { adapterByName, ADAPTER_NAMES } from './registry.js';
 import type { CommonConfig } from './adapter.js';
+import { isRemote } from './fetch/entry.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -60,10 +61,19 @@ export const registryEntrySchema = z
       })
       .strict(),
     /**
-     * Where the files already live (an OME-Zarr or bucket URL) for reading in place, once sources
-     * can be read from there; null until then, and always optional.
+     * Where the images already live, read in place when ROOT/<dir_name>/ holds none of them
+     * (docs/sources.md, "Reading in place"): an http(s):// or s3:// URL or an absolute folder that
+     * stands for ROOT/<dir_name>/ (the source's images folder resolves against it), or the URL of
+     * an OME-Zarr plate (…/name.zarr) for an ome-zarr-plate source. null: local only.
      */
-    location: z.string().min(1).nullable().default(null),
+    location: z
+      .string()
+      .nullable()
+      .default(null)
+      .superRefine((v, ctx) => {
+        const problem = v === null ? null : locationProblem(v);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
     /** What the config language cannot yet express (so the rows differ from the original's). */
     caveats: z.string().min(1).optional(),
     /** An ordinary adapter config; relative paths resolve against ROOT/<dir_name>/. */
@@ -74,6 +84,70 @@ export const registryEntrySchema = z
   .strict();
 
 export type RegistryEntry = z.infer<typeof registryEntrySchema> & { file: string };
+
+const LOCATION_FORMS = 'an http://, https:// or s3:// URL, or an absolute folder';
+
+/** What is wrong with a `location` value, or null. */
+export function locationProblem(v: string): string | null {
+  if (v.trim() === '' || v.trim() !== v) return `location must be ${LOCATION_FORMS}, without spaces around it`;
+  if (/[#?]/.test(v)) return `location names a folder or URL prefix: no '#' selectors or '?' queries (got '${v}')`;
+  if (isRemote(v)) {
+    try {
+      if (new URL(v).host === '') throw new Error('no host');
+    } catch {
+      return `location '${v}' is not a URL with a host`;
+    }
+    return null;
+  }
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(v) && !isAbsolute(v)) return `location must be ${LOCATION_FORMS}, got '${v}'`;
+  if (!isAbsolute(v))
+    return `location must be ${LOCATION_FORMS} (a relative path would depend on where ingest runs), got '${v}'`;
+  return null;
+}
+
+/** The location names an OME-Zarr store itself (its last segment ends in .zarr), not a folder of images. */
+function isZarrLocation(v: string): boolean {
+  return /\.zarr$/i.test(v.replace(/\/+$/, ''));
+}
+
+/** The source key a location replaces ROOT/<dir_name>/ for: its images folder, or its plate. */
+function imagesKeyOf(source: Record<string, unknown>): 'images' | 'plate' | null {
+  if (source.adapter === 'ome-zarr-plate') return 'plate';
+  return typeof source.images === 'string' ? 'images' : null;
+}
+
+/** A location the entry's source cannot use: a UserError at the location's line. */
+function checkLocation(raw: RawConfig, entry: RegistryEntry): void {
+  const v = entry.location;
+  if (v === null) return;
+  const at = { file: entry.file, line: raw.lineOf(['location']), column: 'location' };
+  const src = entry.source as Record<string, unknown>;
+  if (isZarrLocation(v) && src.adapter !== 'ome-zarr-plate')
+    throw new UserError(
+      `location names an OME-Zarr plate, which only an ome-zarr-plate source reads (this source's adapter is '${String(src.adapter)}')`,
+      at,
+      'give the folder or URL prefix that holds the images instead (it stands for ROOT/<dir_name>/)',
+    );
+  const key = imagesKeyOf(src);
+  if (key === null)
+    throw new UserError(
+      'location is given, but the source names no images folder (source.images) for it to stand for',
+      at,
+      'add source.images (relative to ROOT/<dir_name>/), or set location: null',
+    );
+  if (key === 'plate' && isRemote(String(src.plate)))
+    throw new UserError(
+      'location is given, but source.plate is already a URL',
+      at,
+      'give source.plate as the path of the local copy under ROOT/<dir_name>/, and the plate URL as location',
+    );
+  if (isRemote(v) && src.adapter === 'generic' && typeof src.pattern === 'string')
+    throw new UserError(
+      'this source finds its images by listing its images folder (source.pattern), and a URL location cannot be listed',
+      at,
+      'give location as an absolute folder (e.g. a mount of the bucket), or list the files in a table (source.table.files)',
+    );
+}
 
 export interface LoadedEntry {
   entry: RegistryEntry;
@@ -100,6 +174,7 @@ export function loadRegistryFile(file: string): LoadedEntry {
     );
   const sub = sourceRaw(raw, entry);
   validateConfig(sub, adapter.schema, `'${adapter.name}' source`);
+  checkLocation(raw, entry);
   return { entry, raw };
 }
 
@@ -154,10 +229,26 @@ export function presenceUnder(root: string, e: RegistryEntry): Presence {
   return have === e.layout.required.length ? 'present' : have === 0 ? 'missing' : 'partly present';
 }
 
+/**
+ * Whether a dataset cannot be ingested from ROOT: without a location, when none of its layout is
+ * there; with one, when ROOT/<dir_name>/ is absent and the source needs a file from it (its
+ * tables; an ome-zarr-plate source without an annotation needs none).
+ */
+function missingUnder(root: string, e: RegistryEntry): boolean {
+  if (e.location === null) return presenceUnder(root, e) === 'missing';
+  const src = e.source as Record<string, unknown>;
+  const needsLocal = !(src.adapter === 'ome-zarr-plate' && src.annotation === undefined);
+  return needsLocal && !existsSync(join(root, e.dir_name));
+}
+
 /** A registry entry's source, ready for ingestSources (src/catalog/ingest.ts, ConfigInput). */
 export interface RegistrySource {
   raw: RawConfig;
   configDir: string;
+  /** The images folder (or plate) resolves against this folder or URL instead of configDir. */
+  imagesBase?: string;
+  /** Ingested instead when not one file the source lists is under configDir (its location). */
+  fallback?: RegistrySource;
 }
 
 /**
@@ -170,7 +261,26 @@ export function registrySource(e: RegistryEntry, root: string): RegistrySource {
   const sub = sourceRaw(raw, e);
   const synonyms = (e.synonyms ?? []).map((s) => resolve(dirname(e.file), s));
   if (synonyms.length) (sub.data as CommonConfig).synonyms = synonyms;
-  return { raw: sub, configDir: resolve(root, e.dir_name) };
+  const local: RegistrySource = { raw: sub, configDir: resolve(root, e.dir_name) };
+  if (e.location === null) return local;
+  const inPlace = inPlaceSource(e.location, local);
+  // No local images folder: straight to the location. One that lists none of the source's files
+  // (only the tables, say): ingest finds that out and reads the location instead.
+  const key = imagesKeyOf(sub.data as Record<string, unknown>);
+  const here = resolve(local.configDir, String((sub.data as Record<string, unknown>)[key ?? 'images'] ?? '.'));
+  return existsSync(here) ? { ...local, fallback: inPlace } : inPlace;
+}
+
+/**
+ * The source reading its images from `location`: the images folder resolves against it; a plate
+ * location is the plate itself (its folder is the base, its name the source's plate).
+ */
+function inPlaceSource(location: string, local: RegistrySource): RegistrySource {
+  const loc = location.replace(/\/+$/, '');
+  if (!isZarrLocation(loc)) return { ...local, imagesBase: loc };
+  const cut = loc.lastIndexOf('/');
+  const data = { ...(local.raw.data as Record<string, unknown>), plate: loc.slice(cut + 1) };
+  return { raw: { ...local.raw, data }, configDir: local.configDir, imagesBase: loc.slice(0, cut) || '/' };
 }
 
 /**
@@ -180,14 +290,18 @@ export function registrySource(e: RegistryEntry, root: string): RegistrySource {
 export function registryInputs(
   names: string[],
   root: string,
+  registry: string = registryDir(),
 ): { inputs: RegistrySource[]; skipped: { dir_name: string; why: string }[] } {
-  const chosen = selectEntries(names, loadRegistry());
+  const chosen = selectEntries(names, loadRegistry(registry));
   const named = !(names.length === 1 && names[0] === 'all');
   const inputs: RegistrySource[] = [];
   const skipped: { dir_name: string; why: string }[] = [];
   for (const e of chosen) {
-    if (presenceUnder(root, e) === 'missing') {
-      const why = `missing under ${root}/${e.dir_name}/ (expected ${e.layout.required.join(', ')})`;
+    if (missingUnder(root, e)) {
+      const why =
+        e.location === null
+          ? `missing under ${root}/${e.dir_name}/ (expected ${e.layout.required.join(', ')})`
+          : `missing under ${root}/${e.dir_name}/ (its tables; the images are read from ${e.location})`;
       if (named)
         throw new UserError(
           `dataset ${e.dir_name} is ${why}`,

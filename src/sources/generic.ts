@@ -22,6 +22,7 @@ import {
   commonConfigShape,
   buildStage,
   resolveFromConfig,
+  resolveImages,
   tablePathForProvenance,
   ident,
   sqlString,
@@ -234,7 +235,7 @@ export const genericAdapter: Adapter<GenericConfig> = {
           });
       }
     }
-    const root = config.images ? resolveFromConfig(ctx, config.images) : null;
+    const root = config.images ? resolveImages(ctx, config.images) : null;
     let groups: ImageGroup[] = [];
     if (root && pattern) {
       if (!existsSync(root) || !statSync(root).isDirectory()) {

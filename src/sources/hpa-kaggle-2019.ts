@@ -10,6 +10,7 @@ import {
   buildStage,
   dirNameOf,
   resolveFromConfig,
+  resolveImages,
   tablePathForProvenance,
   sqlString,
   type Adapter,
@@ -121,7 +122,7 @@ export const hpaKaggle2019Adapter: Adapter<HpaConfig> = {
       { target: 'h.Target' },
     );
     return {
-      imagesRoot: config.images ? resolveFromConfig(ctx, config.images) : null,
+      imagesRoot: config.images ? resolveImages(ctx, config.images) : null,
       licence: 'CC BY-SA 3.0 (Human Protein Atlas)',
       citation: 'Ouyang et al. 2019, Nat Methods 16:1254 (Human Protein Atlas Image Classification, Kaggle 2019)',
     };

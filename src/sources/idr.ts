@@ -15,6 +15,7 @@ import {
   buildStage,
   dirNameOf,
   resolveFromConfig,
+  resolveImages,
   tablePathForProvenance,
   ident,
   sqlString,
@@ -267,7 +268,7 @@ export const idrAdapter: Adapter<IdrConfig> = {
     const title = studyValue(study, 'Study Publication Title');
     const doi = studyValue(study, 'Study DOI');
     return {
-      imagesRoot: config.images ? resolveFromConfig(ctx, config.images) : null,
+      imagesRoot: config.images ? resolveImages(ctx, config.images) : null,
       licence: studyValue(study, 'Study License'),
       citation: [title, doi].filter(Boolean).join(' ') || null,
     };

@@ -19,6 +19,7 @@ import {
   commonConfigShape,
   ident,
   resolveFromConfig,
+  resolveImages,
   sqlString,
   tablePathForProvenance,
   type Adapter,
@@ -99,8 +100,11 @@ export const omeZarrPlateAdapter: Adapter<OmeZarrPlateConfig> = {
   summary: 'an OME-Zarr HCS plate, local or a URL (one row per field; labels from an annotation on plate/well)',
   schema: schema as unknown as z.ZodType<OmeZarrPlateConfig>,
   async stage(config, ctx) {
-    const remote = isRemote(config.plate);
-    const plateAt = remote ? config.plate.replace(/\/+$/, '') : resolveFromConfig(ctx, config.plate);
+    // A URL in the config is read where it is, its rows unchecked; a path resolves against the
+    // source's folder, or its images location (which may be a URL: then the rows are checked there).
+    const given = isRemote(config.plate);
+    const plateAt = given ? config.plate.replace(/\/+$/, '') : resolveImages(ctx, config.plate);
+    const remote = isRemote(plateAt);
     let listing: PlateListing;
     try {
       listing = await listPlate(plateAt);
@@ -117,8 +121,9 @@ export const omeZarrPlateAdapter: Adapter<OmeZarrPlateConfig> = {
     // dir_name defaults to the store's name (plate.ome.zarr → plate)
     const storeName = basename(plateAt).replace(/(\.ome)?\.zarr$/i, '');
     const dirName = ctx.common.dir_name ?? (storeName.replace(/[^A-Za-z0-9_.-]+/g, '_') || 'ome-zarr');
-    // Local plates: entries relative to the plate's folder, so the catalog's file check sees them.
-    const base = remote ? plateAt : basename(plateAt);
+    // Local plates (and plates under a location): entries relative to the plate's folder, so the
+    // catalog's file check sees them.
+    const base = given ? plateAt : basename(plateAt);
     const t = 'raw_plate_fields';
     await ctx.conn.run(`DROP TABLE IF EXISTS ${t}`);
     await ctx.conn.run(
@@ -203,7 +208,7 @@ export const omeZarrPlateAdapter: Adapter<OmeZarrPlateConfig> = {
       field: 'f.field',
     });
     return {
-      imagesRoot: remote ? null : dirname(plateAt),
+      imagesRoot: given ? null : dirname(plateAt),
     };
   },
 };

@@ -10,6 +10,7 @@ import {
   commonConfigShape,
   buildStageView,
   resolveFromConfig,
+  resolveImages,
   tablePathForProvenance,
   ident,
   sqlString,
@@ -75,7 +76,7 @@ export const standardAdapter: Adapter<StandardConfig> = {
     const sourceRow = has('source_row') ? `TRY_CAST(${col('source_row')} AS BIGINT)` : 'NULL';
     await buildStageView(ctx, exprs, loaded.reader, sourceRow);
     return {
-      imagesRoot: config.images ? resolveFromConfig(ctx, config.images) : dirname(file),
+      imagesRoot: config.images ? resolveImages(ctx, config.images) : dirname(file),
       streamed: true,
       readingFile: file,
       checked: loaded.checked,

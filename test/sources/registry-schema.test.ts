@@ -18,7 +18,7 @@ test('registry: 41 valid entries (the 40 of CytoImageNet and BBBC021), each with
   for (const e of all) {
     assert.ok(e.licence && e.citation && /^https?:\/\//.test(e.homepage), e.dir_name);
     assert.ok(e.get.download.length > 0, `${e.dir_name}: download`);
-    assert.equal(e.location, null, `${e.dir_name}: read in place is not wired yet`);
+    assert.equal(e.location, null, `${e.dir_name}: the spec gives no location (docs/sources.md, "Reading in place")`);
     if (e.in_cytoimagenet) dbs.set(e.database, (dbs.get(e.database) ?? 0) + 1);
   }
   assert.deepEqual(Object.fromEntries(dbs), {

@@ -204,3 +204,33 @@ async function oneTry(url: string, opts: FetchOptions, timeoutMs: number): Promi
   if (body.length !== expected) throw new Transient(`range of ${body.length} bytes, asked for ${expected}`);
   return body;
 }
+
+/**
+ * Whether `url` exists: a HEAD request with the same retries, per-host limit and timeout as a
+ * fetch. 404, 403 (what S3 answers for a key it will not list) and 410 are false; a server that
+ * stays unreachable or keeps failing is a FetchError. Nothing is cached.
+ */
+export async function urlExists(url: string): Promise<boolean> {
+  const { tries, backoffMs, timeoutMs } = settings;
+  let last = '';
+  let lastStatus: number | null = null;
+  for (let attempt = 0; attempt < tries; attempt++) {
+    if (attempt > 0) await sleep(backoffMs * 2 ** (attempt - 1));
+    try {
+      return await withHostSlot(url, async () => {
+        fetchStats.requests++;
+        const res = await fetch(url, { method: 'HEAD', signal: AbortSignal.timeout(timeoutMs) });
+        await res.body?.cancel().catch(() => undefined);
+        if (res.ok) return true;
+        if (res.status === 404 || res.status === 403 || res.status === 410) return false;
+        if (retryable(res.status)) throw new HttpStatus(res.status);
+        throw new FetchError(url, `fetch-failed: HTTP ${res.status}`, res.status);
+      });
+    } catch (e) {
+      if (e instanceof FetchError) throw e;
+      lastStatus = e instanceof HttpStatus ? e.status : null;
+      last = e instanceof HttpStatus ? `HTTP ${e.status}` : describe(e);
+    }
+  }
+  throw new FetchError(url, `fetch-failed: ${last} after ${tries} tries`, lastStatus);
+}
