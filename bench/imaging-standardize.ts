@@ -6,7 +6,9 @@
 //     next set and encodes the previous PNG while JavaScript computes the current one);
 //   - one set at a time, standardizeImageSet then encodePng (what `standardize` does per call).
 // Also the percentile throughput in GB/s of uint16 input against a plain read of the array.
-//   node dist/bench/imaging-standardize.js [--sets N] [--rounds N] [--compression L] [--stream N]
+//   node dist/bench/imaging-standardize.js [--sets N] [--rounds N] [--compression L] [--stream N] [--buffers]
+// The library runs as in a build worker (sharp's typed-array outputs); --buffers runs it as every
+// other process does (sharp's Buffers: src/imaging/sharp-output.ts), in a run of its own.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, loadavg, cpus } from 'node:os';
 import { join } from 'node:path';
@@ -19,10 +21,13 @@ import {
   encodePng,
   imagePercentiles,
   type GrayImage,
+  useTypedArrayOutputs,
 } from '../src/imaging/index.js';
 
 sharp.concurrency(1); // per-process figures: one libvips thread per operation
 sharp.cache(false); // no operation cache: every decode really decodes
+const buffers = process.argv.includes('--buffers');
+if (!buffers) useTypedArrayOutputs();
 
 const arg = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -204,7 +209,7 @@ async function main(): Promise<void> {
     const so = median(sOurs);
     const sf = median(sFloor);
     console.log(
-      `imaging standardize: ${SETS} synthetic sets × 3 × ${W}×${H} uint16 TIFF, PNG level ${COMPRESSION}; one process`,
+      `imaging standardize: ${SETS} synthetic sets × 3 × ${W}×${H} uint16 TIFF, PNG level ${COMPRESSION}; one process; sharp outputs: ${buffers ? 'Buffers (--buffers: features, report, standardize)' : 'typed arrays (as build workers)'}`,
     );
     console.log(
       `stream of ${stream.length} sets per round, ${ROUNDS} rounds (ours: standardizeMany, pipelined; floor: one set after another):`,

@@ -54,8 +54,9 @@ export const BUILD = {
   /**
    * A build worker whose resident memory passes this many MB finishes the jobs it holds and is
    * replaced by a fresh process. sharp 0.35.5's toUint8Array() never frees libvips's output buffer
-   * (about one decoded image set per job), and imaging keeps toUint8Array for speed
-   * (docs/imaging.md): replacing the process is what bounds a long build's memory.
+   * (about one decoded image set per job), and build workers keep toUint8Array for speed
+   * (src/imaging/sharp-output.ts, docs/imaging.md): replacing the process is what bounds a long
+   * build's memory. Other processes use toBuffer(), which frees.
    */
   workerRetireMb: 1536,
 } as const;

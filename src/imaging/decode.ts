@@ -13,6 +13,7 @@ import { sniffContainer, formatOf, type Container } from './sniff.js';
 import { inspectTiff, fileSource, type TiffLayout } from './tiff-structure.js';
 import { readPngHeader, type PngHeader } from './png-header.js';
 import { vipsAlone, vipsShared } from './vips-turns.js';
+import { sharpOutput } from './sharp-output.js';
 import type { DecodedImage, SampleArray } from './types.js';
 
 export interface DecodeOptions {
@@ -326,10 +327,8 @@ async function decodeWithSharp(
   try {
     let pipe = sharp(bytes, { ...base, page, pages: 1 });
     if (target) pipe = pipe.toColourspace(target);
-    // toUint8Array, not toBuffer: sharp's Buffers are external memory whose release marks V8's
-    // "ArrayBuffer detaching" protector invalid for the whole process, after which every typed-
-    // array loop (histograms, lookup tables) runs about 1.5× slower.
-    out = await turn(() => pipe.raw({ depth: depth.raw }).toUint8Array());
+    // toUint8Array in build workers, toBuffer elsewhere (sharp-output.ts: the first leaks).
+    out = await turn(() => sharpOutput(pipe.raw({ depth: depth.raw })));
   } catch (e) {
     throw new ImageError(name, 'unreadable', (e as Error).message);
   }

@@ -3,6 +3,7 @@
 import sharp from 'sharp';
 import { IMAGING } from '../defaults.js';
 import { vipsShared } from './vips-turns.js';
+import { sharpOutput } from './sharp-output.js';
 
 export type OutputBitDepth = 8 | 16;
 
@@ -49,12 +50,13 @@ export async function encodePng(
     pixels instanceof Float64Array || pixels instanceof Float32Array ? quantize(pixels, opts.bitDepth ?? 8) : pixels;
   if (px.length !== width * height) throw new RangeError(`encodePng: ${px.length} pixels for ${width}×${height}`);
   const sixteen = px instanceof Uint16Array;
-  // toUint8Array, not toBuffer: see decode.ts (keeps V8's detaching protector intact).
+  // toUint8Array in build workers, toBuffer elsewhere (sharp-output.ts: the first leaks).
   const { data } = await vipsShared(() =>
-    sharp(px, { raw: { width, height, channels: 1 } })
-      .toColourspace(sixteen ? 'grey16' : 'b-w')
-      .png({ compressionLevel: opts.compression ?? IMAGING.pngCompression, palette: false })
-      .toUint8Array(),
+    sharpOutput(
+      sharp(px, { raw: { width, height, channels: 1 } })
+        .toColourspace(sixteen ? 'grey16' : 'b-w')
+        .png({ compressionLevel: opts.compression ?? IMAGING.pngCompression, palette: false }),
+    ),
   );
-  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }

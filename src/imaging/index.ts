@@ -13,6 +13,7 @@ export type {
   QcVerdictKind,
 } from './types.js';
 export { ImageError, type ImageErrorKind } from './image-error.js';
+export { useTypedArrayOutputs } from './sharp-output.js';
 export { decodeImage, decodeBuffer, pageCount, type DecodeOptions } from './decode.js';
 export { expandEntries, mayExpand } from './decode-entry.js';
 export { decodePlainPng } from './png-fast.js';

@@ -5,7 +5,7 @@
 // writing).
 import sharp from 'sharp';
 import { finishJob, prepareJob } from './process-job.js';
-import { decodeSet, type DecodedSet } from '../imaging/index.js';
+import { decodeSet, type DecodedSet, useTypedArrayOutputs } from '../imaging/index.js';
 import { filePixels } from '../imaging/decode-footprint.js';
 import { BUILD, IMAGING } from '../defaults.js';
 import { appendFileSync } from 'node:fs';
@@ -20,6 +20,9 @@ let reportedBytes = 0;
 // libvips threads), and a cache only grows memory when every file is read once.
 sharp.concurrency(Number(process.env.CYTOIMAGENET_BUILD_VIPS_THREADS ?? 1));
 sharp.cache(false);
+// sharp's typed-array outputs (faster, but never freed: src/imaging/sharp-output.ts): this process
+// is replaced once its memory passes BUILD.workerRetireMb.
+useTypedArrayOutputs();
 
 let setup: WorkerSetup | null = null;
 const queue: Job[] = [];
