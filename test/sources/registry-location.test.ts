@@ -192,6 +192,26 @@ test('with a location, images under ROOT/<dir_name>/ are still read there (the l
   );
 });
 
+test('a folder location (a mount) is read like ROOT/<dir_name>/, listed and checked on disk', async () => {
+  const mount = join(root, 'served', 'bbbc022');
+  const registry = await registryWith(join(root, 'registry-mount'), mount, null);
+  const { inputs } = registryInputs(['bbbc022'], join(root, 'remote'), registry);
+  const catalog = join(root, 'mount.duckdb');
+  const r = await ingestSources(inputs, catalog);
+  assert.deepEqual(
+    r.sources.map((s) => [s.rows, s.present, s.missing]),
+    [[6, 5, 1]],
+  );
+  assert.deepEqual(
+    (await query(catalog, 'SELECT images_root FROM sources')).map((x) => x.images_root),
+    [mount],
+  );
+  assert.deepEqual(
+    await query(catalog, 'SELECT * FROM catalog ORDER BY idx'),
+    await query(ingested.local.catalog, "SELECT * FROM catalog WHERE dir_name = 'bbbc022' ORDER BY idx"),
+  );
+});
+
 test('a build from the location equals the build from ROOT/<dir_name>/', async () => {
   const digests: Map<string, string>[] = [];
   for (const side of ['local', 'remote'] as const) {
