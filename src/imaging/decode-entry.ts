@@ -1,14 +1,17 @@
 // Decoding source entries that are not plain local files (src/sources/fetch/entry.ts says what an
 // entry is): an OME-Zarr plane (local or remote) becomes a one-channel DecodedImage at the stored
-// bit depth; a remote file is fetched whole and decoded like a local one; an OME-TIFF with
-// selectors becomes the page they pick (ome-tiff.ts). Failures are ImageErrors whose reason the
-// build's reject carries (`fetch-failed: HTTP 503 after 5 tries`).
-import { parseEntry, EntryError } from '../sources/fetch/entry.js';
+// bit depth; a remote TIFF is read by ranges, header and directories first, then only the strips
+// of the page wanted (tiff-ranges.ts); another remote file is fetched whole; both are decoded like
+// a local file. An OME-TIFF with selectors becomes the page they pick (ome-tiff.ts). Failures are
+// ImageErrors whose reason the build's reject carries (`fetch-failed: HTTP 503 after 5 tries`).
+import { parseEntry, EntryError, type ParsedEntry } from '../sources/fetch/entry.js';
 import { FetchError } from '../sources/fetch/http.js';
+import { FileChanged, RangedFile } from '../sources/fetch/ranged-file.js';
 import { rangeReader, readLocation } from '../sources/fetch/read-bytes.js';
 import { channelEntries, OmeZarrError, readPlane, type Plane } from '../sources/ome-zarr.js';
 import { ImageError } from './image-error.js';
 import { omeTiffChannels, omeTiffPage } from './ome-tiff.js';
+import { readTiffPage } from './tiff-ranges.js';
 import type { DecodedImage, SampleArray } from './types.js';
 
 export interface EntryDecodeOptions {
@@ -24,6 +27,8 @@ export function entryError(entry: string, e: unknown): unknown {
   if (e instanceof FetchError) return new ImageError(entry, 'fetch-failed', e.reason.replace(/^fetch-failed: /, ''));
   if (e instanceof OmeZarrError) return new ImageError(entry, 'unreadable', e.reason);
   if (e instanceof EntryError) return new ImageError(entry, 'bad-page', e.message.slice(entry.length + 2));
+  if (e instanceof FileChanged)
+    return new ImageError(entry, 'fetch-failed', 'the file changed on the server while it was read');
   const code = (e as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') return new ImageError(entry, 'unreadable', 'file not found');
   return new ImageError(entry, 'unreadable', (e as Error).message ?? String(e));
@@ -42,14 +47,48 @@ export async function decodeEntry(
   try {
     const p = parseEntry(entry);
     if (p.zarr) return planeToImage(entry, await readPlane(entry), opts.maxPixels);
-    // OME-TIFF selectors: the page from the OME-XML, read by ranges (not the whole file)
-    const page = p.hasSelectors ? await omeTiffPage(entry, rangeReader(p.location), p.selectors) : (opts.page ?? 0);
-    if (!p.remote) return await decodeLocal(p.location, page);
-    const bytes = await readLocation(p.location);
-    return await decodeBytes(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), page);
+    if (!p.remote) {
+      // OME-TIFF selectors: the page from the OME-XML
+      const page = p.hasSelectors ? await omeTiffPage(entry, rangeReader(p.location), p.selectors) : (opts.page ?? 0);
+      return await decodeLocal(p.location, page);
+    }
+    try {
+      return await decodeRemote(entry, p, opts, decodeBytes, false);
+    } catch (e) {
+      // parts of two versions of the file (it changed, or the cache held part of an older one)
+      if (!(e instanceof FileChanged)) throw e;
+      return await decodeRemote(entry, p, opts, decodeBytes, true);
+    }
   } catch (e) {
     throw entryError(entry, e);
   }
+}
+
+/** Names that are read by ranges as TIFFs (another remote file is fetched whole in one request). */
+const TIFF_NAME = /\.(tiff?|flex|btf|tf8|lsm)$/i;
+
+const asBuffer = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+
+async function decodeRemote(
+  entry: string,
+  p: ParsedEntry,
+  opts: EntryDecodeOptions,
+  decodeBytes: (bytes: Buffer, page: number) => Promise<DecodedImage>,
+  fresh: boolean,
+): Promise<DecodedImage> {
+  const tiff = TIFF_NAME.test(p.location.replace(/\?.*$/, '')) || p.hasSelectors;
+  if (!tiff) {
+    const bytes = fresh ? await new RangedFile(p.resolved, true).readAll() : await readLocation(p.location);
+    return await decodeBytes(asBuffer(bytes), opts.page ?? 0);
+  }
+  // one file object for the OME-XML and the pixels: the header is fetched once
+  const file = new RangedFile(p.resolved, fresh);
+  const page = p.hasSelectors ? await omeTiffPage(entry, (o, l) => file.read(o, l), p.selectors) : (opts.page ?? 0);
+  const got = await readTiffPage(file, page, entry);
+  if (got.kind === 'file') return await decodeBytes(asBuffer(got.bytes), page);
+  // a one-page TIFF standing for page `page`: decoded as page 0, reported as what it is
+  const img = await decodeBytes(asBuffer(got.bytes), 0);
+  return { ...img, page: got.page, pages: got.pages };
 }
 
 function planeToImage(entry: string, plane: Plane, maxPixels: number): DecodedImage {

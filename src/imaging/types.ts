@@ -20,7 +20,11 @@ export interface DecodedImage {
   bitDepth: 8 | 16 | 32;
   sampleFormat: SampleFormat;
   data: SampleArray;
-  /** Number of pages (IFDs) in the file; 1 for single-image formats. */
+  /**
+   * Number of pages (IFDs) in the file; 1 for single-image formats. For a remote TIFF page read by
+   * byte ranges, the directories after the page read are counted only where already fetched, so
+   * this is a lower bound there (src/imaging/tiff-ranges.ts).
+   */
   pages: number;
   /** The page that was decoded (0-based). */
   page: number;

@@ -1,6 +1,9 @@
 // A static file server on 127.0.0.1 (port 0) for the remote-source tests and bench: serves a
-// folder with byte ranges, counts requests by path, and misbehaves on demand: 503s, bodies cut
-// short, a Content-Length that lies, or no answer at all (stopped, then started again).
+// folder with byte ranges and an ETag (size and mtime, as common servers make it), counts requests
+// by path and logs their ranges, and misbehaves on demand: 503s, bodies cut short, a Content-Length
+// that lies, or no answer at all (stopped, then started again). `memory: true` keeps each file in
+// memory after its first request (the bench: the server's own reads then cost nothing);
+// `ranges: false` ignores Range headers, as some servers do.
 import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { readFile, stat } from 'node:fs/promises';
@@ -20,6 +23,8 @@ export interface TestServer {
   port: number;
   /** Requests received, by URL path (faulty answers included). */
   requests: Map<string, number>;
+  /** Every request in order: its path and Range header (null for none). */
+  log: Array<{ path: string; range: string | null }>;
   totalRequests(): number;
   /** The next `times` requests whose path matches get `fault` (Infinity: until cleared). */
   inject(fault: Fault, times: number, match?: RegExp): void;
@@ -31,14 +36,22 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function serveFolder(root: string): Promise<TestServer> {
+export interface ServeOptions {
+  memory?: boolean;
+  ranges?: boolean;
+}
+
+export async function serveFolder(root: string, options: ServeOptions = {}): Promise<TestServer> {
   const requests = new Map<string, number>();
+  const log: Array<{ path: string; range: string | null }> = [];
+  const held = new Map<string, { body: Buffer; etag: string }>();
   let faults: Array<{ fault: Fault; left: number; match: RegExp }> = [];
   const sockets = new Set<Socket>();
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     requests.set(path, (requests.get(path) ?? 0) + 1);
+    log.push({ path, range: req.headers.range ?? null });
     const f = faults.find((x) => x.left > 0 && x.match.test(path));
     if (f) f.left--;
     if (f?.fault === 'unavailable') {
@@ -47,16 +60,32 @@ export async function serveFolder(root: string): Promise<TestServer> {
     }
     const file = join(root, normalize(path).replace(/^(\.\.(\/|\\|$))+/, ''));
     let body: Buffer;
-    try {
-      if (!(await stat(file)).isFile()) throw new Error('not a file');
-      body = await readFile(file);
-    } catch {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
-      return;
+    let etag: string;
+    const kept = held.get(file);
+    if (kept) ({ body, etag } = kept);
+    else {
+      try {
+        const st = await stat(file);
+        if (!st.isFile()) throw new Error('not a file');
+        body = await readFile(file);
+        etag = `"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;
+        if (options.memory) held.set(file, { body, etag });
+      } catch {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+        return;
+      }
     }
     let status = 200;
-    const headers: Record<string, string> = { 'accept-ranges': 'bytes', 'content-type': 'application/octet-stream' };
-    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+    const headers: Record<string, string> = {
+      'content-type': 'application/octet-stream',
+      etag,
+      ...(options.ranges === false ? {} : { 'accept-ranges': 'bytes' }),
+    };
+    const range = options.ranges === false ? null : /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+    if (range && Number(range[1]) >= body.length) {
+      res.writeHead(416, { ...headers, 'content-range': `bytes */${body.length}` }).end();
+      return;
+    }
     if (range) {
       const start = Number(range[1]);
       const end = range[2] === '' ? body.length - 1 : Math.min(Number(range[2]), body.length - 1);
@@ -109,6 +138,7 @@ export async function serveFolder(root: string): Promise<TestServer> {
     url: `http://127.0.0.1:${port}`,
     port,
     requests,
+    log,
     totalRequests: () => [...requests.values()].reduce((a, b) => a + b, 0),
     inject(fault, times, match = /./) {
       faults.push({ fault, left: times, match });
