@@ -5,7 +5,7 @@
 // a local file. An OME-TIFF with selectors becomes the page they pick (ome-tiff.ts). Failures are
 // ImageErrors whose reason the build's reject carries (`fetch-failed: HTTP 503 after 5 tries`).
 import { parseEntry, EntryError, type ParsedEntry } from '../sources/fetch/entry.js';
-import { FetchError } from '../sources/fetch/http.js';
+import { cachedFilePath, FetchError } from '../sources/fetch/http.js';
 import { FileChanged, RangedFile } from '../sources/fetch/ranged-file.js';
 import { rangeReader, readLocation } from '../sources/fetch/read-bytes.js';
 import { channelEntries, OmeZarrError, readPlane, type Plane } from '../sources/ome-zarr.js';
@@ -47,10 +47,16 @@ export async function decodeEntry(
   try {
     const p = parseEntry(entry);
     if (p.zarr) return planeToImage(entry, await readPlane(entry), opts.maxPixels);
-    if (!p.remote) {
-      // OME-TIFF selectors: the page from the OME-XML
-      const page = p.hasSelectors ? await omeTiffPage(entry, rangeReader(p.location), p.selectors) : (opts.page ?? 0);
-      return await decodeLocal(p.location, page);
+    if (!p.remote) return await decodeLocalFile(entry, p.location, p, opts, decodeLocal);
+    // the whole file in the disk cache: read like a local file (messages still name the entry)
+    const cached = cachedFilePath(p.resolved);
+    if (cached !== undefined) {
+      try {
+        return await decodeLocalFile(entry, cached, p, opts, decodeLocal);
+      } catch (e) {
+        // evicted by another process between the look-up and the read: fetch it instead
+        if (!(e instanceof ImageError && e.reason === 'file not found')) throw e;
+      }
     }
     try {
       return await decodeRemote(entry, p, opts, decodeBytes, false);
@@ -62,6 +68,18 @@ export async function decodeEntry(
   } catch (e) {
     throw entryError(entry, e);
   }
+}
+
+async function decodeLocalFile(
+  entry: string,
+  path: string,
+  p: ParsedEntry,
+  opts: EntryDecodeOptions,
+  decodeLocal: (path: string, page: number) => Promise<DecodedImage>,
+): Promise<DecodedImage> {
+  // OME-TIFF selectors: the page from the OME-XML
+  const page = p.hasSelectors ? await omeTiffPage(entry, rangeReader(path), p.selectors) : (opts.page ?? 0);
+  return await decodeLocal(path, page);
 }
 
 /** Names that are read by ranges as TIFFs (another remote file is fetched whole in one request). */
@@ -85,6 +103,7 @@ async function decodeRemote(
   const file = new RangedFile(p.resolved, fresh);
   const page = p.hasSelectors ? await omeTiffPage(entry, (o, l) => file.read(o, l), p.selectors) : (opts.page ?? 0);
   const got = await readTiffPage(file, page, entry);
+  file.commit();
   if (got.kind === 'file') return await decodeBytes(asBuffer(got.bytes), page);
   // a one-page TIFF standing for page `page`: decoded as page 0, reported as what it is
   const img = await decodeBytes(asBuffer(got.bytes), 0);

@@ -138,14 +138,20 @@ test('a whole image, directory first (real files): the header block, the tag tab
     await sameAsLocal(join(dir, name), `${server.url}/${name}`);
     const stripEnd = Math.max(...offsets.map((o, k) => o + counts[k]));
     const outside = tables.filter(([a]) => a > 65535);
-    const expected: Array<[number, number]> = [[0, 65535]];
-    // the values lie together after the strips here: one request for all of them
-    if (outside.length > 0)
-      expected.push([Math.min(...outside.map(([a]) => a)), Math.max(...outside.map(([, b]) => b)) - 1]);
-    expected.push([65536, stripEnd - 1]);
-    assert.deepEqual(
-      server.log.map((l) => span(l.range)),
-      expected,
+    const spans = server.log.map((l) => span(l.range));
+    assert.deepEqual(spans[0], [0, 65535], `${name}: the header block first`);
+    // the values lie together after the strips here: one request for all of them (to the end of
+    // the file, a few bytes on)
+    if (outside.length > 0) assert.equal(spans[1][0], Math.min(...outside.map(([a]) => a)), name);
+    assert.equal(spans.length, outside.length > 0 ? 3 : 2, `${name}: ${JSON.stringify(spans)}`);
+    // then every strip not in the header block, in one request
+    const last = spans.at(-1) as [number, number];
+    assert.equal(last[0], 65536, name);
+    assert.ok(last[1] >= stripEnd - 1, name);
+    // every byte of the file once, no more
+    assert.equal(
+      spans.reduce((n, [a, b]) => n + b - a + 1, 0),
+      file.length,
       name,
     );
   }
@@ -214,8 +220,8 @@ test('a real 100-page TIFF (LZW): a page from the first block costs one request;
 });
 
 test('BigTIFF, 16-bit, 4 pages (libvips): each page over HTTP is the page read locally, for part of the bytes', async () => {
-  const w = 300;
-  const h = 200;
+  const w = 640;
+  const h = 480;
   const px = new Uint16Array(w * h * 4);
   for (let i = 0; i < px.length; i++) px[i] = (i * 13) % 60000;
   const path = join(dir, 'pages.btf.tif');
@@ -248,30 +254,50 @@ test('a server that ignores Range, and a PNG: the whole file in one request', as
   assert.deepEqual(server.log, [{ path: '/small.png', range: null }]);
 });
 
-test('a file replaced between two reads, half of it still in the cache: read again whole from the server', async () => {
+test('the cache: a whole file read by ranges is kept as one file, read again like a local one', async () => {
+  const cacheDir = join(dir, 'cache-whole');
+  configureFetch({ cacheDir });
+  await copyFile(sharedPath('images/cellprofiler_examples/ExampleFly/images/01_POS002_R.TIF'), join(dir, 'r.tif'));
+  const url = `${server.url}/r.tif`;
+  await sameAsLocal(join(dir, 'r.tif'), url);
+  const sent = server.log.length;
+  assert.equal(sent, 2);
+  // one body: the file itself (not its two ranges beside it)
+  const blobs = join(cacheDir, 'blobs');
+  const { readdirSync } = await import('node:fs');
+  const stored = readdirSync(blobs).flatMap((d) => readdirSync(join(blobs, d)).map((f) => join(blobs, d, f)));
+  assert.equal(stored.length, 1);
+  assert.ok(readFileSync(stored[0]).equals(readFileSync(join(dir, 'r.tif'))));
+  configureFetch({ cacheDir }); // as a new process would
+  resetFetchStats();
+  await sameAsLocal(join(dir, 'r.tif'), url);
+  assert.equal(server.log.length, sent, 'no request');
+  assert.equal(fetchStats.cacheHits, 1);
+});
+
+test('a file replaced between two reads, part of it still in the cache: read again from the server', async () => {
   const cacheDir = join(dir, 'cache');
   configureFetch({ cacheDir });
   const sub = join(dir, 'changing');
   await mkdir(sub);
-  const path = join(sub, 'c.tif');
-  const v1 = new Uint16Array(640 * 480).map((_, i) => i % 1000);
-  const v2 = new Uint16Array(700 * 500).map((_, i) => 3000 + (i % 777));
-  const write = (px: Uint16Array, w: number, h: number): Promise<unknown> =>
-    sharp(px, { raw: { width: w, height: h, channels: 1 } })
-      .toColourspace('grey16')
-      .tiff({ compression: 'none' })
-      .toFile(path);
-  await write(v1, 640, 480);
-  const url = `${server.url}/changing/c.tif`;
-  assert.deepEqual((await decodeImage(url)).data, v1);
-  // the file changes (new size, new ETag); the cache loses the pixels' entry but keeps the header's
-  await write(v2, 700, 500);
+  const path = join(sub, 'c.ome.tif');
+  const xml = (size: number): string =>
+    `<?xml version="1.0"?><OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06"><Image ID="Image:0"><Pixels ID="Pixels:0" DimensionOrder="XYZCT" Type="uint8" SizeX="${size}" SizeY="${size}" SizeC="2" SizeZ="3" SizeT="1"></Pixels></Image></OME>`;
+  const stack = (size: number, base: number): Uint8Array[] =>
+    Array.from({ length: 6 }, (_, p) => new Uint8Array(size * size).map((_, i) => (base + p * 30 + (i % 97)) & 0xff));
+  const v1 = stack(400, 0);
+  const v2 = stack(450, 7);
+  await writeFile(path, writeTiffPages(v1, 400, 400, xml(400)));
+  const url = `${server.url}/changing/c.ome.tif#c=1&z=1`;
+  assert.deepEqual((await decodeImage(url)).data, v1[4]);
+  // the file changes (new size, new ETag); the cache loses the pixels' entry but keeps the others
+  await writeFile(path, writeTiffPages(v2, 450, 450, xml(450)));
   const last = span(server.log.at(-1)?.range ?? null);
-  const key = DiskCache.keyOf(url, { offset: last[0], length: last[1] - last[0] + 1 });
+  const key = DiskCache.keyOf(`${server.url}/changing/c.ome.tif`, { offset: last[0], length: last[1] - last[0] + 1 });
   rmSync(join(cacheDir, 'keys', key.slice(0, 2), key));
   server.log.length = 0;
   const got = await decodeImage(url);
-  assert.deepEqual([got.width, got.height], [700, 500]);
-  assert.deepEqual(got.data, v2);
-  assert.ok(server.log.length > 0);
+  assert.deepEqual([got.width, got.height], [450, 450]);
+  assert.deepEqual(got.data, v2[4]);
+  assert.ok(server.log.length > 1);
 });

@@ -70,3 +70,22 @@ test('connections are kept open between requests; redirects are followed; a 410 
     return true;
   });
 });
+
+test('a cache folder that cannot be made is given up with one line on stderr; the bytes are still read', async () => {
+  configureFetch({ ...DEFAULT_FETCH, cacheDir: '/dev/null/cache' });
+  const said: string[] = [];
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((s: string) => {
+    said.push(String(s));
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    assert.equal((await fetchBytes(`${url}/data`))?.length, body.length);
+    assert.equal((await fetchBytes(`${url}/data`))?.length, body.length);
+  } finally {
+    process.stderr.write = write;
+    configureFetch(DEFAULT_FETCH);
+  }
+  assert.equal(said.length, 1);
+  assert.match(said[0], /the cache folder \/dev\/null\/cache cannot be used here .*; reading without it/);
+});

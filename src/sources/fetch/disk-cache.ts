@@ -10,7 +10,10 @@
 // a crash never leaves half a body under its digest, and a body another process evicted is a miss.
 import { createHash } from 'node:crypto';
 import {
+  closeSync,
   existsSync,
+  openSync,
+  readSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -106,7 +109,36 @@ export class DiskCache {
     return blobs;
   }
 
-  get(key: string): CacheHit | undefined {
+  /** The body file stored for `key` (marked used), when it is there whole. */
+  locate(key: string): string | undefined {
+    const blobs = this.load();
+    let entry: KeyFile;
+    try {
+      entry = JSON.parse(readFileSync(this.keyPath(key), 'utf8')) as KeyFile;
+    } catch {
+      return undefined;
+    }
+    const p = this.blobPath(entry.digest);
+    const now = Date.now();
+    try {
+      if (statSync(p).size !== entry.size) return undefined;
+      utimesSync(p, now / 1000, now / 1000);
+    } catch {
+      this.forgetBlob(entry.digest);
+      rmSync(this.keyPath(key), { force: true });
+      return undefined;
+    }
+    const blob = blobs.get(entry.digest);
+    if (blob) blob.used = now;
+    else {
+      blobs.set(entry.digest, { size: entry.size, used: now });
+      this.total += entry.size;
+    }
+    return p;
+  }
+
+  /** The bytes stored for `key`, read into `into` when they fit (a view of it is returned then). */
+  get(key: string, into?: Uint8Array): CacheHit | undefined {
     const blobs = this.load();
     let entry: KeyFile;
     try {
@@ -115,9 +147,9 @@ export class DiskCache {
       return undefined; // never stored, or a key file cut short: a miss either way
     }
     const p = this.blobPath(entry.digest);
-    let bytes: Buffer;
+    let bytes: Uint8Array;
     try {
-      bytes = readFileSync(p);
+      bytes = readBody(p, entry.size, into);
     } catch {
       // its body was evicted (maybe by another process): forget the key too
       this.forgetBlob(entry.digest);
@@ -139,7 +171,7 @@ export class DiskCache {
       this.total += bytes.length;
     }
     return {
-      bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+      bytes,
       meta: { total: entry.total ?? null, validator: entry.validator ?? null, whole: entry.whole === true },
     };
   }
@@ -214,6 +246,26 @@ export class DiskCache {
         }
       }
     }
+  }
+}
+
+/** A body file's bytes, read straight into `into` when `size` fits there. */
+function readBody(path: string, size: number, into?: Uint8Array): Uint8Array {
+  if (!into || size > into.length) {
+    const b = readFileSync(path);
+    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  }
+  const fd = openSync(path, 'r');
+  try {
+    let got = 0;
+    while (got < size) {
+      const n = readSync(fd, into, got, size - got, got);
+      if (n === 0) break;
+      got += n;
+    }
+    return into.subarray(0, got);
+  } finally {
+    closeSync(fd);
   }
 }
 

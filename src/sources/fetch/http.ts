@@ -82,6 +82,26 @@ function diskCache(): DiskCache | null {
   return cache;
 }
 
+/**
+ * Runs a cache operation; a cache that cannot be used (a folder that cannot be made here, a full
+ * disk) is given up for this process with one line on stderr: the bytes are fetched instead, never
+ * a failed read.
+ */
+function withCache<T>(op: (c: DiskCache) => T): T | undefined {
+  const c = diskCache();
+  if (!c) return undefined;
+  try {
+    return op(c);
+  } catch (e) {
+    process.stderr.write(
+      `cytoimagenet: the cache folder ${c.dir} cannot be used here (${(e as Error).message}); reading without it\n`,
+    );
+    settings = { ...settings, cacheDir: null };
+    cache = null;
+    return undefined;
+  }
+}
+
 /** What this process fetched: requests sent (tries included), bytes received, cache hits. */
 export interface FetchStats {
   requests: number;
@@ -142,11 +162,20 @@ export interface FetchOptions {
   allowMissing?: boolean;
   /** Ask the server even when the cache holds the bytes (the cache is still written). */
   fresh?: boolean;
+  /**
+   * Where the body goes when it fits (a range of a buffer the caller holds for the whole file):
+   * the bytes returned are then a view of it, and no buffer is allocated for them.
+   */
+  into?: Uint8Array;
+  /** Write what the server sends to the cache (default true; see storeFetched). */
+  store?: boolean;
 }
 
 /** A response: its body, and what the server said about the whole file. */
 export interface Fetched extends CachedMeta {
   bytes: Uint8Array;
+  /** The bytes came from the disk cache. */
+  cached?: boolean;
 }
 
 /** Retry only what may pass: server errors, throttling, timeouts, broken connections. */
@@ -178,17 +207,39 @@ export async function fetchBytes(url: string, opts: FetchOptions = {}): Promise<
 }
 
 /**
+ * Stores a response in the disk cache (when there is one) under `url` and `range`: for readers that
+ * fetch with `store: false` and decide afterwards what is worth keeping (ranged-file.ts keeps one
+ * whole file rather than its parts, when it read them all).
+ */
+export function storeFetched(url: string, range: { offset: number; length: number } | undefined, got: Fetched): void {
+  withCache((c) =>
+    c.put(DiskCache.keyOf(url, range), got.bytes, { total: got.total, validator: got.validator, whole: got.whole }),
+  );
+}
+
+/**
+ * The disk cache's file of the whole of `url`, for a reader that can take a path (libvips reads it
+ * as it reads a local file: no buffer in this process). Counted as a cache hit; undefined when the
+ * cache does not hold it. The file may be evicted by another process before it is opened: a reader
+ * that then finds it missing fetches instead.
+ */
+export function cachedFilePath(url: string): string | undefined {
+  const path = withCache((c) => c.locate(DiskCache.keyOf(url)));
+  if (path) fetchStats.cacheHits++;
+  return path;
+}
+
+/**
  * The response to a GET of `url` (or its range), with the file's total size and validator. When a
  * range was asked and `whole` is true, the server sent the whole file instead.
  */
 export async function fetchResource(url: string, opts: FetchOptions = {}): Promise<Fetched | undefined> {
-  const store = diskCache();
-  const key = store ? DiskCache.keyOf(url, opts.range) : '';
-  if (store && !opts.fresh) {
-    const hit = store.get(key);
+  const key = settings.cacheDir !== null ? DiskCache.keyOf(url, opts.range) : '';
+  if (key && !opts.fresh) {
+    const hit = withCache((c) => c.get(key, opts.into));
     if (hit) {
       fetchStats.cacheHits++;
-      return { bytes: hit.bytes, ...hit.meta };
+      return { bytes: hit.bytes, ...hit.meta, cached: true };
     }
   }
   const { tries, backoffMs, timeoutMs } = settings;
@@ -200,7 +251,8 @@ export async function fetchResource(url: string, opts: FetchOptions = {}): Promi
     try {
       const got = await withHostSlot(url, () => oneTry(url, opts, timeoutMs, 0));
       if (got === undefined) return undefined;
-      if (store) store.put(key, got.bytes, { total: got.total, validator: got.validator, whole: got.whole });
+      if (key && opts.store !== false)
+        withCache((c) => c.put(key, got.bytes, { total: got.total, validator: got.validator, whole: got.whole }));
       return got;
     } catch (e) {
       if (e instanceof FetchError) throw e;
@@ -305,13 +357,24 @@ function oneTry(url: string, opts: FetchOptions, timeoutMs: number, hops: number
   });
 }
 
-/** The body, checked against Content-Length (a connection closed early or a lying length is an error). */
-function readBody(res: http.IncomingMessage): Promise<Uint8Array> {
+/**
+ * The body, checked against Content-Length (a connection closed early or a lying length is an
+ * error), written into `target` when it fits.
+ */
+function readBody(res: http.IncomingMessage, target?: Uint8Array): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const header = res.headers['content-length'];
     const declared = header === undefined ? -1 : Number(header);
-    // one buffer of the declared size (no concatenation); chunks only when the size is not said
-    const into = declared >= 0 && declared <= 1 << 30 ? new Uint8Array(declared) : null;
+    // one buffer of the declared size (no concatenation); chunks only when the size is not said.
+    // allocUnsafeSlow: not zeroed (every byte is written before it is returned) and not pooled.
+    const into =
+      declared < 0
+        ? null
+        : target && declared <= target.length
+          ? target.subarray(0, declared)
+          : declared <= 1 << 30
+            ? new Uint8Array(Buffer.allocUnsafeSlow(declared).buffer, 0, declared)
+            : null;
     const chunks: Buffer[] = [];
     let got = 0;
     let done = false;

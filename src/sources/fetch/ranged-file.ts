@@ -6,7 +6,14 @@
 // Last-Modified, see disk-cache.ts): one that does not means the file changed between two requests
 // (or the cache held an older version of part of it), and the read ends in FileChanged so the
 // caller can start again without the cache.
-import { fetchResource, type Fetched } from './http.js';
+// Once the size is known (after the first response), a file up to DIRECT_LIMIT gets one buffer of
+// its size, and every later response is read straight into its place there: a whole-file read
+// then hands the decoder that buffer, with no copy and no other large allocation (fresh large
+// buffers cost page faults and garbage collections, which showed in a build's time).
+// Responses are not written to the disk cache as they come: commit() writes the whole file as one
+// entry when the reader ended up with all of it (the next read then decodes the cache's file by
+// its path, see cachedFilePath), else each response under its own range.
+import { fetchResource, storeFetched, type Fetched } from './http.js';
 
 export interface Span {
   offset: number;
@@ -19,6 +26,9 @@ export const COALESCE_GAP = 64 * 1024;
 /** The least a metadata read fetches: directories and their tables usually lie together. */
 export const READ_BLOCK = 64 * 1024;
 
+/** Files up to this size are read into one buffer of their size; larger ones span by span. */
+export const DIRECT_LIMIT = 512 * 1024 * 1024;
+
 export class FileChanged extends Error {
   constructor(readonly url: string) {
     super(`${url}: the file changed on the server while it was read`);
@@ -27,8 +37,10 @@ export class FileChanged extends Error {
 }
 
 export class RangedFile {
-  /** Bytes held, by offset (sorted, not overlapping). */
+  /** Bytes held, by offset (sorted, not overlapping); views of `buf` when there is one. */
   private held: Array<{ offset: number; bytes: Uint8Array }> = [];
+  /** The whole file's buffer (see DIRECT_LIMIT), where responses are read into place. */
+  private buf: Uint8Array | null = null;
   /** The file's size, once a response said it. */
   total: number | null = null;
   validator: string | null = null;
@@ -36,6 +48,8 @@ export class RangedFile {
   whole = false;
   /** Requests this file made (cache hits included). */
   requests = 0;
+  /** Responses from the server, not yet in the disk cache. */
+  private unstored: Array<{ range: Span; res: Fetched }> = [];
 
   constructor(
     readonly url: string,
@@ -52,6 +66,11 @@ export class RangedFile {
   bytes(offset: number, length: number): Uint8Array {
     const end = Math.min(offset + length, this.total ?? offset + length);
     if (end <= offset) return new Uint8Array(0);
+    if (this.buf) {
+      if (this.gaps([{ offset, length: end - offset }]).length > 0)
+        throw new Error(`bytes ${offset}–${end} of ${this.url} are not all held`);
+      return this.buf.subarray(offset, end);
+    }
     for (const h of this.held)
       if (h.offset <= offset && end <= h.offset + h.bytes.length)
         return h.bytes.subarray(offset - h.offset, end - h.offset);
@@ -85,7 +104,7 @@ export class RangedFile {
     if (this.total === null) await this.read(0, 1);
     if (this.total === null) {
       // the server never said the size: one plain GET
-      const res = (await fetchResource(this.url, { fresh: this.fresh })) as Fetched;
+      const res = (await fetchResource(this.url, { fresh: this.fresh, store: false })) as Fetched;
       this.accept({ offset: 0, length: res.bytes.length }, { ...res, whole: true });
     } else await this.fetch([{ offset: 0, length: this.total }]);
     return this.bytes(0, this.total as number);
@@ -94,6 +113,21 @@ export class RangedFile {
   /** Fetches what of these spans is not held: merged across small gaps, the requests in parallel. */
   async fetch(spans: Span[], gap = COALESCE_GAP): Promise<void> {
     const missing = this.gaps(spans);
+    // small gaps to what is held, to the file's start and to its end are fetched too, so that the
+    // pieces join up (a single-page TIFF read for all its strips ends up held whole, in one piece)
+    const edges = [0, ...this.held.flatMap((h) => [h.offset, h.offset + h.bytes.length])];
+    if (this.total !== null) edges.push(this.total);
+    for (const m of missing) {
+      const start = Math.max(...edges.filter((e) => e <= m.offset && m.offset - e <= gap), m.offset - gap - 1);
+      if (start >= m.offset - gap) {
+        m.length += m.offset - start;
+        m.offset = start;
+      }
+      const end = m.offset + m.length;
+      const next = Math.min(...edges.filter((e) => e >= end && e - end <= gap));
+      if (next !== Number.POSITIVE_INFINITY) m.length = next - m.offset;
+    }
+    missing.sort((a, b) => a.offset - b.offset);
     const merged: Span[] = [];
     for (const s of missing) {
       const prev = merged[merged.length - 1];
@@ -103,14 +137,39 @@ export class RangedFile {
     }
     // bridge a merged gap with bytes already held: fetch only what is not (no byte twice)
     const requests = this.gaps(merged);
+    const buf = this.buf;
     const got = await Promise.all(
-      requests.map(async (r) => ({ r, res: await fetchResource(this.url, { range: r, fresh: this.fresh }) })),
+      requests.map(async (r) => ({
+        r,
+        res: await fetchResource(this.url, {
+          range: r,
+          fresh: this.fresh,
+          into: buf ? buf.subarray(r.offset, r.offset + r.length) : undefined,
+          store: false,
+        }),
+      })),
     );
     for (const { r, res } of got) this.accept(r, res as Fetched);
   }
 
+  /** Writes what came from the server to the disk cache (when there is one): see the header. */
+  commit(): void {
+    if (this.unstored.length === 0) return;
+    const total = this.total;
+    if (total !== null && this.has(0, total)) {
+      storeFetched(this.url, undefined, {
+        bytes: this.bytes(0, total),
+        total,
+        validator: this.validator,
+        whole: false,
+      });
+    } else for (const { range, res } of this.unstored) storeFetched(this.url, range, res);
+    this.unstored = [];
+  }
+
   private accept(r: Span, res: Fetched): void {
     this.requests++;
+    if (!res.cached) this.unstored.push({ range: r, res });
     if (this.total !== null && res.total !== null && res.total !== this.total) throw new FileChanged(this.url);
     if (this.validator !== null && res.validator !== null && res.validator !== this.validator)
       throw new FileChanged(this.url);
@@ -119,12 +178,29 @@ export class RangedFile {
     if (res.whole) {
       this.whole = true;
       this.total = res.bytes.length;
+      this.buf = res.bytes;
       this.held = [{ offset: 0, bytes: res.bytes }];
       return;
     }
     // no total said (`Content-Range: bytes a-b/*`): a short answer still tells where the file ends
     if (this.total === null && res.bytes.length < r.length) this.total = r.offset + res.bytes.length;
-    this.insert(r.offset, res.bytes);
+    let bytes = res.bytes;
+    if (this.buf) {
+      // read into place already, unless the body did not fit there
+      const view = this.buf.subarray(r.offset, r.offset + bytes.length);
+      if (bytes.buffer !== this.buf.buffer || bytes.byteOffset !== view.byteOffset) view.set(bytes);
+      bytes = view;
+    }
+    this.insert(r.offset, bytes);
+    if (this.buf === null && this.total !== null && this.total <= DIRECT_LIMIT) {
+      // the size is known now: one buffer for the file, what is held copied into place
+      const buf = new Uint8Array(Buffer.allocUnsafeSlow(this.total).buffer, 0, this.total);
+      for (const h of this.held) {
+        buf.set(h.bytes, h.offset);
+        h.bytes = buf.subarray(h.offset, h.offset + h.bytes.length);
+      }
+      this.buf = buf;
+    }
   }
 
   private insert(offset: number, bytes: Uint8Array): void {
