@@ -65,6 +65,7 @@ import type { ShardTiming } from './queue-link.js';
 import type { DroppedLabel, Job, JobResult } from './types.js';
 import { configureFetch } from '../sources/fetch/http.js';
 import { setS3Endpoint } from '../sources/fetch/entry.js';
+import { remoteReadSettings } from '../sources/fetch/remote-settings.js';
 
 export interface BuildOptions extends BuildOptionsInput {
   /** Show a progress bar / progress lines (default true). */
@@ -356,6 +357,7 @@ async function build(
         await distributor.run(todo, {
           stagingDir,
           jobTimeoutMs: opts.jobTimeout * 1000,
+          remote: remoteReadSettings(),
           onFetched: (b) => bar.fetched(b),
           onResult: (r, host) => {
             journal.append(r);

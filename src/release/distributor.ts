@@ -7,6 +7,7 @@
 // alone then rejected `worker-crashed`, a watchdog's timeout) happens the same way on both.
 import type { Job, JobResult } from './types.js';
 import { runPool, WarmWorkers } from './worker-pool.js';
+import type { RemoteReadSettings } from '../sources/fetch/remote-settings.js';
 
 export interface RunContext {
   /** Absolute folder, in the coordinator's view of the filesystem, that jobs stage PNGs in. */
@@ -17,6 +18,8 @@ export interface RunContext {
   jobTimeoutMs?: number;
   /** Bytes fetched over HTTP by the workers, as they report them (remote sources; local pool only). */
   onFetched?: (bytes: number) => void;
+  /** How the build reads remote sources: a queue's shards carry it to the workers (a local pool inherits it). */
+  remote?: RemoteReadSettings;
 }
 
 export interface Distributor {
@@ -44,6 +47,7 @@ export class LocalDistributor implements Distributor {
       warm: this.warm,
       stagingDir: ctx.stagingDir,
       jobTimeoutMs: ctx.jobTimeoutMs,
+      remote: ctx.remote,
       onResult: (r) => ctx.onResult(r, 'local'),
       onFetched: ctx.onFetched,
     });

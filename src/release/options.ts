@@ -147,6 +147,17 @@ export const workerOptionsSchema = z
         repeatable: true,
       },
     ),
+    // This machine's own cache of fetched bytes, in place of the build's --cache (which names a
+    // folder as the coordinator sees it).
+    cache: flag(z.string().min(1, '--cache DIR must name a folder').optional(), {
+      flag: '--cache <dir>',
+      help: "keep bytes fetched from URL sources in this machine's folder (instead of the build's --cache)",
+    }),
+    cacheMaxMb: flag(integerOption('--cache-max-mb', 1), {
+      flag: '--cache-max-mb <n>',
+      help: 'cap on the --cache folder, least recently used evicted',
+      defaultHelp: "the build's",
+    }),
   })
   .strict();
 

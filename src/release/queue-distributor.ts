@@ -97,6 +97,7 @@ export class QueueDistributor implements Distributor {
         marker: this.o.marker,
         probes: this.probes(jobs),
         jobTimeoutMs: ctx.jobTimeoutMs,
+        remote: ctx.remote,
         jobs,
       },
       // Kept when finished: the coordinator reads and removes it (it may be down when it finishes).

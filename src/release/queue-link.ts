@@ -4,6 +4,7 @@
 // elsewhere. See docs/build.md "Scaling out".
 import { posix } from 'node:path';
 import type { ConnectionOptions } from 'bullmq';
+import type { RemoteReadSettings } from '../sources/fetch/remote-settings.js';
 import { UserError } from '../util/errors.js';
 import type { Job, JobResult } from './types.js';
 
@@ -23,6 +24,12 @@ export interface ShardData {
   probes: string[];
   /** The build's --job-timeout in milliseconds (absent from shards queued before it existed). */
   jobTimeoutMs?: number;
+  /**
+   * How the build reads remote sources: --cache (a path as the coordinator sees it), --cache-max-mb,
+   * --s3-endpoint, and the fetch tries, backoff, timeout and per-host limit (absent from shards
+   * queued before it existed: the worker's environment decides then).
+   */
+  remote?: RemoteReadSettings;
   jobs: Job[];
 }
 

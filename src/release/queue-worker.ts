@@ -7,13 +7,16 @@
 // shard's source folders; if not, the shard fails with the path and this host's name, and is
 // retried on another machine. SIGTERM or SIGINT: the shard in hand is finished, then the worker
 // exits; after a SIGKILL the shard's lock lapses and BullMQ hands it to another worker.
+// Remote sources are read as the build says (its shards carry --cache, --s3-endpoint and the fetch
+// retry settings); `worker --cache DIR` puts this machine's own folder in place of the build's.
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname, isAbsolute, join } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { type Job as BullJob, UnrecoverableError, Worker } from 'bullmq';
 import { BUILD } from '../defaults.js';
 import { validateOptions } from '../util/zod-options.js';
 import { type WorkerOptionsInput, workerOptionsSchema } from './options.js';
+import { remoteReadSettings, type RemoteReadSettings } from '../sources/fetch/remote-settings.js';
 import type { Job, JobResult } from './types.js';
 import { runPool, WarmWorkers } from './worker-pool.js';
 import {
@@ -42,6 +45,24 @@ export interface RunningQueueWorker {
 function mountBackoffMs(): number {
   const v = Number(process.env.CYTOIMAGENET_QUEUE_MOUNT_BACKOFF_MS);
   return Number.isFinite(v) && v >= 0 ? v : 30_000;
+}
+
+/**
+ * How this worker reads a shard's remote sources: the build's settings (its cache folder mapped
+ * through --path-map), this machine's --cache and --cache-max-mb in their place when given; for a
+ * shard without settings, this process's own (its environment's).
+ */
+export function shardRemoteSettings(
+  shard: RemoteReadSettings | undefined,
+  opts: { cache?: string; cacheMaxMb?: number },
+  map: PathMap,
+): RemoteReadSettings {
+  const s = shard
+    ? { ...shard, cacheDir: shard.cacheDir === null ? null : map.local(shard.cacheDir) }
+    : remoteReadSettings();
+  if (opts.cache !== undefined) s.cacheDir = resolve(opts.cache);
+  if (opts.cacheMaxMb !== undefined) s.cacheMaxBytes = opts.cacheMaxMb * 1024 * 1024;
+  return s;
 }
 
 export function startQueueWorker(options: QueueWorkerOptions): RunningQueueWorker {
@@ -103,6 +124,7 @@ export function startQueueWorker(options: QueueWorkerOptions): RunningQueueWorke
       stagingDir: map.local(d.stagingDir),
       // The build's watchdog (docs/build.md, --job-timeout): a stuck image ends in a reject here too.
       jobTimeoutMs: d.jobTimeoutMs ?? BUILD.jobTimeoutSeconds * 1000,
+      remote: shardRemoteSettings(d.remote, opts, map),
       onResult: (r) => results.push(map.empty || r.ok ? r : { ...r, detail: map.shared(r.detail) }),
     });
     const endedAt = Date.now();

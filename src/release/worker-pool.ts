@@ -6,6 +6,7 @@
 // (a decoder stuck on a hostile file) is handled the same way: its worker is killed, the job is
 // retried once alone, then rejected with reason `timeout`.
 import { fork, type ChildProcess } from 'node:child_process';
+import type { RemoteReadSettings } from '../sources/fetch/remote-settings.js';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { IMAGING } from '../defaults.js';
@@ -76,6 +77,8 @@ export interface PoolOptions {
   onResult: (result: JobResult) => void;
   /** Bytes the workers fetched over HTTP, as they report them (remote sources). */
   onFetched?: (bytes: number) => void;
+  /** How the workers read remote sources (default: the settings they inherited at fork). */
+  remote?: RemoteReadSettings;
 }
 
 interface Slot {
@@ -290,7 +293,7 @@ export function runPool(jobs: readonly Job[], opts: PoolOptions): Promise<void> 
         child.off('error', onError);
         child.off('exit', onExit);
       };
-      child.send({ type: 'setup', setup: { stagingDir: opts.stagingDir } } satisfies ToWorker);
+      child.send({ type: 'setup', setup: { stagingDir: opts.stagingDir, remote: opts.remote } } satisfies ToWorker);
       feed(slot);
     };
 

@@ -1,9 +1,12 @@
 // Messages between the build's main process and its worker processes (JSON over the IPC channel).
+import type { RemoteReadSettings } from '../sources/fetch/remote-settings.js';
 import type { Job, JobResult } from './types.js';
 
 export interface WorkerSetup {
   /** Absolute folder the worker stages PNGs in. */
   stagingDir: string;
+  /** How to read remote sources (a queue worker's shards carry the build's); absent: the environment's. */
+  remote?: RemoteReadSettings;
 }
 
 export type ToWorker =

@@ -12,6 +12,7 @@ import { appendFileSync } from 'node:fs';
 import type { FromWorker, ToWorker, WorkerSetup } from './worker-protocol.js';
 import type { Job } from './types.js';
 import { fetchStats } from '../sources/fetch/http.js';
+import { applyRemoteReadSettings } from '../sources/fetch/remote-settings.js';
 
 // Bytes fetched over HTTP already reported to the main process (for its progress bar).
 let reportedBytes = 0;
@@ -135,8 +136,11 @@ async function drain(): Promise<void> {
 }
 
 process.on('message', (msg: ToWorker) => {
-  if (msg.type === 'setup') setup = msg.setup;
-  else if (msg.type === 'job') {
+  if (msg.type === 'setup') {
+    setup = msg.setup;
+    // a queue worker's shard says how to read remote sources (each shard: workers outlive shards)
+    if (setup.remote) applyRemoteReadSettings(setup.remote);
+  } else if (msg.type === 'job') {
     queue.push(msg.job);
     // a job that arrives after the running one's decode finished is decoded ahead now
     if (busy && runningDecoded) decodeAhead();

@@ -66,14 +66,19 @@ function stripFragment(entry: string): string {
 /** The default S3 endpoint (virtual-host style is not used: bucket names with dots break TLS). */
 export const DEFAULT_S3_ENDPOINT = 'https://s3.amazonaws.com';
 
-let s3Endpoint = process.env.CYTOIMAGENET_S3_ENDPOINT ?? DEFAULT_S3_ENDPOINT;
+let currentS3Endpoint = process.env.CYTOIMAGENET_S3_ENDPOINT ?? DEFAULT_S3_ENDPOINT;
 
 /** Where s3://bucket/key is read from: `${endpoint}/bucket/key` (path style). */
 export function setS3Endpoint(endpoint: string): void {
-  s3Endpoint = endpoint.replace(/\/+$/, '');
+  currentS3Endpoint = endpoint.replace(/\/+$/, '');
 }
 
-export function s3Url(location: string, endpoint = s3Endpoint): string {
+/** The endpoint s3:// entries are read through in this process. */
+export function s3Endpoint(): string {
+  return currentS3Endpoint;
+}
+
+export function s3Url(location: string, endpoint = currentS3Endpoint): string {
   const rest = location.replace(/^s3:\/\//i, '');
   return `${endpoint.replace(/\/+$/, '')}/${rest}`;
 }
