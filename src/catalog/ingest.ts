@@ -21,6 +21,7 @@ import { adapterByName, ADAPTER_NAMES } from '../sources/registry.js';
 import { listFiles } from '../sources/walk.js';
 import { isRemote, isZarrEntry, REMOTE_ENTRY_SQL } from '../sources/fetch/entry.js';
 import { listRemotePresent } from './remote-files.js';
+import { fillZarrChannels } from './zarr-channels.js';
 
 export interface SourceIngestReport {
   config: string;
@@ -693,6 +694,9 @@ async function ingestOne(
       );
     }
     step('unique');
+    // OME-Zarr entries whose table named no channels: the images' own channel names
+    await fillZarrChannels(conn, CATALOG_TABLE, 'new_dirs', root, rules);
+    step('zarr channels');
     const licence = config.licence ?? staged.licence ?? null;
     const citation = config.citation ?? staged.citation ?? null;
     // database/name of a source: those of its first row (a streamed stage is not read again for it).

@@ -56,6 +56,8 @@ export interface OmeImage {
   levels: string[];
   /** Channel names in axis order: omero.channels[].label, else c0, c1, … */
   channels: string[];
+  /** Whether every name came from an omero label (not a c0, c1, … stand-in). */
+  labelled: boolean;
   /** Shape of level 0. */
   shape: number[];
   dtype: string;
@@ -154,6 +156,7 @@ async function openUncached(p: ParsedEntry): Promise<OmeImage> {
   );
   const channels = Array.from({ length: nC }, (_, i) => (labels[i] ? labels[i] : `c${i}`));
   return {
+    labelled: labels.length >= nC && labels.slice(0, nC).every((l) => l !== ''),
     location: p.location,
     store,
     zarrVersion: version,
