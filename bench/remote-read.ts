@@ -170,7 +170,7 @@ async function main(): Promise<void> {
     );
     console.log(`  disk (baseline)        ${d.toFixed(2)} s   ${(nSets / d).toFixed(2)} sets/s`);
     console.log(
-      `  loopback HTTP          ${h.toFixed(2)} s   ${(nSets / h).toFixed(2)} sets/s   ${(h / d).toFixed(2)}× disk (goal ≤ 1.2×), ${requests} requests for ${nSets * 3} files (header, directory, strips)`,
+      `  loopback HTTP          ${h.toFixed(2)} s   ${(nSets / h).toFixed(2)} sets/s   ${(h / d).toFixed(2)}× disk (goal ≤ 1.2×), ${requests} ranged requests for ${nSets * 3} files (header block, then the rest)`,
     );
     console.log(
       `  HTTP, --cache hit      ${c.toFixed(2)} s   ${(nSets / c).toFixed(2)} sets/s   ${(c / d).toFixed(2)}× disk (goal ≤ 1.05×), 0 requests`,

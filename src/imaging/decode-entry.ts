@@ -101,13 +101,18 @@ async function decodeRemote(
   }
   // one file object for the OME-XML and the pixels: the header is fetched once
   const file = new RangedFile(p.resolved, fresh);
-  const page = p.hasSelectors ? await omeTiffPage(entry, (o, l) => file.read(o, l), p.selectors) : (opts.page ?? 0);
-  const got = await readTiffPage(file, page, entry);
-  file.commit();
-  if (got.kind === 'file') return await decodeBytes(asBuffer(got.bytes), page);
-  // a one-page TIFF standing for page `page`: decoded as page 0, reported as what it is
-  const img = await decodeBytes(asBuffer(got.bytes), 0);
-  return { ...img, page: got.page, pages: got.pages };
+  try {
+    const page = p.hasSelectors ? await omeTiffPage(entry, (o, l) => file.read(o, l), p.selectors) : (opts.page ?? 0);
+    const got = await readTiffPage(file, page, entry);
+    file.commit();
+    if (got.kind === 'file') return await decodeBytes(asBuffer(got.bytes), page);
+    // a one-page TIFF standing for page `page`: decoded as page 0, reported as what it is
+    const img = await decodeBytes(asBuffer(got.bytes), 0);
+    return { ...img, page: got.page, pages: got.pages };
+  } finally {
+    // decoded (the pixels are the decoder's own buffer) or failed: the file's bytes are done with
+    file.release();
+  }
 }
 
 function planeToImage(entry: string, plane: Plane, maxPixels: number): DecodedImage {

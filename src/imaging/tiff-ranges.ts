@@ -1,5 +1,6 @@
 // A remote TIFF read by byte ranges: its header, the chain of image directories up to the chosen
-// page, that page's tag values, then only that page's strips or tiles,
+// page, that page's tag values, then only that page's strips or tiles (page 0 with its directory
+// after its pixels, as libvips writes: everything after the header block in one request),
 // adjacent ones merged into few requests (src/sources/fetch/ranged-file.ts). When what was read
 // covers the whole file (a single-page TIFF read whole: header + strips, merged), the decoder gets
 // the file itself; otherwise it gets a small TIFF of that one page, the chosen directory with its
@@ -9,7 +10,7 @@
 // whole file, so the decoder's verdict and message are those of a local read. Directories after the
 // chosen one are counted only as far as the bytes already fetched hold them: `pages` is then a
 // lower bound (a page past the end is still reported with the file's true page count).
-import type { RangedFile } from '../sources/fetch/ranged-file.js';
+import { READ_BLOCK, type RangedFile } from '../sources/fetch/ranged-file.js';
 import { ImageError } from './image-error.js';
 import { sniffContainer } from './sniff.js';
 
@@ -20,6 +21,13 @@ export type RangedTiff =
 
 /** The first request: a TIFF's header, and often its first directory and tag values. */
 export const TIFF_HEAD_BYTES = 64 * 1024;
+
+/**
+ * Page 0 whose directory lies past the header block, at most this far: the bytes before the
+ * directory are taken to be its pixels (as libtiff and libvips write a page: pixels, then
+ * directory) and come in one request with the directory, one round trip fewer.
+ */
+export const PAGE0_AHEAD_BYTES = 16 * 1024 * 1024;
 
 const TYPE_SIZE: Record<number, number> = {
   1: 1,
@@ -89,6 +97,8 @@ export async function readTiffPage(file: RangedFile, page: number, name: string)
 
   // the directory chain up to the chosen page (and on, while the bytes are held already)
   let off = big ? uint(head, 8, 8, le) : uint(head, 4, 4, le);
+  if (page === 0 && off > head.length && off - head.length <= PAGE0_AHEAD_BYTES && off < total)
+    await file.fetch([{ offset: head.length, length: off - head.length + READ_BLOCK }]);
   const seen = new Set<number>();
   let pages = 0;
   let chosen: Entry[] | null = null;

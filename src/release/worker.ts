@@ -13,6 +13,7 @@ import type { FromWorker, ToWorker, WorkerSetup } from './worker-protocol.js';
 import type { Job } from './types.js';
 import { fetchStats } from '../sources/fetch/http.js';
 import { applyRemoteReadSettings } from '../sources/fetch/remote-settings.js';
+import { reuseFileBuffers } from '../sources/fetch/buffer-pool.js';
 
 // Bytes fetched over HTTP already reported to the main process (for its progress bar).
 let reportedBytes = 0;
@@ -24,6 +25,9 @@ sharp.cache(false);
 // sharp's typed-array outputs (faster, but never freed: src/imaging/sharp-output.ts): this process
 // is replaced once its memory passes BUILD.workerRetireMb.
 useTypedArrayOutputs();
+// With libvips's cache off, nothing refers to a remote file's bytes after its decode: the next
+// file may reuse the buffer (src/sources/fetch/buffer-pool.ts).
+reuseFileBuffers(true);
 
 let setup: WorkerSetup | null = null;
 const queue: Job[] = [];

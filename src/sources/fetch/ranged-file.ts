@@ -13,6 +13,7 @@
 // Responses are not written to the disk cache as they come: commit() writes the whole file as one
 // entry when the reader ended up with all of it (the next read then decodes the cache's file by
 // its path, see cachedFilePath), else each response under its own range.
+import { giveBuffer, takeBuffer } from './buffer-pool.js';
 import { fetchResource, storeFetched, type Fetched } from './http.js';
 
 export interface Span {
@@ -152,6 +153,18 @@ export class RangedFile {
     for (const { r, res } of got) this.accept(r, res as Fetched);
   }
 
+  /**
+   * Done with the file: its buffer may serve the next file (buffer-pool.ts). Nothing read from it
+   * may be used afterwards.
+   */
+  release(): void {
+    const buf = this.buf;
+    this.buf = null;
+    this.held = [];
+    this.unstored = [];
+    if (buf) giveBuffer(buf);
+  }
+
   /** Writes what came from the server to the disk cache (when there is one): see the header. */
   commit(): void {
     if (this.unstored.length === 0) return;
@@ -194,7 +207,7 @@ export class RangedFile {
     this.insert(r.offset, bytes);
     if (this.buf === null && this.total !== null && this.total <= DIRECT_LIMIT) {
       // the size is known now: one buffer for the file, what is held copied into place
-      const buf = new Uint8Array(Buffer.allocUnsafeSlow(this.total).buffer, 0, this.total);
+      const buf = takeBuffer(this.total);
       for (const h of this.held) {
         buf.set(h.bytes, h.offset);
         h.bytes = buf.subarray(h.offset, h.offset + h.bytes.length);
