@@ -435,23 +435,72 @@ export async function urlExists(url: string): Promise<boolean> {
   const { tries, backoffMs, timeoutMs } = settings;
   let last = '';
   let lastStatus: number | null = null;
+  let resent = false;
   for (let attempt = 0; attempt < tries; attempt++) {
     if (attempt > 0) await sleep(backoffMs * 2 ** (attempt - 1));
     try {
       return await withHostSlot(url, async () => {
-        fetchStats.requests++;
-        const res = await fetch(url, { method: 'HEAD', signal: AbortSignal.timeout(timeoutMs) });
-        await res.body?.cancel().catch(() => undefined);
-        if (res.ok) return true;
-        if (res.status === 404 || res.status === 403 || res.status === 410) return false;
-        if (retryable(res.status)) throw new HttpStatus(res.status);
-        throw new FetchError(url, `fetch-failed: HTTP ${res.status}`, res.status);
+        const status = await headStatus(url, timeoutMs, 0);
+        if (status >= 200 && status < 300) return true;
+        if (status === 404 || status === 403 || status === 410) return false;
+        if (retryable(status)) throw new HttpStatus(status);
+        throw new FetchError(url, `fetch-failed: HTTP ${status}`, status);
       });
     } catch (e) {
       if (e instanceof FetchError) throw e;
+      if (e instanceof StaleConnection && !resent) {
+        resent = true;
+        attempt--;
+        continue;
+      }
       lastStatus = e instanceof HttpStatus ? e.status : null;
       last = e instanceof HttpStatus ? `HTTP ${e.status}` : describe(e);
     }
   }
   throw new FetchError(url, `fetch-failed: ${last} after ${tries} tries`, lastStatus);
+}
+
+/** The status of a HEAD request (redirects followed), on the same connections as a GET. */
+function headStatus(url: string, timeoutMs: number, hops: number): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const u = new URL(url);
+    const secure = u.protocol === 'https:';
+    if (!secure && u.protocol !== 'http:') {
+      reject(new FetchError(url, `fetch-failed: ${u.protocol}// URLs are not read (http and https are)`, null));
+      return;
+    }
+    fetchStats.requests++;
+    let timedOut = false;
+    const req = (secure ? https : http).request(u, {
+      method: 'HEAD',
+      agent: secure ? agents.https : agents.http,
+      headers: { 'accept-encoding': 'identity' },
+    });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      req.destroy(new TimedOut('timeout'));
+    }, timeoutMs);
+    let responded = false;
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      if (timedOut) reject(new TimedOut('timeout'));
+      else if (req.reusedSocket && e.code === 'ECONNRESET' && !responded)
+        reject(new StaleConnection('connection closed by the server'));
+      else reject(e);
+    });
+    req.on('response', (res) => {
+      responded = true;
+      res.resume();
+      clearTimeout(timer);
+      const status = res.statusCode ?? 0;
+      const location = res.headers.location;
+      if (status >= 300 && status < 400 && status !== 304 && location) {
+        if (hops >= 5) reject(new FetchError(url, 'fetch-failed: more than 5 redirects', status));
+        else headStatus(new URL(location, u).href, timeoutMs, hops + 1).then(resolve, reject);
+        return;
+      }
+      resolve(status);
+    });
+    req.end();
+  });
 }
