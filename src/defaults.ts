@@ -37,6 +37,14 @@ export const IMAGING = {
    */
   largeDecodePixels: 40_000_000,
   largeDecodes: 1,
+  /**
+   * The per-image executor (src/imaging/image-set.ts) reads an image set of at least this many
+   * pixels (summed over its local files) a band of rows at a time from spill files on disk, instead
+   * of decoding it into memory (docs/imaging.md "Very large images").
+   */
+  stripPixels: 40_000_000,
+  /** Bytes of decoded samples per file in one band of the strip path. */
+  stripBytes: 8 * 1024 * 1024,
   /** PNG zlib level (libvips default). */
   pngCompression: 6,
 } as const;

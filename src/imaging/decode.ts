@@ -3,6 +3,7 @@
 // libvips cannot read. Palette images come back expanded, gray stays one channel.
 import { readFile } from 'node:fs/promises';
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { endianness } from 'node:os';
 import sharp from 'sharp';
 import type { Metadata, OutputInfo } from 'sharp';
 import { IMAGING } from '../defaults.js';
@@ -132,10 +133,16 @@ function ioReason(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-async function decodeInput(input: Input, opts: DecodeOptions, turn: Turn): Promise<DecodedImage> {
+/** What the first bytes say: the container, and the layout where libvips's choice is certain. */
+interface Header {
+  container: Container;
+  format: DecodedImage['format'];
+  known: KnownLayout | null;
+}
+
+/** Sniff the container and check the page and (for TIFF) the strip tables; throws ImageError. */
+function readHeader(input: Input, page: number): Header {
   const { name, head } = input;
-  const page = opts.page ?? 0;
-  const maxPixels = opts.maxPixels ?? IMAGING.maxPixels;
   if (!Number.isInteger(page) || page < 0)
     throw new ImageError(name, 'bad-page', `page must be a whole number ≥ 0, got ${page}`);
   if (input.size === 0) throw new ImageError(name, 'empty', 'the file is empty (0 bytes)');
@@ -146,9 +153,7 @@ async function decodeInput(input: Input, opts: DecodeOptions, turn: Turn): Promi
   }
   if (container === 'bmp' || container === 'dib') {
     if (page !== 0) throw new ImageError(name, 'bad-page', `page ${page} requested but a BMP has only 1 page`);
-    // utif2 and fast-bmp load on first use: most processes never need them (build workers start faster)
-    const { decodeBmp } = await import('./decode-bmp.js');
-    return decodeBmp(await allBytes(input), container === 'dib', name, maxPixels);
+    return { container, format, known: null };
   }
   let known: KnownLayout | null = null;
   if (container === 'tiff') {
@@ -167,6 +172,19 @@ async function decodeInput(input: Input, opts: DecodeOptions, turn: Turn): Promi
     if (page !== 0) throw new ImageError(name, 'bad-page', `page ${page} requested but a PNG has only 1 page`);
     const h = readPngHeader(head);
     known = h ? layoutFromPng(h) : null;
+  }
+  return { container, format, known };
+}
+
+async function decodeInput(input: Input, opts: DecodeOptions, turn: Turn): Promise<DecodedImage> {
+  const { name } = input;
+  const page = opts.page ?? 0;
+  const maxPixels = opts.maxPixels ?? IMAGING.maxPixels;
+  const { container, format, known } = readHeader(input, page);
+  if (container === 'bmp' || container === 'dib') {
+    // utif2 and fast-bmp load on first use: most processes never need them (build workers start faster)
+    const { decodeBmp } = await import('./decode-bmp.js');
+    return decodeBmp(await allBytes(input), container === 'dib', name, maxPixels);
   }
   try {
     return await decodeWithSharp(input.source, container, format, name, page, maxPixels, known, turn);
@@ -256,24 +274,31 @@ function layoutFromPng(h: PngHeader): KnownLayout | null {
   return { width: h.width, height: h.height, pages: 1, depth, colour, alpha: h.colorType === 4 || h.colorType === 6 };
 }
 
-async function decodeWithSharp(
+/** What libvips will give for one page: the layout, the sample type and the colour space to ask for. */
+interface SharpPlan {
+  layout: KnownLayout;
+  depth: (typeof VIPS_DEPTH)[string];
+  target: 'b-w' | 'grey16' | 'srgb' | 'rgb16' | undefined;
+}
+
+// failOn 'error': libtiff warns about harmless tag quirks (e.g. unterminated PageName), which
+// the default 'warning' would turn into failures.
+const SHARP_BASE = { failOn: 'error' as const, limitInputPixels: false as const };
+
+async function planSharp(
   bytes: Buffer | string,
   container: Container,
-  format: DecodedImage['format'],
   name: string,
   page: number,
   maxPixels: number,
   known: KnownLayout | null,
   turn: Turn,
-): Promise<DecodedImage> {
-  // failOn 'error': libtiff warns about harmless tag quirks (e.g. unterminated PageName), which
-  // the default 'warning' would turn into failures.
-  const base = { failOn: 'error' as const, limitInputPixels: false as const };
+): Promise<SharpPlan> {
   let layout = known;
   if (!layout) {
     let meta: Metadata;
     try {
-      meta = await turn(() => sharp(bytes, base).metadata());
+      meta = await turn(() => sharp(bytes, SHARP_BASE).metadata());
     } catch (e) {
       throw new ImageError(name, 'unreadable', (e as Error).message);
     }
@@ -318,14 +343,39 @@ async function decodeWithSharp(
 
   // The colour space must be named for the output, or libvips converts gray to 3-channel sRGB
   // with changed values (2985 came back as 11).
-  let target: 'b-w' | 'grey16' | 'srgb' | 'rgb16' | undefined;
+  let target: SharpPlan['target'];
   if (depth.raw === 'uchar') target = colour === 'gray' ? 'b-w' : 'srgb';
   else if (depth.raw === 'ushort') target = colour === 'gray' ? 'grey16' : 'rgb16';
   else target = colour === 'gray' ? 'b-w' : undefined;
+  return { layout, depth, target };
+}
 
+/** The bands libvips returned, checked: the colour bands, plus alpha when it survives. */
+function checkedBands(name: string, colour: 'gray' | 'rgb', got: number): { channels: number; hasAlpha: boolean } {
+  // A gray PNG whose tRNS chunk libvips reports as alpha comes back from the b-w conversion as
+  // one band. The bands returned are what counts.
+  const bands = colour === 'gray' ? 1 : 3;
+  if (got !== bands && got !== bands + 1) {
+    throw new ImageError(name, 'unreadable', `libvips returned ${got} channels for a ${colour} image`);
+  }
+  return { channels: got, hasAlpha: got === bands + 1 };
+}
+
+async function decodeWithSharp(
+  bytes: Buffer | string,
+  container: Container,
+  format: DecodedImage['format'],
+  name: string,
+  page: number,
+  maxPixels: number,
+  known: KnownLayout | null,
+  turn: Turn,
+): Promise<DecodedImage> {
+  const { layout, depth, target } = await planSharp(bytes, container, name, page, maxPixels, known, turn);
+  const { width, height, pages } = layout;
   let out: { data: Uint8Array; info: OutputInfo };
   try {
-    let pipe = sharp(bytes, { ...base, page, pages: 1 });
+    let pipe = sharp(bytes, { ...SHARP_BASE, page, pages: 1 });
     if (target) pipe = pipe.toColourspace(target);
     // toUint8Array in build workers, toBuffer elsewhere (sharp-output.ts: the first leaks).
     out = await turn(() => sharpOutput(pipe.raw({ depth: depth.raw })));
@@ -340,17 +390,10 @@ async function decodeWithSharp(
       `decoded size ${info.width}×${info.height} differs from the header's ${width}×${height}`,
     );
   }
-  // The colour bands, plus alpha when it survives: a gray PNG whose tRNS chunk libvips reports as
-  // alpha comes back from the b-w conversion as one band. The bands returned are what counts.
-  const bands = colour === 'gray' ? 1 : 3;
-  if (info.channels !== bands && info.channels !== bands + 1) {
-    throw new ImageError(name, 'unreadable', `libvips returned ${info.channels} channels for a ${colour} image`);
-  }
   return {
     width,
     height,
-    channels: info.channels,
-    hasAlpha: info.channels === bands + 1,
+    ...checkedBands(name, layout.colour, info.channels),
     bitDepth: depth.bitDepth,
     sampleFormat: depth.sampleFormat,
     data: typedView(data, depth.raw),
@@ -359,6 +402,83 @@ async function decodeWithSharp(
     format,
     decoder: 'sharp',
   };
+}
+
+/** An image decodeImageToFile wrote: its layout, and where its samples lie in the file. */
+export interface SpilledImage {
+  width: number;
+  height: number;
+  /** Bands per pixel, interleaved, as in DecodedImage (1–4, alpha last). */
+  channels: number;
+  hasAlpha: boolean;
+  bitDepth: 8 | 16;
+  /** The `.v` file, and the byte offset of row 0 (rows follow with no padding, this machine's byte order). */
+  file: string;
+  offset: number;
+}
+
+/** libvips's `.v` format: a 64-byte header, then the pixels; its first bytes on a little-endian machine. */
+const VIPS_MAGIC_LE = Buffer.from([0xb6, 0xa6, 0xf2, 0x08]);
+const VIPS_HEADER_BYTES = 64;
+
+/**
+ * Decode one local image file into a libvips `.v` file instead of memory: libvips reads the file
+ * sequentially and writes rows as it goes, so the decode holds a few rows, not the image. The
+ * samples are exactly decodeImage's (same checks, same colour space, same sample type); a caller
+ * reads them a strip at a time (src/imaging/spill-rows.ts). Returns null for what it does not
+ * stream (BMP, float or signed samples, URLs and OME entries, a big-endian machine) and for any
+ * failure: decodeImage then decodes the file and says what is wrong with it.
+ */
+export async function decodeImageToFile(
+  path: string,
+  file: string,
+  opts: DecodeOptions = {},
+): Promise<SpilledImage | null> {
+  if (isSpecialEntry(path) || endianness() !== 'LE') return null;
+  const page = opts.page ?? 0;
+  const maxPixels = opts.maxPixels ?? IMAGING.maxPixels;
+  let fd = -1;
+  try {
+    fd = openRegularFile(path, path);
+    const size = fstatSync(fd).size;
+    const head = Buffer.alloc(Math.min(size, HEAD_BYTES));
+    if (head.length > 0) readSync(fd, head, 0, head.length, 0);
+    const input: Input = { name: path, size, head, source: path, fd };
+    const { container, known } = readHeader(input, page);
+    if (container === 'bmp' || container === 'dib') return null;
+    const plan = await planSharp(path, container, path, page, maxPixels, known, vipsShared);
+    if (plan.depth.sampleFormat !== 'uint') return null;
+    let pipe = sharp(path, { ...SHARP_BASE, page, pages: 1, sequentialRead: true });
+    if (plan.target) pipe = pipe.toColourspace(plan.target);
+    await vipsShared(() => pipe.toFile(file));
+    const h = Buffer.alloc(VIPS_HEADER_BYTES);
+    const vfd = openSync(file, 'r');
+    let fileSize: number;
+    try {
+      fileSize = fstatSync(vfd).size;
+      if (readSync(vfd, h, 0, h.length, 0) !== h.length) return null;
+    } finally {
+      closeSync(vfd);
+    }
+    const [width, height, bands, , bandFormat, coding] = [4, 8, 12, 16, 20, 24].map((o) => h.readInt32LE(o));
+    // band formats 0 (uchar) and 2 (ushort); coding 0 (none)
+    const want = plan.depth.raw === 'uchar' ? 0 : 2;
+    if (!h.subarray(0, 4).equals(VIPS_MAGIC_LE) || bandFormat !== want || coding !== 0) return null;
+    if (width !== plan.layout.width || height !== plan.layout.height) return null;
+    if (fileSize < VIPS_HEADER_BYTES + width * height * bands * (want === 0 ? 1 : 2)) return null;
+    return {
+      width,
+      height,
+      ...checkedBands(path, plan.layout.colour, bands),
+      bitDepth: plan.depth.bitDepth as 8 | 16,
+      file,
+      offset: VIPS_HEADER_BYTES,
+    };
+  } catch {
+    return null;
+  } finally {
+    if (fd >= 0) closeSync(fd);
+  }
 }
 
 function typedView(buf: Uint8Array, raw: 'uchar' | 'ushort' | 'float'): SampleArray {

@@ -77,6 +77,8 @@ export {
   referenceImageSet,
   decodeSet,
   type DecodedSet,
+  type DecodedFiles,
+  type StripOptions,
   type ImageSetOptions,
   type ImageSetResult,
   type SetCrop,

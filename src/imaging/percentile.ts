@@ -53,7 +53,7 @@ export function histogram(data: Uint8Array | Uint16Array | Uint32Array, maxCode:
     for (let i = 0; i < data.length; i++) h[data[i]]++;
     return h;
   }
-  return withHistogram(data, size, (h) => h.slice(0, size));
+  return withHistogram([data], size, (h) => h.slice(0, size));
 }
 
 /** Run fn on the histogram of integer data in [0, maxCode] (the table is valid only during the call). */
@@ -64,28 +64,55 @@ export function withIntegerHistogram<T>(
 ): T {
   const size = maxCode + 1;
   if (size > 1 << 18 || data.length < 4096) return fn(histogram(data, maxCode));
-  return withHistogram(data, size, fn);
+  return withHistogram([data], size, fn);
+}
+
+/**
+ * withIntegerHistogram over data that comes in strips (an image read a band of rows at a time,
+ * src/imaging/row-source.ts): the same counts as for the strips joined, without joining them.
+ */
+export function withStripHistogram<T>(
+  strips: Iterable<Uint8Array | Uint16Array | Uint32Array>,
+  maxCode: number,
+  fn: (h: Uint32Array) => T,
+): T {
+  const size = maxCode + 1;
+  if (size <= 1 << 18) return withHistogram(strips, size, fn);
+  const h = new Uint32Array(size);
+  for (const data of strips) for (let i = 0; i < data.length; i++) h[data[i]]++;
+  return fn(h);
 }
 
 /** Run fn on the histogram held in the shared scratch (valid only during the call). */
-function withHistogram<T>(data: Uint8Array | Uint16Array | Uint32Array, size: number, fn: (h: Uint32Array) => T): T {
+function withHistogram<T>(
+  strips: Iterable<Uint8Array | Uint16Array | Uint32Array>,
+  size: number,
+  fn: (h: Uint32Array) => T,
+): T {
   if (scratch.length < 4 * size) scratch = new Uint32Array(4 * Math.max(size, 65536));
   const h = scratch;
-  const bits =
-    data instanceof Uint16Array
-      ? count16(data, h, size)
-      : data instanceof Uint8Array
-        ? count8(data, h, size)
-        : countAny(data, h, size);
+  let bits = 0;
   // every code in use is ≤ the next power of two above the OR of all values
-  let top = 1;
-  while (top <= bits) top *= 2;
-  top = Math.min(top, size);
-  for (let v = 0; v < top; v++) h[v] += h[size + v] + h[2 * size + v] + h[3 * size + v];
+  const top = (): number => {
+    let t = 1;
+    while (t <= bits) t *= 2;
+    return Math.min(t, size);
+  };
   try {
+    // (a strip source may throw between strips: the finally still clears what was counted)
+    for (const data of strips)
+      bits |=
+        data instanceof Uint16Array
+          ? count16(data, h, size)
+          : data instanceof Uint8Array
+            ? count8(data, h, size)
+            : countAny(data, h, size);
+    const t = top();
+    for (let v = 0; v < t; v++) h[v] += h[size + v] + h[2 * size + v] + h[3 * size + v];
     return fn(h.subarray(0, size));
   } finally {
-    for (let k = 0; k < 4; k++) h.fill(0, k * size, k * size + top);
+    const t = top();
+    for (let k = 0; k < 4; k++) h.fill(0, k * size, k * size + t);
   }
 }
 
@@ -228,7 +255,7 @@ export function imagePercentiles(gray: GrayImage, qs: readonly number[]): number
     raw =
       size > 1 << 18 || data.length < 4096
         ? percentilesFromHistogram(histogram(data, gray.maxCode), data.length, qs)
-        : withHistogram(data, size, (h) => percentilesFromHistogram(h, data.length, qs));
+        : withHistogram([data], size, (h) => percentilesFromHistogram(h, data.length, qs));
   } else {
     raw = percentilesOfFloats(gray.data, qs);
   }

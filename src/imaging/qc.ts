@@ -60,7 +60,10 @@ export interface WholeImageFacts {
   distinctOutputs(limit: number): number;
   /** Pixels whose merged value is exactly 0. */
   mergedZeros(): number;
-  /** The merged image, values in [0, 1]. */
+  /**
+   * The merged image, values in [0, 1]. For an image read in bands (a huge image, image-set.ts)
+   * this is the one fact held whole, 8 bytes a pixel: the default rules do not read it.
+   */
   merged(): Float64Array | Float32Array;
   /** The merged image quantised to the output depth. */
   output(): Uint8Array | Uint16Array;
@@ -92,7 +95,10 @@ export interface WholeImageRule {
 
 /** Merged values of one crop window and what crop QC derives from them, computed alike by both paths. */
 export interface CropFacts {
-  /** The window's merged values, row-major (length n). */
+  /**
+   * The window's merged values, row-major (length n). The fused path computes a tall window of a
+   * huge image a band at a time, and gathers it whole (8 bytes a pixel) only when a rule reads this.
+   */
   readonly values: Float64Array | Float32Array;
   readonly n: number;
   /** Mean on the 0–255 scale. */
@@ -162,7 +168,8 @@ export const CROP_RULES: readonly CropRule[] = [
   {
     kind: 'dim',
     reason: 'dim-crop',
-    check: (c) => (percentileIsZero(c.values, 75, c.zeros, c.n) ? 'dim (75th percentile is 0)' : null),
+    // from the zero count alone: reading c.values would make a window read in bands be gathered whole
+    check: (c) => (percentileIsZero(EMPTY, 75, c.zeros, c.n) ? 'dim (75th percentile is 0)' : null),
   },
 ];
 
