@@ -46,10 +46,15 @@ let running = 0;
 
 // A large image set (IMAGING.largeDecodePixels) is decoded only with the main process's leave,
 // which it gives to few workers at a time, and never ahead: N workers would otherwise hold N of
-// them at once (a 16000² image takes about 1.3 GB to process).
+// them at once. (Read in bands, a 16000² set adds about 0.1–0.2 GB to a worker, its disk spill
+// the decoded size; decoded whole, as sets the strip path cannot stream still are, 1.5–2.5 GB.)
 // Resident memory past which this worker asks to be replaced (see BUILD.workerRetireMb).
 const retireBytes = Number(process.env.CYTOIMAGENET_BUILD_WORKER_RETIRE_MB ?? BUILD.workerRetireMb) * 1024 * 1024;
 const LARGE_PIXELS = Number(process.env.CYTOIMAGENET_BUILD_LARGE_PIXELS ?? IMAGING.largeDecodePixels);
+// Sets this large are read in bands from spill files (src/imaging/spill-rows.ts); the variable
+// lets bench/build-large-images.ts run the whole-image decode of before in the same run.
+const STRIP_PIXELS = Number(process.env.CYTOIMAGENET_BUILD_STRIP_PIXELS ?? IMAGING.stripPixels);
+const decodeJob = (job: Job): DecodedSet => decodeSet(job.files, { stripPixels: STRIP_PIXELS });
 const pixelsOf = new Map<string, number>();
 function isLarge(job: Job): boolean {
   let n = pixelsOf.get(job.key);
@@ -74,7 +79,7 @@ function trace(what: 'start' | 'end', key: string): void {
 
 function decodeAhead(): void {
   const next = queue[0];
-  if (ahead === null && next !== undefined && !isLarge(next)) ahead = { key: next.key, decoded: decodeSet(next.files) };
+  if (ahead === null && next !== undefined && !isLarge(next)) ahead = { key: next.key, decoded: decodeJob(next) };
 }
 
 let failed = false;
@@ -104,7 +109,7 @@ async function drain(): Promise<void> {
         await acquireLarge();
         trace('start', job.key);
       }
-      const decoded = ahead !== null && ahead.key === job.key ? ahead.decoded : decodeSet(job.files);
+      const decoded = ahead !== null && ahead.key === job.key ? ahead.decoded : decodeJob(job);
       ahead = null;
       runningDecoded = false;
       const me = ++running;

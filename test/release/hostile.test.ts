@@ -134,7 +134,7 @@ test('labels of long non-ASCII text build into folders that fit the file system,
   );
 });
 
-test('large image sets are decoded one at a time across the workers, small ones alongside; the release is the same as with one worker', async () => {
+test('large image sets are decoded one at a time across the workers, small ones alongside, and read in bands; the release is the same as with one worker decoding them whole', async () => {
   const dir = join(root, 'large');
   await mkdir(join(dir, 'images'), { recursive: true });
   const largeRows: FixtureRow[] = [];
@@ -155,11 +155,14 @@ test('large image sets are decoded one at a time across the workers, small ones 
   const traceFile = join(dir, 'trace.txt');
   process.env.CYTOIMAGENET_BUILD_LARGE_PIXELS = '1000000';
   process.env.CYTOIMAGENET_BUILD_LARGE_TRACE = traceFile;
+  // and the large sets read in bands from spill files (src/imaging/spill-rows.ts), as huge ones are
+  process.env.CYTOIMAGENET_BUILD_STRIP_PIXELS = '1000000';
   try {
     await buildRelease({ catalog: cat, labels: lab, out: join(dir, 'two'), workers: 3, minRelease: 1, ...quiet });
   } finally {
     delete process.env.CYTOIMAGENET_BUILD_LARGE_PIXELS;
     delete process.env.CYTOIMAGENET_BUILD_LARGE_TRACE;
+    delete process.env.CYTOIMAGENET_BUILD_STRIP_PIXELS;
   }
   const events = (await readFile(traceFile, 'utf8'))
     .trim()
