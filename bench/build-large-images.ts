@@ -1,11 +1,16 @@
 // Memory of a build over very large images: `build --workers N` on image sets of SIDE² pixels
-// (default 16000², under the pixel limit), once with large decodes limited to one at a time across
-// the workers (IMAGING.largeDecodes, the default) and once with every worker free to hold one
-// (the behaviour before the limit), in the same run. Prints the peak RSS of the whole process tree
-// (sampled from /proc every 50 ms), the peak of the largest single process, and the wall time.
+// (default 16000², under the pixel limit), three times in the same run:
+//   - before: every worker free to decode a large set whole (CYTOIMAGENET_BUILD_LARGE_DECODES=N,
+//     CYTOIMAGENET_BUILD_STRIP_PIXELS=Infinity);
+//   - one large set decoded whole at a time across the workers (IMAGING.largeDecodes; the default
+//     until sets this large were read in bands);
+//   - now: the default, large sets read in bands from spill files (src/imaging/spill-rows.ts).
+// Prints the peak RSS of the whole process tree (sampled from /proc every 50 ms), the peak of the
+// largest single process (a worker: the per-worker peak), the wall time, and the decoded size of
+// one set beside them.
 //   node dist/bench/build-large-images.js [--side 16000] [--images 4] [--workers 2]
 import { spawn } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -94,7 +99,8 @@ const root = await mkdtemp(join(tmpdir(), 'cytoimagenet-bench-large-'));
 try {
   const images = join(root, 'images');
   await mkdir(images);
-  // A smooth periodic texture: compresses to a small PNG, decodes to SIDE² bytes.
+  // A smooth periodic texture: compresses to a small PNG. sharp writes this one-band input as an
+  // RGB PNG, so it decodes to SIDE²×3 bytes.
   const raw = Buffer.allocUnsafe(SIDE * SIDE);
   for (let y = 0; y < SIDE; y++) for (let x = 0; x < SIDE; x++) raw[y * SIDE + x] = 20 + ((x * 7 + y * 13) % 200);
   await sharp(raw, { raw: { width: SIDE, height: SIDE, channels: 1 }, limitInputPixels: false })
@@ -109,20 +115,29 @@ try {
   await writeCatalog(catalog, rows, images);
   const labels = join(root, 'labels');
   await writeLabels(labels, rows, await catalogFingerprint(catalog), 1000);
-  console.log(
-    `${IMAGES} image sets of ${SIDE}×${SIDE} (8-bit PNG), build --workers ${WORKERS}; load ${loadavg()[0].toFixed(1)}`,
-  );
-  const before = await run(catalog, labels, join(root, 'unlimited'), {
-    CYTOIMAGENET_BUILD_LARGE_DECODES: String(WORKERS),
-  });
-  const after = await run(catalog, labels, join(root, 'limited'), {});
+  const decoded = SIDE * SIDE * 3;
+  const onDisk = (await stat(join(images, 'big0.png'))).size;
   const gb = (b: number): string => `${(b / 2 ** 30).toFixed(2)} GB`;
   console.log(
-    `  every worker may hold a large set (before): tree peak ${gb(before.peak)}, largest process ${gb(before.largest)}, ${before.seconds.toFixed(1)} s`,
+    `${IMAGES} image sets of ${SIDE}×${SIDE} (8-bit RGB PNG, ${(onDisk / 2 ** 20).toFixed(1)} MB on disk, ` +
+      `${gb(decoded)} decoded), build --workers ${WORKERS}; load ${loadavg()[0].toFixed(1)}`,
   );
-  console.log(
-    `  one large set at a time (now, default):    tree peak ${gb(after.peak)}, largest process ${gb(after.largest)}, ${after.seconds.toFixed(1)} s`,
-  );
+  const whole = { CYTOIMAGENET_BUILD_STRIP_PIXELS: 'Infinity' };
+  const runs: [string, NodeJS.ProcessEnv][] = [
+    [
+      'every worker decodes a large set whole (before)',
+      { ...whole, CYTOIMAGENET_BUILD_LARGE_DECODES: String(WORKERS) },
+    ],
+    ['one large set decoded whole at a time       ', whole],
+    ['one large set at a time, read in bands (now)', {}],
+  ];
+  for (const [i, [what, env]] of runs.entries()) {
+    const r = await run(catalog, labels, join(root, `out${i}`), env);
+    console.log(
+      `  ${what}: whole build ${gb(r.peak)}, per worker (largest process) ${gb(r.largest)}, ${r.seconds.toFixed(1)} s`,
+    );
+  }
+  console.log(`  decoded size of one set (baseline): ${gb(decoded)}`);
   console.log(`  load average at the end: ${loadavg()[0].toFixed(1)}`);
 } finally {
   await rm(root, { recursive: true, force: true });
