@@ -31,9 +31,9 @@ export const IMAGING = {
   maxPixels: 268_402_689,
   /**
    * An image set with at least this many pixels (summed over its files) is a large decode: a
-   * build's workers hold at most `largeDecodes` of them in memory at once (src/release/worker-pool.ts).
-   * Processing takes about 5 bytes per pixel, so 40 M pixels is about 200 MB, and the largest image
-   * allowed about 1.3 GB.
+   * build's workers hold at most `largeDecodes` of them at once (src/release/worker-pool.ts).
+   * Sets this large are also read in bands (stripPixels below), which bounds what one worker holds;
+   * a set the strip path cannot stream is decoded whole, at 6–17 bytes a pixel at its peak.
    */
   largeDecodePixels: 40_000_000,
   largeDecodes: 1,
