@@ -16,11 +16,12 @@ const STRIP_BYTES = 1 << 20;
 
 const child = `
 import { readFileSync, writeFileSync } from 'node:fs';
-const [sharpUrl, imagingUrl, rngUrl, big, small, mode, stripBytes] = process.argv.slice(1);
+const [sharpUrl, imagingUrl, outputsUrl, rngUrl, big, small, mode, stripBytes] = process.argv.slice(1);
 const sharp = (await import(sharpUrl)).default;
 // as a build worker runs (src/release/worker.ts)
 sharp.concurrency(1);
 sharp.cache(false);
+(await import(outputsUrl)).useTypedArrayOutputs();
 const { processImageSet } = await import(imagingUrl);
 const { Rng } = await import(rngUrl);
 const opts = { labelSize: 1, cap: 1000, stripPixels: mode === 'strips' ? 0 : Infinity, stripBytes: Number(stripBytes) };
@@ -43,6 +44,7 @@ function measure(
   const urls = [
     import.meta.resolve('sharp'),
     new URL('../../src/imaging/image-set.js', import.meta.url).href,
+    new URL('../../src/imaging/sharp-output.js', import.meta.url).href,
     new URL('../../src/util/rng.js', import.meta.url).href,
   ];
   const r = spawnSync(
