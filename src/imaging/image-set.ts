@@ -315,6 +315,8 @@ export interface StripOptions {
   stripPixels?: number;
   /** Bytes of decoded samples per file in one band (IMAGING.stripBytes). */
   stripBytes?: number;
+  /** The set's pixels, when the caller has read them from the headers already (decode-footprint.ts). */
+  pixels?: number;
 }
 
 /** Start decoding a set's files (libvips works off the main thread): into memory, or into spill files for a huge set. */
@@ -323,9 +325,10 @@ export function decodeSet(files: readonly string[], opts: StripOptions = {}): De
     Promise.allSettled(files.map((f) => decodeImage(f))).then((settled) => ({ settled }));
   const threshold = opts.stripPixels ?? IMAGING.stripPixels;
   if (files.length === 0 || !(threshold < Number.POSITIVE_INFINITY)) return inMemory();
-  // from the headers only; 0 for what is not a local PNG, TIFF or JPEG (which then stays in memory)
-  const pixels = files.map((f) => filePixels(f));
-  if (pixels.some((p) => p === 0) || pixels.reduce((a, b) => a + b, 0) < threshold) return inMemory();
+  // From the headers only; 0 for what is not a local PNG, TIFF or JPEG. (A file the spill cannot
+  // stream sends the set to memory in any case: spillSet returns null.)
+  const each = opts.pixels === undefined ? files.map((f) => filePixels(f)) : [opts.pixels];
+  if (each.some((p) => p === 0) || each.reduce((a, b) => a + b, 0) < threshold) return inMemory();
   return spillSet(files, { stripBytes: opts.stripBytes ?? IMAGING.stripBytes }).then((spilled) =>
     spilled !== null ? { spilled } : inMemory(),
   );

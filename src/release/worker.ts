@@ -54,16 +54,20 @@ const LARGE_PIXELS = Number(process.env.CYTOIMAGENET_BUILD_LARGE_PIXELS ?? IMAGI
 // Sets this large are read in bands from spill files (src/imaging/spill-rows.ts); the variable
 // lets bench/build-large-images.ts run the whole-image decode of before in the same run.
 const STRIP_PIXELS = Number(process.env.CYTOIMAGENET_BUILD_STRIP_PIXELS ?? IMAGING.stripPixels);
-const decodeJob = (job: Job): DecodedSet => decodeSet(job.files, { stripPixels: STRIP_PIXELS });
 const pixelsOf = new Map<string, number>();
-function isLarge(job: Job): boolean {
+function jobPixels(job: Job): number {
   let n = pixelsOf.get(job.key);
   if (n === undefined) {
     n = job.files.reduce((s, f) => s + filePixels(f), 0);
     pixelsOf.set(job.key, n);
   }
-  return n >= LARGE_PIXELS;
+  return n;
 }
+function isLarge(job: Job): boolean {
+  return jobPixels(job) >= LARGE_PIXELS;
+}
+// (the headers are read once per job: decodeSet is given their count)
+const decodeJob = (job: Job): DecodedSet => decodeSet(job.files, { stripPixels: STRIP_PIXELS, pixels: jobPixels(job) });
 let granted: (() => void) | null = null;
 function acquireLarge(): Promise<void> {
   return new Promise((resolveGrant) => {
