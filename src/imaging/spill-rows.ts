@@ -11,6 +11,7 @@
 import { closeSync, openSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { removeStaleScratch } from '../util/scratch.js';
 import { decodeImageToFile, type SpilledImage } from './decode.js';
 import { toGray } from './gray.js';
 import type { IntegerCodes, RowSource } from './row-source.js';
@@ -25,6 +26,9 @@ export interface SpilledSet extends RowSource {
 export const spillReads = { maxRows: 0, maxBytes: 0 };
 
 let serial = 0;
+// Folders already swept of spill files left by killed processes (one sweep per folder per process).
+const swept = new Set<string>();
+const SPILL_NAME = /^cytoimagenet-spill-(\d+)-\d+\.v$/;
 
 /**
  * Decode the files of one set into spill files and open them as a RowSource with bands of at most
@@ -36,6 +40,11 @@ export async function spillSet(
   opts: { stripBytes: number; dir?: string },
 ): Promise<SpilledSet | null> {
   const dir = opts.dir ?? tmpdir();
+  // A worker killed while libvips was still writing leaves its spill file; its pid names it.
+  if (!swept.has(dir)) {
+    swept.add(dir);
+    removeStaleScratch(dir, SPILL_NAME);
+  }
   const images: SpilledImage[] = [];
   const fds: number[] = [];
   const fail = (): null => {
