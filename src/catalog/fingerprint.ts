@@ -1,18 +1,26 @@
 // A catalog's identity: labels and builds record it, so a labels folder or release made from
 // another catalog is refused before any work starts. Order-independent (bit_xor of row hashes).
-import { DuckDBInstance } from '@duckdb/node-api';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { CATALOG_COLUMNS, CATALOG_TABLE } from '../sources/schema.js';
+
+/**
+ * The fingerprint of `table` as seen by `conn`: `cat.catalog` where the catalog is attached as
+ * `cat` (the labels stage reuses its own DuckDB instance, whose buffers already hold the catalog).
+ */
+export async function fingerprintOf(conn: DuckDBConnection, table: string = CATALOG_TABLE): Promise<string> {
+  const cols = CATALOG_COLUMNS.map((c) => `coalesce(CAST("${c}" AS VARCHAR), '\u0001')`).join(', ');
+  const reader = await conn.runAndReadAll(
+    `SELECT count(*)::VARCHAR AS n, coalesce(bit_xor(hash(${cols})), 0)::VARCHAR AS h FROM ${table}`,
+  );
+  const [row] = reader.getRowObjects();
+  return `${row.n}-${row.h}`;
+}
 
 export async function catalogFingerprint(catalogPath: string): Promise<string> {
   const instance = await DuckDBInstance.create(catalogPath, { access_mode: 'READ_ONLY' });
   const conn = await instance.connect();
   try {
-    const cols = CATALOG_COLUMNS.map((c) => `coalesce(CAST("${c}" AS VARCHAR), '\u0001')`).join(', ');
-    const reader = await conn.runAndReadAll(
-      `SELECT count(*)::VARCHAR AS n, coalesce(bit_xor(hash(${cols})), 0)::VARCHAR AS h FROM ${CATALOG_TABLE}`,
-    );
-    const [row] = reader.getRowObjects();
-    return `${row.n}-${row.h}`;
+    return await fingerprintOf(conn);
   } finally {
     conn.closeSync();
     instance.closeSync();

@@ -4,13 +4,12 @@ import { existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { rm, rmdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { catalogFingerprint } from '../catalog/fingerprint.js';
 import type { Category } from '../defaults.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 import { resolveInside } from '../util/safe-path.js';
-import { csvLine, csvTable } from '../util/csv.js';
-import type { IdxColumn } from './idx-column.js';
+import { csvTable } from '../util/csv.js';
 import { assignDirLabels, dirLabelKey } from './dir-label.js';
+import { debugClock } from './debug-clock.js';
 import { loadLabelTable } from './load-catalog.js';
 import { parseLabelsOptions, type LabelsOptions, type LabelsOptionsInput } from './options.js';
 import { buildPostings } from './postings.js';
@@ -27,6 +26,9 @@ import {
   type SummaryContext,
 } from './summary.js';
 import { toolVersion } from '../util/tool-version.js';
+import { assignmentsCsv } from './assignments-csv.js';
+
+export { assignmentsCsv };
 
 /** File names inside the labels folder (docs/labels.md). */
 export const LABELS_FILES = {
@@ -109,32 +111,6 @@ const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest(
 /** Test hook: CYTOIMAGENET_LABELS_CRASH_AT=<point> makes the process SIGKILL itself there. */
 function crashPoint(point: string): void {
   if (process.env.CYTOIMAGENET_LABELS_CRASH_AT === point) process.kill(process.pid, 'SIGKILL');
-}
-
-/** assignments.csv as bytes: one line per assigned row, built without per-row strings. */
-export function assignmentsCsv(idx: IdxColumn, kept: readonly LabelOutcome[]): Buffer {
-  const header = Buffer.from('idx,label,category\n');
-  const tails = kept.map((o) => Buffer.from(`,${csvLine([o.token, o.category])}\n`, 'utf8'));
-  const { bytes, offsets } = idx;
-  let size = header.length;
-  for (let i = 0; i < kept.length; i++) {
-    const rows = kept[i].rows;
-    for (let k = 0; k < rows.length; k++) size += offsets[rows[k] + 1] - offsets[rows[k]] + tails[i].length;
-  }
-  const out = Buffer.allocUnsafe(size);
-  // Plain loops over locals, byte by byte: Buffer.copy's per-call cost dominates for short fields.
-  let p = header.copy(out, 0);
-  for (let i = 0; i < kept.length; i++) {
-    const tail = tails[i];
-    const t = tail.length;
-    const rows = kept[i].rows;
-    for (let k = 0; k < rows.length; k++) {
-      const r = rows[k];
-      for (let j = offsets[r], e = offsets[r + 1]; j < e; j++) out[p++] = bytes[j];
-      for (let j = 0; j < t; j++) out[p++] = tail[j];
-    }
-  }
-  return out;
 }
 
 /** What a labels folder holds, ready to write (assignLabels and extendLabels share the writer). */
@@ -222,18 +198,15 @@ export async function assignLabels(
 
   // The fingerprint is DuckDB work on its own threads: started once the load's DuckDB part is
   // done, it runs beside the single-threaded JS phases instead of competing with DuckDB.
-  let fingerprintPromise: Promise<string> | undefined;
-  const loaded = await loadLabelTable(catalog, options.excludeSources, out, {
-    afterDuckDB: () => {
-      fingerprintPromise = catalogFingerprint(catalog);
-      fingerprintPromise.catch(() => undefined); // reported where it is awaited
-    },
-  });
+  const loaded = await loadLabelTable(catalog, options.excludeSources, out);
   const load = lap();
 
   const { table } = loaded;
+  const debug = debugClock();
   const postings = buildPostings(table, options.categories);
+  debug('postings');
   const { outcomes } = selectLabels(table, postings, options);
+  debug('select');
   const kept = outcomes.filter((o) => o.kept);
   if (kept.length === 0) {
     // Nothing to write: leave no empty folder behind (an existing one is left as it was).
@@ -243,7 +216,9 @@ export async function assignLabels(
   const folderOf = assignDirLabels(kept.map((o) => ({ label: o.token, category: o.category })));
   const folders = kept.map((o) => folderOf.get(dirLabelKey(o.token, o.category)) as string);
   const select = lap();
-  const fingerprint = await (fingerprintPromise ?? catalogFingerprint(catalog));
+  debug('folders');
+  const fingerprint = await loaded.fingerprint;
+  debug('wait for the fingerprint');
   const fingerprintSeconds = lap();
 
   const labelRows: LabelRow[] = kept.map((o, i) => ({
@@ -276,6 +251,7 @@ export async function assignLabels(
     },
   });
   const write = lap();
+  debug('summaries and files');
 
   return {
     outDir: out,

@@ -1,9 +1,15 @@
-// Parse the scratch CSV DuckDB writes for the labels stage: per line k integer codes, then the
-// row's idx as the last field. One pass over bytes: no per-value JS strings.
+// Read the scratch CSV DuckDB writes for the labels stage: per line the packed raw-value codes
+// (packed-codes.ts), then the row's idx as the last field; each field is repacked with the
+// normalised values' ids at the same bit positions. The file is read in slices into one
+// reused buffer and parsed as bytes: no per-value JS strings, and memory touched only for the
+// result (fresh pages are costly; the whole file at once would double the stage's peak).
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { IdxColumn } from './idx-column.js';
+import type { Pack } from './packed-codes.js';
 
 export interface EncodedRows {
-  codes: Int32Array[];
+  /** One array per pack, one word per row: the pack's columns' fields, fieldOf[column][raw field]. */
+  words: Int32Array[];
   idx: IdxColumn;
   /** Rows whose idx is NULL (an empty unquoted field; an empty string is written "" instead). */
   missingIdx: number;
@@ -13,58 +19,113 @@ const COMMA = 0x2c;
 const QUOTE = 0x22;
 const LF = 0x0a;
 const CR = 0x0d;
-const MINUS = 0x2d;
 const ZERO = 0x30;
 
-/** @param n the number of lines expected (from a count), so arrays are allocated once. */
-export function parseEncodedRows(buf: Buffer, k: number, n: number): EncodedRows {
-  const codes = Array.from({ length: k }, () => new Int32Array(n));
-  const starts = new Int32Array(n);
-  const ends = new Int32Array(n);
-  let p = 0;
-  let r = 0;
-  let missingIdx = 0;
-  const len = buf.length;
-  while (p < len) {
-    if (r >= n) throw new Error(`scratch rows: more than the ${n} lines expected`);
-    for (let c = 0; c < k; c++) {
-      let neg = false;
-      if (buf[p] === MINUS) {
-        neg = true;
-        p++;
+/** Bytes read per slice; a line longer than this grows the buffer. */
+const SLICE = 1 << 22;
+
+/**
+ * @param packs the packed numbers of a line, in order; a column's raw field is 0 where its value
+ *   is missing, else 1 + its raw id (as DuckDB numbered the column's distinct raw values).
+ * @param fieldOf per column, raw field → normalised field (label-table.ts dictionaryOf).
+ * @param n the number of lines expected (from a count), so arrays are allocated once.
+ */
+export function readEncodedRows(
+  path: string,
+  packs: readonly Pack[],
+  fieldOf: readonly Int32Array[],
+  n: number,
+): EncodedRows {
+  const fields = packs.length;
+  const packMaps = packs.map((p) => p.columns.map((c) => fieldOf[c]));
+  const packBits = packs.map((p) => Int32Array.from(p.bits));
+  const words = packs.map(() => new Int32Array(n));
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    // An upper bound on the idx bytes: pages never written are never touched.
+    const bytes = Buffer.allocUnsafe(Math.max(1, size));
+    const offsets = new Int32Array(n + 1);
+    let buf = Buffer.allocUnsafe(Math.min(SLICE, Math.max(1, size)));
+    let have = 0; // bytes of buf holding data not parsed yet, from 0
+    let eof = false;
+    let r = 0;
+    let o = 0;
+    let missingIdx = 0;
+    while (!eof || have > 0) {
+      if (!eof) {
+        if (have === buf.length) {
+          const bigger = Buffer.allocUnsafe(buf.length * 2);
+          buf.copy(bigger, 0, 0, have);
+          buf = bigger;
+        }
+        const got = readSync(fd, buf, have, buf.length - have, null);
+        if (got === 0) eof = true;
+        have += got;
       }
-      let v = 0;
-      while (buf[p] !== COMMA) v = v * 10 + (buf[p++] - ZERO);
-      codes[c][r] = neg ? -v : v;
-      p++;
-    }
-    const s = p;
-    if (buf[p] === QUOTE) {
-      p++;
-      for (;;) {
+      // Lines before the last LF are whole, except one whose quoted idx holds that LF: the quoted
+      // path checks against `have` and leaves an unfinished line for the next slice.
+      let limit = buf.lastIndexOf(LF, have - 1) + 1;
+      if (eof) limit = have;
+      let p = 0;
+      while (p < limit) {
+        const start = p;
+        if (r >= n) throw new Error(`scratch rows: more than the ${n} lines expected`);
+        for (let f = 0; f < fields; f++) {
+          let v = 0;
+          let ch = buf[p++];
+          do {
+            v = v * 10 + (ch - ZERO);
+            ch = buf[p++];
+          } while (ch !== COMMA && p <= limit);
+          const maps = packMaps[f];
+          const bits = packBits[f];
+          let word = 0;
+          for (let i = 0, shift = 0; i < maps.length; i++) {
+            word |= maps[i][v & ((1 << bits[i]) - 1)] << shift;
+            v >>>= bits[i];
+            shift += bits[i];
+          }
+          words[f][r] = word;
+        }
+        if (p > limit) throw new Error(`scratch rows: line ${r + 1} is malformed`);
+        const s = p;
         if (buf[p] === QUOTE) {
-          if (buf[p + 1] === QUOTE) p += 2;
-          else break;
-        } else p++;
-        if (p >= len) throw new Error('scratch rows: unterminated quoted field');
+          p++;
+          for (;;) {
+            if (p >= have) break;
+            if (buf[p] === QUOTE) {
+              if (p + 1 >= have && !eof) {
+                p = have; // a doubled quote may continue in the next slice
+                break;
+              }
+              if (buf[p + 1] === QUOTE) p += 2;
+              else break;
+            } else p++;
+          }
+          if (p >= have && eof) throw new Error('scratch rows: unterminated quoted field');
+          p++;
+        } else {
+          while (p < limit && buf[p] !== LF && buf[p] !== CR) p++;
+        }
+        // A line is whole once its end of line is in the buffer (or the file has ended).
+        if (p >= have && !eof) {
+          p = start;
+          break;
+        }
+        if (p === s) missingIdx++;
+        for (let j = s; j < p; j++) bytes[o++] = buf[j];
+        offsets[++r] = o;
+        if (buf[p] === CR) p++;
+        if (buf[p] === LF) p++;
       }
-      p++;
-    } else {
-      while (p < len && buf[p] !== LF && buf[p] !== CR) p++;
+      buf.copy(buf, 0, p, have);
+      have -= p;
+      if (eof && have > 0) throw new Error('scratch rows: an unfinished last line');
     }
-    if (p === s) missingIdx++;
-    starts[r] = s;
-    ends[r] = p;
-    if (buf[p] === CR) p++;
-    if (buf[p] === LF) p++;
-    r++;
+    if (r !== n) throw new Error(`scratch rows: ${r} lines, expected ${n}`);
+    return { words, idx: new IdxColumn(bytes.subarray(0, o), offsets), missingIdx };
+  } finally {
+    closeSync(fd);
   }
-  if (r !== n) throw new Error(`scratch rows: ${r} lines, expected ${n}`);
-  // Compact the idx fields so the scratch buffer can be freed.
-  const offsets = new Int32Array(n + 1);
-  for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i] + (ends[i] - starts[i]);
-  const bytes = Buffer.allocUnsafe(offsets[n]);
-  // Byte loops: fields are short, and Buffer.copy's per-call cost dominates at millions of rows.
-  for (let i = 0; i < n; i++) for (let j = starts[i], o = offsets[i]; j < ends[i]; j++, o++) bytes[o] = buf[j];
-  return { codes, idx: new IdxColumn(bytes, offsets), missingIdx };
 }

@@ -13,7 +13,6 @@ import { readFileSync, existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { resolve, join } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { catalogFingerprint } from '../catalog/fingerprint.js';
 import { CATEGORIES, type Category } from '../defaults.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
@@ -31,6 +30,7 @@ import {
 } from './assign-labels.js';
 import { dirLabelKey, extendDirLabels } from './dir-label.js';
 import type { IdxColumn } from './idx-column.js';
+import { valueId } from './label-table.js';
 import { loadLabelTable } from './load-catalog.js';
 import { labelsDigest } from './labels-digest.js';
 import { parseLabelsOptions, type LabelsOptions, type LabelsOptionsInput } from './options.js';
@@ -169,13 +169,7 @@ export async function extendLabels(
       );
   }
 
-  let fingerprintPromise: Promise<string> | undefined;
-  const loaded = await loadLabelTable(catalog, options.excludeSources, out, {
-    afterDuckDB: () => {
-      fingerprintPromise = catalogFingerprint(catalog);
-      fingerprintPromise.catch(() => undefined);
-    },
-  });
+  const loaded = await loadLabelTable(catalog, options.excludeSources, out);
   const { table } = loaded;
   const load = (performance.now() - t0) / 1000;
   const t1 = performance.now();
@@ -231,7 +225,7 @@ export async function extendLabels(
         { ...where, column: 'idx' },
         '--extend needs the catalog the parent was made from, grown by new rows (no row removed or changed)',
       );
-    const code = table.columns[a.category as Category].codes[r];
+    const code = valueId(table.columns[a.category as Category], r);
     const value = code < 0 ? '' : table.columns[a.category as Category].values[code];
     if (!value.split('|').includes(a.label))
       throw new UserError(
@@ -292,7 +286,7 @@ export async function extendLabels(
   const newKept = fresh.filter((o) => o.kept);
   const grown = [...parents.values()].filter((p) => p.added.length > 0);
   const toppedUp = grown.reduce((s, p) => s + p.added.length, 0);
-  const fingerprint = await (fingerprintPromise ?? catalogFingerprint(catalog));
+  const fingerprint = await loaded.fingerprint;
   const select = (performance.now() - t1) / 1000;
   const t2 = performance.now();
 

@@ -1,7 +1,10 @@
 // The catalog as the labels stage sees it: rows sorted by idx, each key column dictionary-encoded
-// into an Int32Array of value ids. Values are interned once, so 2.7 M rows stay far below 2 GB.
+// into value ids, packed as bit fields into a few Int32Arrays (packed-codes.ts): a row's whole
+// key tuple is 2–3 words, so strata and postings read a third of the memory nine Int32Arrays
+// would take, and touch a third of the pages (fresh pages and TLB misses are what cost).
 import { CATEGORIES, type Category } from '../defaults.js';
 import { IdxColumn } from './idx-column.js';
+import { bitsFor, planPacks } from './packed-codes.js';
 import { compareStrings, normalizeValue } from './tokens.js';
 
 /** Columns the stage reads besides idx: the seven categories and the stratification extras. */
@@ -11,8 +14,18 @@ export type KeyColumn = (typeof KEY_COLUMNS)[number];
 export interface EncodedColumn {
   /** Distinct normalised values in code-unit order; a row's id indexes this list. */
   values: string[];
-  /** One id per row, -1 where the value is missing. */
-  codes: Int32Array;
+  /**
+   * The packed words holding this column's field (shared with other columns): row r's field is
+   * (words[r] >>> shift) & mask, 0 where the value is missing, else 1 + its id (valueId).
+   */
+  words: Int32Array;
+  shift: number;
+  mask: number;
+}
+
+/** Row r's value id in the column, -1 where missing. */
+export function valueId(column: EncodedColumn, r: number): number {
+  return ((column.words[r] >>> column.shift) & column.mask) - 1;
 }
 
 export interface LabelTable {
@@ -58,6 +71,22 @@ export function buildDictionary(
   return { values, idOf };
 }
 
+/**
+ * The dictionary of a column from its distinct raw values (as DuckDB lists them), as a field
+ * map: fieldOf[0] = 0 (missing), fieldOf[1 + i] = 1 + the id of raws[i]'s normalised value, or 0
+ * where it normalises to nothing.
+ */
+export function dictionaryOf(column: KeyColumn, raws: readonly string[]): { values: string[]; fieldOf: Int32Array } {
+  const norms = raws.map((raw) => normalizeColumnValue(column, raw));
+  const values = [...new Set(norms.filter((v) => v !== null))].sort(compareStrings);
+  const idOf = new Map(values.map((v, i) => [v, i]));
+  const fieldOf = new Int32Array(raws.length + 1);
+  norms.forEach((v, i) => {
+    if (v !== null) fieldOf[i + 1] = (idOf.get(v) as number) + 1;
+  });
+  return { values, fieldOf };
+}
+
 /** A row as plain JS values: what tests and benchmarks build tables from. */
 export type PlainRow = { idx: string } & Partial<Record<KeyColumn, string | null>>;
 
@@ -73,18 +102,27 @@ export function encodeRows(rows: readonly PlainRow[]): LabelTable {
     if (sorted[i].idx === sorted[i - 1].idx) throw new Error(`duplicate idx '${sorted[i].idx}'`);
   }
   const n = sorted.length;
-  const columns = {} as Record<KeyColumn, EncodedColumn>;
-  for (const c of KEY_COLUMNS) {
-    const { values, idOf } = buildDictionary(
+  const dicts = KEY_COLUMNS.map((c) =>
+    buildDictionary(
       c,
       sorted.map((r) => r[c] ?? null),
-    );
-    const codes = new Int32Array(n);
-    for (let i = 0; i < n; i++) {
-      const raw = sorted[i][c];
-      codes[i] = raw === null || raw === undefined ? -1 : (idOf.get(raw) ?? -1);
-    }
-    columns[c] = { values, codes };
+    ),
+  );
+  const columns = {} as Record<KeyColumn, EncodedColumn>;
+  for (const pack of planPacks(dicts.map((d) => bitsFor(d.values.length)))) {
+    const words = new Int32Array(n);
+    let shift = 0;
+    pack.columns.forEach((k, i) => {
+      const c = KEY_COLUMNS[k];
+      const { values, idOf } = dicts[k];
+      for (let r = 0; r < n; r++) {
+        const raw = sorted[r][c];
+        const id = raw === null || raw === undefined ? -1 : (idOf.get(raw) ?? -1);
+        words[r] |= (id + 1) << shift;
+      }
+      columns[c] = { values, words, shift, mask: 2 ** pack.bits[i] - 1 };
+      shift += pack.bits[i];
+    });
   }
   return { n, idx: IdxColumn.fromStrings(sorted.map((r) => r.idx)), columns };
 }

@@ -1,15 +1,18 @@
 // I/O edge: read the catalog's DuckDB `catalog` table into a LabelTable. DuckDB does the heavy
 // part (distinct values, joins to value ids, the sort by idx); JS receives only integers and idx bytes.
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { fingerprintOf } from '../catalog/fingerprint.js';
 import { CATALOG_TABLE, SOURCES_TABLE } from '../sources/schema.js';
 import { UserError } from '../util/errors.js';
 import { sqlString } from '../util/sql.js';
 import { registerScratch, removeStaleScratch } from '../util/scratch.js';
-import { parseEncodedRows, type EncodedRows } from './encoded-rows.js';
-import { KEY_COLUMNS, buildDictionary, type EncodedColumn, type KeyColumn, type LabelTable } from './label-table.js';
+import { debugClock } from './debug-clock.js';
+import { readEncodedRows, type EncodedRows } from './encoded-rows.js';
+import { bitsFor, packSql, planPacks } from './packed-codes.js';
+import { KEY_COLUMNS, dictionaryOf, type EncodedColumn, type KeyColumn, type LabelTable } from './label-table.js';
 
 export interface LoadedCatalog {
   table: LabelTable;
@@ -17,22 +20,11 @@ export interface LoadedCatalog {
   totalRows: number;
   /** Rows left out by --exclude-source. */
   excludedRows: number;
-}
-
-/** Phase timings on stderr with CYTOIMAGENET_DEBUG=1 (what to look at when a catalog is slow). */
-function debugClock(): (what: string) => void {
-  let t = performance.now();
-  let cpu = process.cpuUsage();
-  return (what) => {
-    if (!process.env.CYTOIMAGENET_DEBUG) return;
-    const now = performance.now();
-    const used = process.cpuUsage(cpu);
-    process.stderr.write(
-      `labels: ${what} ${((now - t) / 1000).toFixed(2)} s (CPU ${((used.user + used.system) / 1e6).toFixed(2)} s)\n`,
-    );
-    t = now;
-    cpu = process.cpuUsage();
-  };
+  /**
+   * The catalog's fingerprint (catalog/fingerprint.ts), computed on DuckDB's threads while JS
+   * parses and selects; the DuckDB instance is closed once it is done.
+   */
+  fingerprint: Promise<string>;
 }
 
 /** `.labels-rows.<pid>.<ms>.csv`, `.labels-spill.<pid>`, and writeFileAtomic's `.<name>.<pid>.<hex>.tmp`. */
@@ -46,13 +38,11 @@ async function strings(conn: DuckDBConnection, sql: string): Promise<(string | n
 /**
  * @param scratchDir where a temporary file of encoded rows may be written (and is removed):
  *   the labels folder, so nothing is written outside the output folder.
- * @param hooks.afterDuckDB called once DuckDB's part is done and only JS work remains.
  */
 export async function loadLabelTable(
   catalogPath: string,
   excludeSources: readonly string[],
   scratchDir: string,
-  hooks: { afterDuckDB?: () => void } = {},
 ): Promise<LoadedCatalog> {
   const path = resolve(catalogPath);
   if (!existsSync(path))
@@ -66,6 +56,24 @@ export async function loadLabelTable(
   const unregisterSpill = registerScratch(spill);
   const instance = await DuckDBInstance.create(':memory:', { temp_directory: spill });
   const conn = await instance.connect();
+  let fingerprint: Promise<string> | undefined;
+  let fingerprintConn: DuckDBConnection | undefined;
+  const startFingerprint = (): Promise<string> => {
+    const run = (async () => {
+      fingerprintConn = await instance.connect();
+      return fingerprintOf(fingerprintConn, `cat.${CATALOG_TABLE}`);
+    })();
+    run.catch(() => undefined); // reported where it is awaited
+    return run;
+  };
+  const close = async (): Promise<void> => {
+    await fingerprint?.catch(() => undefined);
+    fingerprintConn?.closeSync();
+    conn.closeSync();
+    instance.closeSync();
+    await rm(spill, { recursive: true, force: true });
+    unregisterSpill();
+  };
   try {
     try {
       await conn.run(`ATTACH ${sqlString(path)} AS cat (READ_ONLY)`);
@@ -124,37 +132,30 @@ export async function loadLabelTable(
     ).getRows() as number[][];
     const [totalRows, n] = counts.map(Number);
 
-    // One small value → id table per column; one statement then joins, sorts by idx and writes
-    // ids + idx to a scratch CSV that JS parses as bytes (reading 2.7 M × 10 values through the
-    // node API one by one costs far more than DuckDB's parallel CSV writer).
+    // Each column's distinct raw values, numbered by DuckDB (rid). JS reads them once as JSON,
+    // builds the dictionary (normalised values, sorted) and a rid → id array; one statement then
+    // joins rids onto the rows, packs them into a few 31-bit numbers (packed-codes.ts), sorts by idx and
+    // writes them + idx to a scratch CSV that JS parses as bytes. Strings never cross into JS per row: 2.7 M × 10 values through the node API, or
+    // one materialised result of them, cost far more than DuckDB's parallel CSV writer.
     lap('checks');
-    // All columns' distinct values in one statement (one scan plan, one round trip).
-    const distinct = await conn.runAndReadAll(
-      KEY_COLUMNS.map(
+    await conn.run(
+      `CREATE TEMP TABLE dv AS SELECT k, raw, (row_number() OVER (PARTITION BY k) - 1)::INTEGER AS rid FROM (${KEY_COLUMNS.map(
         (c, k) =>
-          `SELECT ${k}::INTEGER AS k, "${c}" AS v FROM (SELECT DISTINCT "${c}" FROM base WHERE "${c}" IS NOT NULL)`,
-      ).join(' UNION ALL '),
+          `SELECT ${k}::INTEGER AS k, "${c}" AS raw FROM (SELECT DISTINCT "${c}" FROM base WHERE "${c}" IS NOT NULL)`,
+      ).join(' UNION ALL ')})`,
     );
-    const raws = KEY_COLUMNS.map((): string[] => []);
-    for (const [k, v] of distinct.getRows()) raws[Number(k)].push(String(v));
-    const values = {} as Record<KeyColumn, string[]>;
-    await conn.run('CREATE TABLE map (k INTEGER, raw VARCHAR, id INTEGER)');
-    const appender = await conn.createAppender('map');
-    KEY_COLUMNS.forEach((c, k) => {
-      const dict = buildDictionary(c, raws[k]);
-      values[c] = dict.values;
-      for (const [raw, id] of dict.idOf) {
-        appender.appendInteger(k);
-        appender.appendVarchar(raw);
-        appender.appendInteger(id);
-        appender.endRow();
-      }
-    });
-    appender.closeSync();
+    const lists = new Map<number, string[]>();
+    for (const [k, json] of (
+      await conn.runAndReadAll('SELECT k, to_json(list(raw ORDER BY rid))::VARCHAR FROM dv GROUP BY k')
+    ).getRows())
+      lists.set(Number(k), JSON.parse(String(json)) as string[]);
+    const dicts = KEY_COLUMNS.map((c, k) => dictionaryOf(c, lists.get(k) ?? []));
     for (const [k, c] of KEY_COLUMNS.entries())
-      await conn.run(`CREATE TABLE "map_${c}" AS SELECT raw, id FROM map WHERE k = ${k}`);
+      await conn.run(`CREATE TEMP TABLE "map_${c}" AS SELECT raw, rid FROM dv WHERE k = ${k}`);
     lap('distinct values');
-    const select = KEY_COLUMNS.map((c) => `coalesce("m_${c}".id, -1)`).join(', ');
+    // Fields are sized for the raw values; normalised ids are no more, so they fit the same bits.
+    const packs = planPacks(dicts.map((d) => bitsFor(d.fieldOf.length - 1)));
+    const select = packs.map((p) => packSql(p, (k) => `coalesce("m_${KEY_COLUMNS[k]}".rid + 1, 0)`)).join(', ');
     const joins = KEY_COLUMNS.map((c) => `LEFT JOIN "map_${c}" AS "m_${c}" ON b."${c}" = "m_${c}".raw`).join(' ');
     const scratch = join(scratchDir, `.labels-rows.${process.pid}.${Date.now()}.csv`);
     let encoded: EncodedRows;
@@ -164,12 +165,18 @@ export async function loadLabelTable(
         `COPY (SELECT ${select}, b.idx FROM base AS b ${joins} ORDER BY b.idx) TO ${sqlString(scratch)} (FORMAT csv, HEADER false, DELIMITER ',', QUOTE '"', ESCAPE '"')`,
       );
       lap('encode, sort and write rows (DuckDB)');
+      // DuckDB's part is done: the fingerprint runs on its threads while JS parses and selects.
+      fingerprint = startFingerprint();
       // Test hook: be killed (SIGKILL) or stopped (SIGTERM) while the scratch CSV exists.
       const crash = process.env.CYTOIMAGENET_LABELS_CRASH_AT;
       if (crash === 'rows') process.kill(process.pid, 'SIGKILL');
       if (crash === 'rows-term') process.kill(process.pid, 'SIGTERM');
-      hooks.afterDuckDB?.();
-      encoded = parseEncodedRows(await readFile(scratch), KEY_COLUMNS.length, n);
+      encoded = readEncodedRows(
+        scratch,
+        packs,
+        dicts.map((d) => d.fieldOf),
+        n,
+      );
       lap('parse rows');
     } finally {
       await rm(scratch, { force: true });
@@ -192,14 +199,23 @@ export async function loadLabelTable(
       }
     }
     const columns = {} as Record<KeyColumn, EncodedColumn>;
-    KEY_COLUMNS.forEach((c, k) => {
-      columns[c] = { values: values[c], codes: encoded.codes[k] };
+    packs.forEach((pack, f) => {
+      let shift = 0;
+      pack.columns.forEach((k, i) => {
+        const mask = 2 ** pack.bits[i] - 1;
+        columns[KEY_COLUMNS[k]] = { values: dicts[k].values, words: encoded.words[f], shift, mask };
+        shift += pack.bits[i];
+      });
     });
-    return { table: { n, idx: encoded.idx, columns }, totalRows, excludedRows: totalRows - n };
-  } finally {
-    conn.closeSync();
-    instance.closeSync();
-    await rm(spill, { recursive: true, force: true });
-    unregisterSpill();
+    const done = fingerprint ?? startFingerprint();
+    fingerprint = done;
+    const settled = close().then(() => done);
+    settled.catch(() => undefined); // reported where it is awaited
+    return { table: { n, idx: encoded.idx, columns }, totalRows, excludedRows: totalRows - n, fingerprint: settled };
+  } catch (e) {
+    // Nothing waits for the fingerprint now: stop it rather than let it hold the process.
+    if (fingerprint) fingerprintConn?.interrupt();
+    await close();
+    throw e;
   }
 }

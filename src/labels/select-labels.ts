@@ -74,6 +74,8 @@ export function drawRows(
 export function selectLabels(table: LabelTable, postings: Postings, options: LabelsOptions): Selection {
   const { threshold, cap, presample, seed } = options;
   const labelOf = new Int32Array(table.n).fill(-1);
+  // The visit's test, one byte per row: a quarter of labelOf's memory traffic.
+  const taken = new Uint8Array(table.n);
   const outcomes: LabelOutcome[] = [];
   let longest = 0;
   for (let l = 0; l < postings.labels.length; l++)
@@ -85,7 +87,7 @@ export function selectLabels(table: LabelTable, postings: Postings, options: Lab
     let m = 0;
     for (let p = postings.offsets[l]; p < postings.offsets[l + 1]; p++) {
       const r = postings.rows[p];
-      if (labelOf[r] < 0) scratch[m++] = r;
+      if (taken[r] === 0) scratch[m++] = r;
     }
     const outcome: LabelOutcome = {
       token,
@@ -100,15 +102,18 @@ export function selectLabels(table: LabelTable, postings: Postings, options: Lab
     outcomes.push(outcome);
     if (!outcome.kept) continue;
 
-    let rows: Int32Array = scratch.slice(0, m);
+    let rows: Int32Array;
     if (m > cap) {
-      const drawn = drawRows(table, rows, cap, category, presample, labelRng(seed, category, token));
+      const drawn = drawRows(table, scratch.subarray(0, m), cap, category, presample, labelRng(seed, category, token));
       rows = drawn.rows;
       outcome.presampled = drawn.presampled;
-    }
+    } else rows = scratch.slice(0, m);
     outcome.rows = rows;
     const id = outcomes.length - 1;
-    for (let i = 0; i < rows.length; i++) labelOf[rows[i]] = id;
+    for (let i = 0; i < rows.length; i++) {
+      labelOf[rows[i]] = id;
+      taken[rows[i]] = 1;
+    }
   }
   return { outcomes, labelOf };
 }

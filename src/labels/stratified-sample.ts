@@ -30,58 +30,178 @@ function ascending(rows: Int32Array): Int32Array {
   return rows;
 }
 
+// Scratch arrays reused from one label to the next: a big label's draw would otherwise touch
+// megabytes of fresh memory each time, and fresh pages are what costs (one fault per 4 KiB).
+let gidScratch: Int32Array = new Int32Array(0);
+let markScratch: Uint8Array = new Uint8Array(0);
+let slotScratch: Int32Array = new Int32Array(0);
+
+function scratchInt32(current: Int32Array, size: number): Int32Array {
+  return current.length >= size ? current : new Int32Array(Math.max(size, current.length * 2));
+}
+
+/** Key spaces up to this many tuples are grouped by direct addressing instead of hashing. */
+const DIRECT_LIMIT = 1 << 18;
+
+interface Groups {
+  /** Stratum of each row (rows[i] is in stratum gid[i]); a shared scratch array, valid until the next call. */
+  gid: Int32Array;
+  count: number;
+  /** First (smallest) row of each stratum. */
+  rep: Int32Array;
+}
+
+/**
+ * Number strata in order of their first row: one pass over the ascending rows, by direct
+ * addressing when the key columns' value counts multiply to a small number (the pre-sample keys),
+ * else by an open-addressing hash table over the rows' packed words, grown with the strata found.
+ */
+function groupIds(rows: Int32Array, keys: readonly EncodedColumn[]): Groups {
+  const m = rows.length;
+  gidScratch = scratchInt32(gidScratch, m);
+  const gid = gidScratch;
+  let rep: Int32Array = new Int32Array(16);
+  let count = 0;
+  const nk = keys.length;
+  if (nk === 0) {
+    if (m > 0) {
+      gid.fill(0, 0, m);
+      rep[0] = rows[0];
+      count = 1;
+    }
+    return { gid, count, rep };
+  }
+
+  let space = 1;
+  for (const k of keys) space *= k.values.length + 1;
+  if (space <= DIRECT_LIMIT) {
+    // Tuple → slot: sum of field · stride. Slots hold group + 1 (0: not seen); reset after.
+    slotScratch = scratchInt32(slotScratch, space);
+    const slot = slotScratch;
+    const words = keys.map((k) => k.words);
+    const shift = Int32Array.from(keys, (k) => k.shift);
+    const mask = Int32Array.from(keys, (k) => k.mask);
+    const stride = new Int32Array(nk);
+    for (let k = 0, s = 1; k < nk; k++) {
+      stride[k] = s;
+      s *= keys[k].values.length + 1;
+    }
+    let keyOfGroup: Int32Array = new Int32Array(16);
+    for (let i = 0; i < m; i++) {
+      const r = rows[i];
+      let key = 0;
+      for (let k = 0; k < nk; k++) key += ((words[k][r] >>> shift[k]) & mask[k]) * stride[k];
+      let g = slot[key] - 1;
+      if (g < 0) {
+        g = count++;
+        if (g === rep.length) {
+          rep = grow(rep);
+          keyOfGroup = grow(keyOfGroup);
+        }
+        rep[g] = r;
+        keyOfGroup[g] = key;
+        slot[key] = g + 1;
+      }
+      gid[i] = g;
+    }
+    for (let g = 0; g < count; g++) slot[keyOfGroup[g]] = 0;
+    return { gid, count, rep };
+  }
+
+  // A tuple is the key columns' bits of the row's packed words: one mask per word involved.
+  const wordList: Int32Array[] = [];
+  const maskList: number[] = [];
+  for (const k of keys) {
+    const at = wordList.indexOf(k.words);
+    const bits = (k.mask << k.shift) | 0;
+    if (at < 0) {
+      wordList.push(k.words);
+      maskList.push(bits);
+    } else maskList[at] |= bits;
+  }
+  const nw = wordList.length;
+  const wordMask = Int32Array.from(maskList);
+  let size = 1024;
+  while (size < 4 * Math.min(m, 4096)) size <<= 1;
+  let table = new Int32Array(size).fill(-1);
+  let hashOf: Int32Array = new Int32Array(16);
+  // Each stratum's masked words, side by side: comparing against them reads no other row.
+  let keyWords: Int32Array = new Int32Array(16 * nw);
+  const here = new Int32Array(nw);
+  for (let i = 0; i < m; i++) {
+    const r = rows[i];
+    let h = 0x9e3779b9;
+    for (let w = 0; w < nw; w++) {
+      here[w] = wordList[w][r] & wordMask[w];
+      h = mix32(h ^ here[w]);
+    }
+    let mask = size - 1;
+    let s = h & mask;
+    let g = -1;
+    for (;;) {
+      const t = table[s];
+      if (t < 0) break;
+      if (hashOf[t] === (h | 0)) {
+        let same = true;
+        for (let w = 0; w < nw; w++) {
+          if (keyWords[t * nw + w] !== here[w]) {
+            same = false;
+            break;
+          }
+        }
+        if (same) {
+          g = t;
+          break;
+        }
+      }
+      s = (s + 1) & mask;
+    }
+    if (g < 0) {
+      g = count++;
+      if (g === rep.length) {
+        rep = grow(rep);
+        hashOf = grow(hashOf);
+        keyWords = grow(keyWords);
+      }
+      rep[g] = r;
+      hashOf[g] = h | 0;
+      for (let w = 0; w < nw; w++) keyWords[g * nw + w] = here[w];
+      if (2 * count > size) {
+        // Grow and re-insert every stratum by its stored hash.
+        size <<= 1;
+        mask = size - 1;
+        table = new Int32Array(size).fill(-1);
+        for (let e = 0; e < count; e++) {
+          let x = hashOf[e] & mask;
+          while (table[x] >= 0) x = (x + 1) & mask;
+          table[x] = e;
+        }
+      } else table[s] = g;
+    }
+    gid[i] = g;
+  }
+  return { gid, count, rep };
+}
+
+function grow(a: Int32Array): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(a.length * 2);
+  b.set(a);
+  return b;
+}
+
 /**
  * Group rows by the tuple of their key values (value ids of normalised values, so 'a|b' and
  * 'b|a' are one stratum; -1, missing, is a value of its own). Strata come in order of their
- * first row, rows ascending inside: one open-addressing hash pass, one counting sort.
+ * first row, rows ascending inside.
  */
 export function groupStrata(input: Int32Array, keys: readonly EncodedColumn[]): Strata {
   const rows = ascending(input);
   const m = rows.length;
-  if (keys.length === 0 || m === 0) return { rows, offsets: Int32Array.from(m ? [0, m] : [0]) };
-  const codes = keys.map((k) => k.codes);
-  const nk = codes.length;
-  let size = 1;
-  while (size < 2 * m) size <<= 1;
-  const mask = size - 1;
-  const table = new Int32Array(size).fill(-1);
-  const rep = new Int32Array(m);
-  const gid = new Int32Array(m);
-  let groups = 0;
-  for (let i = 0; i < m; i++) {
-    const r = rows[i];
-    let h = 0x9e3779b9;
-    for (let k = 0; k < nk; k++) h = mix32(h ^ (codes[k][r] + 1));
-    let slot = h & mask;
-    let g = -1;
-    for (;;) {
-      const t = table[slot];
-      if (t < 0) break;
-      const q = rep[t];
-      let same = true;
-      for (let k = 0; k < nk; k++) {
-        if (codes[k][q] !== codes[k][r]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) {
-        g = t;
-        break;
-      }
-      slot = (slot + 1) & mask;
-    }
-    if (g < 0) {
-      g = groups++;
-      rep[g] = r;
-      table[slot] = g;
-    }
-    gid[i] = g;
-  }
-  const offsets = new Int32Array(groups + 1);
+  const { gid, count } = groupIds(rows, keys);
+  const offsets = new Int32Array(count + 1);
   for (let i = 0; i < m; i++) offsets[gid[i] + 1]++;
-  for (let g = 0; g < groups; g++) offsets[g + 1] += offsets[g];
-  const fill = offsets.slice(0, groups);
+  for (let g = 0; g < count; g++) offsets[g + 1] += offsets[g];
+  const fill = offsets.slice(0, count);
   const out = new Int32Array(m);
   for (let i = 0; i < m; i++) out[fill[gid[i]]++] = rows[i];
   return { rows: out, offsets };
@@ -133,28 +253,39 @@ export function allocateQuotas(sizes: ArrayLike<number>, n: number, tie: ArrayLi
   return quotas;
 }
 
-/** Exactly n of the rows, stratified by the key columns; the result is ascending. */
+/**
+ * Exactly n of the rows, stratified by the key columns; the result is ascending. Inside a
+ * stratum, position j is its j-th row in idx order; the draws mark positions, and one pass over
+ * the rows in order collects the marked ones (no per-stratum row lists, no final sort).
+ */
 export function stratifiedSample(rows: Int32Array, keys: readonly EncodedColumn[], n: number, rng: Rng): Int32Array {
-  const strata = groupStrata(rows, keys);
-  const g = strataCount(strata);
-  const sizes = new Int32Array(g);
-  const tie = new Uint32Array(g);
+  const sorted = ascending(rows);
+  const m = sorted.length;
+  const { gid, count, rep } = groupIds(sorted, keys);
+  const sizes = new Int32Array(count);
+  for (let i = 0; i < m; i++) sizes[gid[i]]++;
+  const tie = new Uint32Array(count);
   const salt = rng.int(0, 0x7fffffff);
-  for (let i = 0; i < g; i++) {
-    sizes[i] = strata.offsets[i + 1] - strata.offsets[i];
-    tie[i] = mix32(salt ^ mix32(strata.rows[strata.offsets[i]])); // keyed by the stratum's first row
-  }
+  for (let g = 0; g < count; g++) tie[g] = mix32(salt ^ mix32(rep[g])); // keyed by the stratum's first row
   const quotas = allocateQuotas(sizes, n, tie);
+
+  if (markScratch.length < m) markScratch = new Uint8Array(Math.max(m, markScratch.length * 2));
+  const mark = markScratch;
+  mark.fill(0, 0, m);
+  const start = new Int32Array(count);
+  const full = new Uint8Array(count);
+  for (let g = 0, s = 0; g < count; g++) {
+    start[g] = s;
+    if (quotas[g] === sizes[g]) full[g] = 1;
+    else if (quotas[g] > 0) for (const j of rng.sampleIndices(sizes[g], quotas[g])) mark[s + j] = 1;
+    s += sizes[g];
+  }
   const out = new Int32Array(n);
   let k = 0;
-  for (let i = 0; i < g; i++) {
-    const from = strata.offsets[i];
-    if (quotas[i] === sizes[i]) {
-      out.set(strata.rows.subarray(from, from + sizes[i]), k);
-      k += sizes[i];
-    } else if (quotas[i] > 0) {
-      for (const j of rng.sampleIndices(sizes[i], quotas[i])) out[k++] = strata.rows[from + j];
-    }
+  for (let i = 0; i < m; i++) {
+    const g = gid[i];
+    const pos = start[g]++;
+    if (full[g] || mark[pos]) out[k++] = sorted[i];
   }
-  return out.sort();
+  return out;
 }

@@ -22,6 +22,12 @@ export function compareStrings(a: string, b: string): number {
  * form, so 'a|b' and 'b|a' fall in one stratum and a missing value is a stratum of its own.
  */
 export function normalizeValue(value: string | null | undefined): string | null {
+  if (value === null || value === undefined) return null;
+  if (!value.includes('|')) {
+    // One token: most values, so the split, dedupe and sort are skipped.
+    const t = value.trim();
+    return t === '' ? null : t;
+  }
   const tokens = splitTokens(value);
   if (tokens.length === 0) return null;
   return tokens.sort(compareStrings).join('|');
