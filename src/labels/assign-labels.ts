@@ -102,7 +102,7 @@ export interface LabelsReport {
   labelRows: LabelRow[];
   perCategory: CategorySummary[];
   perDatabase: DatabaseSummary[];
-  /** Wall-clock seconds per phase (fingerprint: the wait for it after select, as it runs alongside). */
+  /** Wall-clock seconds per phase (fingerprint: the writer's wait for it, as it runs alongside). */
   seconds: { fingerprint: number; load: number; select: number; write: number };
 }
 
@@ -122,19 +122,24 @@ export interface LabelsFolderParts {
   perCategory: CategorySummary[];
   perDatabase: DatabaseSummary[];
   summary: SummaryContext;
-  /** labels.json without its sha256, which the writer fills in. */
-  manifest: Omit<LabelsManifest, 'sha256' | 'parent'> & Pick<LabelsManifest, 'parent'>;
+  /**
+   * labels.json without its sha256, which the writer fills in. The catalog fingerprint may still be
+   * computing: the writer awaits it only before labels.json, the last file.
+   */
+  manifest: Omit<LabelsManifest, 'sha256' | 'parent' | 'catalogFingerprint'> &
+    Pick<LabelsManifest, 'parent'> & { catalogFingerprint: string | Promise<string> };
 }
 
 /**
  * Writes the labels folder, each file atomically. labels.json goes first and comes back last:
  * while the folder is being rewritten it has none, so a run killed here leaves a folder every
- * reader refuses (docs/labels.md, "Outputs").
+ * reader refuses (docs/labels.md, "Outputs"). The other files are written side by side (their
+ * writes and fsyncs overlap on libuv's threads).
  */
 export async function writeLabelsFolder(
   out: string,
   p: LabelsFolderParts,
-): Promise<{ paths: LabelsReport['files']; manifest: LabelsManifest }> {
+): Promise<{ paths: LabelsReport['files']; manifest: LabelsManifest; fingerprintWait: number }> {
   const labelsCsv = Buffer.from(
     csvTable(
       LABELS_CSV_COLUMNS,
@@ -142,41 +147,48 @@ export async function writeLabelsFolder(
     ),
   );
   const { parent, ...rest } = p.manifest;
-  const manifest: LabelsManifest = {
-    ...rest,
-    sha256: { 'labels.csv': sha256(labelsCsv), 'assignments.csv': sha256(p.assignments) },
-    ...(parent ? { parent } : {}),
-  };
+  const digests = { 'labels.csv': sha256(labelsCsv), 'assignments.csv': sha256(p.assignments) };
   const files = Object.fromEntries(
     Object.entries(LABELS_FILES).map(([k, name]) => [k, resolveInside(out, name)]),
   ) as LabelsReport['files'];
   await rm(files.manifest, { force: true });
-  await writeFileAtomic(files.labels, labelsCsv);
-  await writeFileAtomic(
-    files.candidates,
-    csvTable(
-      ['label', 'category', 'order', 'count', 'candidates', 'selected', 'status', 'presampled'],
-      p.candidates.map((o) => [
-        o.token,
-        o.category,
-        o.order,
-        o.count,
-        o.candidates,
-        o.rows.length,
-        o.kept ? 'kept' : 'skipped',
-        o.presampled,
-      ]),
+  const written = [
+    writeFileAtomic(files.labels, labelsCsv),
+    // Grouped by label in visit order, idx ascending within a label; idx bytes copied as they are.
+    writeFileAtomic(files.assignments, p.assignments).then(() => crashPoint('assignments')),
+    writeFileAtomic(files.summaryCategories, categoriesCsv(p.perCategory)),
+    writeFileAtomic(files.summaryDatabases, databasesCsv(p.perDatabase)),
+    writeFileAtomic(files.summary, summaryMarkdown(p.summary, p.perCategory, p.perDatabase)),
+    writeFileAtomic(
+      files.candidates,
+      csvTable(
+        ['label', 'category', 'order', 'count', 'candidates', 'selected', 'status', 'presampled'],
+        p.candidates.map((o) => [
+          o.token,
+          o.category,
+          o.order,
+          o.count,
+          o.candidates,
+          o.rows.length,
+          o.kept ? 'kept' : 'skipped',
+          o.presampled,
+        ]),
+      ),
     ),
-  );
-  // Grouped by label in visit order, idx ascending within a label; idx bytes copied as they are.
-  await writeFileAtomic(files.assignments, p.assignments);
-  crashPoint('assignments');
-  await writeFileAtomic(files.summaryCategories, categoriesCsv(p.perCategory));
-  await writeFileAtomic(files.summaryDatabases, databasesCsv(p.perDatabase));
-  await writeFileAtomic(files.summary, summaryMarkdown(p.summary, p.perCategory, p.perDatabase));
+  ];
+  const waitFrom = performance.now();
+  const fingerprint = await rest.catalogFingerprint;
+  const fingerprintWait = (performance.now() - waitFrom) / 1000;
+  await Promise.all(written);
   // Written last: a folder with labels.json is complete.
+  const manifest: LabelsManifest = {
+    ...rest, // key order as before: catalogFingerprint keeps its place
+    catalogFingerprint: fingerprint,
+    sha256: digests,
+    ...(parent ? { parent } : {}),
+  };
   await writeFileAtomic(files.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
-  return { paths: files, manifest };
+  return { paths: files, manifest, fingerprintWait };
 }
 
 export async function assignLabels(
@@ -197,7 +209,8 @@ export async function assignLabels(
   };
 
   // The fingerprint is DuckDB work on its own threads: started once the load's DuckDB part is
-  // done, it runs beside the single-threaded JS phases instead of competing with DuckDB.
+  // done, it runs beside the single-threaded JS phases instead of competing with DuckDB, and only
+  // labels.json, the last file written, waits for it.
   const loaded = await loadLabelTable(catalog, options.excludeSources, out);
   const load = lap();
 
@@ -217,9 +230,6 @@ export async function assignLabels(
   const folders = kept.map((o) => folderOf.get(dirLabelKey(o.token, o.category)) as string);
   const select = lap();
   debug('folders');
-  const fingerprint = await loaded.fingerprint;
-  debug('wait for the fingerprint');
-  const fingerprintSeconds = lap();
 
   const labelRows: LabelRow[] = kept.map((o, i) => ({
     label: o.token,
@@ -232,10 +242,12 @@ export async function assignLabels(
   }));
   const perCategory = summariseCategories(outcomes, options.categories);
   const perDatabase = summariseDatabases(table, outcomes);
+  const assignments = assignmentsCsv(table.idx, kept);
+  debug('summaries and assignments.csv');
   const files = await writeLabelsFolder(out, {
     labelRows,
     candidates: outcomes,
-    assignments: assignmentsCsv(table.idx, kept),
+    assignments,
     perCategory,
     perDatabase,
     summary: { catalog, rows: table.n, excludedRows: loaded.excludedRows, ...options },
@@ -246,12 +258,12 @@ export async function assignLabels(
       seed: options.seed,
       excludeSources: options.excludeSources,
       categories: options.categories,
-      catalogFingerprint: fingerprint,
+      catalogFingerprint: loaded.fingerprint,
       toolVersion: toolVersion(),
     },
   });
-  const write = lap();
-  debug('summaries and files');
+  const write = lap() - files.fingerprintWait;
+  debug(`files written (${files.fingerprintWait.toFixed(2)} s of it waiting for the fingerprint)`);
 
   return {
     outDir: out,
@@ -267,6 +279,6 @@ export async function assignLabels(
     labelRows,
     perCategory,
     perDatabase,
-    seconds: { fingerprint: fingerprintSeconds, load, select, write },
+    seconds: { fingerprint: files.fingerprintWait, load, select, write },
   };
 }

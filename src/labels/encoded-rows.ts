@@ -8,8 +8,8 @@ import { IdxColumn } from './idx-column.js';
 import type { Pack } from './packed-codes.js';
 
 export interface EncodedRows {
-  /** One array per pack, one word per row: the pack's columns' fields, fieldOf[column][raw field]. */
-  words: Int32Array[];
+  /** packs.length words per row, side by side: each pack's columns' fields, fieldOf[column][raw field]. */
+  words: Int32Array;
   idx: IdxColumn;
   /** Rows whose idx is NULL (an empty unquoted field; an empty string is written "" instead). */
   missingIdx: number;
@@ -39,7 +39,7 @@ export function readEncodedRows(
   const fields = packs.length;
   const packMaps = packs.map((p) => p.columns.map((c) => fieldOf[c]));
   const packBits = packs.map((p) => Int32Array.from(p.bits));
-  const words = packs.map(() => new Int32Array(n));
+  const words = new Int32Array(n * fields);
   const fd = openSync(path, 'r');
   try {
     const size = fstatSync(fd).size;
@@ -86,7 +86,7 @@ export function readEncodedRows(
             v >>>= bits[i];
             shift += bits[i];
           }
-          words[f][r] = word;
+          words[r * fields + f] = word;
         }
         if (p > limit) throw new Error(`scratch rows: line ${r + 1} is malformed`);
         const s = p;

@@ -11,7 +11,7 @@ import { sqlString } from '../util/sql.js';
 import { registerScratch, removeStaleScratch } from '../util/scratch.js';
 import { debugClock } from './debug-clock.js';
 import { readEncodedRows, type EncodedRows } from './encoded-rows.js';
-import { bitsFor, packSql, planPacks } from './packed-codes.js';
+import { bitsFor, planPacks } from './packed-codes.js';
 import { KEY_COLUMNS, dictionaryOf, type EncodedColumn, type KeyColumn, type LabelTable } from './label-table.js';
 
 export interface LoadedCatalog {
@@ -132,11 +132,12 @@ export async function loadLabelTable(
     ).getRows() as number[][];
     const [totalRows, n] = counts.map(Number);
 
-    // Each column's distinct raw values, numbered by DuckDB (rid). JS reads them once as JSON,
-    // builds the dictionary (normalised values, sorted) and a rid → id array; one statement then
-    // joins rids onto the rows, packs them into a few 31-bit numbers (packed-codes.ts), sorts by idx and
-    // writes them + idx to a scratch CSV that JS parses as bytes. Strings never cross into JS per row: 2.7 M × 10 values through the node API, or
-    // one materialised result of them, cost far more than DuckDB's parallel CSV writer.
+    // Each column's distinct raw values, numbered by DuckDB (rid). One statement joins rids onto
+    // the rows, packs them into a few 31-bit numbers (packed-codes.ts), sorts by idx and writes
+    // them + idx to a scratch CSV that JS parses as bytes. Strings never cross into JS per row:
+    // 2.7 M × 10 values through the node API, or one materialised result of them, cost far more
+    // than DuckDB's parallel CSV writer. While DuckDB writes, JS reads the distinct values (once,
+    // as JSON) and builds each column's dictionary: normalised values, sorted, and rid → id.
     lap('checks');
     await conn.run(
       `CREATE TEMP TABLE dv AS SELECT k, raw, (row_number() OVER (PARTITION BY k) - 1)::INTEGER AS rid FROM (${KEY_COLUMNS.map(
@@ -144,27 +145,47 @@ export async function loadLabelTable(
           `SELECT ${k}::INTEGER AS k, "${c}" AS raw FROM (SELECT DISTINCT "${c}" FROM base WHERE "${c}" IS NOT NULL)`,
       ).join(' UNION ALL ')})`,
     );
-    const lists = new Map<number, string[]>();
-    for (const [k, json] of (
-      await conn.runAndReadAll('SELECT k, to_json(list(raw ORDER BY rid))::VARCHAR FROM dv GROUP BY k')
-    ).getRows())
-      lists.set(Number(k), JSON.parse(String(json)) as string[]);
-    const dicts = KEY_COLUMNS.map((c, k) => dictionaryOf(c, lists.get(k) ?? []));
-    for (const [k, c] of KEY_COLUMNS.entries())
-      await conn.run(`CREATE TEMP TABLE "map_${c}" AS SELECT raw, rid FROM dv WHERE k = ${k}`);
-    lap('distinct values');
-    // Fields are sized for the raw values; normalised ids are no more, so they fit the same bits.
-    const packs = planPacks(dicts.map((d) => bitsFor(d.fieldOf.length - 1)));
-    const select = packs.map((p) => packSql(p, (k) => `coalesce("m_${KEY_COLUMNS[k]}".rid + 1, 0)`)).join(', ');
+    const rawCount = new Array<number>(KEY_COLUMNS.length).fill(0);
+    const json = new Array<string>(KEY_COLUMNS.length).fill('[]');
+    for (const [k, count, list] of (
+      await conn.runAndReadAll('SELECT k, count(*)::DOUBLE, to_json(list(raw ORDER BY rid))::VARCHAR FROM dv GROUP BY k')
+    ).getRows()) {
+      rawCount[Number(k)] = Number(count);
+      json[Number(k)] = String(list);
+    }
+    const packs = planPacks(rawCount.map(bitsFor));
+    const mapSql: string[] = [];
+    // Each map holds a raw value's field already shifted into place: a pack is a sum.
+    for (const pack of packs) {
+      let shift = 0;
+      pack.columns.forEach((k, i) => {
+        mapSql.push(
+          `CREATE TEMP TABLE "map_${KEY_COLUMNS[k]}" AS SELECT raw, ((rid + 1) * ${2 ** shift})::INTEGER AS f FROM dv WHERE k = ${k}`,
+        );
+        shift += pack.bits[i];
+      });
+    }
+    for (const sql of mapSql) await conn.run(sql);
+    lap('distinct values (DuckDB)');
+    const select = packs
+      .map((p) => `(${p.columns.map((k) => `coalesce("m_${KEY_COLUMNS[k]}".f, 0)`).join(' + ')})`)
+      .join(', ');
     const joins = KEY_COLUMNS.map((c) => `LEFT JOIN "map_${c}" AS "m_${c}" ON b."${c}" = "m_${c}".raw`).join(' ');
     const scratch = join(scratchDir, `.labels-rows.${process.pid}.${Date.now()}.csv`);
     let encoded: EncodedRows;
+    let dicts: { values: string[]; fieldOf: Int32Array }[];
     const unregisterScratch = registerScratch(scratch);
     try {
-      await conn.run(
+      const copied = conn.run(
         `COPY (SELECT ${select}, b.idx FROM base AS b ${joins} ORDER BY b.idx) TO ${sqlString(scratch)} (FORMAT csv, HEADER false, DELIMITER ',', QUOTE '"', ESCAPE '"')`,
       );
-      lap('encode, sort and write rows (DuckDB)');
+      copied.catch(() => undefined); // awaited below
+      try {
+        dicts = KEY_COLUMNS.map((c, k) => dictionaryOf(c, JSON.parse(json[k]) as string[]));
+      } finally {
+        await copied;
+      }
+      lap('dictionaries (JS) beside encode, sort and write rows (DuckDB)');
       // DuckDB's part is done: the fingerprint runs on its threads while JS parses and selects.
       fingerprint = startFingerprint();
       // Test hook: be killed (SIGKILL) or stopped (SIGTERM) while the scratch CSV exists.
@@ -203,7 +224,8 @@ export async function loadLabelTable(
       let shift = 0;
       pack.columns.forEach((k, i) => {
         const mask = 2 ** pack.bits[i] - 1;
-        columns[KEY_COLUMNS[k]] = { values: dicts[k].values, words: encoded.words[f], shift, mask };
+        const { words } = encoded;
+        columns[KEY_COLUMNS[k]] = { values: dicts[k].values, words, stride: packs.length, word: f, shift, mask };
         shift += pack.bits[i];
       });
     });

@@ -33,14 +33,3 @@ export function planPacks(bits: readonly number[]): Pack[] {
   }
   return packs.map(({ columns, bits }) => ({ columns, bits }));
 }
-
-/** SQL for one pack: `code(c0) + code(c1) * 2^b0 + ...`, an INTEGER below 2^31. */
-export function packSql(pack: Pack, code: (column: number) => string): string {
-  let shift = 0;
-  const terms = pack.columns.map((c, i) => {
-    const term = shift === 0 ? `(${code(c)})::BIGINT` : `(${code(c)})::BIGINT * ${2 ** shift}`;
-    shift += pack.bits[i];
-    return term;
-  });
-  return `(${terms.join(' + ')})::INTEGER`;
-}

@@ -46,10 +46,10 @@ export function buildPostings(table: LabelTable, categories: readonly Category[]
   // Count per value first (one pass per column), then per label: no per-row token work.
   const counts = new Int32Array(labels.length);
   for (let ci = 0; ci < categories.length; ci++) {
-    const { words, shift, mask, values } = table.columns[categories[ci]];
+    const { words, stride, word, shift, mask, values } = table.columns[categories[ci]];
     // Slot 0 counts missing values; slot 1 + id the value id.
     const perField = new Int32Array(values.length + 1);
-    for (let r = 0; r < table.n; r++) perField[(words[r] >>> shift) & mask]++;
+    for (let r = 0, w = word; r < table.n; r++, w += stride) perField[(words[w] >>> shift) & mask]++;
     const perValue = perField.subarray(1);
     const start = valueStart[ci];
     const vl = valueLabels[ci];
@@ -64,11 +64,11 @@ export function buildPostings(table: LabelTable, categories: readonly Category[]
   const rows = new Int32Array(offsets[labels.length]);
   const cursor = offsets.slice(0, labels.length);
   for (let ci = 0; ci < categories.length; ci++) {
-    const { words, shift, mask } = table.columns[categories[ci]];
+    const { words, stride, word, shift, mask } = table.columns[categories[ci]];
     const start = valueStart[ci];
     const vl = valueLabels[ci];
-    for (let r = 0; r < table.n; r++) {
-      const v = ((words[r] >>> shift) & mask) - 1;
+    for (let r = 0, w = word; r < table.n; r++, w += stride) {
+      const v = ((words[w] >>> shift) & mask) - 1;
       if (v < 0) continue;
       for (let j = start[v], e = start[v + 1]; j < e; j++) rows[cursor[vl[j]]++] = r;
     }

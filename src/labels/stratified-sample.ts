@@ -35,6 +35,7 @@ function ascending(rows: Int32Array): Int32Array {
 let gidScratch: Int32Array = new Int32Array(0);
 let markScratch: Uint8Array = new Uint8Array(0);
 let slotScratch: Int32Array = new Int32Array(0);
+let tupleScratch: Int32Array = new Int32Array(0);
 
 function scratchInt32(current: Int32Array, size: number): Int32Array {
   return current.length >= size ? current : new Int32Array(Math.max(size, current.length * 2));
@@ -78,7 +79,8 @@ function groupIds(rows: Int32Array, keys: readonly EncodedColumn[]): Groups {
     // Tuple → slot: sum of field · stride. Slots hold group + 1 (0: not seen); reset after.
     slotScratch = scratchInt32(slotScratch, space);
     const slot = slotScratch;
-    const words = keys.map((k) => k.words);
+    const { words, stride: perRow } = keys[0];
+    const word = Int32Array.from(keys, (k) => k.word);
     const shift = Int32Array.from(keys, (k) => k.shift);
     const mask = Int32Array.from(keys, (k) => k.mask);
     const stride = new Int32Array(nk);
@@ -90,7 +92,8 @@ function groupIds(rows: Int32Array, keys: readonly EncodedColumn[]): Groups {
     for (let i = 0; i < m; i++) {
       const r = rows[i];
       let key = 0;
-      for (let k = 0; k < nk; k++) key += ((words[k][r] >>> shift[k]) & mask[k]) * stride[k];
+      const at = r * perRow;
+      for (let k = 0; k < nk; k++) key += ((words[at + word[k]] >>> shift[k]) & mask[k]) * stride[k];
       let g = slot[key] - 1;
       if (g < 0) {
         g = count++;
@@ -109,17 +112,18 @@ function groupIds(rows: Int32Array, keys: readonly EncodedColumn[]): Groups {
   }
 
   // A tuple is the key columns' bits of the row's packed words: one mask per word involved.
-  const wordList: Int32Array[] = [];
+  const { words, stride: perRow } = keys[0];
+  const byWord = new Int32Array(perRow);
+  for (const k of keys) byWord[k.word] |= (k.mask << k.shift) | 0;
+  const wordAt: number[] = [];
   const maskList: number[] = [];
-  for (const k of keys) {
-    const at = wordList.indexOf(k.words);
-    const bits = (k.mask << k.shift) | 0;
-    if (at < 0) {
-      wordList.push(k.words);
+  byWord.forEach((bits, w) => {
+    if (bits !== 0) {
+      wordAt.push(w);
       maskList.push(bits);
-    } else maskList[at] |= bits;
-  }
-  const nw = wordList.length;
+    }
+  });
+  const nw = wordAt.length;
   const wordMask = Int32Array.from(maskList);
   let size = 1024;
   while (size < 4 * Math.min(m, 4096)) size <<= 1;
@@ -127,12 +131,20 @@ function groupIds(rows: Int32Array, keys: readonly EncodedColumn[]): Groups {
   let hashOf: Int32Array = new Int32Array(16);
   // Each stratum's masked words, side by side: comparing against them reads no other row.
   let keyWords: Int32Array = new Int32Array(16 * nw);
+  // First gather every row's masked words into one compact array (the rows are scattered over the
+  // table: one cache miss each, and independent loads the CPU can overlap); the hashing loop that
+  // follows, full of branches, then reads only this array.
+  tupleScratch = scratchInt32(tupleScratch, m * nw);
+  const tuples = tupleScratch;
+  for (let i = 0, o = 0; i < m; i++) {
+    const at = rows[i] * perRow;
+    for (let w = 0; w < nw; w++, o++) tuples[o] = words[at + wordAt[w]] & wordMask[w];
+  }
   const here = new Int32Array(nw);
   for (let i = 0; i < m; i++) {
-    const r = rows[i];
     let h = 0x9e3779b9;
     for (let w = 0; w < nw; w++) {
-      here[w] = wordList[w][r] & wordMask[w];
+      here[w] = tuples[i * nw + w];
       h = mix32(h ^ here[w]);
     }
     let mask = size - 1;
@@ -163,7 +175,7 @@ function groupIds(rows: Int32Array, keys: readonly EncodedColumn[]): Groups {
         hashOf = grow(hashOf);
         keyWords = grow(keyWords);
       }
-      rep[g] = r;
+      rep[g] = rows[i];
       hashOf[g] = h | 0;
       for (let w = 0; w < nw; w++) keyWords[g * nw + w] = here[w];
       if (2 * count > size) {
@@ -181,6 +193,38 @@ function groupIds(rows: Int32Array, keys: readonly EncodedColumn[]): Groups {
     gid[i] = g;
   }
   return { gid, count, rep };
+}
+
+// Rng.sampleIndices' partial Fisher–Yates, drawing the same positions from the same stream (one
+// rng.int(i, size - 1) per pick) without a Map per call: most strata are small, and a Map and an
+// array per stratum cost more than the draw. Position x's current value is perm[x] when
+// stamp[x] is this call's stamp, else x itself.
+let permScratch: Int32Array = new Int32Array(0);
+let stampScratch: Int32Array = new Int32Array(0);
+let stampNow = 0;
+
+/** Marks the `take` positions drawn from [0, size) at mark[base + position]. */
+function markDraws(rng: Rng, size: number, take: number, mark: Uint8Array, base: number): void {
+  if (permScratch.length < size) {
+    permScratch = new Int32Array(Math.max(size, permScratch.length * 2));
+    stampScratch = new Int32Array(permScratch.length);
+    stampNow = 0;
+  }
+  const perm = permScratch;
+  const stamp = stampScratch;
+  if (++stampNow === 0x7fffffff) {
+    stamp.fill(0);
+    stampNow = 1;
+  }
+  const now = stampNow;
+  for (let i = 0; i < take; i++) {
+    const j = rng.int(i, size - 1);
+    const vi = stamp[i] === now ? perm[i] : i;
+    const vj = stamp[j] === now ? perm[j] : j;
+    mark[base + vj] = 1;
+    perm[j] = vi;
+    stamp[j] = now;
+  }
 }
 
 function grow(a: Int32Array): Int32Array<ArrayBuffer> {
@@ -277,7 +321,7 @@ export function stratifiedSample(rows: Int32Array, keys: readonly EncodedColumn[
   for (let g = 0, s = 0; g < count; g++) {
     start[g] = s;
     if (quotas[g] === sizes[g]) full[g] = 1;
-    else if (quotas[g] > 0) for (const j of rng.sampleIndices(sizes[g], quotas[g])) mark[s + j] = 1;
+    else if (quotas[g] > 0) markDraws(rng, sizes[g], quotas[g], mark, s);
     s += sizes[g];
   }
   const out = new Int32Array(n);

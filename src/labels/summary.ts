@@ -43,7 +43,7 @@ export function summariseCategories(
 }
 
 export function summariseDatabases(table: LabelTable, outcomes: readonly LabelOutcome[]): DatabaseSummary[] {
-  const { words, shift, mask, values } = table.columns.database;
+  const { words, stride, word, shift, mask, values } = table.columns.database;
   const labels = new Int32Array(values.length + 1);
   const images = new Int32Array(values.length + 1);
   const seen = new Uint8Array(values.length + 1);
@@ -51,7 +51,7 @@ export function summariseDatabases(table: LabelTable, outcomes: readonly LabelOu
     if (!o.kept) continue;
     seen.fill(0);
     for (const r of o.rows) {
-      const d = (words[r] >>> shift) & mask; // slot 0 = missing
+      const d = (words[r * stride + word] >>> shift) & mask; // slot 0 = missing
       images[d]++;
       if (!seen[d]) {
         seen[d] = 1;
