@@ -1,7 +1,14 @@
 // A catalog's identity: labels and builds record it, so a labels folder or release made from
 // another catalog is refused before any work starts. Order-independent (bit_xor of row hashes).
-import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { createRequire } from 'node:module';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type * as DuckDB from '@duckdb/node-api';
 import { CATALOG_COLUMNS, CATALOG_TABLE } from '../sources/schema.js';
+
+// Loaded with require: imported as ESM, Node first scans all of the package's ~100 CommonJS files
+// for their export names (a tenth of a second of `labels`' start, which reaches DuckDB only here
+// and in labels/load-catalog.ts).
+const { DuckDBInstance } = createRequire(import.meta.url)('@duckdb/node-api') as typeof DuckDB;
 
 /**
  * The fingerprint of `table` as seen by `conn`: `cat.catalog` where the catalog is attached as

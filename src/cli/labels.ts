@@ -1,9 +1,9 @@
 // `cytoimagenet labels`: weak-label assignment over a catalog, or the growth of a labels folder
 // (--extend). Thin: the flags are the labels options schema (src/labels/options.ts); assignLabels
-// or extendLabels validates them; print the summary.
+// or extendLabels validates them; print the summary. extendLabels (and its CSV reader) is loaded
+// only for --extend.
 import type { Command } from 'commander';
 import { assignLabels } from '../labels/assign-labels.js';
-import { extendLabels } from '../labels/extend-labels.js';
 import { labelsOptionsSchema } from '../labels/options.js';
 import { addOptions, optionValues } from './options.js';
 import { runAction } from './run-action.js';
@@ -26,7 +26,12 @@ export function register(program: Command): void {
       const flags = optionValues(raw, labelsOptionsSchema);
       const extended =
         typeof raw.extend === 'string'
-          ? await extendLabels(String(raw.catalog), raw.extend, String(raw.out), flags)
+          ? await (await import('../labels/extend-labels.js')).extendLabels(
+              String(raw.catalog),
+              raw.extend,
+              String(raw.out),
+              flags,
+            )
           : null;
       const report = extended ?? (await assignLabels(String(raw.catalog), String(raw.out), flags));
       if (extended)

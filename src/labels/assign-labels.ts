@@ -216,7 +216,7 @@ export async function assignLabels(
 
   const { table } = loaded;
   const debug = debugClock();
-  const postings = buildPostings(table, options.categories);
+  const postings = buildPostings(table, options.categories, options.threshold);
   debug('postings');
   const { outcomes } = selectLabels(table, postings, options);
   debug('select');

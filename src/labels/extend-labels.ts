@@ -240,7 +240,7 @@ export async function extendLabels(
 
   // One visit, least-first as usual: parent labels top up from never-used rows, the others are
   // new candidates drawn as a fresh run would draw them.
-  const postings = buildPostings(table, options.categories);
+  const postings = buildPostings(table, options.categories, threshold);
   let longest = 0;
   for (let l = 0; l < postings.labels.length; l++)
     longest = Math.max(longest, postings.offsets[l + 1] - postings.offsets[l]);

@@ -3,7 +3,8 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { createRequire } from 'node:module';
+import type * as DuckDB from '@duckdb/node-api';
 import { fingerprintOf } from '../catalog/fingerprint.js';
 import { CATALOG_TABLE, SOURCES_TABLE } from '../sources/schema.js';
 import { UserError } from '../util/errors.js';
@@ -26,6 +27,11 @@ export interface LoadedCatalog {
    */
   fingerprint: Promise<string>;
 }
+
+// Loaded with require: imported as ESM, Node first scans all of the package's ~100 CommonJS files
+// for their export names, a tenth of a second of every `labels` start.
+const { DuckDBInstance } = createRequire(import.meta.url)('@duckdb/node-api') as typeof DuckDB;
+type DuckDBConnection = DuckDB.DuckDBConnection;
 
 /** `.labels-rows.<pid>.<ms>.csv`, `.labels-spill.<pid>`, and writeFileAtomic's `.<name>.<pid>.<hex>.tmp`. */
 const STALE_SCRATCH = /^\.(?:labels-rows\.(\d+)\.\d+\.csv|labels-spill\.(\d+)|[^/]+\.(\d+)\.[0-9a-f]{8}\.tmp)$/;
@@ -148,7 +154,9 @@ export async function loadLabelTable(
     const rawCount = new Array<number>(KEY_COLUMNS.length).fill(0);
     const json = new Array<string>(KEY_COLUMNS.length).fill('[]');
     for (const [k, count, list] of (
-      await conn.runAndReadAll('SELECT k, count(*)::DOUBLE, to_json(list(raw ORDER BY rid))::VARCHAR FROM dv GROUP BY k')
+      await conn.runAndReadAll(
+        'SELECT k, count(*)::DOUBLE, to_json(list(raw ORDER BY rid))::VARCHAR FROM dv GROUP BY k',
+      )
     ).getRows()) {
       rawCount[Number(k)] = Number(count);
       json[Number(k)] = String(list);

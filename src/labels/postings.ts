@@ -12,12 +12,20 @@ export interface LabelKey {
 
 export interface Postings {
   labels: LabelKey[];
-  /** Rows of label i are rows[offsets[i] .. offsets[i+1]), ascending (= idx order). */
+  /**
+   * Rows of label i are rows[offsets[i] .. offsets[i+1]), ascending (= idx order); empty for a
+   * label below buildPostings' minCount.
+   */
   offsets: Int32Array;
   rows: Int32Array;
 }
 
-export function buildPostings(table: LabelTable, categories: readonly Category[]): Postings {
+/**
+ * @param minCount list rows only for labels with at least this count (the visit's threshold):
+ *   the rest are never visited, and skipping them spares a tenth of the rows and most of the
+ *   write positions the scatter pass jumps between.
+ */
+export function buildPostings(table: LabelTable, categories: readonly Category[], minCount = 0): Postings {
   const labels: LabelKey[] = [];
   // Per category, CSR of value id → label ids (a value's tokens), and the per-value row counts.
   const valueStart: Int32Array[] = [];
@@ -58,7 +66,19 @@ export function buildPostings(table: LabelTable, categories: readonly Category[]
   const offsets = new Int32Array(labels.length + 1);
   for (let l = 0; l < labels.length; l++) {
     labels[l].count = counts[l];
-    offsets[l + 1] = offsets[l] + counts[l];
+    offsets[l + 1] = offsets[l] + (counts[l] >= minCount ? counts[l] : 0);
+  }
+  // Value → listed labels only.
+  for (let ci = 0; ci < categories.length; ci++) {
+    const start = valueStart[ci];
+    const vl = valueLabels[ci];
+    let k = 0;
+    for (let v = 0, from = 0; v + 1 < start.length; v++) {
+      const to = start[v + 1];
+      for (let j = from; j < to; j++) if (counts[vl[j]] >= minCount) vl[k++] = vl[j];
+      from = to;
+      start[v + 1] = k;
+    }
   }
 
   const rows = new Int32Array(offsets[labels.length]);

@@ -85,8 +85,9 @@ export function selectLabels(table: LabelTable, postings: Postings, options: Lab
   for (const l of visitOrder(postings.labels, threshold)) {
     const { category, token, count } = postings.labels[l];
     let m = 0;
-    for (let p = postings.offsets[l]; p < postings.offsets[l + 1]; p++) {
-      const r = postings.rows[p];
+    const listed = postings.rows;
+    for (let p = postings.offsets[l], end = postings.offsets[l + 1]; p < end; p++) {
+      const r = listed[p];
       if (taken[r] === 0) scratch[m++] = r;
     }
     const outcome: LabelOutcome = {

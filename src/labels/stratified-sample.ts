@@ -36,6 +36,10 @@ let gidScratch: Int32Array = new Int32Array(0);
 let markScratch: Uint8Array = new Uint8Array(0);
 let slotScratch: Int32Array = new Int32Array(0);
 let tupleScratch: Int32Array = new Int32Array(0);
+let repScratch: Int32Array = new Int32Array(0);
+let keyScratch: Int32Array = new Int32Array(0);
+let hashScratch: Int32Array = new Int32Array(0);
+let tableScratch: Int32Array = new Int32Array(0);
 
 function scratchInt32(current: Int32Array, size: number): Int32Array {
   return current.length >= size ? current : new Int32Array(Math.max(size, current.length * 2));
@@ -43,6 +47,19 @@ function scratchInt32(current: Int32Array, size: number): Int32Array {
 
 /** Key spaces up to this many tuples are grouped by direct addressing instead of hashing. */
 const DIRECT_LIMIT = 1 << 18;
+
+/** A key that is not there: its field is always 0. */
+const NO_KEY = { word: 0, shift: 0, mask: 0, values: [] as string[] };
+
+/** The direct-addressing slot of a tuple of more than three columns. */
+function directKey(words: Int32Array, at: number, keys: readonly EncodedColumn[]): number {
+  let key = 0;
+  for (let k = 0, stride = 1; k < keys.length; k++) {
+    key += ((words[at + keys[k].word] >>> keys[k].shift) & keys[k].mask) * stride;
+    stride *= keys[k].values.length + 1;
+  }
+  return key;
+}
 
 interface Groups {
   /** Stratum of each row (rows[i] is in stratum gid[i]); a shared scratch array, valid until the next call. */
@@ -59,9 +76,11 @@ interface Groups {
  */
 function groupIds(rows: Int32Array, keys: readonly EncodedColumn[]): Groups {
   const m = rows.length;
+  // At most m strata: sized once, no growth checks in the loops.
   gidScratch = scratchInt32(gidScratch, m);
+  repScratch = scratchInt32(repScratch, m);
   const gid = gidScratch;
-  let rep: Int32Array = new Int32Array(16);
+  const rep = repScratch;
   let count = 0;
   const nk = keys.length;
   if (nk === 0) {
@@ -80,27 +99,30 @@ function groupIds(rows: Int32Array, keys: readonly EncodedColumn[]): Groups {
     slotScratch = scratchInt32(slotScratch, space);
     const slot = slotScratch;
     const { words, stride: perRow } = keys[0];
-    const word = Int32Array.from(keys, (k) => k.word);
-    const shift = Int32Array.from(keys, (k) => k.shift);
-    const mask = Int32Array.from(keys, (k) => k.mask);
-    const stride = new Int32Array(nk);
-    for (let k = 0, s = 1; k < nk; k++) {
-      stride[k] = s;
-      s *= keys[k].values.length + 1;
-    }
-    let keyOfGroup: Int32Array = new Int32Array(16);
+    keyScratch = scratchInt32(keyScratch, m);
+    const keyOfGroup = keyScratch;
+    // Up to three columns (the pre-sample keys), unrolled: a missing one has mask 0.
+    const [k0, k1 = NO_KEY, k2 = NO_KEY] = keys;
+    const w0 = k0.word;
+    const s0 = k0.shift;
+    const m0 = k0.mask;
+    const w1 = k1.word;
+    const s1 = k1.shift;
+    const m1 = k1.mask;
+    const w2 = k2.word;
+    const s2 = k2.shift;
+    const m2 = k2.mask;
+    const st1 = k0.values.length + 1;
+    const st2 = st1 * (k1.values.length + 1);
     for (let i = 0; i < m; i++) {
       const r = rows[i];
-      let key = 0;
       const at = r * perRow;
-      for (let k = 0; k < nk; k++) key += ((words[at + word[k]] >>> shift[k]) & mask[k]) * stride[k];
+      let key =
+        ((words[at + w0] >>> s0) & m0) + ((words[at + w1] >>> s1) & m1) * st1 + ((words[at + w2] >>> s2) & m2) * st2;
+      if (nk > 3) key = directKey(words, at, keys);
       let g = slot[key] - 1;
       if (g < 0) {
         g = count++;
-        if (g === rep.length) {
-          rep = grow(rep);
-          keyOfGroup = grow(keyOfGroup);
-        }
         rep[g] = r;
         keyOfGroup[g] = key;
         slot[key] = g + 1;
@@ -127,10 +149,14 @@ function groupIds(rows: Int32Array, keys: readonly EncodedColumn[]): Groups {
   const wordMask = Int32Array.from(maskList);
   let size = 1024;
   while (size < 4 * Math.min(m, 4096)) size <<= 1;
-  let table = new Int32Array(size).fill(-1);
-  let hashOf: Int32Array = new Int32Array(16);
+  tableScratch = scratchInt32(tableScratch, size);
+  let table = tableScratch;
+  table.fill(-1, 0, size);
+  hashScratch = scratchInt32(hashScratch, m);
+  const hashOf = hashScratch;
   // Each stratum's masked words, side by side: comparing against them reads no other row.
-  let keyWords: Int32Array = new Int32Array(16 * nw);
+  keyScratch = scratchInt32(keyScratch, m * nw);
+  const keyWords = keyScratch;
   // First gather every row's masked words into one compact array (the rows are scattered over the
   // table: one cache miss each, and independent loads the CPU can overlap); the hashing loop that
   // follows, full of branches, then reads only this array.
@@ -140,12 +166,26 @@ function groupIds(rows: Int32Array, keys: readonly EncodedColumn[]): Groups {
     const at = rows[i] * perRow;
     for (let w = 0; w < nw; w++, o++) tuples[o] = words[at + wordAt[w]] & wordMask[w];
   }
+  // Up to three words (every table of up to 93 bits of codes), unrolled: a missing one is 0.
+  const n3 = nw <= 3;
   const here = new Int32Array(nw);
   for (let i = 0; i < m; i++) {
-    let h = 0x9e3779b9;
-    for (let w = 0; w < nw; w++) {
-      here[w] = tuples[i * nw + w];
-      h = mix32(h ^ here[w]);
+    let x0 = 0;
+    let x1 = 0;
+    let x2 = 0;
+    let h: number;
+    if (n3) {
+      const o = i * nw;
+      x0 = tuples[o];
+      if (nw > 1) x1 = tuples[o + 1];
+      if (nw > 2) x2 = tuples[o + 2];
+      h = mix32(mix32(mix32(0x9e3779b9 ^ x0) ^ x1) ^ x2);
+    } else {
+      h = 0x9e3779b9;
+      for (let w = 0; w < nw; w++) {
+        here[w] = tuples[i * nw + w];
+        h = mix32(h ^ here[w]);
+      }
     }
     let mask = size - 1;
     let s = h & mask;
@@ -155,10 +195,15 @@ function groupIds(rows: Int32Array, keys: readonly EncodedColumn[]): Groups {
       if (t < 0) break;
       if (hashOf[t] === (h | 0)) {
         let same = true;
-        for (let w = 0; w < nw; w++) {
-          if (keyWords[t * nw + w] !== here[w]) {
-            same = false;
-            break;
+        if (n3) {
+          const o = t * nw;
+          same = keyWords[o] === x0 && (nw < 2 || keyWords[o + 1] === x1) && (nw < 3 || keyWords[o + 2] === x2);
+        } else {
+          for (let w = 0; w < nw; w++) {
+            if (keyWords[t * nw + w] !== here[w]) {
+              same = false;
+              break;
+            }
           }
         }
         if (same) {
@@ -170,19 +215,16 @@ function groupIds(rows: Int32Array, keys: readonly EncodedColumn[]): Groups {
     }
     if (g < 0) {
       g = count++;
-      if (g === rep.length) {
-        rep = grow(rep);
-        hashOf = grow(hashOf);
-        keyWords = grow(keyWords);
-      }
       rep[g] = rows[i];
       hashOf[g] = h | 0;
-      for (let w = 0; w < nw; w++) keyWords[g * nw + w] = here[w];
+      for (let w = 0; w < nw; w++) keyWords[g * nw + w] = tuples[i * nw + w];
       if (2 * count > size) {
         // Grow and re-insert every stratum by its stored hash.
         size <<= 1;
         mask = size - 1;
-        table = new Int32Array(size).fill(-1);
+        tableScratch = scratchInt32(tableScratch, size);
+        table = tableScratch;
+        table.fill(-1, 0, size);
         for (let e = 0; e < count; e++) {
           let x = hashOf[e] & mask;
           while (table[x] >= 0) x = (x + 1) & mask;
@@ -227,10 +269,35 @@ function markDraws(rng: Rng, size: number, take: number, mark: Uint8Array, base:
   }
 }
 
-function grow(a: Int32Array): Int32Array<ArrayBuffer> {
-  const b = new Int32Array(a.length * 2);
-  b.set(a);
-  return b;
+/** The k-th smallest of keys (0-based), by quickselect: keys is reordered. */
+function kthSmallest(keys: Float64Array, k: number): number {
+  let lo = 0;
+  let hi = keys.length - 1;
+  while (lo < hi) {
+    // Median of three as the pivot, then Hoare partition.
+    const mid = (lo + hi) >>> 1;
+    const a = keys[lo];
+    const b = keys[mid];
+    const c = keys[hi];
+    const pivot = a < b ? (b < c ? b : a < c ? c : a) : a < c ? a : b < c ? c : b;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (keys[i] < pivot) i++;
+      while (keys[j] > pivot) j--;
+      if (i <= j) {
+        const t = keys[i];
+        keys[i] = keys[j];
+        keys[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return keys[k];
+  }
+  return keys[k];
 }
 
 /**
@@ -280,8 +347,8 @@ export function allocateQuotas(sizes: ArrayLike<number>, n: number, tie: ArrayLi
   if (deficit === 0) return quotas;
   const keys = new Float64Array(withRemainder);
   for (let i = 0, j = 0; i < g; i++) if (rem[i] >= 0) keys[j++] = rem[i];
-  keys.sort();
-  const cut = keys[keys.length - deficit];
+  // The deficit-th largest key: a selection, not a sort (most draws have thousands of strata).
+  const cut = kthSmallest(keys, keys.length - deficit);
   for (let i = 0; i < g; i++) {
     if (rem[i] > cut) {
       quotas[i]++;
