@@ -5,11 +5,11 @@ import { createHash } from 'node:crypto';
 import { rm, rmdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Category } from '../defaults.js';
-import { writeFileAtomic } from '../util/fs-atomic.js';
+import { writeFileAtomic, writeFileAtomicPieces } from '../util/fs-atomic.js';
 import { resolveInside } from '../util/safe-path.js';
 import { csvTable } from '../util/csv.js';
 import { assignDirLabels, dirLabelKey } from './dir-label.js';
-import { debugClock } from './debug-clock.js';
+import { debugClock, debugProcessStart } from './debug-clock.js';
 import { loadLabelTable } from './load-catalog.js';
 import { parseLabelsOptions, type LabelsOptions, type LabelsOptionsInput } from './options.js';
 import { buildPostings } from './postings.js';
@@ -26,7 +26,7 @@ import {
   type SummaryContext,
 } from './summary.js';
 import { toolVersion } from '../util/tool-version.js';
-import { assignmentsCsv } from './assignments-csv.js';
+import { assignmentsCsv, writeAssignments } from './assignments-csv.js';
 
 export { assignmentsCsv };
 
@@ -118,7 +118,8 @@ export interface LabelsFolderParts {
   labelRows: readonly LabelRow[];
   /** Every candidate, kept or skipped, in the order candidates.csv lists them. */
   candidates: readonly LabelOutcome[];
-  assignments: Buffer;
+  /** assignments.csv, whole or made in pieces (writeAssignments), so it need not be whole in memory. */
+  assignments: Buffer | ((write: (piece: Uint8Array) => void) => void);
   perCategory: CategorySummary[];
   perDatabase: DatabaseSummary[];
   summary: SummaryContext;
@@ -147,7 +148,19 @@ export async function writeLabelsFolder(
     ),
   );
   const { parent, ...rest } = p.manifest;
-  const digests = { 'labels.csv': sha256(labelsCsv), 'assignments.csv': sha256(p.assignments) };
+  const assignmentsHash = createHash('sha256');
+  const { assignments } = p;
+  const produceAssignments =
+    typeof assignments === 'function'
+      ? (write: (piece: Uint8Array) => void) =>
+          assignments((piece) => {
+            assignmentsHash.update(piece);
+            write(piece);
+          })
+      : (write: (piece: Uint8Array) => void) => {
+          assignmentsHash.update(assignments);
+          write(assignments);
+        };
   const files = Object.fromEntries(
     Object.entries(LABELS_FILES).map(([k, name]) => [k, resolveInside(out, name)]),
   ) as LabelsReport['files'];
@@ -155,7 +168,7 @@ export async function writeLabelsFolder(
   const written = [
     writeFileAtomic(files.labels, labelsCsv),
     // Grouped by label in visit order, idx ascending within a label; idx bytes copied as they are.
-    writeFileAtomic(files.assignments, p.assignments).then(() => crashPoint('assignments')),
+    writeFileAtomicPieces(files.assignments, produceAssignments).then(() => crashPoint('assignments')),
     writeFileAtomic(files.summaryCategories, categoriesCsv(p.perCategory)),
     writeFileAtomic(files.summaryDatabases, databasesCsv(p.perDatabase)),
     writeFileAtomic(files.summary, summaryMarkdown(p.summary, p.perCategory, p.perDatabase)),
@@ -184,7 +197,7 @@ export async function writeLabelsFolder(
   const manifest: LabelsManifest = {
     ...rest, // key order as before: catalogFingerprint keeps its place
     catalogFingerprint: fingerprint,
-    sha256: digests,
+    sha256: { 'labels.csv': sha256(labelsCsv), 'assignments.csv': assignmentsHash.digest('hex') },
     ...(parent ? { parent } : {}),
   };
   await writeFileAtomic(files.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
@@ -196,6 +209,7 @@ export async function assignLabels(
   outDir: string,
   input: LabelsOptionsInput = {},
 ): Promise<LabelsReport> {
+  debugProcessStart();
   const options = parseLabelsOptions(input);
   const catalog = resolve(catalogPath);
   const out = resolve(outDir);
@@ -218,7 +232,7 @@ export async function assignLabels(
   const debug = debugClock();
   const postings = buildPostings(table, options.categories, options.threshold);
   debug('postings');
-  const { outcomes } = selectLabels(table, postings, options);
+  const { outcomes, keptOf } = selectLabels(table, postings, options);
   debug('select');
   const kept = outcomes.filter((o) => o.kept);
   if (kept.length === 0) {
@@ -242,12 +256,11 @@ export async function assignLabels(
   }));
   const perCategory = summariseCategories(outcomes, options.categories);
   const perDatabase = summariseDatabases(table, outcomes);
-  const assignments = assignmentsCsv(table.idx, kept);
-  debug('summaries and assignments.csv');
+  debug('summaries');
   const files = await writeLabelsFolder(out, {
     labelRows,
     candidates: outcomes,
-    assignments,
+    assignments: (write) => writeAssignments(table.idx, kept, write, keptOf),
     perCategory,
     perDatabase,
     summary: { catalog, rows: table.n, excludedRows: loaded.excludedRows, ...options },

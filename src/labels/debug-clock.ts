@@ -15,6 +15,12 @@ function jsThreadCpu(): number {
   }
 }
 
+/** With CYTOIMAGENET_DEBUG=1: the time from process start (node, module loading, options) to now. */
+export function debugProcessStart(): void {
+  if (process.env.CYTOIMAGENET_DEBUG)
+    process.stderr.write(`labels: process start ${(performance.now() / 1000).toFixed(2)} s (node, modules, options)\n`);
+}
+
 export function debugClock(): (what: string) => void {
   if (!process.env.CYTOIMAGENET_DEBUG) return () => undefined;
   let t = performance.now();

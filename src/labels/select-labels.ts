@@ -29,8 +29,8 @@ export interface LabelOutcome {
 export interface Selection {
   /** Every candidate in visit order, kept or skipped. */
   outcomes: LabelOutcome[];
-  /** Per row: index into outcomes of the label that took it, or -1. */
-  labelOf: Int32Array;
+  /** Per row: the index among the kept outcomes (outcomes.filter(o => o.kept)) of the label that took it, or -1. */
+  keptOf: Int32Array;
 }
 
 /** The draw stream of one label: a function of (seed, category, token) only. */
@@ -73,8 +73,9 @@ export function drawRows(
 
 export function selectLabels(table: LabelTable, postings: Postings, options: LabelsOptions): Selection {
   const { threshold, cap, presample, seed } = options;
-  const labelOf = new Int32Array(table.n).fill(-1);
-  // The visit's test, one byte per row: a quarter of labelOf's memory traffic.
+  const keptOf = new Int32Array(table.n).fill(-1);
+  let keptCount = 0;
+  // The visit's test, one byte per row: a quarter of keptOf's memory traffic.
   const taken = new Uint8Array(table.n);
   const outcomes: LabelOutcome[] = [];
   let longest = 0;
@@ -110,11 +111,11 @@ export function selectLabels(table: LabelTable, postings: Postings, options: Lab
       outcome.presampled = drawn.presampled;
     } else rows = scratch.slice(0, m);
     outcome.rows = rows;
-    const id = outcomes.length - 1;
+    const id = keptCount++;
     for (let i = 0; i < rows.length; i++) {
-      labelOf[rows[i]] = id;
+      keptOf[rows[i]] = id;
       taken[rows[i]] = 1;
     }
   }
-  return { outcomes, labelOf };
+  return { outcomes, keptOf };
 }

@@ -1,5 +1,6 @@
 // Outputs are written to a temporary name in the same folder and renamed into place, so a crash
 // never leaves a half-written file under its final name.
+import { writeSync } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -15,6 +16,33 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     const fh = await open(tmp, 'w');
     try {
       await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+/**
+ * writeFileAtomic for data made in pieces, so it never has to be whole in memory: `produce`
+ * hands each piece to `write`, in file order (written at once; a piece may be reused after).
+ */
+export async function writeFileAtomicPieces(
+  path: string,
+  produce: (write: (piece: Uint8Array) => void) => void,
+): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = tempNameFor(path);
+  try {
+    const fh = await open(tmp, 'w');
+    try {
+      produce((piece) => {
+        for (let at = 0; at < piece.length; ) at += writeSync(fh.fd, piece, at, piece.length - at);
+      });
       await fh.sync();
     } finally {
       await fh.close();
