@@ -236,7 +236,7 @@ function phasesOf(stderr: string, seconds: number): Record<string, number> {
       .filter(([k]) => pred(k))
       .reduce((s, [, v]) => s + v, 0);
   const start = lap['process start'] ?? 0;
-  const duckdb = sum((k) => k === 'checks' || k.startsWith('distinct values') || k.startsWith('dictionaries'));
+  const duckdb = sum((k) => k.startsWith('checks') || k.startsWith('distinct values') || k.startsWith('dictionaries'));
   const parse = sum((k) => k === 'parse rows');
   const select = sum((k) => k === 'postings' || k === 'select' || k === 'folders');
   const write = sum((k) => k.startsWith('summaries') || k.startsWith('files written'));

@@ -33,6 +33,9 @@ export async function makeProgram(argv: readonly string[] = process.argv): Promi
     .showHelpAfterError();
   const first = argv.slice(2).find((a) => !a.startsWith('-'));
   const names = first !== undefined && first in COMMANDS ? [first] : Object.keys(COMMANDS);
+  // `labels` opens its catalog in DuckDB while the rest loads (labels/catalog-session.ts).
+  if (names.length === 1 && names[0] === 'labels')
+    (await import('../labels/catalog-session.js')).openCatalogEarly(argv.slice(2));
   for (const name of names) (await COMMANDS[name]()).register(program);
   return program;
 }

@@ -238,7 +238,12 @@ export async function assignLabels(
   if (kept.length === 0) {
     // Nothing to write: leave no empty folder behind (an existing one is left as it was).
     if (!existed) await rmdir(out).catch(() => undefined);
-    throw nothingSelectedError(postings.labels, options, catalog);
+    // Labels of values only --exclude-source rows hold have count 0 (the dictionaries cover the whole catalog).
+    throw nothingSelectedError(
+      postings.labels.filter((l) => l.count > 0),
+      options,
+      catalog,
+    );
   }
   const folderOf = assignDirLabels(kept.map((o) => ({ label: o.token, category: o.category })));
   const folders = kept.map((o) => folderOf.get(dirLabelKey(o.token, o.category)) as string);

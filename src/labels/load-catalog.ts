@@ -3,13 +3,19 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { createRequire } from 'node:module';
 import type * as DuckDB from '@duckdb/node-api';
 import { fingerprintOf } from '../catalog/fingerprint.js';
 import { CATALOG_TABLE, SOURCES_TABLE } from '../sources/schema.js';
 import { UserError } from '../util/errors.js';
 import { sqlString } from '../util/sql.js';
 import { registerScratch, removeStaleScratch } from '../util/scratch.js';
+import {
+  type CatalogSession,
+  distinctValues,
+  openCatalogSession,
+  spillFolder,
+  takeEarlySession,
+} from './catalog-session.js';
 import { debugClock } from './debug-clock.js';
 import { readEncodedRows, type EncodedRows } from './encoded-rows.js';
 import { bitsFor, planPacks } from './packed-codes.js';
@@ -28,9 +34,6 @@ export interface LoadedCatalog {
   fingerprint: Promise<string>;
 }
 
-// Loaded with require: imported as ESM, Node first scans all of the package's ~100 CommonJS files
-// for their export names, a tenth of a second of every `labels` start.
-const { DuckDBInstance } = createRequire(import.meta.url)('@duckdb/node-api') as typeof DuckDB;
 type DuckDBConnection = DuckDB.DuckDBConnection;
 
 /** `.labels-rows.<pid>.<ms>.csv`, `.labels-spill.<pid>`, and writeFileAtomic's `.<name>.<pid>.<hex>.tmp`. */
@@ -58,10 +61,18 @@ export async function loadLabelTable(
   // Leftovers of a run that was killed: its row CSV, spill folder and half-written outputs.
   removeStaleScratch(scratchDir, STALE_SCRATCH);
   // A sort too big for memory spills here, inside the output folder, never into the cwd.
-  const spill = join(scratchDir, `.labels-spill.${process.pid}`);
+  const spill = spillFolder(scratchDir);
   const unregisterSpill = registerScratch(spill);
-  const instance = await DuckDBInstance.create(':memory:', { temp_directory: spill });
-  const conn = await instance.connect();
+  // The session the CLI opened while it loaded (catalog-session.ts), or a new one.
+  const early = await takeEarlySession(path, spill);
+  let session: CatalogSession;
+  try {
+    session = early ?? (await openCatalogSession(path, spill));
+  } catch (e) {
+    unregisterSpill();
+    throw new UserError(`cannot open the catalog as a DuckDB database: ${(e as Error).message}`, { file: path });
+  }
+  const { instance, conn } = session;
   let fingerprint: Promise<string> | undefined;
   let fingerprintConn: DuckDBConnection | undefined;
   const startFingerprint = (): Promise<string> => {
@@ -84,11 +95,6 @@ export async function loadLabelTable(
     unregisterSpill();
   };
   try {
-    try {
-      await conn.run(`ATTACH ${sqlString(path)} AS cat (READ_ONLY)`);
-    } catch (e) {
-      throw new UserError(`cannot open the catalog as a DuckDB database: ${(e as Error).message}`, { file: path });
-    }
     const present = new Set(
       await strings(
         conn,
@@ -147,23 +153,8 @@ export async function loadLabelTable(
     // 2.7 M × 10 values through the node API, or one materialised result of them, cost far more
     // than DuckDB's parallel CSV writer. While DuckDB writes, JS reads the distinct values (once,
     // as JSON) and builds each column's dictionary: normalised values, sorted, and rid → id.
-    lap('checks');
-    await conn.run(
-      `CREATE TEMP TABLE dv AS SELECT k, raw, (row_number() OVER (PARTITION BY k) - 1)::INTEGER AS rid FROM (${KEY_COLUMNS.map(
-        (c, k) =>
-          `SELECT ${k}::INTEGER AS k, "${c}" AS raw FROM (SELECT DISTINCT "${c}" FROM base WHERE "${c}" IS NOT NULL)`,
-      ).join(' UNION ALL ')})`,
-    );
-    const rawCount = new Array<number>(KEY_COLUMNS.length).fill(0);
-    const json = new Array<string>(KEY_COLUMNS.length).fill('[]');
-    for (const [k, count, list] of (
-      await conn.runAndReadAll(
-        'SELECT k, count(*)::DOUBLE, to_json(list(raw ORDER BY rid))::VARCHAR FROM dv GROUP BY k',
-      )
-    ).getRows()) {
-      rawCount[Number(k)] = Number(count);
-      json[Number(k)] = String(list);
-    }
+    lap(early ? 'checks (DuckDB opened the catalog while the command loaded)' : 'checks');
+    const { rawCount, json } = early?.distinct ?? (await distinctValues(conn));
     const packs = planPacks(rawCount.map(bitsFor));
     const mapSql: string[] = [];
     // Each map holds a raw value's field already shifted into place: a pack is a sum.
