@@ -76,13 +76,16 @@ interface Groups {
  */
 function groupIds(rows: Int32Array, keys: readonly EncodedColumn[]): Groups {
   const m = rows.length;
-  // At most m strata: sized once, no growth checks in the loops.
+  const nk = keys.length;
+  let space = 1;
+  for (const k of keys) space *= k.values.length + 1;
+  // At most min(m, space) strata: sized once, no growth checks in the loops.
+  const most = Math.min(m, space);
   gidScratch = scratchInt32(gidScratch, m);
-  repScratch = scratchInt32(repScratch, m);
+  repScratch = scratchInt32(repScratch, most);
   const gid = gidScratch;
   const rep = repScratch;
   let count = 0;
-  const nk = keys.length;
   if (nk === 0) {
     if (m > 0) {
       gid.fill(0, 0, m);
@@ -92,14 +95,12 @@ function groupIds(rows: Int32Array, keys: readonly EncodedColumn[]): Groups {
     return { gid, count, rep };
   }
 
-  let space = 1;
-  for (const k of keys) space *= k.values.length + 1;
   if (space <= DIRECT_LIMIT) {
     // Tuple → slot: sum of field · stride. Slots hold group + 1 (0: not seen); reset after.
     slotScratch = scratchInt32(slotScratch, space);
     const slot = slotScratch;
     const { words, stride: perRow } = keys[0];
-    keyScratch = scratchInt32(keyScratch, m);
+    keyScratch = scratchInt32(keyScratch, most);
     const keyOfGroup = keyScratch;
     // Up to three columns (the pre-sample keys), unrolled: a missing one has mask 0.
     const [k0, k1 = NO_KEY, k2 = NO_KEY] = keys;
