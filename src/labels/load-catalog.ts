@@ -75,16 +75,18 @@ export async function loadLabelTable(
   const { instance, conn } = session;
   let fingerprint: Promise<string> | undefined;
   let fingerprintConn: DuckDBConnection | undefined;
-  const startFingerprint = (): Promise<string> => {
-    const run = (async () => {
-      fingerprintConn = await instance.connect();
-      // One DuckDB thread: the JS work beside it (parse, select, write) is the longer path, and with
-      // two DuckDB threads on a 2-core machine it would get two thirds of a core instead of one.
-      await fingerprintConn.run('SET threads = 1');
-      return fingerprintOf(fingerprintConn, `cat.${CATALOG_TABLE}`);
-    })();
-    run.catch(() => undefined); // reported where it is awaited
-    return run;
+  /**
+   * Submits the fingerprint query and returns once DuckDB has it: the JS work that follows is
+   * synchronous, so a query still waiting for an await (a connect, a SET) would not start before
+   * the event loop turns again, after parse and select.
+   */
+  const startFingerprint = async (): Promise<void> => {
+    fingerprintConn = await instance.connect();
+    // One DuckDB thread: the JS work beside it (parse, select, write) is the longer path, and with
+    // two DuckDB threads on a 2-core machine it would get two thirds of a core instead of one.
+    await fingerprintConn.run('SET threads = 1');
+    fingerprint = fingerprintOf(fingerprintConn, `cat.${CATALOG_TABLE}`); // submitted here
+    fingerprint.catch(() => undefined); // reported where it is awaited
   };
   const close = async (): Promise<void> => {
     await fingerprint?.catch(() => undefined);
@@ -188,8 +190,8 @@ export async function loadLabelTable(
         await copied;
       }
       lap('dictionaries (JS) beside encode, sort and write rows (DuckDB)');
-      // DuckDB's part is done: the fingerprint runs on its threads while JS parses and selects.
-      fingerprint = startFingerprint();
+      // DuckDB's part is done: the fingerprint runs on its thread while JS parses and selects.
+      await startFingerprint();
       // Test hook: be killed (SIGKILL) or stopped (SIGTERM) while the scratch CSV exists.
       const crash = process.env.CYTOIMAGENET_LABELS_CRASH_AT;
       if (crash === 'rows') process.kill(process.pid, 'SIGKILL');
@@ -231,8 +233,8 @@ export async function loadLabelTable(
         shift += pack.bits[i];
       });
     });
-    const done = fingerprint ?? startFingerprint();
-    fingerprint = done;
+    if (!fingerprint) await startFingerprint();
+    const done = fingerprint as Promise<string>;
     const settled = close().then(() => done);
     settled.catch(() => undefined); // reported where it is awaited
     return { table: { n, idx: encoded.idx, columns }, totalRows, excludedRows: totalRows - n, fingerprint: settled };
