@@ -1,9 +1,11 @@
 // Read the scratch CSV DuckDB writes for the labels stage: per line the packed raw-value codes
 // (packed-codes.ts), then the row's idx as the last field; each field is repacked with the
-// normalised values' ids at the same bit positions. The file is read in slices into one
-// reused buffer and parsed as bytes: no per-value JS strings, and memory touched only for the
-// result (fresh pages are costly; the whole file at once would double the stage's peak).
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+// normalised values' ids at the same bit positions. The file is read in slices into one reused
+// buffer and parsed as bytes: no per-value JS strings, and memory touched only for the result
+// (fresh pages are costly; the whole file at once would double the stage's peak). It can be
+// read while DuckDB is still writing it: DuckDB spends most of the statement sorting, then writes
+// the file front to back, and the parse keeps pace with the writing instead of following it.
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { IdxColumn } from './idx-column.js';
 import type { Pack } from './packed-codes.js';
 
@@ -24,29 +26,47 @@ const ZERO = 0x30;
 /** Bytes read per slice; a line longer than this grows the buffer. */
 const SLICE = 1 << 22;
 
+const nextTurn = (ms = 0): Promise<void> => new Promise((done) => (ms ? setTimeout(done, ms) : setImmediate(done)));
+
 /**
  * @param packs the packed numbers of a line, in order; a column's raw field is 0 where its value
  *   is missing, else 1 + its raw id (as DuckDB numbered the column's distinct raw values).
  * @param fieldOf per column, raw field → normalised field (label-table.ts dictionaryOf).
  * @param n the number of lines expected (from a count), so arrays are allocated once.
+ * @param written when given, DuckDB is still writing the file and this settles once it is done:
+ *   reaching the end of what is there waits for more instead of ending. Each slice also yields to
+ *   the event loop, so DuckDB's callbacks (the next query's start) are not held up by the parse.
  */
-export function readEncodedRows(
+export async function readEncodedRows(
   path: string,
   packs: readonly Pack[],
   fieldOf: readonly Int32Array[],
   n: number,
-): EncodedRows {
+  written?: Promise<unknown>,
+): Promise<EncodedRows> {
+  let writing = written !== undefined;
+  let failed: unknown;
+  written?.then(
+    () => {
+      writing = false;
+    },
+    (e) => {
+      writing = false;
+      failed = e;
+    },
+  );
+  while (writing && !existsSync(path)) await nextTurn(2);
+  if (failed) throw failed;
   const fields = packs.length;
   const packMaps = packs.map((p) => p.columns.map((c) => fieldOf[c]));
   const packBits = packs.map((p) => Int32Array.from(p.bits));
   const words = new Int32Array(n * fields);
   const fd = openSync(path, 'r');
   try {
-    const size = fstatSync(fd).size;
-    // An upper bound on the idx bytes: pages never written are never touched.
-    const bytes = Buffer.allocUnsafe(Math.max(1, size));
+    // Room for the idx bytes, grown if need be: pages never written are never touched.
+    let bytes = Buffer.allocUnsafe(Math.max(1 << 16, writing ? n * 32 : statSync(path).size));
     const offsets = new Int32Array(n + 1);
-    let buf = Buffer.allocUnsafe(Math.min(SLICE, Math.max(1, size)));
+    let buf = Buffer.allocUnsafe(SLICE);
     let have = 0; // bytes of buf holding data not parsed yet, from 0
     let eof = false;
     let r = 0;
@@ -59,14 +79,29 @@ export function readEncodedRows(
           buf.copy(bigger, 0, 0, have);
           buf = bigger;
         }
+        // Whether DuckDB was done before this read: then a read of nothing is the end.
+        const wasWriting = writing;
         const got = readSync(fd, buf, have, buf.length - have, null);
-        if (got === 0) eof = true;
         have += got;
+        if (got === 0) {
+          if (failed) throw failed;
+          if (wasWriting) {
+            await nextTurn(2);
+            continue;
+          }
+          eof = true;
+        } else if (written) await nextTurn();
       }
       // Lines before the last LF are whole, except one whose quoted idx holds that LF: the quoted
       // path checks against `have` and leaves an unfinished line for the next slice.
       let limit = buf.lastIndexOf(LF, have - 1) + 1;
       if (eof) limit = have;
+      // This slice's idx bytes are fewer than its bytes.
+      if (o + have > bytes.length) {
+        const bigger = Buffer.allocUnsafe(Math.max(bytes.length * 2, o + have));
+        bytes.copy(bigger, 0, 0, o);
+        bytes = bigger;
+      }
       let p = 0;
       while (p < limit) {
         const start = p;
@@ -74,10 +109,13 @@ export function readEncodedRows(
         for (let f = 0; f < fields; f++) {
           let v = 0;
           let ch = buf[p++];
-          do {
-            v = v * 10 + (ch - ZERO);
+          while (ch !== COMMA) {
+            const d = ch - ZERO;
+            // Anything but digits here (a NUL where a write has not landed yet, a cut line) is an error.
+            if (d >>> 0 > 9 || p > limit) throw new Error(`scratch rows: line ${r + 1} is malformed`);
+            v = v * 10 + d;
             ch = buf[p++];
-          } while (ch !== COMMA && p <= limit);
+          }
           const maps = packMaps[f];
           const bits = packBits[f];
           let word = 0;
@@ -88,7 +126,6 @@ export function readEncodedRows(
           }
           words[r * fields + f] = word;
         }
-        if (p > limit) throw new Error(`scratch rows: line ${r + 1} is malformed`);
         const s = p;
         if (buf[p] === QUOTE) {
           p++;

@@ -76,12 +76,12 @@ export async function loadLabelTable(
   let fingerprint: Promise<string> | undefined;
   let fingerprintConn: DuckDBConnection | undefined;
   /**
-   * Submits the fingerprint query and returns once DuckDB has it: the JS work that follows is
+   * Submits the fingerprint query and returns once DuckDB has it: the select that follows is
    * synchronous, so a query still waiting for an await (a connect, a SET) would not start before
-   * the event loop turns again, after parse and select.
+   * the event loop turns again, after it.
    */
   const startFingerprint = async (): Promise<void> => {
-    fingerprintConn = await instance.connect();
+    fingerprintConn ??= await instance.connect();
     // One DuckDB thread: the JS work beside it (parse, select, write) is the longer path, and with
     // two DuckDB threads on a 2-core machine it would get two thirds of a core instead of one.
     await fingerprintConn.run('SET threads = 1');
@@ -180,29 +180,38 @@ export async function loadLabelTable(
     let dicts: { values: string[]; fieldOf: Int32Array }[];
     const unregisterScratch = registerScratch(scratch);
     try {
+      fingerprintConn = await instance.connect();
       const copied = conn.run(
         `COPY (SELECT ${select}, b.idx FROM base AS b ${joins} ORDER BY b.idx) TO ${sqlString(scratch)} (FORMAT csv, HEADER false, DELIMITER ',', QUOTE '"', ESCAPE '"')`,
       );
       copied.catch(() => undefined); // awaited below
+      // Once DuckDB's part is done, the fingerprint runs on its thread while JS parses and selects.
+      const fingerprintStarted = copied.then(async () => {
+        // Test hook: be killed (SIGKILL) or stopped (SIGTERM) while the scratch CSV exists.
+        const crash = process.env.CYTOIMAGENET_LABELS_CRASH_AT;
+        if (crash === 'rows') process.kill(process.pid, 'SIGKILL');
+        if (crash === 'rows-term') process.kill(process.pid, 'SIGTERM');
+        await startFingerprint();
+      });
+      fingerprintStarted.catch(() => undefined); // awaited below
       try {
         dicts = KEY_COLUMNS.map((c, k) => dictionaryOf(c, JSON.parse(json[k]) as string[]));
-      } finally {
-        await copied;
+      } catch (e) {
+        await copied.catch(() => undefined);
+        throw e;
       }
-      lap('dictionaries (JS) beside encode, sort and write rows (DuckDB)');
-      // DuckDB's part is done: the fingerprint runs on its thread while JS parses and selects.
-      await startFingerprint();
-      // Test hook: be killed (SIGKILL) or stopped (SIGTERM) while the scratch CSV exists.
-      const crash = process.env.CYTOIMAGENET_LABELS_CRASH_AT;
-      if (crash === 'rows') process.kill(process.pid, 'SIGKILL');
-      if (crash === 'rows-term') process.kill(process.pid, 'SIGTERM');
-      encoded = readEncodedRows(
-        scratch,
-        packs,
-        dicts.map((d) => d.fieldOf),
-        n,
-      );
-      lap('parse rows');
+      lap('dictionaries (JS) beside encode, sort (DuckDB)');
+      const fieldOf = dicts.map((d) => d.fieldOf);
+      try {
+        // While DuckDB writes the file: its sort is done, and the parse keeps pace with the writing.
+        encoded = await readEncodedRows(scratch, packs, fieldOf, n, copied);
+      } catch (e) {
+        // DuckDB's error, or a file read before its bytes landed: read it again once it is whole.
+        await copied;
+        encoded = await readEncodedRows(scratch, packs, fieldOf, n);
+      }
+      await fingerprintStarted;
+      lap('write and parse rows (DuckDB, JS)');
     } finally {
       await rm(scratch, { force: true });
       unregisterScratch();
