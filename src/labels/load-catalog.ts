@@ -205,7 +205,7 @@ export async function loadLabelTable(
       try {
         // While DuckDB writes the file: its sort is done, and the parse keeps pace with the writing.
         encoded = await readEncodedRows(scratch, packs, fieldOf, n, copied);
-      } catch (e) {
+      } catch {
         // DuckDB's error, or a file read before its bytes landed: read it again once it is whole.
         await copied;
         encoded = await readEncodedRows(scratch, packs, fieldOf, n);
