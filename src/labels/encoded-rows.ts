@@ -34,8 +34,9 @@ const nextTurn = (ms = 0): Promise<void> => new Promise((done) => (ms ? setTimeo
  * @param fieldOf per column, raw field → normalised field (label-table.ts dictionaryOf).
  * @param n the number of lines expected (from a count), so arrays are allocated once.
  * @param written when given, DuckDB is still writing the file and this settles once it is done:
- *   reaching the end of what is there waits for more instead of ending. Each slice also yields to
- *   the event loop, so DuckDB's callbacks (the next query's start) are not held up by the parse.
+ *   reaching the end of what is there waits for more instead of ending, and a byte that has not
+ *   landed (a NUL) is an error: the caller reads the file again once it is whole. Each slice also
+ *   yields to the event loop, so DuckDB's callbacks (the next query's start) are not held up.
  */
 export async function readEncodedRows(
   path: string,
@@ -151,7 +152,14 @@ export async function readEncodedRows(
           break;
         }
         if (p === s) missingIdx++;
-        for (let j = s; j < p; j++) bytes[o++] = buf[j];
+        if (written) {
+          // Read while DuckDB writes: a NUL is a byte that has not landed yet (no idx holds one).
+          for (let j = s; j < p; j++) {
+            const b = buf[j];
+            if (b === 0) throw new Error(`scratch rows: line ${r + 1} is malformed`);
+            bytes[o++] = b;
+          }
+        } else for (let j = s; j < p; j++) bytes[o++] = buf[j];
         offsets[++r] = o;
         if (buf[p] === CR) p++;
         if (buf[p] === LF) p++;
