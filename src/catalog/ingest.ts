@@ -16,7 +16,14 @@ import { loadRuleFiles, loadSynonymRules } from './synonyms.js';
 import { ident, sqlString, trimmedSql } from '../util/sql.js';
 import { csvErrorToUserError } from '../sources/duckdb-errors.js';
 import { readConfigFile, validateConfig, type RawConfig } from '../sources/config-file.js';
-import { STAGE_NUMBERED, STAGE_TABLE, type Adapter, type CommonConfig, type StageContext } from '../sources/adapter.js';
+import {
+  STAGE_NUMBERED,
+  STAGE_TABLE,
+  type Adapter,
+  type CommonConfig,
+  type StageContext,
+  type StageResult,
+} from '../sources/adapter.js';
 import { adapterByName, ADAPTER_NAMES } from '../sources/registry.js';
 import { listFiles } from '../sources/walk.js';
 import { isRemote, isZarrEntry, REMOTE_ENTRY_SQL } from '../sources/fetch/entry.js';
@@ -125,9 +132,11 @@ const TYPED = CATALOG_COLUMNS.filter((c) => COLUMN_TYPES[c] !== 'VARCHAR' && c !
 const DIR_NAME_RE = /^[A-Za-z0-9_.-]+$/;
 /** Up to this many exceptions a column is cleaned by a CASE; beyond, by a join on a small table. */
 const MAX_CASE_EXCEPTIONS = 64;
+/** Up to this many files in the images folder, the scan checks first files against their names. */
+const INLINE_PRESENT_MAX = 1000;
 
-function badTypeCond(c: string): string {
-  const v = trimmedSql(ident(c));
+function badTypeCond(c: string, ascii = false): string {
+  const v = trimmedSql(ident(c), ascii);
   return `${v} IS NOT NULL AND TRY_CAST(${v} AS ${COLUMN_TYPES[c as keyof typeof COLUMN_TYPES]}) IS NULL`;
 }
 
@@ -145,25 +154,39 @@ interface StageScan {
   needsTrim: Set<string>;
   flags: Record<string, unknown>;
   distinct: Map<string, string[]>;
-  anyFirstPresent: boolean;
+  /** Some row's first file is in present_files by name (checked when the listing is short). */
+  firstListed: boolean;
+  /** No first file can be there but by name: none may be a URL or an OME-Zarr node. */
+  firstSettled: boolean;
+  /** Some listed file is written otherwise than as a plain relative path (checkUnusualPaths). */
+  anyUnusual: boolean;
 }
+
+/** The stage's source_files entries that checkUnusualPaths resolves: absolute, dotted, backslashed. */
+const UNUSUAL_FILES_SQL =
+  "starts_with(source_files, '/') OR starts_with(source_files, '.') OR contains(source_files, '|/') " +
+  "OR contains(source_files, '|.') OR contains(source_files, '/.') OR contains(source_files, '\\')";
 
 /**
  * ONE scan of the stage (parallel, nothing materialised) counts every kind of problem and collects
  * the distinct values of dir_name and of the cleaned columns; only a failing check pays for
  * locating its first row.
  */
-async function scanStage(conn: DuckDBConnection, file: string, withFiles: boolean): Promise<StageScan> {
+async function scanStage(
+  conn: DuckDBConnection,
+  file: string,
+  opts: { withFiles: boolean; localFiles: boolean; ascii: boolean },
+): Promise<StageScan> {
+  const { withFiles, ascii } = opts;
   const listed = ['dir_name', ...CLEANED_COLUMNS];
   const parts = [
     'count(*) AS n',
-    ...REQUIRED.map((c) => `count(*) FILTER (WHERE ${trimmedSql(ident(c))} IS NULL) AS ${ident(`null_${c}`)}`),
-    ...TYPED.map((c) => `count(*) FILTER (WHERE ${badTypeCond(c)}) AS ${ident(`type_${c}`)}`),
+    ...REQUIRED.map((c) => `count(*) FILTER (WHERE ${trimmedSql(ident(c), ascii)} IS NULL) AS ${ident(`null_${c}`)}`),
+    ...TYPED.map((c) => `count(*) FILTER (WHERE ${badTypeCond(c, ascii)}) AS ${ident(`type_${c}`)}`),
     // dir_name as it will be stored; the cleaned columns raw (cleaning trims them).
-    `list(DISTINCT ${trimmedSql('dir_name')}) AS d_dir_name`,
-    ...CLEANED_COLUMNS.map(
-      (c) => `list(DISTINCT ${ident(c)}) FILTER (WHERE ${ident(c)} IS NOT NULL) AS ${ident(`d_${c}`)}`,
-    ),
+    `list(DISTINCT ${trimmedSql('dir_name', ascii)}) AS d_dir_name`,
+    // NULL is dropped from the lists below, not by a FILTER (which costs a selection per column).
+    ...CLEANED_COLUMNS.map((c) => `list(DISTINCT ${ident(c)}) AS ${ident(`d_${c}`)}`),
   ];
   // Which stored-as-is columns hold a value that trim would change: the parallel scan pays for
   // this check so that the single-threaded insert trims only those columns.
@@ -173,13 +196,33 @@ async function scanStage(conn: DuckDBConnection, file: string, withFiles: boolea
   for (const c of trimmable) {
     const x = ident(c);
     parts.push(
-      `coalesce(bool_or(${x} = '' OR starts_with(${x}, ' ') OR ends_with(${x}, ' ') OR strlen(${x}) <> length(${x})), false) AS ${ident(`t_${c}`)}`,
+      `coalesce(bool_or(${x} = '' OR starts_with(${x}, ' ') OR ends_with(${x}, ' ')${ascii ? '' : ` OR strlen(${x}) <> length(${x})`}), false) AS ${ident(`t_${c}`)}`,
     );
   }
-  if (withFiles)
+  // Is any row's first file there? Against a short listing, by its names written into the scan;
+  // an entry that may be a URL or an OME-Zarr node, or a long listing, is settled after the scan
+  // by a query that stops at the first hit (firstFilePresent: a join or a regular expression on
+  // every row cost more than the rest of the scan).
+  if (opts.localFiles) parts.push(`coalesce(bool_or(${UNUSUAL_FILES_SQL}), false) AS any_unusual`);
+  const first = FIRST_FILE_SQL;
+  let inlined = false;
+  if (withFiles) {
+    const listed = (await conn.runAndReadAll(`SELECT f FROM present_files LIMIT ${INLINE_PRESENT_MAX + 1}`)).getRows();
+    if (listed.length <= INLINE_PRESENT_MAX) {
+      inlined = true;
+      // A few names are compared in place; more, through a hash of the first entry.
+      const names = listed.map(([f]) => sqlString(String(f)));
+      const cond =
+        names.length <= 16
+          ? names.map((f) => `source_files = ${f} OR starts_with(source_files, ${f} || '|')`).join(' OR ')
+          : `${first} IN (${names.join(', ')})`;
+      parts.push(`coalesce(bool_or(${cond}), false) AS first_listed`);
+    }
+    // Any entry, not only the first, that may be a URL or an OME-Zarr node: then the query decides.
     parts.push(
-      `count(*) FILTER (WHERE ${entryKeySql("split_part(source_files, '|', 1)")} IS NULL OR ${entryKeySql("split_part(source_files, '|', 1)")} IN (SELECT f FROM present_files)) AS first_present`,
+      `coalesce(bool_or(contains(source_files, '://') OR contains(source_files, '.z') OR contains(source_files, '.Z')), false) AS first_special`,
     );
+  }
   let r: Awaited<ReturnType<typeof conn.runAndReadAll>>;
   try {
     await explained(conn, `SELECT ${parts.join(', ')} FROM ${STAGE_TABLE}`);
@@ -201,8 +244,18 @@ async function scanStage(conn: DuckDBConnection, file: string, withFiles: boolea
     needsTrim,
     flags,
     distinct,
-    anyFirstPresent: Number(flags.first_present ?? 0) > 0,
+    firstListed: flags.first_listed === true,
+    firstSettled: withFiles && inlined && flags.first_special !== true,
+    anyUnusual: flags.any_unusual === true,
   };
+}
+
+const FIRST_FILE_SQL = "split_part(source_files, '|', 1)";
+
+/** Whether some row's first file counts as there (a URL, or its key in present_files); stops at the first. */
+async function firstFilePresent(conn: DuckDBConnection): Promise<boolean> {
+  const r = await conn.runAndReadAll(`SELECT 1 FROM ${STAGE_TABLE} WHERE ${firstPresentSql(FIRST_FILE_SQL)} LIMIT 1`);
+  return r.getRows().length > 0;
 }
 
 async function validateScan(conn: DuckDBConnection, scan: StageScan, file: string, rows: string): Promise<void> {
@@ -387,9 +440,8 @@ async function checkUnusualPaths(
   // URLs are read where they are (src/sources/fetch/entry.ts, isRemote): no folder to leave
   const unusual = `(f[1] = '/' OR f[1] = '.' OR contains(f, '/.') OR contains(f, '\\')) AND NOT regexp_matches(f, '${REMOTE_ENTRY_SQL}', 'i')`;
   const r = await conn.runAndReadAll(
-    `SELECT DISTINCT f FROM (SELECT unnest(string_split(source_files, '|')) AS f FROM ${rows} ` +
-      `WHERE source_files[1] IN ('/', '.') OR contains(source_files, '|/') OR contains(source_files, '|.') ` +
-      `OR contains(source_files, '/.') OR contains(source_files, '\\')) WHERE f <> '' AND (${unusual}) ORDER BY f`,
+    `SELECT DISTINCT f FROM (SELECT unnest(string_split(source_files, '|')) AS f FROM ${STAGE_TABLE} ` +
+      `WHERE ${UNUSUAL_FILES_SQL}) WHERE f <> '' AND (${unusual}) ORDER BY f`,
   );
   const present: string[] = [];
   for (const [v] of r.getRows()) {
@@ -460,6 +512,11 @@ function entryKeySql(x: string): string {
   );
 }
 
+/** True where entry `x` counts as there: a URL (checked when read), or its key in present_files. */
+function firstPresentSql(x: string): string {
+  return `${entryKeySql(x)} IS NULL OR ${entryKeySql(x)} IN (SELECT f FROM present_files)`;
+}
+
 /** Temp table missing_idx: rows with at least one listed file absent (only when some file exists). */
 async function findMissing(conn: DuckDBConnection): Promise<void> {
   await conn.run('DROP TABLE IF EXISTS missing_idx');
@@ -476,8 +533,9 @@ function cleanedSelect(
   files: 'none' | 'all-missing' | 'check',
   cleaning: Map<string, ColumnCleaning>,
   needsTrim: Set<string>,
+  ascii: boolean,
 ): string {
-  const stored = (c: string): string => (needsTrim.has(c) ? trimmedSql(`s.${ident(c)}`) : `s.${ident(c)}`);
+  const stored = (c: string): string => (needsTrim.has(c) ? trimmedSql(`s.${ident(c)}`, ascii) : `s.${ident(c)}`);
   const parts = CATALOG_COLUMNS.map((c) => {
     let expr: string;
     const plan = cleaning.get(c);
@@ -574,37 +632,52 @@ async function ingestOne(
   // Staging, validation and cleaning only touch connection-local temp tables; the catalog itself
   // changes inside one transaction below.
   let inTransaction = false;
+  let numbering: StageResult['numbering'];
   try {
     const step = stepTimer();
     const staged = await adapter.stage(config, ctx);
+    numbering = staged.numbering;
     const streamed = staged.streamed === true;
     const rows = numberedRows(streamed);
     step('stage');
     const root = staged.imagesRoot;
     const readingFile = staged.readingFile ?? file;
-    const nFiles =
+    const localFiles = root !== null && !isRemote(root);
+    let nFiles =
       root === null
         ? 0
-        : isRemote(root)
-          ? await listRemotePresent(conn, rows, root, entryKeySql, file)
-          : (await listPresentFiles(conn, root)) +
-            (await checkUnusualPaths(conn, rows, root, config.allow_outside_root === true, readingFile));
-    const scan = await scanStage(conn, readingFile, nFiles > 0);
-    await staged.checked;
+        : localFiles
+          ? await listPresentFiles(conn, root)
+          : await listRemotePresent(conn, STAGE_TABLE, root, entryKeySql, file);
+    step('list files');
+    const ascii = staged.ascii === true;
+    const scan = await scanStage(conn, readingFile, { withFiles: nFiles > 0, localFiles, ascii });
     step('scan');
+    if (root !== null && scan.anyUnusual)
+      nFiles += await checkUnusualPaths(conn, rows, root, config.allow_outside_root === true, readingFile);
+    const anyFirstPresent =
+      nFiles > 0 && (scan.firstListed || (!(scan.firstSettled && !scan.anyUnusual) && (await firstFilePresent(conn))));
+    await staged.checked;
+    step('unusual paths, first files, NUL check');
     await validateScan(conn, scan, file, rows);
     step('validate');
     const cleaning = await planCleaning(conn, scan.distinct, rules);
     step('plan cleaning');
     // Metadata without its images (the usual case at scale): when not even one row's first file
     // is there, every listed row is missing and the file lists need not be exploded.
-    const files = root === null ? 'none' : scan.anyFirstPresent ? 'check' : 'all-missing';
+    const files = root === null ? 'none' : anyFirstPresent ? 'check' : 'all-missing';
     if (elsewhere && files === 'all-missing') {
+      await numbering?.cancel();
       await dropScratch(conn);
       return null; // the images are not here: the caller reads them from their location
     }
     if (files === 'check') await findMissing(conn);
     step('files');
+    // Rows numbered by a column (a numbered copy written beside the scan) are inserted on every
+    // thread; numbered by window, on one.
+    const parallelNumbering = streamed && numbering ? await numbering.finish() : false;
+    numbering = undefined;
+    step(parallelNumbering ? 'numbered copy' : 'numbering by window');
     const dirNames = [...(scan.distinct.get('dir_name') ?? [])].sort();
     await conn.run('BEGIN TRANSACTION');
     inTransaction = true;
@@ -635,16 +708,17 @@ async function ingestOne(
     // Numbering rows in file order runs the whole insert on one thread; a second DuckDB thread only
     // spins beside it (as much CPU again, for no time saved), which on a shared machine is time
     // taken from the thread doing the work.
-    const threads = streamed ? (await scalar(conn, `SELECT current_setting('threads') AS t`))?.t : undefined;
-    if (streamed) await conn.run('SET threads=1');
+    const oneThread = streamed && !parallelNumbering;
+    const threads = oneThread ? (await scalar(conn, `SELECT current_setting('threads') AS t`))?.t : undefined;
+    if (oneThread) await conn.run('SET threads=1');
     try {
       await explained(
         conn,
-        `CREATE TEMP TABLE explain_insert AS ${cleanedSelect(rows, files, cleaning, scan.needsTrim)}`,
+        `CREATE TEMP TABLE explain_insert AS ${cleanedSelect(rows, files, cleaning, scan.needsTrim, ascii)}`,
       );
       await conn.run(
         traced(
-          `INSERT INTO ${CATALOG_TABLE} (${CATALOG_COLUMNS.map(ident).join(', ')}) ${cleanedSelect(rows, files, cleaning, scan.needsTrim)}`,
+          `INSERT INTO ${CATALOG_TABLE} (${CATALOG_COLUMNS.map(ident).join(', ')}) ${cleanedSelect(rows, files, cleaning, scan.needsTrim, ascii)}`,
         ),
       );
     } catch (e) {
@@ -743,6 +817,7 @@ async function ingestOne(
       seconds: (performance.now() - t0) / 1000,
     };
   } catch (e) {
+    await numbering?.cancel().catch(() => undefined); // a copy still writing into tmp
     if (inTransaction) await conn.run('ROLLBACK').catch(() => undefined);
     await dropScratch(conn).catch(() => undefined);
     if (e instanceof UserError) throw e;

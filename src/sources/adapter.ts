@@ -5,7 +5,7 @@ import { isAbsolute, posix, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { CATALOG_COLUMNS, type CatalogColumn, DESCRIPTIVE_COLUMNS } from './schema.js';
 import { ident, sqlString } from '../util/sql.js';
-import { runReading } from './table-reader.js';
+import { runReading, type NumberedReader } from './table-reader.js';
 import { isRemote } from './fetch/entry.js';
 
 /** Columns a config's `defaults` may fill. */
@@ -83,8 +83,16 @@ export interface StageResult {
   streamed?: boolean;
   /** The file a streamed stage reads, named in messages about its malformed lines. */
   readingFile?: string;
+  /** A streamed stage over a table whose bytes are all ASCII (TableReader.ascii). */
+  ascii?: boolean;
   /** A check of the file still running beside the first pass (TableReader.checked). */
   checked?: Promise<void>;
+  /**
+   * A streamed stage whose rows can be numbered in parallel (buildStageView's `numbered`): call
+   * after the first pass; true when `stage_numbered` now reads them so (the insert may use every
+   * thread), false when it numbers them by window. `cancel` stops that work on an error path.
+   */
+  numbering?: { finish(): Promise<boolean>; cancel(): Promise<void> };
 }
 
 export interface Adapter<C extends CommonConfig = CommonConfig> {
@@ -174,15 +182,30 @@ export async function buildStageView(
   exprs: Partial<Record<StageColumn, string>>,
   from: string,
   sourceRow: string,
-): Promise<void> {
+  numbered?: NumberedReader,
+): Promise<StageResult['numbering']> {
   await ctx.conn.run(`DROP VIEW IF EXISTS ${STAGE_TABLE}`);
   await ctx.conn.run(`DROP VIEW IF EXISTS ${STAGE_NUMBERED}`);
   const plain = stageSelectList(ctx, { ...exprs, source_row: sourceRow });
-  const numbered = stageSelectList(ctx, { ...exprs, source_row: `coalesce(${sourceRow}, ${ROW_NUMBER})` });
+  const byWindow = stageSelectList(ctx, { ...exprs, source_row: `coalesce(${sourceRow}, ${ROW_NUMBER})` });
   await ctx.conn.run(`CREATE TEMP VIEW ${STAGE_TABLE} AS SELECT ${plain.join(', ')} FROM ${from}`);
   await ctx.conn.run(
-    `CREATE TEMP VIEW ${STAGE_NUMBERED} AS SELECT ${numbered.join(', ')} FROM (SELECT *, row_number() OVER () AS ${ROW_NUMBER} FROM ${from})`,
+    `CREATE TEMP VIEW ${STAGE_NUMBERED} AS SELECT ${byWindow.join(', ')} FROM (SELECT *, row_number() OVER () AS ${ROW_NUMBER} FROM ${from})`,
   );
+  if (!numbered) return undefined;
+  return {
+    async finish() {
+      const r = await numbered.result;
+      if (!r) return false;
+      const list = stageSelectList(ctx, { ...exprs, source_row: `coalesce(${sourceRow}, ${ident(r.column)})` });
+      await ctx.conn.run(`CREATE OR REPLACE TEMP VIEW ${STAGE_NUMBERED} AS SELECT ${list.join(', ')} FROM ${r.reader}`);
+      return true;
+    },
+    async cancel() {
+      numbered.cancel();
+      await numbered.result;
+    },
+  };
 }
 
 /** Re-exported so adapters import their SQL helpers from one place. */

@@ -40,7 +40,7 @@ export const standardAdapter: Adapter<StandardConfig> = {
   schema,
   async stage(config, ctx) {
     const file = resolveFromConfig(ctx, config.table);
-    const loaded = await openTableReader(ctx.conn, file, { tmpDir: ctx.tmpDir });
+    const loaded = await openTableReader(ctx.conn, file, { tmpDir: ctx.tmpDir, numbered: true });
     const has = (c: string): boolean => loaded.columns.includes(c);
     for (const c of ['dir_name', 'database', 'name'] as const) {
       if (!has(c) && !ctx.common[c]) {
@@ -71,15 +71,23 @@ export const standardAdapter: Adapter<StandardConfig> = {
     }
     if (!has('source_table')) exprs.source_table = sqlString(tablePathForProvenance(ctx, file));
     else exprs.source_table = `coalesce(${col('source_table')}, ${sqlString(tablePathForProvenance(ctx, file))})`;
-    // The table is never copied: the checks read it in parallel, the insert reads it once more,
-    // numbering rows in file order for those without their own source_row.
+    // The table is never loaded into a temp table: the checks read it in parallel, the insert
+    // reads it once more with each record's number (from a numbered copy written beside the checks
+    // where it can be), for the rows without their own source_row.
     const sourceRow = has('source_row') ? `TRY_CAST(${col('source_row')} AS BIGINT)` : 'NULL';
-    await buildStageView(ctx, exprs, loaded.reader, sourceRow);
+    const numbering = await buildStageView(ctx, exprs, loaded.reader, sourceRow, loaded.numbered);
     return {
       imagesRoot: config.images ? resolveImages(ctx, config.images) : dirname(file),
       streamed: true,
       readingFile: file,
       checked: loaded.checked,
+      // The config's own strings are in the rows too (dir_name, defaults, the table's path).
+      ascii:
+        loaded.ascii &&
+        [ctx.common.dir_name, ctx.common.database, ctx.common.name, tablePathForProvenance(ctx, file)]
+          .concat(Object.values(ctx.common.defaults ?? {}))
+          .every((v) => v === undefined || /^[\x00-\x7f]*$/.test(v)),
+      numbering,
     };
   },
 };

@@ -5,6 +5,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { createReadStream, createWriteStream, existsSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { isAscii } from 'node:buffer';
 import { createGunzip } from 'node:zlib';
 import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -12,6 +13,7 @@ import yauzl from 'yauzl';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { UserError } from '../util/errors.js';
 import { csvErrorToUserError } from './duckdb-errors.js';
+import { writeNumberedCopy } from './numbered-copy.js';
 import { ident, sqlString } from '../util/sql.js';
 
 export interface LoadedTable {
@@ -26,6 +28,21 @@ export interface TableReader {
   reader: string;
   /** Resolves when the file's bytes are checked (no NUL byte); await it before storing rows. */
   checked: Promise<void>;
+  /** Every byte of the table is ASCII, so trimming a value only ever removes ASCII spaces. */
+  ascii: boolean;
+  /** With LoadTableOptions.numbered: the same rows carrying their record number (or null). */
+  numbered?: NumberedReader;
+}
+
+/**
+ * The rows of a table with their 1-based record number in `column`, readable in parallel (a
+ * Parquet file's own row numbers, or a text table's numbered copy, sources/numbered-copy.ts).
+ * `result` is null where the table cannot be numbered so (gzip, or a text table the copy does not
+ * follow): number the rows with row_number() OVER () instead. `cancel` stops a copy still running.
+ */
+export interface NumberedReader {
+  result: Promise<{ reader: string; column: string } | null>;
+  cancel(): void;
 }
 
 export interface LoadTableOptions {
@@ -38,6 +55,15 @@ export interface LoadTableOptions {
   tmpDir: string;
   /** The name used in messages (default: the path). */
   displayName?: string;
+  /** Also give a reader whose rows carry their record number (TableReader.numbered). */
+  numbered?: boolean;
+}
+
+/** The record-number column of a NumberedReader (a name no table column takes). */
+function rowColumnFor(names: string[]): string {
+  let c = '__cytoimagenet_record';
+  while (names.includes(c)) c = `_${c}`;
+  return c;
 }
 
 function kindOf(file: string): 'parquet' | 'zip' | 'text' {
@@ -149,10 +175,21 @@ export async function openTableReader(
       const desc = await conn.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${sqlString(file)})`);
       const names = desc.getRowObjectsJson().map((r) => String(r.column_name));
       const sel = names.map((n) => `CAST(${ident(n)} AS VARCHAR) AS ${ident(n)}`).join(', ');
+      const column = rowColumnFor(names);
       return {
         columns: names,
         reader: `(SELECT ${sel} FROM read_parquet(${sqlString(file)}))`,
         checked: Promise.resolve(),
+        ascii: false,
+        numbered: opts.numbered
+          ? {
+              result: Promise.resolve({
+                reader: `(SELECT ${sel}, file_row_number + 1 AS ${ident(column)} FROM read_parquet(${sqlString(file)}, file_row_number=true))`,
+                column,
+              }),
+              cancel: () => undefined,
+            }
+          : undefined,
       };
     } catch (e) {
       throw new UserError(
@@ -181,9 +218,14 @@ export async function openTableReader(
     if (!opts.columns?.length) throw new Error('loadTable: headerless tables need column names');
     names = opts.columns;
   }
-  // The NUL scan reads the file beside DuckDB's first pass (both from the page cache); callers
-  // await `checked` before they store anything.
-  const checked = findNul(textFile, delim, names, header).then((nul) => {
+  // A plain file's bytes are read once before DuckDB's first pass (memchr and SIMD speed; it also
+  // brings the file into the page cache): a NUL is then located exactly, and an all-ASCII table
+  // lets the checks skip counting characters. A gzipped one is scanned beside the first pass.
+  const gz = textFile.toLowerCase().endsWith('.gz');
+  const bytes = gz ? undefined : await scanBytes(textFile);
+  const nulFound = bytes && !bytes.nul ? Promise.resolve(null) : findNul(textFile, delim, names, header);
+  // Callers await `checked` before they store anything.
+  const checked = nulFound.then((nul) => {
     if (!nul) return;
     throw new UserError(
       `a NUL byte (\\0) at character ${nul.character} of line ${nul.line}${nul.field ? `, inside the value of '${nul.field}'` : ''}: values are never cut, so the table is refused`,
@@ -193,11 +235,33 @@ export async function openTableReader(
   });
   // Not yet awaited: a rejection before the caller awaits is not "unhandled".
   checked.catch(() => undefined);
-  const colSpec = `{${names.map((n) => `${sqlString(n)}: 'VARCHAR'`).join(', ')}}`;
-  const reader =
-    `read_csv(${sqlString(textFile)}, header=${header}, delim=${sqlString(delim)}, quote='"', escape='"', ` +
-    `strict_mode=true, auto_detect=false, null_padding=false, columns=${colSpec})`;
-  return { columns: names, reader, checked };
+  const csvReader = (path: string, columns: string[], recordColumn?: string): string => {
+    const spec = [
+      ...(recordColumn ? [`${sqlString(recordColumn)}: 'BIGINT'`] : []),
+      ...columns.map((n) => `${sqlString(n)}: 'VARCHAR'`),
+    ];
+    return (
+      `read_csv(${sqlString(path)}, header=${header}, delim=${sqlString(delim)}, quote='"', escape='"', ` +
+      `strict_mode=true, auto_detect=false, null_padding=false, columns={${spec.join(', ')}})`
+    );
+  };
+  const reader = csvReader(textFile, names);
+  let numbered: NumberedReader | undefined;
+  if (opts.numbered) {
+    // Written beside the first pass over the table (which reads the original, so its messages name
+    // the user's file and columns); a table that is gzipped or not copyable is numbered by window.
+    let stop = false;
+    const column = rowColumnFor(names);
+    const copy = join(opts.tmpDir, `numbered-${basename(textFile)}`);
+    const result = gz
+      ? Promise.resolve(null)
+      : writeNumberedCopy(textFile, copy, delim, header ? column : null, () => stop).then(
+          (done) => (done ? { reader: csvReader(copy, names, column), column } : null),
+          () => null, // a copy that cannot be written (disk full, say) only costs the parallel insert
+        );
+    numbered = { result, cancel: () => void (stop = true) };
+  }
+  return { columns: names, reader, checked, numbered, ascii: bytes?.ascii === true };
 }
 
 /** Where a NUL byte is in a text table: 1-based line and character, and the header field it falls in. */
@@ -254,10 +318,20 @@ async function findNul(file: string, delim: string, names: string[], header: boo
   return { line, character: [...before].length + 1, field: name };
 }
 
-async function* readChunks(file: string): AsyncIterable<Buffer> {
+/** One read of a plain file: does it hold a NUL byte, and is every byte ASCII? */
+async function scanBytes(file: string): Promise<{ nul: boolean; ascii: boolean }> {
+  let ascii = true;
+  for await (const chunk of readChunks(file, 8 << 20)) {
+    if (chunk.indexOf(0) >= 0) return { nul: true, ascii: false };
+    ascii &&= isAscii(chunk);
+  }
+  return { nul: false, ascii };
+}
+
+async function* readChunks(file: string, size = 4 << 20): AsyncIterable<Buffer> {
   const fh = await open(file, 'r');
   try {
-    const buf = Buffer.allocUnsafe(4 << 20);
+    const buf = Buffer.allocUnsafe(size);
     for (;;) {
       const { bytesRead } = await fh.read(buf, 0, buf.length, null);
       if (bytesRead <= 0) return;
