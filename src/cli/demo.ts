@@ -1,12 +1,14 @@
 // `cytoimagenet demo --out DIR`: the main job on a built-in synthetic corpus, every stage in order,
-// with no server and no download. Each stage writes the same files its own command would.
+// with no server and no download. Each stage writes the same files its own command would. Its
+// flags are the demo's options schema (src/sources/demo-options.ts), through src/cli/options.ts.
 import type { Command } from 'commander';
-import { z } from 'zod';
 import { resolve, join, relative } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
+import { addOptions, optionValues } from './options.js';
 import { runAction } from './run-action.js';
 import { writeDemoCorpus, writeDemoCoos7 } from '../sources/demo-corpus.js';
+import { demoOptionsSchema, type DemoOptionsInput } from '../sources/demo-options.js';
 import { ingestSources } from '../catalog/ingest.js';
 import { describeCatalog } from '../catalog/describe.js';
 import { assignLabels } from '../labels/assign-labels.js';
@@ -16,18 +18,10 @@ import { runCoos7 } from '../evaluate/run.js';
 import { runReport } from '../report/run-report.js';
 import { EVALUATE } from '../defaults.js';
 import { toolVersion } from '../util/tool-version.js';
+import { validateOptions } from '../util/zod-options.js';
 
 /** Sizes for a corpus of a few hundred images: the spec's rules, scaled down (the spec: 287/1000/10000/500). */
 export const DEMO_OPTIONS = { threshold: 40, cap: 80, presample: 400, minRelease: 50 } as const;
-
-const optionsSchema = z
-  .object({
-    out: z.string({ error: '--out DIR is required' }).min(1, '--out DIR is required'),
-    seed: z.coerce.number().int().nonnegative().default(0),
-    workers: z.coerce.number().int().positive().optional(),
-    progress: z.boolean().default(true),
-  })
-  .strict();
 
 export interface DemoResult {
   out: string;
@@ -40,10 +34,10 @@ export interface DemoResult {
 }
 
 export async function runDemo(
-  input: z.input<typeof optionsSchema>,
+  input: DemoOptionsInput,
   log: (line: string) => void = (l) => console.log(l),
 ): Promise<DemoResult> {
-  const opts = optionsSchema.parse(input);
+  const opts = validateOptions(demoOptionsSchema, input, 'demo');
   const out = resolve(opts.out);
   await mkdir(out, { recursive: true });
   const t0 = Date.now();
@@ -139,18 +133,13 @@ export async function runDemo(
 }
 
 export function register(program: Command): void {
-  program
-    .command('demo')
+  addOptions(program.command('demo'), demoOptionsSchema)
     .description(
       'write a small synthetic multi-source corpus and run every stage on it (ingest → describe → labels → build → features → evaluate → report)',
     )
-    .requiredOption('--out <dir>', 'output folder')
-    .option('--seed <n>', 'seed for the corpus and every random choice', '0')
-    .option('--workers <n>', 'build worker processes')
-    .option('--no-progress', 'plain log lines instead of a progress bar')
     .action(
-      runAction(async (o: { out: string; seed: string; workers?: string; progress: boolean }) => {
-        await runDemo(o);
+      runAction(async (raw: Record<string, unknown>) => {
+        await runDemo(optionValues(raw, demoOptionsSchema));
       }),
     );
 }

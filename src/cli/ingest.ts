@@ -1,38 +1,26 @@
 // cytoimagenet ingest CONFIG... --catalog FILE [--synonyms FILE...]
 // cytoimagenet ingest --registry NAME...|all --root DIR --catalog FILE: the shipped configs
-// (registry/, docs/sources.md), each reading ROOT/<dir_name>/.
+// (registry/, docs/sources.md), each reading ROOT/<dir_name>/. Its flags are the ingest's options
+// schema (src/catalog/options.ts), through src/cli/options.ts.
 import type { Command } from 'commander';
-import { z } from 'zod';
 import { runAction } from './run-action.js';
+import { addOptions, optionValues } from './options.js';
 import { ingestSources, type ConfigInput } from '../catalog/ingest.js';
+import { ingestOptionsSchema } from '../catalog/options.js';
 import { ADAPTER_NAMES } from '../sources/registry.js';
 import { registryInputs } from '../sources/dataset-registry.js';
 import { UserError } from '../util/errors.js';
-
-const Options = z.object({
-  catalog: z.string().min(1),
-  synonyms: z.array(z.string().min(1)).optional(),
-  registry: z.array(z.string().min(1)).optional(),
-  root: z.string().min(1).optional(),
-});
+import { validateOptions } from '../util/zod-options.js';
 
 export function register(program: Command): void {
-  program
-    .command('ingest')
+  addOptions(program.command('ingest'), ingestOptionsSchema)
     .description(
       `Read sources (JSON/YAML configs; adapters: ${ADAPTER_NAMES.join(', ')}), or datasets of the shipped registry (--registry), into a catalog (DuckDB file). Re-ingesting a source replaces its rows.`,
     )
     .argument('[config...]', 'source configs (JSON or YAML)')
-    .requiredOption('--catalog <file>', 'catalog file (DuckDB), created if absent')
-    .option(
-      '--registry <name...>',
-      "shipped datasets to ingest by dir_name, or 'all' (see 'cytoimagenet sources list')",
-    )
-    .option('--root <dir>', 'with --registry: the folder holding one sub-folder per dataset (ROOT/<dir_name>/)')
-    .option('--synonyms <file...>', 'extra synonym tables (CSV: column,match,from,to), applied after the shipped one')
     .action(
-      runAction(async (configs: string[], raw: unknown) => {
-        const opts = Options.parse(raw);
+      runAction(async (configs: string[], raw: Record<string, unknown>) => {
+        const opts = validateOptions(ingestOptionsSchema, optionValues(raw, ingestOptionsSchema), 'ingest');
         const inputs: (string | ConfigInput)[] = [...configs];
         if (opts.registry) {
           if (!opts.root)

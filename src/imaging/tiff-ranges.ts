@@ -13,6 +13,7 @@
 import { READ_BLOCK, type RangedFile } from '../sources/fetch/ranged-file.js';
 import { ImageError } from './image-error.js';
 import { sniffContainer } from './sniff.js';
+import { TIFF_TYPE_SIZE } from './tiff-field-types.js';
 
 /** What to decode: the whole file (at `page`), or a one-page TIFF standing for page `page` of `pages`. */
 export type RangedTiff =
@@ -28,25 +29,6 @@ export const TIFF_HEAD_BYTES = 64 * 1024;
  * directory) and come in one request with the directory, one round trip fewer.
  */
 export const PAGE0_AHEAD_BYTES = 16 * 1024 * 1024;
-
-const TYPE_SIZE: Record<number, number> = {
-  1: 1,
-  2: 1,
-  3: 2,
-  4: 4,
-  5: 8,
-  6: 1,
-  7: 1,
-  8: 2,
-  9: 4,
-  10: 8,
-  11: 4,
-  12: 8,
-  13: 4,
-  16: 8,
-  17: 8,
-  18: 8,
-};
 
 // Tags that point at other parts of the file, not needed for the pixels: dropped from a page copy.
 // 288/289 free space, 330 SubIFDs, 34665 Exif, 34853 GPS, 40965 Interoperability.
@@ -146,7 +128,7 @@ export async function readTiffPage(file: RangedFile, page: number, name: string)
   // the chosen page's values stored elsewhere in the file
   const far: Array<{ e: Entry; offset: number; length: number }> = [];
   for (const e of chosen) {
-    const unit = TYPE_SIZE[e.type];
+    const unit = TIFF_TYPE_SIZE[e.type];
     if (unit === undefined) return whole();
     const length = unit * e.count;
     if (length <= fieldSize) continue;
@@ -203,7 +185,7 @@ function pageTiff(
   let cursor = align(headerSize + ifdSize);
   const valueAt = new Map<Entry, number>();
   for (const e of kept) {
-    const length = e === offsetsEntry ? offsetUnit * e.count : TYPE_SIZE[e.type] * e.count;
+    const length = e === offsetsEntry ? offsetUnit * e.count : TIFF_TYPE_SIZE[e.type] * e.count;
     if (length <= fieldSize) continue;
     valueAt.set(e, cursor);
     cursor = align(cursor + length);

@@ -2,6 +2,7 @@
 // strip or tile of the chosen page lies inside the file. libvips and utif2 both fill a cut-off
 // TIFF with zeros without complaint; this check makes truncation an error.
 import { readSync } from 'node:fs';
+import { TIFF_TYPE_SIZE } from './tiff-field-types.js';
 
 export interface TiffLayout {
   width: number;
@@ -22,22 +23,6 @@ export interface TiffStructure {
   /** The chosen page's layout tags (null when it could not be read). */
   layout: TiffLayout | null;
 }
-
-const TYPE_SIZE: Record<number, number> = {
-  1: 1,
-  2: 1,
-  3: 2,
-  4: 4,
-  5: 8,
-  6: 1,
-  7: 1,
-  8: 2,
-  9: 4,
-  10: 8,
-  11: 4,
-  12: 8,
-  13: 4,
-};
 
 /** Random access to a file's bytes: a buffer in memory, or a file read in cached blocks. */
 export interface ByteSource {
@@ -159,7 +144,7 @@ function checkStrips(
     if (tag !== 273 && tag !== 279 && tag !== 324 && tag !== 325) continue;
     const type = u16(e + 2);
     const n = u32(e + 4);
-    const size = TYPE_SIZE[type] ?? 0;
+    const size = TIFF_TYPE_SIZE[type] ?? 0;
     if (size !== 2 && size !== 4) continue;
     const bytes = n * size;
     const at = bytes <= 4 ? e + 8 : u32(e + 8);

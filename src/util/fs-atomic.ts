@@ -1,7 +1,7 @@
 // Outputs are written to a temporary name in the same folder and renamed into place, so a crash
 // never leaves a half-written file under its final name.
 import { writeSync } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -10,21 +10,9 @@ export function tempNameFor(path: string): string {
 }
 
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = tempNameFor(path);
-  try {
-    const fh = await open(tmp, 'w');
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
+  // fh.writeFile writes off the main thread, beside whatever the caller runs meanwhile (e.g. the
+  // labels stage's files beside the catalog fingerprint).
+  await replaceAtomically(path, (fh) => fh.writeFile(data));
 }
 
 /**
@@ -35,14 +23,21 @@ export async function writeFileAtomicPieces(
   path: string,
   produce: (write: (piece: Uint8Array) => void) => void,
 ): Promise<void> {
+  await replaceAtomically(path, (fh) =>
+    produce((piece) => {
+      for (let at = 0; at < piece.length; ) at += writeSync(fh.fd, piece, at, piece.length - at);
+    }),
+  );
+}
+
+/** The temporary file, written by `write` and synced, renamed to `path`; removed on any failure. */
+async function replaceAtomically(path: string, write: (fh: FileHandle) => Promise<void> | void): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = tempNameFor(path);
   try {
     const fh = await open(tmp, 'w');
     try {
-      produce((piece) => {
-        for (let at = 0; at < piece.length; ) at += writeSync(fh.fd, piece, at, piece.length - at);
-      });
+      await write(fh);
       await fh.sync();
     } finally {
       await fh.close();

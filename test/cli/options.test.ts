@@ -17,6 +17,9 @@ import { spawnSync } from 'node:child_process';
 import { workerOptionsSchema } from '../../src/release/options.js';
 import { startQueueWorker } from '../../src/release/queue-worker.js';
 import { reportOptionsSchema } from '../../src/report/options.js';
+import { ingestOptionsSchema } from '../../src/catalog/options.js';
+import { demoOptionsSchema } from '../../src/sources/demo-options.js';
+import { runDemo } from '../../src/cli/demo.js';
 import { runReport } from '../../src/report/run-report.js';
 import { makeProgram } from '../../src/cli/main.js';
 import { flagOf } from '../../src/util/zod-options.js';
@@ -64,10 +67,12 @@ test('the API functions validate with the same schema (messages name the flag)',
   await assert.rejects(assignLabels('c', 'o', { cap: 0 }), /--cap must be at least 1, got 0/);
 });
 
-test('worker and report: their help lists every flag of their schema, and a bad value is a UserError naming the flag (CLI and API)', async () => {
+test('worker, report, ingest and demo: their help lists every flag of their schema, and a bad value is a UserError naming the flag (CLI and API)', async () => {
   for (const [name, schema] of [
     ['worker', workerOptionsSchema],
     ['report', reportOptionsSchema],
+    ['ingest', ingestOptionsSchema],
+    ['demo', demoOptionsSchema],
   ] as const) {
     const program = await makeProgram(['node', 'cytoimagenet', name]);
     const cmd = program.commands.find((c) => c.name() === name);
@@ -96,6 +101,10 @@ test('worker and report: their help lists every flag of their schema, and a bad 
     runReport({ release: 'r', out: 'o', seed: -1 }),
     (e: unknown) => e instanceof UserError && /--seed must be at least 0, got -1/.test(e.message),
   );
+  await assert.rejects(
+    runDemo({ out: 'o', workers: 0 }, () => {}),
+    (e: unknown) => e instanceof UserError && /--workers must be at least 1, got 0/.test(e.message),
+  );
 
   // The CLI: the same message, exit status 1, no stack.
   const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000 });
@@ -105,7 +114,13 @@ test('worker and report: their help lists every flag of their schema, and a bad 
   const r = run(['report', '--release', 'r', '--out', 'o', '--seed', '1.5']);
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stderr, /invalid report options:\n {2}--seed must be a whole number, got '1.5'/);
-  assert.doesNotMatch(w.stderr + r.stderr, /\n\s+at /);
+  const i = run(['ingest', '--catalog', 'c.duckdb', '--registry', '', '--root', '.']);
+  assert.equal(i.status, 1, i.stderr);
+  assert.match(i.stderr, /invalid ingest options:\n {2}--registry needs dataset names, got ''/);
+  const d = run(['demo', '--out', 'o', '--seed', 'one']);
+  assert.equal(d.status, 1, d.stderr);
+  assert.match(d.stderr, /invalid demo options:\n {2}--seed must be a whole number, got 'one'/);
+  assert.doesNotMatch(w.stderr + r.stderr + i.stderr + d.stderr, /\n\s+at /);
 });
 
 test('a repeatable flag (worker --path-map) reaches the schema as the list of its values, in order', () => {
@@ -120,4 +135,16 @@ test('a repeatable flag (worker --path-map) reaches the schema as the list of it
   const v = workerOptionsSchema.parse(optionValues(one.opts(), workerOptionsSchema));
   assert.deepEqual(v.pathMap, []);
   assert.ok(v.concurrency >= 1);
+});
+
+test("a variadic flag (ingest --registry, --synonyms) reaches the schema as the list of its values, however it's split", () => {
+  const cmd = addOptions(new Command('ingest').exitOverride(), ingestOptionsSchema);
+  cmd.parse(
+    ['--catalog', 'c.duckdb', '--registry', 'a', 'b', '--root', 'r', '--synonyms', 's.csv', '--registry', 'c'],
+    {
+      from: 'user',
+    },
+  );
+  const v = ingestOptionsSchema.parse(optionValues(cmd.opts(), ingestOptionsSchema));
+  assert.deepEqual(v, { catalog: 'c.duckdb', registry: ['a', 'b', 'c'], root: 'r', synonyms: ['s.csv'] });
 });

@@ -242,18 +242,29 @@ export async function fetchResource(url: string, opts: FetchOptions = {}): Promi
       return { bytes: hit.bytes, ...hit.meta, cached: true };
     }
   }
-  const { tries, backoffMs, timeoutMs } = settings;
+  const { timeoutMs } = settings;
+  const got = await withRetries(url, () => oneTry(url, opts, timeoutMs, 0));
+  if (got === undefined) return undefined;
+  if (key && opts.store !== false)
+    withCache((c) => c.put(key, got.bytes, { total: got.total, validator: got.validator, whole: got.whole }));
+  return got;
+}
+
+/**
+ * `request` (one GET or HEAD, redirects followed) in a per-host slot, tried up to `tries` times
+ * with backoff between tries (a slot is not held while waiting). A FetchError is final; a stale
+ * kept-alive connection is resent once without counting as a try; after the last try the
+ * FetchError names the last reason.
+ */
+async function withRetries<T>(url: string, request: () => Promise<T>): Promise<T> {
+  const { tries, backoffMs } = settings;
   let last = '';
   let lastStatus: number | null = null;
   let resent = false;
   for (let attempt = 0; attempt < tries; attempt++) {
     if (attempt > 0) await sleep(backoffMs * 2 ** (attempt - 1));
     try {
-      const got = await withHostSlot(url, () => oneTry(url, opts, timeoutMs, 0));
-      if (got === undefined) return undefined;
-      if (key && opts.store !== false)
-        withCache((c) => c.put(key, got.bytes, { total: got.total, validator: got.validator, whole: got.whole }));
-      return got;
+      return await withHostSlot(url, request);
     } catch (e) {
       if (e instanceof FetchError) throw e;
       if (e instanceof StaleConnection && !resent) {
@@ -273,6 +284,17 @@ function describe(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
   if (err.code && !err.message.includes(err.code)) return `${err.message} (${err.code})`;
   return err.message ?? String(e);
+}
+
+/**
+ * What a failed request is: our timeout, a kept-alive connection the server had closed before it
+ * answered (withRetries resends it), or the error itself.
+ */
+function requestFailure(e: unknown, req: http.ClientRequest, timedOut: boolean, responded: boolean): unknown {
+  if (timedOut) return new TimedOut('timeout');
+  if (req.reusedSocket && (e as NodeJS.ErrnoException).code === 'ECONNRESET' && !responded)
+    return new StaleConnection('connection closed by the server');
+  return e;
 }
 
 function oneTry(url: string, opts: FetchOptions, timeoutMs: number, hops: number): Promise<Fetched | undefined> {
@@ -301,10 +323,7 @@ function oneTry(url: string, opts: FetchOptions, timeoutMs: number, hops: number
     }, timeoutMs);
     const fail = (e: unknown): void => {
       clearTimeout(timer);
-      if (timedOut) reject(new TimedOut('timeout'));
-      else if (req.reusedSocket && (e as NodeJS.ErrnoException).code === 'ECONNRESET' && !responded)
-        reject(new StaleConnection('connection closed by the server'));
-      else reject(e);
+      reject(requestFailure(e, req, timedOut, responded));
     };
     let responded = false;
     req.on('error', fail);
@@ -432,32 +451,14 @@ function decompress(raw: Uint8Array, encoding: string, url: string): Uint8Array 
  * stays unreachable or keeps failing is a FetchError. Nothing is cached.
  */
 export async function urlExists(url: string): Promise<boolean> {
-  const { tries, backoffMs, timeoutMs } = settings;
-  let last = '';
-  let lastStatus: number | null = null;
-  let resent = false;
-  for (let attempt = 0; attempt < tries; attempt++) {
-    if (attempt > 0) await sleep(backoffMs * 2 ** (attempt - 1));
-    try {
-      return await withHostSlot(url, async () => {
-        const status = await headStatus(url, timeoutMs, 0);
-        if (status >= 200 && status < 300) return true;
-        if (status === 404 || status === 403 || status === 410) return false;
-        if (retryable(status)) throw new HttpStatus(status);
-        throw new FetchError(url, `fetch-failed: HTTP ${status}`, status);
-      });
-    } catch (e) {
-      if (e instanceof FetchError) throw e;
-      if (e instanceof StaleConnection && !resent) {
-        resent = true;
-        attempt--;
-        continue;
-      }
-      lastStatus = e instanceof HttpStatus ? e.status : null;
-      last = e instanceof HttpStatus ? `HTTP ${e.status}` : describe(e);
-    }
-  }
-  throw new FetchError(url, `fetch-failed: ${last} after ${tries} tries`, lastStatus);
+  const { timeoutMs } = settings;
+  return withRetries(url, async () => {
+    const status = await headStatus(url, timeoutMs, 0);
+    if (status >= 200 && status < 300) return true;
+    if (status === 404 || status === 403 || status === 410) return false;
+    if (retryable(status)) throw new HttpStatus(status);
+    throw new FetchError(url, `fetch-failed: HTTP ${status}`, status);
+  });
 }
 
 /** The status of a HEAD request (redirects followed), on the same connections as a GET. */
@@ -481,12 +482,9 @@ function headStatus(url: string, timeoutMs: number, hops: number): Promise<numbe
       req.destroy(new TimedOut('timeout'));
     }, timeoutMs);
     let responded = false;
-    req.on('error', (e: NodeJS.ErrnoException) => {
+    req.on('error', (e) => {
       clearTimeout(timer);
-      if (timedOut) reject(new TimedOut('timeout'));
-      else if (req.reusedSocket && e.code === 'ECONNRESET' && !responded)
-        reject(new StaleConnection('connection closed by the server'));
-      else reject(e);
+      reject(requestFailure(e, req, timedOut, responded));
     });
     req.on('response', (res) => {
       responded = true;
