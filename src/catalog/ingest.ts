@@ -211,11 +211,13 @@ async function scanStage(
     if (listed.length <= INLINE_PRESENT_MAX) {
       inlined = true;
       // A few names are compared in place; more, through a hash of the first entry.
-      const names = listed.map(([f]) => sqlString(String(f)));
+      const names = listed.map(([f]) => String(f));
       const cond =
         names.length <= 16
-          ? names.map((f) => `source_files = ${f} OR starts_with(source_files, ${f} || '|')`).join(' OR ')
-          : `${first} IN (${names.join(', ')})`;
+          ? names
+              .map((f) => `source_files = ${sqlString(f)} OR starts_with(source_files, ${sqlString(`${f}|`)})`)
+              .join(' OR ')
+          : `${first} IN (${names.map(sqlString).join(', ')})`;
       parts.push(`coalesce(bool_or(${cond}), false) AS first_listed`);
     }
     // Any entry, not only the first, that may be a URL or an OME-Zarr node: then the query decides.
