@@ -154,3 +154,27 @@ test('the CLI prints the message (no stack trace) and exits 1', async () => {
   );
   assert.equal(await catalogFingerprint(catalog), fingerprint);
 });
+
+test('several problems: a missing required value is named before a bad dir_name or a wrong type, wherever it is', async () => {
+  // Line 2 has a value of the wrong type, line 3 a bad dir_name, line 4 no idx: the ingest
+  // finds them in its insert and afterwards, and names them in the order the checks run.
+  await writeFile(
+    join(dir, 'many.csv'),
+    'database,name,dir_name,idx,x_min\nDB,M,m,m-1,left\nDB,M,m m,m-2,1\nDB,M,m,,2\n',
+  );
+  await expectRefused(await writeConfig(dir, 'many.json', { adapter: 'standard', table: 'many.csv' }), (e) => {
+    assert.match(e.message, /row has no 'idx'/);
+    assert.equal(e.location.line, 4);
+  });
+  await writeFile(join(dir, 'two.csv'), 'database,name,dir_name,idx,x_min\nDB,M,m,m-1,left\nDB,M,m m,m-2,1\n');
+  await expectRefused(await writeConfig(dir, 'two.json', { adapter: 'standard', table: 'two.csv' }), (e) => {
+    assert.match(e.message, /dir_name 'm m'/);
+    assert.equal(e.location.line, 3);
+  });
+  await writeFile(join(dir, 'one.csv'), 'database,name,dir_name,idx,x_min\nDB,M,m,m-1,1\nDB,M,m,m-2,left\n');
+  await expectRefused(await writeConfig(dir, 'one.json', { adapter: 'standard', table: 'one.csv' }), (e) => {
+    assert.match(e.message, /'left' is not an integer/);
+    assert.equal(e.location.line, 3);
+    assert.equal(e.location.column, 'x_min');
+  });
+});

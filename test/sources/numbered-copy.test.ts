@@ -120,18 +120,17 @@ test('numbered copy: records spanning chunk boundaries and lines longer than the
 test('standard ingest: source_row is the record number whether rows are numbered by the copy or by window', async () => {
   await withTempDir(async (dir) => {
     const header = 'database,name,dir_name,idx,organism,filename\n';
-    const rows = [
-      'DB,S,s,i1,human,"a\nb.png"',
-      '',
-      'DB,S,s,i2,mouse,c.png',
-      'DB,S,s,i3,human,"d ""e"".png"',
-    ];
+    const rows = ['DB,S,s,i1,human,"a\nb.png"', '', 'DB,S,s,i2,mouse,c.png', 'DB,S,s,i3,human,"d ""e"".png"'];
     // The same table twice: clean (read through the numbered copy), and with a quote inside an
     // unquoted field in its last row (which the copy does not follow: numbered by window).
     await writeFile(join(dir, 'clean.csv'), `${header}${rows.join('\n')}\n`);
     await writeFile(join(dir, 'odd.csv'), `${header}${rows.join('\n')}\nDB,S,s,i4,human,5" plate.png\n`);
     const sourceRows = async (table: string): Promise<unknown[]> => {
-      const cfg = await writeConfig(dir, `${table}.json`, { adapter: 'standard', table, dir_name: table.split('.')[0] });
+      const cfg = await writeConfig(dir, `${table}.json`, {
+        adapter: 'standard',
+        table,
+        dir_name: table.split('.')[0],
+      });
       const catalog = join(dir, `${table}.duckdb`);
       await ingestSources([cfg], catalog);
       return (await query(catalog, 'SELECT idx, filename, source_row FROM catalog ORDER BY source_row')).map((r) => [
