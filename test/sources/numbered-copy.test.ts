@@ -11,29 +11,17 @@ import { query, writeConfig } from '../catalog/catalog-helpers.js';
 
 const READ = `header=true, delim=',', quote='"', escape='"', strict_mode=true, auto_detect=false, null_padding=false`;
 
-/** DuckDB's own records of `file` (columns a, b), numbered by window: what the copy must match. */
-async function byWindow(file: string, header = true): Promise<string[][]> {
+/**
+ * The records of `file` (columns a, b) as DuckDB reads them, each with its number: by window for
+ * the original (what the copy must match), or the copy's own number column `n`, read in parallel.
+ */
+async function records(file: string, numbered: 'by window' | 'by column'): Promise<string[][]> {
   const inst = await DuckDBInstance.create(':memory:');
   const conn = await inst.connect();
+  const columns = `${numbered === 'by column' ? `'n': 'BIGINT', ` : ''}'a': 'VARCHAR', 'b': 'VARCHAR'`;
+  const n = numbered === 'by column' ? 'n::VARCHAR' : 'row_number() OVER ()::VARCHAR';
   try {
-    const r = await conn.runAndReadAll(
-      `SELECT row_number() OVER ()::VARCHAR, a, b FROM read_csv('${file}', ${READ.replace('header=true', `header=${header}`)}, columns={'a': 'VARCHAR', 'b': 'VARCHAR'})`,
-    );
-    return r.getRows().map((row) => row.map((v) => (v === null ? 'NULL' : String(v))));
-  } finally {
-    conn.closeSync();
-    inst.closeSync();
-  }
-}
-
-/** The copy's records as DuckDB reads them in parallel: its number column, then a and b. */
-async function fromCopy(file: string, header = true): Promise<string[][]> {
-  const inst = await DuckDBInstance.create(':memory:');
-  const conn = await inst.connect();
-  try {
-    const r = await conn.runAndReadAll(
-      `SELECT n::VARCHAR, a, b FROM read_csv('${file}', ${READ.replace('header=true', `header=${header}`)}, columns={'n': 'BIGINT', 'a': 'VARCHAR', 'b': 'VARCHAR'})`,
-    );
+    const r = await conn.runAndReadAll(`SELECT ${n}, a, b FROM read_csv('${file}', ${READ}, columns={${columns}})`);
     return r.getRows().map((row) => row.map((v) => (v === null ? 'NULL' : String(v))));
   } finally {
     conn.closeSync();
@@ -62,7 +50,7 @@ test('numbered copy: each record gets its number as DuckDB counts records (blank
       await readFile(out, 'utf8'),
       'n,a,b\r\n1,1,x\r\n\r\n2,2,"two\nlines"\r\n\r\n3,3,"say ""hi"", then\r\nleave"\r\n4,"4",""\r\n5,5,last',
     );
-    assert.deepEqual(await fromCopy(out), await byWindow(src));
+    assert.deepEqual(await records(out, 'by column'), await records(src, 'by window'));
   });
 });
 
@@ -109,9 +97,9 @@ test('numbered copy: records spanning chunk boundaries and lines longer than the
     await writeFile(src, parts.join(''));
     const out = join(dir, 'copy.csv');
     const r = await writeNumberedCopy(src, out, ',', 'n');
-    const expected = await byWindow(src);
+    const expected = await records(src, 'by window');
     assert.equal(r?.records, expected.length);
-    const got = await fromCopy(out);
+    const got = await records(out, 'by column');
     assert.equal(got.length, expected.length);
     for (let i = 0; i < got.length; i++) assert.deepEqual(got[i], expected[i], `record ${i + 1}`);
   });
