@@ -182,7 +182,7 @@ export async function buildStageView(
   exprs: Partial<Record<StageColumn, string>>,
   from: string,
   sourceRow: string,
-  numbered?: NumberedReader,
+  startNumbered?: () => NumberedReader,
 ): Promise<StageResult['numbering']> {
   await ctx.conn.run(`DROP VIEW IF EXISTS ${STAGE_TABLE}`);
   await ctx.conn.run(`DROP VIEW IF EXISTS ${STAGE_NUMBERED}`);
@@ -192,7 +192,9 @@ export async function buildStageView(
   await ctx.conn.run(
     `CREATE TEMP VIEW ${STAGE_NUMBERED} AS SELECT ${byWindow.join(', ')} FROM (SELECT *, row_number() OVER () AS ${ROW_NUMBER} FROM ${from})`,
   );
-  if (!numbered) return undefined;
+  if (!startNumbered) return undefined;
+  // Started once the views stand, so nothing is left writing when they fail.
+  const numbered = startNumbered();
   return {
     async finish() {
       const r = await numbered.result;

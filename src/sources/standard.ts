@@ -40,7 +40,7 @@ export const standardAdapter: Adapter<StandardConfig> = {
   schema,
   async stage(config, ctx) {
     const file = resolveFromConfig(ctx, config.table);
-    const loaded = await openTableReader(ctx.conn, file, { tmpDir: ctx.tmpDir, numbered: true });
+    const loaded = await openTableReader(ctx.conn, file, { tmpDir: ctx.tmpDir });
     const has = (c: string): boolean => loaded.columns.includes(c);
     for (const c of ['dir_name', 'database', 'name'] as const) {
       if (!has(c) && !ctx.common[c]) {

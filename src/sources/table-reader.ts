@@ -30,8 +30,11 @@ export interface TableReader {
   checked: Promise<void>;
   /** Every byte of the table is ASCII, so trimming a value only ever removes ASCII spaces. */
   ascii: boolean;
-  /** With LoadTableOptions.numbered: the same rows carrying their record number (or null). */
-  numbered?: NumberedReader;
+  /**
+   * Starts reading the same rows with their record number (a Parquet file's own, or a text
+   * table's numbered copy written from here on): call it once the table is known to be wanted.
+   */
+  numbered(): NumberedReader;
 }
 
 /**
@@ -55,8 +58,6 @@ export interface LoadTableOptions {
   tmpDir: string;
   /** The name used in messages (default: the path). */
   displayName?: string;
-  /** Also give a reader whose rows carry their record number (TableReader.numbered). */
-  numbered?: boolean;
 }
 
 /** The record-number column of a NumberedReader (a name no table column takes). */
@@ -181,15 +182,13 @@ export async function openTableReader(
         reader: `(SELECT ${sel} FROM read_parquet(${sqlString(file)}))`,
         checked: Promise.resolve(),
         ascii: false,
-        numbered: opts.numbered
-          ? {
-              result: Promise.resolve({
-                reader: `(SELECT ${sel}, file_row_number + 1 AS ${ident(column)} FROM read_parquet(${sqlString(file)}, file_row_number=true))`,
-                column,
-              }),
-              cancel: () => undefined,
-            }
-          : undefined,
+        numbered: () => ({
+          result: Promise.resolve({
+            reader: `(SELECT ${sel}, file_row_number + 1 AS ${ident(column)} FROM read_parquet(${sqlString(file)}, file_row_number=true))`,
+            column,
+          }),
+          cancel: () => undefined,
+        }),
       };
     } catch (e) {
       throw new UserError(
@@ -246,10 +245,9 @@ export async function openTableReader(
     );
   };
   const reader = csvReader(textFile, names);
-  let numbered: NumberedReader | undefined;
-  if (opts.numbered) {
-    // Written beside the first pass over the table (which reads the original, so its messages name
-    // the user's file and columns); a table that is gzipped or not copyable is numbered by window.
+  // Written beside the first pass over the table (which reads the original, so its messages name
+  // the user's file and columns); a table that is gzipped or not copyable is numbered by window.
+  const numbered = (): NumberedReader => {
     let stop = false;
     const column = rowColumnFor(names);
     const copy = join(opts.tmpDir, `numbered-${basename(textFile)}`);
@@ -259,8 +257,8 @@ export async function openTableReader(
           (done) => (done ? { reader: csvReader(copy, names, column), column } : null),
           () => null, // a copy that cannot be written (disk full, say) only costs the parallel insert
         );
-    numbered = { result, cancel: () => void (stop = true) };
-  }
+    return { result, cancel: () => void (stop = true) };
+  };
   return { columns: names, reader, checked, numbered, ascii: bytes?.ascii === true };
 }
 

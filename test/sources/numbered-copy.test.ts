@@ -147,8 +147,8 @@ test('table reader: a clean text or Parquet table is numbered in parallel; a gzi
       await conn.run(`COPY (SELECT * FROM read_csv('${join(dir, 'clean.csv')}')) TO '${join(dir, 't.parquet')}'`);
       await conn.run(`COPY (SELECT * FROM read_csv('${join(dir, 'clean.csv')}')) TO '${join(dir, 't.csv.gz')}'`);
       const numbered = async (file: string): Promise<string[][] | null> => {
-        const t = await openTableReader(conn, join(dir, file), { tmpDir: dir, numbered: true });
-        const r = await t.numbered?.result;
+        const t = await openTableReader(conn, join(dir, file), { tmpDir: dir });
+        const r = await t.numbered().result;
         if (!r) return null;
         const rows = await conn.runAndReadAll(`SELECT ${r.column}::VARCHAR, b FROM ${r.reader}`);
         return rows.getRows().map((row) => row.map(String));
