@@ -1,7 +1,8 @@
 // OME-TIFF: the OME-XML in the first page's ImageDescription names the channels and says how the
-// pages are ordered (DimensionOrder, SizeC/Z/T), so the #c= #z= #t= selectors of an OME-Zarr entry
-// pick a page the same way. Only the first image (series) is read; TiffData elements that reorder
-// pages are not followed (the default order is what writers emit).
+// pages are ordered (DimensionOrder, SizeC/Z/T, and TiffData elements where a writer stored the
+// planes in another order or across several files), so the #c= #z= #t= selectors of an OME-Zarr
+// entry pick a page the same way. Only the first image (series) is read.
+import { basename } from 'node:path';
 import { ImageError } from './image-error.js';
 import type { EntrySelectors } from '../sources/fetch/entry.js';
 
@@ -11,6 +12,23 @@ interface OmePixels {
   sizeZ: number;
   sizeT: number;
   channels: string[];
+  /** The image's TiffData blocks (none: plane k is page k). */
+  tiffData: TiffData[];
+}
+
+/**
+ * One TiffData element: `planeCount` planes from (firstC, firstZ, firstT) on, in DimensionOrder,
+ * are pages `ifd`, `ifd` + 1, … of file `file` (null: this file). The OME schema's defaults: IFD 0,
+ * first positions 0, and as many planes as the file has pages unless an IFD is given (then 1).
+ */
+interface TiffData {
+  ifd: number;
+  firstC: number;
+  firstZ: number;
+  firstT: number;
+  planeCount: number;
+  /** The other file of a multi-file dataset holding these planes, or null for this one. */
+  file: string | null;
 }
 
 /** Reads `length` bytes at `offset` (fewer at the end of the file). */
@@ -83,7 +101,33 @@ export function omePixels(xml: string): OmePixels | null {
     sizeZ: Number(attr(pixels, 'SizeZ') ?? 1),
     sizeT: Number(attr(pixels, 'SizeT') ?? 1),
     channels: channels.length === sizeC ? channels : Array.from({ length: sizeC }, (_, i) => channels[i] ?? `c${i}`),
+    tiffData: tiffDataOf(image, attr(/<OME\s[^>]*>/.exec(xml)?.[0] ?? '', 'UUID')),
   };
+}
+
+/** The TiffData blocks of one Image element; `ownUuid` is the root OME element's UUID (this file). */
+function tiffDataOf(image: string, ownUuid: string | null): TiffData[] {
+  const blocks: TiffData[] = [];
+  for (const m of image.matchAll(/<TiffData(\s[^>]*?)?(\/>|>([\s\S]*?)<\/TiffData>)/g)) {
+    const tag = `<TiffData${m[1] ?? ''}>`;
+    const num = (name: string): number | null => {
+      const v = attr(tag, name);
+      return v === null ? null : Number(v);
+    };
+    const ifd = num('IFD');
+    const uuid = m[3] ? /<UUID(\s[^>]*)?>([^<]*)<\/UUID>/.exec(m[3]) : null;
+    const fileName = uuid ? attr(`<UUID${uuid[1] ?? ''}>`, 'FileName') : null;
+    const sameFile = !uuid || (ownUuid !== null && uuid[2].trim() === ownUuid);
+    blocks.push({
+      ifd: ifd ?? 0,
+      firstC: num('FirstC') ?? 0,
+      firstZ: num('FirstZ') ?? 0,
+      firstT: num('FirstT') ?? 0,
+      planeCount: num('PlaneCount') ?? (ifd === null ? Number.POSITIVE_INFINITY : 1),
+      file: sameFile ? null : xmlText(fileName ?? uuid?.[2].trim() ?? 'another file'),
+    });
+  }
+  return blocks;
 }
 
 /** Channel names of an OME-TIFF, or null when the file carries no OME-XML. */
@@ -113,14 +157,33 @@ export async function omeTiffPage(entry: string, read: RangeReader, s: EntrySele
   check('t', t, px.sizeT);
   if (s.c === undefined && px.sizeC > 1)
     throw new ImageError(entry, 'bad-page', `has ${px.sizeC} channels; pick one with #c=K (0 to ${px.sizeC - 1})`);
+  const plane = planeIndex(px, c, z, t);
+  if (px.tiffData.length === 0) return plane;
+  // A multi-file dataset's blocks may name this file by name rather than by the root UUID.
+  const own = basename(entry.split('#')[0].split('?')[0]);
+  for (const b of px.tiffData) {
+    const first = planeIndex(px, b.firstC, b.firstZ, b.firstT);
+    if (plane < first || plane >= first + b.planeCount) continue;
+    if (b.file !== null && b.file !== own)
+      throw new ImageError(
+        entry,
+        'bad-page',
+        `c=${c}, z=${z}, t=${t} is stored in ${b.file}, another file of this OME-TIFF dataset: list that file`,
+      );
+    return b.ifd + (plane - first);
+  }
+  throw new ImageError(entry, 'bad-page', `c=${c}, z=${z}, t=${t} is in none of the OME-XML's TiffData blocks`);
+}
+
+/** A plane's index in DimensionOrder, which lists the axes fastest first after X and Y. */
+function planeIndex(px: OmePixels, c: number, z: number, t: number): number {
   const index: Record<string, number> = { C: c, Z: z, T: t };
   const size: Record<string, number> = { C: px.sizeC, Z: px.sizeZ, T: px.sizeT };
-  // DimensionOrder lists the axes fastest first after X and Y
-  let page = 0;
+  let plane = 0;
   let stride = 1;
   for (const axis of px.order.slice(2)) {
-    page += index[axis] * stride;
+    plane += index[axis] * stride;
     stride *= size[axis];
   }
-  return page;
+  return plane;
 }
