@@ -168,9 +168,9 @@ const UNUSUAL_FILES_SQL =
   "OR contains(source_files, '|.') OR contains(source_files, '/.') OR contains(source_files, '\\')";
 
 /**
- * ONE scan of the stage (parallel, nothing materialised) counts every kind of problem and collects
- * the distinct values of dir_name and of the cleaned columns; only a failing check pays for
- * locating its first row.
+ * ONE scan of the stage (parallel, nothing materialised) collects the distinct values of dir_name
+ * and of the cleaned columns, which columns need trimming, and what the file check needs; only a
+ * failing check pays for locating its first row.
  */
 async function scanStage(
   conn: DuckDBConnection,
@@ -189,8 +189,8 @@ async function scanStage(
     // NULL is dropped from the lists below, not by a FILTER (which costs a selection per column).
     ...CLEANED_COLUMNS.map((c) => `list(DISTINCT ${ident(c)}) AS ${ident(`d_${c}`)}`),
   ];
-  // Which stored-as-is columns hold a value that trim would change: the parallel scan pays for
-  // this check so that the single-threaded insert trims only those columns.
+  // Which stored-as-is columns hold a value that trim would change, so that the insert trims only
+  // those columns.
   const trimmable = CATALOG_COLUMNS.filter(
     (c) => c !== 'files_status' && c !== 'source_row' && !(CLEANED_COLUMNS as readonly string[]).includes(c),
   );
@@ -208,11 +208,11 @@ async function scanStage(
   const first = FIRST_FILE_SQL;
   let inlined = false;
   if (withFiles) {
-    const listed = (await conn.runAndReadAll(`SELECT f FROM present_files LIMIT ${INLINE_PRESENT_MAX + 1}`)).getRows();
-    if (listed.length <= INLINE_PRESENT_MAX) {
+    const listing = (await conn.runAndReadAll(`SELECT f FROM present_files LIMIT ${INLINE_PRESENT_MAX + 1}`)).getRows();
+    if (listing.length <= INLINE_PRESENT_MAX) {
       inlined = true;
       // A few names are compared in place; more, through a hash of the first entry.
-      const names = listed.map(([f]) => String(f));
+      const names = listing.map(([f]) => String(f));
       const cond =
         names.length <= 16
           ? names
