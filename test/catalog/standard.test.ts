@@ -102,3 +102,35 @@ test('export writes the standard columns in order then provenance; the Parquet e
     assert.equal(Number(same.n), 13_200);
   });
 });
+
+test('standard CSV: padded and empty values are stored trimmed (or NULL), in all-ASCII and other tables alike', async () => {
+  await withTempDir(async (dir) => {
+    const header = 'database,name,dir_name,path,filename,idx,organism,x_min\n';
+    const rows = [
+      ' DB ,Set A , pad ,  p1 ,a.png  ,  i-1 ,human, 5 ',
+      'DB,Set A,pad,p2,"",i-2,human,',
+      'DB,Set A,pad,p3,c.png,i-3,human,7',
+    ];
+    const stored = async (name: string, text: string): Promise<unknown[]> => {
+      await writeFile(join(dir, `${name}.csv`), text);
+      const cfg = await writeConfig(dir, `${name}.json`, { adapter: 'standard', table: `${name}.csv` });
+      const catalog = join(dir, `${name}.duckdb`);
+      await ingestSources([cfg], catalog);
+      return query(catalog, 'SELECT database, name, dir_name, path, filename, idx, x_min FROM catalog ORDER BY idx');
+    };
+    const expected = [
+      { database: 'DB', name: 'Set A', dir_name: 'pad', path: 'p1', filename: 'a.png', idx: 'i-1', x_min: 5 },
+      { database: 'DB', name: 'Set A', dir_name: 'pad', path: 'p2', filename: null, idx: 'i-2', x_min: null },
+      { database: 'DB', name: 'Set A', dir_name: 'pad', path: 'p3', filename: 'c.png', idx: 'i-3', x_min: 7 },
+    ];
+    // all ASCII: trimmed after the insert
+    assert.deepEqual(await stored('ascii', `${header}${rows.join('\n')}\n`), expected);
+    // a non-ASCII space (U+00A0) around a value: trimmed by the insert, as DuckDB's trim does
+    assert.deepEqual(
+      await stored('nbsp', `${header}${rows.join('\n').replace('Set A ,', 'Set A\u00a0,')}\n`),
+      expected,
+    );
+    // a blank idx is a missing one, named with its line
+    await assert.rejects(stored('blank', `${header}${rows[0]}\nDB,S,pad,p,f.png,   ,human,\n`), /row has no 'idx'/);
+  });
+});
