@@ -13,7 +13,8 @@ import { isInside } from '../util/safe-path.js';
 import { EXTRAS_TABLE, ensureCatalogTables, withCatalog } from './db.js';
 import { CLEANED_COLUMNS, cleanValue, type SynonymRule } from './clean.js';
 import { loadRuleFiles, loadSynonymRules } from './synonyms.js';
-import { ident, sqlString, trimmedSql } from '../util/sql.js';
+import { ident, paddedSql, sqlString, trimmedSql } from '../util/sql.js';
+import { isAsciiText } from '../util/ascii.js';
 import { csvErrorToUserError } from '../sources/duckdb-errors.js';
 import { readConfigFile, validateConfig, type RawConfig } from '../sources/config-file.js';
 import {
@@ -195,7 +196,7 @@ async function scanStage(
   const trimmable = ascii ? [] : TRIMMABLE;
   for (const c of trimmable) {
     const x = ident(c);
-    parts.push(`coalesce(bool_or(${paddedSql(x, false)}), false) AS ${ident(`t_${c}`)}`);
+    parts.push(`coalesce(bool_or(${changedByTrimSql(x, false)}), false) AS ${ident(`t_${c}`)}`);
   }
   // Is any row's first file there? Against a short listing, by its names written into the scan;
   // an entry that may be a URL or an OME-Zarr node, or a long listing, is settled after the scan
@@ -259,9 +260,9 @@ const TRIMMABLE = CATALOG_COLUMNS.filter(
 /** Of those, the ones an all-ASCII table stores untrimmed and trimLate fixes (the rest are always trimmed). */
 const TRIMMED_LATE = TRIMMABLE.filter((c) => c !== 'dir_name' && COLUMN_TYPES[c] === 'VARCHAR');
 
-/** True where trimmedSql(x) would change x: empty, padded with ' ', or (not `ascii`) holding other characters. */
-function paddedSql(x: string, ascii: boolean): string {
-  return `${x} = '' OR starts_with(${x}, ' ') OR ends_with(${x}, ' ')${ascii ? '' : ` OR strlen(${x}) <> length(${x})`}`;
+/** True where trimmedSql(x, ascii) differs from x: empty, or padded (util/sql.ts paddedSql). */
+function changedByTrimSql(x: string, ascii: boolean): string {
+  return `${x} = '' OR ${paddedSql(x, ascii)}`;
 }
 
 /** The rows this ingest stored: its dir_names (or none). */
@@ -275,13 +276,13 @@ const NEW_ROWS_SQL = '(dir_name IS NULL OR dir_name IN (SELECT dir_name FROM new
 async function trimLate(conn: DuckDBConnection): Promise<void> {
   const flags = await scalar(
     conn,
-    `SELECT ${TRIMMED_LATE.map((c) => `coalesce(bool_or(${paddedSql(ident(c), true)}), false) AS ${ident(c)}`).join(', ')} FROM ${CATALOG_TABLE} WHERE ${NEW_ROWS_SQL}`,
+    `SELECT ${TRIMMED_LATE.map((c) => `coalesce(bool_or(${changedByTrimSql(ident(c), true)}), false) AS ${ident(c)}`).join(', ')} FROM ${CATALOG_TABLE} WHERE ${NEW_ROWS_SQL}`,
   );
   const fix = TRIMMED_LATE.filter((c) => flags?.[c] === true);
   if (!fix.length) return;
   await conn.run(
     `UPDATE ${CATALOG_TABLE} SET ${fix.map((c) => `${ident(c)} = ${trimmedSql(ident(c), true)}`).join(', ')} ` +
-      `WHERE ${NEW_ROWS_SQL} AND (${fix.map((c) => paddedSql(ident(c), true)).join(' OR ')})`,
+      `WHERE ${NEW_ROWS_SQL} AND (${fix.map((c) => changedByTrimSql(ident(c), true)).join(' OR ')})`,
   );
 }
 
@@ -393,7 +394,7 @@ async function planCleaning(
     const m = new Map<string, string>();
     simpleOf.set(c, m);
     for (const v of distinct.get(c) ?? []) {
-      if (/^[\x00-\x7f]*$/.test(v)) m.set(v, simpleCleanAscii(c, v));
+      if (isAsciiText(v)) m.set(v, simpleCleanAscii(c, v));
       else nonAscii.push([c, v]);
     }
   }
@@ -714,6 +715,12 @@ async function ingestOne(
     step('list files');
     const ascii = staged.ascii === true;
     const invalid = { file, readingFile, rows, ascii };
+    /** A problem the insert met: roll back, then name the first bad row as the checks always have. */
+    const refuseInvalidRows = async (): Promise<void> => {
+      await conn.run('ROLLBACK');
+      inTransaction = false;
+      await findInvalidRows(conn, scan, invalid);
+    };
     const scan = await scanStage(conn, readingFile, { withFiles: nFiles > 0, localFiles, ascii });
     step('scan');
     if (root !== null && scan.anyUnusual)
@@ -788,11 +795,7 @@ async function ingestOne(
       );
     } catch (e) {
       // A value the casts refuse: the transaction is aborted; name the first bad row, as the checks would.
-      if (/Conversion Error/.test(e instanceof Error ? e.message : String(e))) {
-        await conn.run('ROLLBACK');
-        inTransaction = false;
-        await findInvalidRows(conn, scan, invalid);
-      }
+      if (/Conversion Error/.test(e instanceof Error ? e.message : String(e))) await refuseInvalidRows();
       throw csvErrorToUserError(e, readingFile);
     } finally {
       await conn.run('SET preserve_insertion_order=true');
@@ -809,9 +812,7 @@ async function ingestOne(
       `SELECT count(*) AS n FROM ${CATALOG_TABLE} WHERE ${NEW_ROWS_SQL} AND (${REQUIRED.map((c) => `${ident(c)} IS NULL`).join(' OR ')})`,
     );
     if (Number(missing?.n ?? 0) > 0) {
-      await conn.run('ROLLBACK');
-      inTransaction = false;
-      await findInvalidRows(conn, scan, invalid);
+      await refuseInvalidRows();
       throw new Error('rows with a missing required value were stored but not found again');
     }
     step('required values');

@@ -25,6 +25,11 @@ function mix32(h: number): number {
   return h >>> 0;
 }
 
+/** A stratum's seeded key for ordering equal quota remainders: keyed by its first row, never its position. */
+export function tieKey(salt: number, firstRow: number): number {
+  return mix32(salt ^ mix32(firstRow));
+}
+
 function ascending(rows: Int32Array): Int32Array {
   for (let i = 1; i < rows.length; i++) if (rows[i] < rows[i - 1]) return Int32Array.from(rows).sort();
   return rows;
@@ -378,7 +383,7 @@ export function stratifiedSample(rows: Int32Array, keys: readonly EncodedColumn[
   for (let i = 0; i < m; i++) sizes[gid[i]]++;
   const tie = new Uint32Array(count);
   const salt = rng.int(0, 0x7fffffff);
-  for (let g = 0; g < count; g++) tie[g] = mix32(salt ^ mix32(rep[g])); // keyed by the stratum's first row
+  for (let g = 0; g < count; g++) tie[g] = tieKey(salt, rep[g]);
   const quotas = allocateQuotas(sizes, n, tie);
 
   if (markScratch.length < m) markScratch = new Uint8Array(Math.max(m, markScratch.length * 2));

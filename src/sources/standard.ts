@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { openTableReader } from './table-reader.js';
 import { trimmedSql } from '../util/sql.js';
 import { UserError } from '../util/errors.js';
+import { isAsciiText } from '../util/ascii.js';
 import {
   commonConfigShape,
   buildStageView,
@@ -86,7 +87,7 @@ export const standardAdapter: Adapter<StandardConfig> = {
         loaded.ascii &&
         [ctx.common.dir_name, ctx.common.database, ctx.common.name, tablePathForProvenance(ctx, file)]
           .concat(Object.values(ctx.common.defaults ?? {}))
-          .every((v) => v === undefined || /^[\x00-\x7f]*$/.test(v)),
+          .every((v) => v === undefined || isAsciiText(v)),
       numbering,
     };
   },

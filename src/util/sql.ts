@@ -18,6 +18,14 @@ export function ident(s: string): string {
  * most of this expression's cost, is skipped.
  */
 export function trimmedSql(x: string, ascii = false): string {
-  const padded = `starts_with(${x}, ' ') OR ends_with(${x}, ' ')${ascii ? '' : ` OR strlen(${x}) <> length(${x})`}`;
-  return `CASE WHEN ${padded} THEN nullif(trim(${x}), '') ELSE nullif(${x}, '') END`;
+  return `CASE WHEN ${paddedSql(x, ascii)} THEN nullif(trim(${x}), '') ELSE nullif(${x}, '') END`;
+}
+
+/**
+ * True where DuckDB's trim may change x: it starts or ends with ' ', or (unless the values are
+ * known to be `ascii`) holds other characters, among which non-ASCII spaces. With `x = ''` added,
+ * exactly where trimmedSql(x) differs from x.
+ */
+export function paddedSql(x: string, ascii = false): string {
+  return `starts_with(${x}, ' ') OR ends_with(${x}, ' ')${ascii ? '' : ` OR strlen(${x}) <> length(${x})`}`;
 }

@@ -20,6 +20,15 @@ import { spillReads } from '../../src/imaging/spill-rows.js';
 import { Rng } from '../../src/util/rng.js';
 import { sharedPath } from '../helpers/data.js';
 
+/** A real small RGB PNG: one cell of the NIH malaria set. */
+const MALARIA_CELL = sharedPath(
+  'images',
+  'malaria_nih_cells',
+  'test_images',
+  'infected',
+  'C33P1thinF_IMG_20150619_114756a_cell_179.png',
+);
+
 let dir: string;
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'cytoimagenet-fast-'));
@@ -108,19 +117,7 @@ test('real images: 16-bit BBBC022 and CellProfiler, 8-bit gray, RGB JPEG, RGBA P
     [450],
   );
   await check('bccd rgb jpeg', [sharedPath('images', 'bccd', 'BCCD', 'JPEGImages', 'BloodImage_00005.jpg')], [600]);
-  await check(
-    'malaria rgb png',
-    [
-      sharedPath(
-        'images',
-        'malaria_nih_cells',
-        'test_images',
-        'infected',
-        'C33P1thinF_IMG_20150619_114756a_cell_179.png',
-      ),
-    ],
-    [100],
-  );
+  await check('malaria rgb png', [MALARIA_CELL], [100]);
   await check(
     'dsb rgba png',
     [
@@ -275,15 +272,7 @@ test('the strip path: a set read in bands from spill files gives the same bytes,
   assert.deepEqual(strips.channels, mem.channels);
 
   // A file the strip path cannot stream is decoded in memory, and says what is wrong with it.
-  const png = await readFile(
-    sharedPath(
-      'images',
-      'malaria_nih_cells',
-      'test_images',
-      'infected',
-      'C33P1thinF_IMG_20150619_114756a_cell_179.png',
-    ),
-  );
+  const png = await readFile(MALARIA_CELL);
   const cut = join(dir, 'cut.png');
   await writeFile(cut, png.subarray(0, Math.floor(png.length * 0.6)));
   const bad = await processImageSet([cut], { labelSize: 100, cap: 1000, rng: Rng.derive(0, 'cut'), ...TINY_STRIPS });

@@ -15,20 +15,11 @@ import {
   type PlainRow,
   valueId,
 } from '../../src/labels/label-table.js';
-import { groupStrata, stratifiedSample, allocateQuotas } from '../../src/labels/stratified-sample.js';
+import { groupStrata, stratifiedSample, allocateQuotas, tieKey } from '../../src/labels/stratified-sample.js';
 import { readEncodedRows } from '../../src/labels/encoded-rows.js';
 import type { Pack } from '../../src/labels/packed-codes.js';
 import { assignmentsCsv, writeAssignments } from '../../src/labels/assignments-csv.js';
 import type { LabelOutcome } from '../../src/labels/select-labels.js';
-
-function mix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 /** The sampling rule written plainly: strata by a Map of value-id tuples, in order of first row. */
 function plainSample(rows: Int32Array, keys: readonly EncodedColumn[], n: number, rng: Rng): number[] {
@@ -46,7 +37,7 @@ function plainSample(rows: Int32Array, keys: readonly EncodedColumn[], n: number
   const quotas = allocateQuotas(
     sizes,
     n,
-    groups.map((g) => mix32(salt ^ mix32(g[0]))),
+    groups.map((g) => tieKey(salt, g[0])),
   );
   const out: number[] = [];
   groups.forEach((g, i) => {
