@@ -15,7 +15,9 @@ const { DuckDBInstance } = createRequire(import.meta.url)('@duckdb/node-api') as
  * `cat` (the labels stage reuses its own DuckDB instance, whose buffers already hold the catalog).
  */
 export async function fingerprintOf(conn: DuckDBConnection, table: string = CATALOG_TABLE): Promise<string> {
-  const cols = CATALOG_COLUMNS.map((c) => `coalesce(CAST("${c}" AS VARCHAR), '\u0001')`).join(', ');
+  // hash() of the typed values as they are: NULL hashes apart from '' and from every value, and a
+  // value's column is part of its hash. Casting each to VARCHAR first cost 2.5× the scan.
+  const cols = CATALOG_COLUMNS.map((c) => `"${c}"`).join(', ');
   const reader = await conn.runAndReadAll(
     `SELECT count(*)::VARCHAR AS n, coalesce(bit_xor(hash(${cols})), 0)::VARCHAR AS h FROM ${table}`,
   );
