@@ -192,7 +192,7 @@ async function scanStage(
   ];
   // Which stored-as-is columns hold a value that trim would change, so that the insert trims only
   // those columns. An all-ASCII table is checked after the insert instead, on the stored rows
-  // (trimLate), where it costs less than half as much.
+  // (checkStoredRows), where it costs less than half as much.
   const trimmable = ascii ? [] : TRIMMABLE;
   for (const c of trimmable) {
     const x = ident(c);
@@ -257,7 +257,7 @@ const FIRST_FILE_SQL = "split_part(source_files, '|', 1)";
 const TRIMMABLE = CATALOG_COLUMNS.filter(
   (c) => c !== 'files_status' && c !== 'source_row' && !(CLEANED_COLUMNS as readonly string[]).includes(c),
 );
-/** Of those, the ones an all-ASCII table stores untrimmed and trimLate fixes (the rest are always trimmed). */
+/** Of those, the ones an all-ASCII table stores untrimmed and trimStored fixes (the rest are always trimmed). */
 const TRIMMED_LATE = TRIMMABLE.filter((c) => c !== 'dir_name' && COLUMN_TYPES[c] === 'VARCHAR');
 
 /** True where trimmedSql(x, ascii) differs from x: empty, or padded (util/sql.ts paddedSql). */
@@ -268,18 +268,47 @@ function changedByTrimSql(x: string, ascii: boolean): string {
 /** The rows this ingest stored: its dir_names (or none). */
 const NEW_ROWS_SQL = '(dir_name IS NULL OR dir_name IN (SELECT dir_name FROM new_dirs))';
 
+interface StoredRowChecks {
+  /** Of TRIMMED_LATE (all-ASCII tables), the columns with a value that trimming changes. */
+  trim: string[];
+  /** This ingest's rows missing a required value. */
+  missing: number;
+  /**
+   * Whether two rows may share an idx (their idx hashes are fewer than their idx values); asked
+   * only when this ingest's rows are the whole catalog, else undefined.
+   */
+  idxRepeats?: boolean;
+}
+
 /**
- * An all-ASCII table's stored-as-read columns, trimmed after the insert where a value needs it:
- * one pass over the stored rows finds the columns, and only their padded rows are updated (a clean
- * table, the usual case, updates nothing).
+ * One pass over this ingest's stored rows answers what the insert leaves to check: the columns an
+ * all-ASCII table still has to trim (a clean table, the usual case, trims nothing), rows missing a
+ * required value, and, when these rows are the whole catalog, whether an idx may repeat. The rows
+ * are the transaction's own, read on one thread: three passes cost three times one.
  */
-async function trimLate(conn: DuckDBConnection): Promise<void> {
-  const flags = await scalar(
+async function checkStoredRows(
+  conn: DuckDBConnection,
+  opts: { trimFlags: boolean; alone: boolean },
+): Promise<StoredRowChecks> {
+  const trimmed = opts.trimFlags ? TRIMMED_LATE : [];
+  const parts = [
+    ...trimmed.map((c) => `coalesce(bool_or(${changedByTrimSql(ident(c), true)}), false) AS ${ident(`t_${c}`)}`),
+    `count(*) FILTER (WHERE ${REQUIRED.map((c) => `${ident(c)} IS NULL`).join(' OR ')}) AS missing`,
+  ];
+  if (opts.alone) parts.push('count(idx) AS idx_n', 'count(DISTINCT hash(idx)) AS idx_h');
+  const r = await scalar(
     conn,
-    `SELECT ${TRIMMED_LATE.map((c) => `coalesce(bool_or(${changedByTrimSql(ident(c), true)}), false) AS ${ident(c)}`).join(', ')} FROM ${CATALOG_TABLE} WHERE ${NEW_ROWS_SQL}`,
+    `SELECT ${parts.join(', ')} FROM ${CATALOG_TABLE}${opts.alone ? '' : ` WHERE ${NEW_ROWS_SQL}`}`,
   );
-  const fix = TRIMMED_LATE.filter((c) => flags?.[c] === true);
-  if (!fix.length) return;
+  return {
+    trim: trimmed.filter((c) => r?.[`t_${c}`] === true),
+    missing: Number(r?.missing ?? 0),
+    idxRepeats: opts.alone ? Number(r?.idx_n ?? 0) !== Number(r?.idx_h ?? 0) : undefined,
+  };
+}
+
+/** Trim the padded values of these columns in this ingest's stored rows (checkStoredRows found them). */
+async function trimStored(conn: DuckDBConnection, fix: readonly string[]): Promise<void> {
   await conn.run(
     `UPDATE ${CATALOG_TABLE} SET ${fix.map((c) => `${ident(c)} = ${trimmedSql(ident(c), true)}`).join(', ')} ` +
       `WHERE ${NEW_ROWS_SQL} AND (${fix.map((c) => changedByTrimSql(ident(c), true)).join(' OR ')})`,
@@ -595,7 +624,7 @@ function cleanedSelect(
   ascii: boolean,
 ): string {
   // An all-ASCII table: dir_name (which later steps select by) and typed columns (before their
-  // casts) always trimmed, the rest by trimLate after the insert.
+  // casts) always trimmed, the rest by trimStored after the insert.
   const trimmed = (c: string): boolean =>
     needsTrim.has(c) || (ascii && (c === 'dir_name' || COLUMN_TYPES[c as keyof typeof COLUMN_TYPES] !== 'VARCHAR'));
   const stored = (c: string): string => (trimmed(c) ? trimmedSql(`s.${ident(c)}`, ascii) : `s.${ident(c)}`);
@@ -771,6 +800,9 @@ async function ingestOne(
     await conn.run(`DELETE FROM ${CATALOG_TABLE} WHERE dir_name IN (SELECT dir_name FROM replaced_dirs)`);
     await conn.run(`DELETE FROM ${SOURCES_TABLE} WHERE dir_name IN (SELECT dir_name FROM replaced_dirs)`);
     await conn.run(`DELETE FROM ${EXTRAS_TABLE} WHERE dir_name IN (SELECT dir_name FROM replaced_dirs)`);
+    // No other source's rows left (a first ingest, or the only source again): this ingest's rows
+    // are the whole catalog, and idx is checked among them in the same pass as the other checks.
+    const alone = Number((await scalar(conn, `SELECT count(*) AS n FROM ${CATALOG_TABLE}`))?.n ?? 0) === 0;
     step('replace');
     // Row order in the catalog carries no meaning (source_row does), so the insert may run in
     // parallel. The optimiser cannot size a file it has not read (it guesses a few rows) and would
@@ -803,34 +835,40 @@ async function ingestOne(
       if (threads !== undefined) await conn.run(`SET threads=${Number(threads)}`);
     }
     step('insert');
-    if (ascii) await trimLate(conn);
-    step('trim');
+    // An all-ASCII table was stored untrimmed; once trimmed, its values are checked again.
+    let stored = await checkStoredRows(conn, { trimFlags: ascii, alone });
+    if (stored.trim.length) {
+      await trimStored(conn, stored.trim);
+      stored = await checkStoredRows(conn, { trimFlags: false, alone });
+    }
+    step('checks of the stored rows');
     // A required value missing (a NULL where one is needed); before the idx check, which would
     // count NULLs as one repeated idx.
-    const missing = await scalar(
-      conn,
-      `SELECT count(*) AS n FROM ${CATALOG_TABLE} WHERE ${NEW_ROWS_SQL} AND (${REQUIRED.map((c) => `${ident(c)} IS NULL`).join(' OR ')})`,
-    );
-    if (Number(missing?.n ?? 0) > 0) {
+    if (stored.missing > 0) {
       await refuseInvalidRows();
       throw new Error('rows with a missing required value were stored but not found again');
     }
-    step('required values');
-    // idx is unique across the catalog: one aggregate over the stored rows (no index to maintain
-    // at insert) finds both a duplicate within this source and an idx that another source owns.
-    // Grouping 64-bit hashes is far cheaper than grouping the strings; only colliding hashes
-    // (a duplicate, or by rare chance two idx values) are compared as strings.
-    const dupHash = await scalar(
-      conn,
-      `SELECT count(*) AS n FROM (SELECT hash(idx) AS h FROM ${CATALOG_TABLE} GROUP BY h HAVING count(*) > 1)`,
-    );
-    const dup =
-      Number(dupHash?.n ?? 0) === 0
-        ? undefined
-        : await scalar(
+    // idx is unique across the catalog. With other sources' rows there, one aggregate over all
+    // stored rows (no index to maintain at insert) finds both a duplicate within this source and an
+    // idx that another source owns. Grouping 64-bit hashes is far cheaper than grouping the
+    // strings; only colliding hashes (a duplicate, or by rare chance two idx values) are compared
+    // as strings.
+    const idxRepeats =
+      stored.idxRepeats ??
+      Number(
+        (
+          await scalar(
             conn,
-            `SELECT idx, count(*) AS n FROM ${CATALOG_TABLE} WHERE hash(idx) IN (SELECT hash(idx) FROM ${CATALOG_TABLE} GROUP BY hash(idx) HAVING count(*) > 1) GROUP BY idx HAVING count(*) > 1 ORDER BY idx LIMIT 1`,
-          );
+            `SELECT count(*) AS n FROM (SELECT hash(idx) AS h FROM ${CATALOG_TABLE} GROUP BY h HAVING count(*) > 1)`,
+          )
+        )?.n ?? 0,
+      ) > 0;
+    const dup = idxRepeats
+      ? await scalar(
+          conn,
+          `SELECT idx, count(*) AS n FROM ${CATALOG_TABLE} WHERE hash(idx) IN (SELECT hash(idx) FROM ${CATALOG_TABLE} GROUP BY hash(idx) HAVING count(*) > 1) GROUP BY idx HAVING count(*) > 1 ORDER BY idx LIMIT 1`,
+        )
+      : undefined;
     if (dup) {
       const idx = sqlString(String(dup.idx));
       const owner = await scalar(

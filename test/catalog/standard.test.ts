@@ -132,5 +132,15 @@ test('standard CSV: padded and empty values are stored trimmed (or NULL), in all
     );
     // a blank idx is a missing one, named with its line
     await assert.rejects(stored('blank', `${header}${rows[0]}\nDB,S,pad,p,f.png,   ,human,\n`), /row has no 'idx'/);
+    // a repeated idx in a first ingest, and two idx that only trimming makes equal: the idx check
+    // sees the stored, trimmed values
+    await assert.rejects(
+      stored('repeat', `${header}DB,S,pad,p,f.png,i-8,human,\nDB,S,pad,q,g.png,i-8,human,\n`),
+      /idx 'i-8' occurs 2 times/,
+    );
+    await assert.rejects(
+      stored('twice', `${header}DB,S,pad,p,f.png,i-9,human,\nDB,S,pad,q,g.png, i-9 ,human,\n`),
+      /idx 'i-9' occurs 2 times/,
+    );
   });
 });
