@@ -133,8 +133,8 @@ const TYPED = CATALOG_COLUMNS.filter((c) => COLUMN_TYPES[c] !== 'VARCHAR' && c !
 const DIR_NAME_RE = /^[A-Za-z0-9_.-]+$/;
 /** Up to this many exceptions a column is cleaned by a CASE; beyond, by a join on a small table. */
 const MAX_CASE_EXCEPTIONS = 64;
-/** Up to this many files in the images folder, the scan checks first files against their names. */
-const INLINE_PRESENT_MAX = 1000;
+/** Up to this many files in the images folder, the scan compares first files with their names in place. */
+const INLINE_PRESENT_MAX = 16;
 
 function badTypeCond(c: string, ascii = false): string {
   const v = trimmedSql(ident(c), ascii);
@@ -155,7 +155,7 @@ interface StageScan {
   needsTrim: Set<string>;
   flags: Record<string, unknown>;
   distinct: Map<string, string[]>;
-  /** Some row's first file is in present_files by name (checked when the listing is short). */
+  /** Some row's first file is in present_files by name. */
   firstListed: boolean;
   /** No first file can be there but by name: none may be a URL or an OME-Zarr node. */
   firstSettled: boolean;
@@ -198,27 +198,21 @@ async function scanStage(
     const x = ident(c);
     parts.push(`coalesce(bool_or(${changedByTrimSql(x, false)}), false) AS ${ident(`t_${c}`)}`);
   }
-  // Is any row's first file there? Against a short listing, by its names written into the scan;
-  // an entry that may be a URL or an OME-Zarr node, or a long listing, is settled after the scan
-  // by a query that stops at the first hit (firstFilePresent: a join or a regular expression on
-  // every row cost more than the rest of the scan).
+  // Is any row's first file there? Against a few names, compared in place; against more, by a
+  // hash join of the first entry on the listing (a list of names in the SQL is compared one by
+  // one: 1,000 of them cost 5 s at 2.7 M rows). An entry that may be a URL or an OME-Zarr node is
+  // settled after the scan by a query that stops at the first hit (firstFilePresent).
   if (opts.localFiles) parts.push(`coalesce(bool_or(${UNUSUAL_FILES_SQL}), false) AS any_unusual`);
-  const first = FIRST_FILE_SQL;
-  let inlined = false;
   if (withFiles) {
     const listing = (await conn.runAndReadAll(`SELECT f FROM present_files LIMIT ${INLINE_PRESENT_MAX + 1}`)).getRows();
-    if (listing.length <= INLINE_PRESENT_MAX) {
-      inlined = true;
-      // A few names are compared in place; more, through a hash of the first entry.
-      const names = listing.map(([f]) => String(f));
-      const cond =
-        names.length <= 16
-          ? names
-              .map((f) => `source_files = ${sqlString(f)} OR starts_with(source_files, ${sqlString(`${f}|`)})`)
-              .join(' OR ')
-          : `${first} IN (${names.map(sqlString).join(', ')})`;
-      parts.push(`coalesce(bool_or(${cond}), false) AS first_listed`);
-    }
+    const cond =
+      listing.length <= INLINE_PRESENT_MAX
+        ? listing
+            .map(([f]) => String(f))
+            .map((f) => `source_files = ${sqlString(f)} OR starts_with(source_files, ${sqlString(`${f}|`)})`)
+            .join(' OR ')
+        : `${FIRST_FILE_SQL} IN (SELECT f FROM present_files)`;
+    parts.push(`coalesce(bool_or(${cond}), false) AS first_listed`);
     // Any entry, not only the first, that may be a URL or an OME-Zarr node: then the query decides.
     parts.push(
       `coalesce(bool_or(contains(source_files, '://') OR contains(source_files, '.z') OR contains(source_files, '.Z')), false) AS first_special`,
@@ -246,12 +240,14 @@ async function scanStage(
     flags,
     distinct,
     firstListed: flags.first_listed === true,
-    firstSettled: withFiles && inlined && flags.first_special !== true,
+    firstSettled: withFiles && flags.first_special !== true,
     anyUnusual: flags.any_unusual === true,
   };
 }
 
-const FIRST_FILE_SQL = "split_part(source_files, '|', 1)";
+// split_part(source_files, '|', 1), without the list of all entries split_part builds per row.
+const FIRST_FILE_SQL =
+  "CASE WHEN strpos(source_files, '|') > 0 THEN left(source_files, strpos(source_files, '|') - 1) ELSE source_files END";
 
 /** Columns stored as read (not cleaned, not computed), so trimmed where a value needs it. */
 const TRIMMABLE = CATALOG_COLUMNS.filter(

@@ -144,3 +144,28 @@ test('standard CSV: padded and empty values are stored trimmed (or NULL), in all
     );
   });
 });
+
+test('standard CSV: first files are found in an images folder of many files (more than are compared by name in place)', async () => {
+  await withTempDir(async (dir) => {
+    await mkdir(join(dir, 'imgs'), { recursive: true });
+    for (let i = 0; i < 40; i++) await writeFile(join(dir, 'imgs', `f${i}.tif`), '');
+    await writeFile(
+      join(dir, 'table.csv'),
+      [
+        HEADER,
+        'DB,Set A,set_a,,,a-1,human,,,imgs/nope.tif|imgs/f1.tif,,,,,,',
+        'DB,Set A,set_a,,,a-2,human,,,imgs/f37.tif|imgs/f2.tif,,,,,,',
+        'DB,Set A,set_a,,,a-3,human,,,imgs/f5.tif,,,,,,',
+      ].join('\n') + '\n',
+    );
+    const cfg = await writeConfig(dir, 'std.json', { adapter: 'standard', table: 'table.csv' });
+    const catalog = join(dir, 'c.duckdb');
+    const r = await ingestSources([cfg], catalog);
+    assert.equal(r.sources[0].present, 2);
+    assert.equal(r.sources[0].missing, 1);
+    assert.deepEqual(
+      (await query(catalog, 'SELECT idx, files_status FROM catalog ORDER BY idx')).map((x) => `${x.idx} ${x.files_status}`),
+      ['a-1 missing', 'a-2 present', 'a-3 present'],
+    );
+  });
+});
