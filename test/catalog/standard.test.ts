@@ -164,7 +164,9 @@ test('standard CSV: first files are found in an images folder of many files (mor
     assert.equal(r.sources[0].present, 2);
     assert.equal(r.sources[0].missing, 1);
     assert.deepEqual(
-      (await query(catalog, 'SELECT idx, files_status FROM catalog ORDER BY idx')).map((x) => `${x.idx} ${x.files_status}`),
+      (await query(catalog, 'SELECT idx, files_status FROM catalog ORDER BY idx')).map(
+        (x) => `${x.idx} ${x.files_status}`,
+      ),
       ['a-1 missing', 'a-2 present', 'a-3 present'],
     );
   });
