@@ -208,8 +208,10 @@ async function scanStage(
     const cond =
       listing.length <= INLINE_PRESENT_MAX
         ? listing
-            .map(([f]) => String(f))
-            .map((f) => `source_files = ${sqlString(f)} OR starts_with(source_files, ${sqlString(`${f}|`)})`)
+            .map(
+              ([f]) =>
+                `source_files = ${sqlString(String(f))} OR starts_with(source_files, ${sqlString(`${String(f)}|`)})`,
+            )
             .join(' OR ')
         : `${FIRST_FILE_SQL} IN (SELECT f FROM present_files)`;
     parts.push(`coalesce(bool_or(${cond}), false) AS first_listed`);

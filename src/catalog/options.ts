@@ -2,7 +2,7 @@
 // ingestSources() (ingest.ts) takes the configs and catalog as arguments, so the command validates
 // with this schema; the checks that relate two flags (--registry needs --root) stay in the command.
 import { z } from 'zod';
-import { flag } from '../util/zod-options.js';
+import { flag, requiredText } from '../util/zod-options.js';
 
 /** A variadic flag (`--x <v...>`): commander gives the list of its values. */
 function names(name: string, what: string) {
@@ -11,7 +11,7 @@ function names(name: string, what: string) {
 
 export const ingestOptionsSchema = z
   .object({
-    catalog: flag(z.string({ error: '--catalog FILE is required' }).min(1, '--catalog FILE is required'), {
+    catalog: flag(requiredText('--catalog FILE is required'), {
       flag: '--catalog <file>',
       help: 'catalog file (DuckDB), created if absent',
       required: true,

@@ -3,7 +3,7 @@
 // src/defaults.ts.
 import { z } from 'zod';
 import { EVALUATE } from '../defaults.js';
-import { flag, integer, oneOf } from '../util/zod-options.js';
+import { flag, integer, oneOf, requiredText } from '../util/zod-options.js';
 
 const features = (help: string) =>
   flag(z.array(z.string().min(1)).min(1, '--features needs at least one table'), {
@@ -12,7 +12,7 @@ const features = (help: string) =>
     required: true,
   });
 const out = () =>
-  flag(z.string({ error: '--out needs a folder' }).min(1, '--out needs a folder'), {
+  flag(requiredText('--out needs a folder'), {
     flag: '--out <dir>',
     help: 'output folder',
     required: true,
@@ -34,7 +34,7 @@ const threads = () =>
 const progress = () => flag(z.boolean().optional(), { flag: '--no-progress', help: 'no progress line' });
 
 export const bbbc021OptionsSchema = z.object({
-  metadata: flag(z.string({ error: '--metadata needs a folder' }).min(1, '--metadata needs a folder'), {
+  metadata: flag(requiredText('--metadata needs a folder'), {
     flag: '--metadata <dir>',
     help: 'folder with BBBC021_v1_image.csv and BBBC021_v1_moa.csv',
     required: true,

@@ -4,27 +4,24 @@
 import { z } from 'zod';
 import { FEATURES } from '../defaults.js';
 import { UserError } from '../util/errors.js';
-import { flag, integer, oneOf } from '../util/zod-options.js';
+import { flag, integer, oneOf, requiredText } from '../util/zod-options.js';
 import { METHODS } from './preprocess.js';
 import type { InputForm } from './run-features.js';
 
 const path = (what: string) => z.string().min(1, what);
 
 export const featuresOptionsSchema = z.object({
-  model: flag(
-    z.string({ error: '--model needs a file or random:SEED' }).min(1, '--model needs a file or random:SEED'),
-    {
-      flag: '--model <file|random:SEED>',
-      help: 'an .onnx model, a Keras EfficientNetB0 .h5 (no-top or full), or random:SEED',
-      required: true,
-    },
-  ),
+  model: flag(requiredText('--model needs a file or random:SEED'), {
+    flag: '--model <file|random:SEED>',
+    help: 'an .onnx model, a Keras EfficientNetB0 .h5 (no-top or full), or random:SEED',
+    required: true,
+  }),
   method: flag(oneOf('--method', METHODS), {
     flag: '--method <method>',
     help: `one of ${METHODS.join(', ')}`,
     required: true,
   }),
-  out: flag(z.string({ error: '--out needs a file' }).min(1, '--out needs a file'), {
+  out: flag(requiredText('--out needs a file'), {
     flag: '--out <file>',
     help: 'features table to write (.csv or .parquet)',
     required: true,

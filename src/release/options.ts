@@ -4,23 +4,23 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { BUILD } from '../defaults.js';
-import { flag, integer, integerOption, oneOf, positiveNumber } from '../util/zod-options.js';
+import { flag, requiredText, integer, integerOption, oneOf, positiveNumber } from '../util/zod-options.js';
 import { checkQueueUrl } from './queue-link.js';
 import type { ReleaseFormat } from './types.js';
 
 export const buildOptionsSchema = z
   .object({
-    catalog: flag(z.string({ error: '--catalog FILE is required' }).min(1, '--catalog FILE is required'), {
+    catalog: flag(requiredText('--catalog FILE is required'), {
       flag: '--catalog <file>',
       help: 'catalog DuckDB file (from `cytoimagenet ingest`)',
       required: true,
     }),
-    labels: flag(z.string({ error: '--labels DIR is required' }).min(1, '--labels DIR is required'), {
+    labels: flag(requiredText('--labels DIR is required'), {
       flag: '--labels <dir>',
       help: 'labels folder (from `cytoimagenet labels`); threshold, cap and presample come from its labels.json',
       required: true,
     }),
-    out: flag(z.string({ error: '--out DIR is required' }).min(1, '--out DIR is required'), {
+    out: flag(requiredText('--out DIR is required'), {
       flag: '--out <dir>',
       help: 'release folder to create, or to resume',
       required: true,
@@ -112,16 +112,13 @@ export type ValidBuildOptions = z.output<typeof buildOptionsSchema>;
 export const workerOptionsSchema = z
   .object({
     queue: flag(
-      z
-        .string({ error: '--queue URL is required' })
-        .min(1, '--queue URL is required')
-        .superRefine((v, ctx) => {
-          try {
-            checkQueueUrl(v);
-          } catch (e) {
-            ctx.addIssue({ code: 'custom', message: (e as Error).message });
-          }
-        }),
+      requiredText('--queue URL is required').superRefine((v, ctx) => {
+        try {
+          checkQueueUrl(v);
+        } catch (e) {
+          ctx.addIssue({ code: 'custom', message: (e as Error).message });
+        }
+      }),
       {
         flag: '--queue <url>',
         help: 'the Redis the builds use (redis://HOST:PORT, redis://:PASSWORD@HOST:PORT, rediss://)',

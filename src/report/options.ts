@@ -3,19 +3,16 @@
 // (9×9 grids of 112×112 tiles, UMAPs of 20 random labels) and the bounds that keep a 1,000-label
 // report quick.
 import { z } from 'zod';
-import { flag, integer } from '../util/zod-options.js';
+import { flag, integer, requiredText } from '../util/zod-options.js';
 
 export const reportOptionsSchema = z
   .object({
-    release: flag(
-      z.string({ error: '--release needs the release folder' }).min(1, '--release needs the release folder'),
-      {
-        flag: '--release <dir>',
-        help: 'a release folder written by cytoimagenet build',
-        required: true,
-      },
-    ),
-    out: flag(z.string({ error: '--out needs a folder' }).min(1, '--out needs a folder'), {
+    release: flag(requiredText('--release needs the release folder'), {
+      flag: '--release <dir>',
+      help: 'a release folder written by cytoimagenet build',
+      required: true,
+    }),
+    out: flag(requiredText('--out needs a folder'), {
       flag: '--out <dir>',
       help: 'folder for the site (new, empty, or an earlier report)',
       required: true,

@@ -2,11 +2,11 @@
 // for runDemo()'s validation. It sits beside the demo's corpus (demo-corpus.ts), the demo's only
 // code below the CLI; runDemo (src/cli/demo.ts) drives every stage, so it lives on top.
 import { z } from 'zod';
-import { flag, integer, integerOption } from '../util/zod-options.js';
+import { flag, requiredText, integer, integerOption } from '../util/zod-options.js';
 
 export const demoOptionsSchema = z
   .object({
-    out: flag(z.string({ error: '--out DIR is required' }).min(1, '--out DIR is required'), {
+    out: flag(requiredText('--out DIR is required'), {
       flag: '--out <dir>',
       help: 'output folder',
       required: true,

@@ -2,17 +2,17 @@
 // (src/cli/options.ts) and for train()'s validation. Defaults come from src/defaults.ts.
 import { z } from 'zod';
 import { TRAIN } from '../defaults.js';
-import { flag, integer, oneOf, positiveNumber } from '../util/zod-options.js';
+import { flag, integer, oneOf, positiveNumber, requiredText } from '../util/zod-options.js';
 import { KERNELS, PRECISIONS } from './engine.js';
 import { parseLabelsSubset } from './release.js';
 
 export const trainOptionsSchema = z.object({
-  release: flag(z.string({ error: '--release needs a folder' }).min(1, '--release needs a folder'), {
+  release: flag(requiredText('--release needs a folder'), {
     flag: '--release <dir>',
     help: 'release folder (from `cytoimagenet build`), read through its metadata.csv',
     required: true,
   }),
-  out: flag(z.string({ error: '--out needs a folder' }).min(1, '--out needs a folder'), {
+  out: flag(requiredText('--out needs a folder'), {
     flag: '--out <dir>',
     help: 'run folder: history, checkpoints, backbone',
     required: true,

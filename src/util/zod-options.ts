@@ -49,6 +49,11 @@ export function integer(name: string, opts: { min: number; max?: number }) {
   });
 }
 
+/** A required text flag: absent or empty gets the one message, e.g. '--out DIR is required'. */
+export function requiredText(message: string) {
+  return z.string({ error: message }).min(1, message);
+}
+
 /** An optional integer option: undefined when absent. */
 export function integerOption(name: string, min: number) {
   return integer(name, { min }).optional();
