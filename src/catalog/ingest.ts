@@ -271,18 +271,19 @@ interface StoredRowChecks {
   trim: string[];
   /** This ingest's rows missing a required value. */
   missing: number;
-  /**
-   * Whether two rows may share an idx (their idx hashes are fewer than their idx values); asked
-   * only when this ingest's rows are the whole catalog, else undefined.
-   */
-  idxRepeats?: boolean;
+  /** Whether two rows of the catalog may share an idx: their idx hashes are fewer than their idx values. */
+  idxRepeats: boolean;
 }
+
+/** The idx test of checkStoredRows, over the rows it reads (no index is kept at insert). */
+const IDX_REPEAT_PARTS = ['count(idx) AS idx_n', 'count(DISTINCT hash(idx)) AS idx_h'];
 
 /**
  * One pass over this ingest's stored rows answers what the insert leaves to check: the columns an
  * all-ASCII table still has to trim (a clean table, the usual case, trims nothing), rows missing a
- * required value, and, when these rows are the whole catalog, whether an idx may repeat. The rows
- * are the transaction's own, read on one thread: three passes cost three times one.
+ * required value, and, when these rows are the whole catalog (`alone`), whether an idx may repeat;
+ * else that is one more pass over all the catalog's rows, which also finds an idx another source
+ * owns. The rows are the transaction's own, read on one thread: separate passes cost one each.
  */
 async function checkStoredRows(
   conn: DuckDBConnection,
@@ -293,15 +294,16 @@ async function checkStoredRows(
     ...trimmed.map((c) => `coalesce(bool_or(${changedByTrimSql(ident(c), true)}), false) AS ${ident(`t_${c}`)}`),
     `count(*) FILTER (WHERE ${REQUIRED.map((c) => `${ident(c)} IS NULL`).join(' OR ')}) AS missing`,
   ];
-  if (opts.alone) parts.push('count(idx) AS idx_n', 'count(DISTINCT hash(idx)) AS idx_h');
+  if (opts.alone) parts.push(...IDX_REPEAT_PARTS);
   const r = await scalar(
     conn,
     `SELECT ${parts.join(', ')} FROM ${CATALOG_TABLE}${opts.alone ? '' : ` WHERE ${NEW_ROWS_SQL}`}`,
   );
+  const idx = opts.alone ? r : await scalar(conn, `SELECT ${IDX_REPEAT_PARTS.join(', ')} FROM ${CATALOG_TABLE}`);
   return {
     trim: trimmed.filter((c) => r?.[`t_${c}`] === true),
     missing: Number(r?.missing ?? 0),
-    idxRepeats: opts.alone ? Number(r?.idx_n ?? 0) !== Number(r?.idx_h ?? 0) : undefined,
+    idxRepeats: Number(idx?.idx_n ?? 0) !== Number(idx?.idx_h ?? 0),
   };
 }
 
@@ -846,22 +848,11 @@ async function ingestOne(
       await refuseInvalidRows();
       throw new Error('rows with a missing required value were stored but not found again');
     }
-    // idx is unique across the catalog. With other sources' rows there, one aggregate over all
-    // stored rows (no index to maintain at insert) finds both a duplicate within this source and an
-    // idx that another source owns. Grouping 64-bit hashes is far cheaper than grouping the
-    // strings; only colliding hashes (a duplicate, or by rare chance two idx values) are compared
-    // as strings.
-    const idxRepeats =
-      stored.idxRepeats ??
-      Number(
-        (
-          await scalar(
-            conn,
-            `SELECT count(*) AS n FROM (SELECT hash(idx) AS h FROM ${CATALOG_TABLE} GROUP BY h HAVING count(*) > 1)`,
-          )
-        )?.n ?? 0,
-      ) > 0;
-    const dup = idxRepeats
+    // idx is unique across the catalog: a repeat within this source or an idx another source
+    // owns makes fewer distinct 64-bit hashes than values (grouping hashes is far cheaper than
+    // grouping strings); only colliding hashes (a duplicate, or by rare chance two idx values)
+    // are compared as strings.
+    const dup = stored.idxRepeats
       ? await scalar(
           conn,
           `SELECT idx, count(*) AS n FROM ${CATALOG_TABLE} WHERE hash(idx) IN (SELECT hash(idx) FROM ${CATALOG_TABLE} GROUP BY hash(idx) HAVING count(*) > 1) GROUP BY idx HAVING count(*) > 1 ORDER BY idx LIMIT 1`,
